@@ -1,0 +1,349 @@
+//! Typed kernel AST for warpsmith: the one representation that the generator builds, the Warp-Python printer
+//! prints, and the canonical form hashes.
+//!
+//! The AST covers the subset of Warp's kernel language that warpsmith generates. Every expression carries its
+//! [`Type`], so printers never infer types. Variables are numbered ([`VarId`]) and named in [`Kernel::vars`];
+//! the canonical form ([`canonical`]) renames them in order of first use so that two kernels that differ only in
+//! names print, and hash, identically.
+//!
+//! This crate does no I/O.
+
+mod features;
+mod print;
+mod types;
+
+pub use features::features;
+pub use print::{canonical, canonical_id, python_module, python_module_with_names};
+pub use types::Type;
+
+/// Index of a variable in [`Kernel::vars`].
+pub type VarId = usize;
+
+/// A complete `@wp.kernel` function.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Kernel {
+    /// The Python function name.
+    pub name: String,
+    /// Every variable (parameters, locals, loop counters), indexed by [`VarId`].
+    pub vars: Vec<VarInfo>,
+    /// The parameters in signature order.
+    pub params: Vec<Param>,
+    /// The statements of the body, in order. The first is usually `tid = wp.tid()`.
+    pub body: Vec<Stmt>,
+}
+
+/// A variable's display name and type.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VarInfo {
+    /// Name as printed in the readable form.
+    pub name: String,
+    /// Value type; for array parameters, the element type (`dtype`).
+    pub ty: Type,
+}
+
+/// One kernel parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Param {
+    /// The parameter's variable.
+    pub var: VarId,
+    /// Array or by-value parameter.
+    pub kind: ParamKind,
+    /// Closed interval `[lo, hi]` that input values (each component, each element) are drawn from. The
+    /// generator's range analysis relies on it, so test inputs must respect it. Unused for outputs.
+    pub range: (f64, f64),
+}
+
+/// What a parameter is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ParamKind {
+    /// A 1-D `wp.array(dtype=...)`; its dtype is the variable's [`VarInfo::ty`].
+    Array {
+        /// How the kernel uses the array.
+        role: ArrayRole,
+        /// Its length.
+        len: ArrayLen,
+    },
+    /// A by-value scalar, vector or matrix parameter.
+    Value,
+}
+
+/// How a kernel uses an array parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ArrayRole {
+    /// Only read.
+    Input,
+    /// Written once per thread at index `tid`, never read.
+    Output,
+    /// Updated only through atomics, at any index.
+    Accumulator,
+}
+
+/// The length of an array parameter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ArrayLen {
+    /// One element per thread: the launch dimension.
+    Launch,
+    /// A fixed number of elements (accumulators).
+    Fixed(u32),
+}
+
+/// A statement.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Stmt {
+    /// First definition of a local: `x = value`.
+    Let {
+        /// The new local.
+        var: VarId,
+        /// Its initial value.
+        value: Expr,
+    },
+    /// Reassignment of an existing local: `x = value`.
+    Assign {
+        /// The local.
+        var: VarId,
+        /// Its new value.
+        value: Expr,
+    },
+    /// Array element store: `array[index] = value`.
+    Store {
+        /// The output array.
+        array: VarId,
+        /// Element index (`int32`).
+        index: Expr,
+        /// Stored value, of the array's dtype.
+        value: Expr,
+    },
+    /// `wp.atomic_<op>(array, index, value)`.
+    Atomic {
+        /// Which atomic.
+        op: AtomicOp,
+        /// The accumulator array.
+        array: VarId,
+        /// Element index (`int32`).
+        index: Expr,
+        /// Operand, of the array's dtype.
+        value: Expr,
+    },
+    /// `if cond: ... elif c: ... else: ...`.
+    If {
+        /// The `if` condition (`bool`).
+        cond: Expr,
+        /// The `if` block (non-empty).
+        then: Vec<Stmt>,
+        /// `elif` conditions and blocks.
+        elifs: Vec<(Expr, Vec<Stmt>)>,
+        /// The `else` block; empty means no `else`.
+        els: Vec<Stmt>,
+    },
+    /// `for var in range(count): body`.
+    For {
+        /// The loop counter (`int32`).
+        var: VarId,
+        /// Trip count (`int32`): a literal or a scalar parameter.
+        count: Expr,
+        /// The body (non-empty).
+        body: Vec<Stmt>,
+    },
+    /// `break` (only inside a loop).
+    Break,
+    /// `continue` (only inside a loop).
+    Continue,
+}
+
+/// Atomic operations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum AtomicOp {
+    /// `wp.atomic_add`
+    Add,
+    /// `wp.atomic_sub`
+    Sub,
+    /// `wp.atomic_min`
+    Min,
+    /// `wp.atomic_max`
+    Max,
+}
+
+impl AtomicOp {
+    /// The Warp builtin name, e.g. `atomic_add`.
+    pub fn builtin(self) -> &'static str {
+        match self {
+            AtomicOp::Add => "atomic_add",
+            AtomicOp::Sub => "atomic_sub",
+            AtomicOp::Min => "atomic_min",
+            AtomicOp::Max => "atomic_max",
+        }
+    }
+}
+
+/// A typed expression.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Expr {
+    /// The value type.
+    pub ty: Type,
+    /// What it is.
+    pub kind: ExprKind,
+}
+
+/// Expression forms.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExprKind {
+    /// A variable (local, loop counter, or by-value parameter).
+    Var(VarId),
+    /// `wp.tid()`.
+    Tid,
+    /// A float literal; printed with a decimal point. Never negative (negation is [`UnOp::Neg`]).
+    Float(f64),
+    /// An integer literal. Never negative.
+    Int(i64),
+    /// `True` / `False`.
+    Bool(bool),
+    /// A unary operator.
+    Unary(UnOp, Box<Expr>),
+    /// A binary operator.
+    Binary(BinOp, Box<Expr>, Box<Expr>),
+    /// A builtin call `wp.name(args)`.
+    Call(&'static str, Vec<Expr>),
+    /// A constructor or cast: `wp.float32(x)`, `wp.vec3(a, b, c)`, `wp.mat22(...)`.
+    Construct(Vec<Expr>),
+    /// `array[index]`.
+    Load(VarId, Box<Expr>),
+    /// `v[i]` (vector component) or `m[i, j]` (matrix element).
+    Component(Box<Expr>, u8, Option<u8>),
+    /// `array.shape[0]`.
+    Len(VarId),
+}
+
+/// Unary operators.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    /// `-x`
+    Neg,
+    /// `not b`
+    Not,
+}
+
+/// Binary operators, with Python's spelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BinOp {
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*` (scalar, or vector/matrix by scalar)
+    Mul,
+    /// `/` (truncating for integers, as in C)
+    Div,
+    /// `%` (sign of the dividend for integers, as in C)
+    Mod,
+    /// `@` (matrix-matrix or matrix-vector product)
+    MatMul,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `and`
+    And,
+    /// `or`
+    Or,
+}
+
+impl BinOp {
+    /// The Python token.
+    pub fn token(self) -> &'static str {
+        match self {
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div => "/",
+            BinOp::Mod => "%",
+            BinOp::MatMul => "@",
+            BinOp::Lt => "<",
+            BinOp::Le => "<=",
+            BinOp::Gt => ">",
+            BinOp::Ge => ">=",
+            BinOp::Eq => "==",
+            BinOp::Ne => "!=",
+            BinOp::And => "and",
+            BinOp::Or => "or",
+        }
+    }
+
+    /// Python precedence (higher binds tighter), from the Python language reference, section 6.17.
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinOp::Or => 1,
+            BinOp::And => 2,
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => 4,
+            BinOp::Add | BinOp::Sub => 5,
+            BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::MatMul => 6,
+        }
+    }
+
+    /// True for comparisons (result `bool`).
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne
+        )
+    }
+}
+
+impl Expr {
+    /// A variable reference.
+    pub fn var(id: VarId, ty: Type) -> Self {
+        Expr {
+            ty,
+            kind: ExprKind::Var(id),
+        }
+    }
+    /// A `float32` literal (`value >= 0`).
+    pub fn float(value: f64) -> Self {
+        Expr {
+            ty: Type::F32,
+            kind: ExprKind::Float(value),
+        }
+    }
+    /// An `int32` literal (`value >= 0`).
+    pub fn int(value: i64) -> Self {
+        Expr {
+            ty: Type::I32,
+            kind: ExprKind::Int(value),
+        }
+    }
+    /// A binary operation with result type `ty`.
+    pub fn binary(op: BinOp, ty: Type, a: Expr, b: Expr) -> Self {
+        Expr {
+            ty,
+            kind: ExprKind::Binary(op, Box::new(a), Box::new(b)),
+        }
+    }
+    /// A unary operation; the result has the operand's type.
+    pub fn unary(op: UnOp, a: Expr) -> Self {
+        Expr {
+            ty: a.ty,
+            kind: ExprKind::Unary(op, Box::new(a)),
+        }
+    }
+    /// A builtin call `wp.name(args)` with result type `ty`.
+    pub fn call(name: &'static str, ty: Type, args: Vec<Expr>) -> Self {
+        Expr {
+            ty,
+            kind: ExprKind::Call(name, args),
+        }
+    }
+    /// A constructor or cast to `ty`.
+    pub fn construct(ty: Type, args: Vec<Expr>) -> Self {
+        Expr {
+            ty,
+            kind: ExprKind::Construct(args),
+        }
+    }
+}

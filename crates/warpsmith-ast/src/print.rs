@@ -1,0 +1,277 @@
+//! Warp-Python printer and canonical form.
+//!
+//! One printer serves both forms; they differ only in how identifiers are spelled:
+//! the readable form uses [`VarInfo::name`](crate::VarInfo) and the kernel's name; the canonical form renames
+//! variables `v0, v1, ...` in order of first use (parameters first, in signature order) and the kernel `kernel`.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use crate::ParamKind::Array;
+use crate::{Expr, ExprKind, Kernel, ParamKind, Stmt, UnOp, VarId};
+
+/// The import line every module starts with.
+const HEADER: &str = "import warp as wp\n\n\n";
+
+/// Signatures longer than this many characters are printed one parameter per line (Black's style, ruff's
+/// default line length of 88 rounded up to the 100 Warp's own sources use).
+const MAX_SIGNATURE_WIDTH: usize = 100;
+
+/// Precedence of atoms, calls and subscripts (binds tightest).
+const PREC_ATOM: u8 = 9;
+/// Precedence of unary minus.
+const PREC_NEG: u8 = 7;
+/// Precedence of `not`.
+const PREC_NOT: u8 = 3;
+
+trait Namer {
+    fn var(&mut self, k: &Kernel, id: VarId) -> String;
+    fn kernel(&self, k: &Kernel) -> String;
+}
+
+struct Readable;
+
+impl Namer for Readable {
+    fn var(&mut self, k: &Kernel, id: VarId) -> String {
+        k.vars[id].name.clone()
+    }
+    fn kernel(&self, k: &Kernel) -> String {
+        k.name.clone()
+    }
+}
+
+#[derive(Default)]
+struct Canonical {
+    seen: HashMap<VarId, usize>,
+}
+
+impl Namer for Canonical {
+    fn var(&mut self, _k: &Kernel, id: VarId) -> String {
+        let next = self.seen.len();
+        format!("v{}", self.seen.entry(id).or_insert(next))
+    }
+    fn kernel(&self, _k: &Kernel) -> String {
+        "kernel".into()
+    }
+}
+
+/// The complete Python module for `kernel`: the import, then the `@wp.kernel` function. This is the text of
+/// the record's `python` column, and the exact file Warp is given (Warp's generated code quotes its lines).
+pub fn python_module(kernel: &Kernel) -> String {
+    let mut out = String::from(HEADER);
+    print_kernel(kernel, &mut Readable, &mut out);
+    out
+}
+
+/// Like [`python_module`], but with the identifiers renamed in order of first use (`v0, v1, ...`, kernel
+/// `kernel`): useful to show what the canonical form looks like in context.
+pub fn python_module_with_names(kernel: &Kernel) -> String {
+    let mut out = String::from(HEADER);
+    print_kernel(kernel, &mut Canonical::default(), &mut out);
+    out
+}
+
+/// The canonical form: the kernel alone (no imports), identifiers renamed in order of first use.
+/// Two kernels that differ only in names have the same canonical form.
+pub fn canonical(kernel: &Kernel) -> String {
+    let mut out = String::new();
+    print_kernel(kernel, &mut Canonical::default(), &mut out);
+    out
+}
+
+/// The record id: the lowercase hex BLAKE3 hash (64 characters) of [`canonical`].
+pub fn canonical_id(kernel: &Kernel) -> String {
+    blake3::hash(canonical(kernel).as_bytes())
+        .to_hex()
+        .to_string()
+}
+
+fn print_kernel(k: &Kernel, n: &mut dyn Namer, out: &mut String) {
+    let params: Vec<String> = k
+        .params
+        .iter()
+        .map(|p| {
+            let name = n.var(k, p.var);
+            let ty = k.vars[p.var].ty.warp_name();
+            match p.kind {
+                Array { .. } => format!("{name}: wp.array(dtype={ty})"),
+                ParamKind::Value => format!("{name}: {ty}"),
+            }
+        })
+        .collect();
+    let kname = n.kernel(k);
+    out.push_str("@wp.kernel\n");
+    let one_line = format!("def {kname}({}):\n", params.join(", "));
+    if one_line.len() <= MAX_SIGNATURE_WIDTH {
+        out.push_str(&one_line);
+    } else {
+        let _ = writeln!(out, "def {kname}(");
+        for p in &params {
+            let _ = writeln!(out, "    {p},");
+        }
+        out.push_str("):\n");
+    }
+    print_block(k, n, &k.body, 1, out);
+}
+
+fn print_block(k: &Kernel, n: &mut dyn Namer, block: &[Stmt], depth: usize, out: &mut String) {
+    if block.is_empty() {
+        indent(out, depth);
+        out.push_str("pass\n");
+    }
+    for s in block {
+        print_stmt(k, n, s, depth, out);
+    }
+}
+
+fn indent(out: &mut String, depth: usize) {
+    for _ in 0..depth {
+        out.push_str("    ");
+    }
+}
+
+fn print_stmt(k: &Kernel, n: &mut dyn Namer, s: &Stmt, depth: usize, out: &mut String) {
+    indent(out, depth);
+    match s {
+        Stmt::Let { var, value } | Stmt::Assign { var, value } => {
+            // Name the target after the value: canonical numbering follows reading order of the source,
+            // and `x = f(y)` reads `x` first.
+            let name = n.var(k, *var);
+            let v = expr(k, n, value).0;
+            let _ = writeln!(out, "{name} = {v}");
+        }
+        Stmt::Store {
+            array,
+            index,
+            value,
+        } => {
+            let a = n.var(k, *array);
+            let i = expr(k, n, index).0;
+            let v = expr(k, n, value).0;
+            let _ = writeln!(out, "{a}[{i}] = {v}");
+        }
+        Stmt::Atomic {
+            op,
+            array,
+            index,
+            value,
+        } => {
+            let a = n.var(k, *array);
+            let i = expr(k, n, index).0;
+            let v = expr(k, n, value).0;
+            let _ = writeln!(out, "wp.{}({a}, {i}, {v})", op.builtin());
+        }
+        Stmt::If {
+            cond,
+            then,
+            elifs,
+            els,
+        } => {
+            let c = expr(k, n, cond).0;
+            let _ = writeln!(out, "if {c}:");
+            print_block(k, n, then, depth + 1, out);
+            for (c, b) in elifs {
+                let c = expr(k, n, c).0;
+                indent(out, depth);
+                let _ = writeln!(out, "elif {c}:");
+                print_block(k, n, b, depth + 1, out);
+            }
+            if !els.is_empty() {
+                indent(out, depth);
+                out.push_str("else:\n");
+                print_block(k, n, els, depth + 1, out);
+            }
+        }
+        Stmt::For { var, count, body } => {
+            let i = n.var(k, *var);
+            let c = expr(k, n, count).0;
+            let _ = writeln!(out, "for {i} in range({c}):");
+            print_block(k, n, body, depth + 1, out);
+        }
+        Stmt::Break => out.push_str("break\n"),
+        Stmt::Continue => out.push_str("continue\n"),
+    }
+}
+
+/// Formats a non-negative float literal the way Python's `repr` does for the values the generator emits
+/// (always with a decimal point or exponent, so Warp types it as a float).
+pub(crate) fn float_literal(v: f64) -> String {
+    let s = format!("{v:?}");
+    if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") {
+        s
+    } else {
+        format!("{s}.0")
+    }
+}
+
+fn paren(s: String, need: bool) -> String {
+    if need { format!("({s})") } else { s }
+}
+
+fn args(k: &Kernel, n: &mut dyn Namer, a: &[Expr]) -> String {
+    a.iter()
+        .map(|e| expr(k, n, e).0)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Prints an expression; returns its text and its precedence.
+fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
+    match &e.kind {
+        ExprKind::Var(id) => (n.var(k, *id), PREC_ATOM),
+        ExprKind::Tid => ("wp.tid()".into(), PREC_ATOM),
+        ExprKind::Float(v) => (float_literal(*v), PREC_ATOM),
+        ExprKind::Int(v) => (v.to_string(), PREC_ATOM),
+        ExprKind::Bool(b) => ((if *b { "True" } else { "False" }).into(), PREC_ATOM),
+        ExprKind::Unary(UnOp::Neg, a) => {
+            let (s, p) = expr(k, n, a);
+            let nested_unary = matches!(a.kind, ExprKind::Unary(..));
+            (
+                format!("-{}", paren(s, p < PREC_NEG || nested_unary)),
+                PREC_NEG,
+            )
+        }
+        ExprKind::Unary(UnOp::Not, a) => {
+            let (s, p) = expr(k, n, a);
+            (format!("not {}", paren(s, p < PREC_NOT)), PREC_NOT)
+        }
+        ExprKind::Binary(op, a, b) => {
+            let prec = op.precedence();
+            let (sa, pa) = expr(k, n, a);
+            let (sb, pb) = expr(k, n, b);
+            // Comparisons never chain; other operators are left-associative.
+            let left = if op.is_comparison() {
+                pa <= prec
+            } else {
+                pa < prec
+            };
+            (
+                format!(
+                    "{} {} {}",
+                    paren(sa, left),
+                    op.token(),
+                    paren(sb, pb <= prec)
+                ),
+                prec,
+            )
+        }
+        ExprKind::Call(name, a) => (format!("wp.{name}({})", args(k, n, a)), PREC_ATOM),
+        ExprKind::Construct(a) => (
+            format!("{}({})", e.ty.warp_name(), args(k, n, a)),
+            PREC_ATOM,
+        ),
+        ExprKind::Load(arr, idx) => {
+            let a = n.var(k, *arr);
+            (format!("{a}[{}]", expr(k, n, idx).0), PREC_ATOM)
+        }
+        ExprKind::Component(base, i, j) => {
+            let (s, p) = expr(k, n, base);
+            let s = paren(s, p < PREC_ATOM);
+            match j {
+                None => (format!("{s}[{i}]"), PREC_ATOM),
+                Some(j) => (format!("{s}[{i}, {j}]"), PREC_ATOM),
+            }
+        }
+        ExprKind::Len(arr) => (format!("{}.shape[0]", n.var(k, *arr)), PREC_ATOM),
+    }
+}

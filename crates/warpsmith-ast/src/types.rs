@@ -1,0 +1,54 @@
+//! Value types of the generated kernels.
+
+/// The value types warpsmith generates: 32-bit scalars, `bool`, and `float32` vectors and square matrices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Type {
+    /// `wp.float32`
+    F32,
+    /// `wp.int32`
+    I32,
+    /// `bool` (conditions only; never stored in arrays)
+    Bool,
+    /// `wp.vecN` (float32 components), `N` in 2..=4
+    Vec(u8),
+    /// `wp.matNN` (float32, square), `N` in 2..=4
+    Mat(u8),
+}
+
+impl Type {
+    /// Warp's Python spelling, e.g. `wp.float32`, `wp.vec3`, `wp.mat33`, `bool`.
+    pub fn warp_name(self) -> String {
+        match self {
+            Type::F32 => "wp.float32".into(),
+            Type::I32 => "wp.int32".into(),
+            Type::Bool => "bool".into(),
+            Type::Vec(n) => format!("wp.vec{n}"),
+            Type::Mat(n) => format!("wp.mat{n}{n}"),
+        }
+    }
+
+    /// Short feature name, e.g. `float32`, `vec3`, `mat33`.
+    pub fn short_name(self) -> String {
+        match self {
+            Type::F32 => "float32".into(),
+            Type::I32 => "int32".into(),
+            Type::Bool => "bool".into(),
+            Type::Vec(n) => format!("vec{n}"),
+            Type::Mat(n) => format!("mat{n}{n}"),
+        }
+    }
+
+    /// Number of scalar components: 1 for scalars, `N` for vectors, `N*N` for matrices.
+    pub fn components(self) -> usize {
+        match self {
+            Type::F32 | Type::I32 | Type::Bool => 1,
+            Type::Vec(n) => n as usize,
+            Type::Mat(n) => (n as usize) * (n as usize),
+        }
+    }
+
+    /// True for `float32` and `int32`.
+    pub fn is_scalar(self) -> bool {
+        matches!(self, Type::F32 | Type::I32)
+    }
+}

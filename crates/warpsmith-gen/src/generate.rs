@@ -1,0 +1,2067 @@
+//! The kernel generator: builds a typed [`Kernel`] from a category's [`Policy`], tracking the value range of
+//! every expression ([`Interval`]) so that the kernel is valid and well-defined by construction:
+//!
+//! - division only by expressions whose range excludes `[-0.1, 0.1]` (floats) or by positive literals (ints);
+//! - `sqrt`, `log`, `pow` only on arguments `>= 0.01`; `asin`/`acos` on `[-0.95, 0.95]`; `exp`, `sinh`, `cosh`,
+//!   `tan` on arguments small enough that the result stays below [`F_BOUND`];
+//! - every float intermediate within `±F_BOUND`, every integer within `±I_BOUND` (no overflow, exact in float32);
+//! - loops have literal or parameter trip counts `<= max_loop_trip`; a local declared outside a loop is either
+//!   read-only in it or an accumulator whose range is widened by the product of enclosing trip counts;
+//! - array reads index `tid` or `(tid + i) % len`; each thread writes only `out[tid]`; accumulator arrays are
+//!   written only by atomics, at `tid % len` or a literal index below `len`;
+//! - no dead code: every parameter is read and every local is used, or folded into a store or an update.
+
+use rand::prelude::*;
+use rand::seq::IndexedRandom;
+use rand_chacha::ChaCha8Rng;
+use warpsmith_ast::{
+    ArrayLen, ArrayRole, AtomicOp, BinOp, Expr, ExprKind, Kernel, Param, ParamKind, Stmt, Type,
+    UnOp, VarId, VarInfo,
+};
+
+use crate::config::{Category, Config};
+use crate::interval::Interval;
+use crate::policy::{Policy, Required, TypeWeights, policy};
+
+/// Largest magnitude of any float intermediate. Far below float32's range, so sums and products of a few
+/// such values stay finite; the generator refuses productions whose range exceeds it.
+pub const F_BOUND: f64 = 1.0e4;
+/// Largest magnitude of any integer intermediate: 2^24, exact in float32 and far from int32 overflow.
+pub const I_BOUND: f64 = 16_777_216.0;
+/// Smallest magnitude of a float divisor's range.
+const DIV_MIN: f64 = 0.1;
+/// Smallest argument of `sqrt`, `log*`, `cbrt` and the base of `pow`: keeps derivatives bounded.
+const POS_MIN: f64 = 0.01;
+/// Largest magnitude of an `asin`/`acos` argument: keeps derivatives bounded.
+const UNIT_MAX: f64 = 0.95;
+
+/// Generates the kernel of `category` for `seed`. Deterministic: the same inputs give the same kernel on
+/// every platform (ChaCha8 stream, no floating-point-dependent control decisions beyond IEEE arithmetic).
+pub fn generate(category: Category, seed: u64, cfg: &Config) -> Kernel {
+    let mut g = Gen::new(category, seed, cfg);
+    g.kernel()
+}
+
+/// How a math builtin's argument must be constrained.
+#[derive(Clone, Copy)]
+enum Dom {
+    Any,
+    /// `x >= POS_MIN`
+    Pos,
+    /// `|x| <= m`
+    Mag(f64),
+    /// `x <= m`
+    Max(f64),
+}
+
+struct UnaryMath {
+    name: &'static str,
+    dom: Dom,
+    img: fn(Interval) -> Interval,
+}
+
+const UNARY: &[UnaryMath] = &[
+    UnaryMath {
+        name: "sin",
+        dom: Dom::Any,
+        img: |_| Interval::new(-1.0, 1.0),
+    },
+    UnaryMath {
+        name: "cos",
+        dom: Dom::Any,
+        img: |_| Interval::new(-1.0, 1.0),
+    },
+    UnaryMath {
+        name: "tanh",
+        dom: Dom::Any,
+        img: |i| i.map_increasing(f64::tanh),
+    },
+    UnaryMath {
+        name: "atan",
+        dom: Dom::Any,
+        img: |i| i.map_increasing(f64::atan),
+    },
+    UnaryMath {
+        name: "erf",
+        dom: Dom::Any,
+        img: |_| Interval::new(-1.0, 1.0),
+    },
+    UnaryMath {
+        name: "abs",
+        dom: Dom::Any,
+        img: Interval::abs,
+    },
+    UnaryMath {
+        name: "floor",
+        dom: Dom::Any,
+        img: |i| i.map_increasing(f64::floor),
+    },
+    UnaryMath {
+        name: "ceil",
+        dom: Dom::Any,
+        img: |i| i.map_increasing(f64::ceil),
+    },
+    UnaryMath {
+        name: "round",
+        dom: Dom::Any,
+        img: |i| i.map_increasing(f64::round),
+    },
+    UnaryMath {
+        name: "trunc",
+        dom: Dom::Any,
+        img: |i| Interval::new(i.lo.trunc(), i.hi.trunc()),
+    },
+    UnaryMath {
+        name: "sign",
+        dom: Dom::Any,
+        img: |_| Interval::new(-1.0, 1.0),
+    },
+    UnaryMath {
+        name: "degrees",
+        dom: Dom::Mag(150.0),
+        img: |i| i.scale(180.0 / std::f64::consts::PI),
+    },
+    UnaryMath {
+        name: "radians",
+        dom: Dom::Any,
+        img: |i| i.scale(std::f64::consts::PI / 180.0),
+    },
+    UnaryMath {
+        name: "exp",
+        dom: Dom::Max(9.0),
+        img: |i| i.map_increasing(f64::exp),
+    },
+    UnaryMath {
+        name: "sinh",
+        dom: Dom::Mag(9.0),
+        img: |i| i.map_increasing(f64::sinh),
+    },
+    UnaryMath {
+        name: "cosh",
+        dom: Dom::Mag(9.0),
+        img: |i| Interval::new(1.0, i.mag().cosh()),
+    },
+    UnaryMath {
+        name: "tan",
+        dom: Dom::Mag(1.3),
+        img: |i| i.map_increasing(f64::tan),
+    },
+    UnaryMath {
+        name: "log",
+        dom: Dom::Pos,
+        img: |i| i.map_increasing(f64::ln),
+    },
+    UnaryMath {
+        name: "log2",
+        dom: Dom::Pos,
+        img: |i| i.map_increasing(f64::log2),
+    },
+    UnaryMath {
+        name: "log10",
+        dom: Dom::Pos,
+        img: |i| i.map_increasing(f64::log10),
+    },
+    UnaryMath {
+        name: "sqrt",
+        dom: Dom::Pos,
+        img: |i| i.map_increasing(f64::sqrt),
+    },
+    UnaryMath {
+        name: "cbrt",
+        dom: Dom::Pos,
+        img: |i| i.map_increasing(f64::cbrt),
+    },
+    UnaryMath {
+        name: "asin",
+        dom: Dom::Mag(UNIT_MAX),
+        img: |i| i.map_increasing(f64::asin),
+    },
+    UnaryMath {
+        name: "acos",
+        dom: Dom::Mag(UNIT_MAX),
+        img: |i| Interval::new(i.hi.acos(), i.lo.acos()),
+    },
+];
+
+fn fits(d: Dom, i: Interval) -> bool {
+    match d {
+        Dom::Any => true,
+        Dom::Pos => i.all_ge(POS_MIN),
+        Dom::Mag(m) => i.within(m),
+        Dom::Max(m) => i.hi <= m,
+    }
+}
+
+fn bound(ty: Type) -> f64 {
+    if ty == Type::I32 { I_BOUND } else { F_BOUND }
+}
+
+/// A typed expression with its value range.
+type TExpr = (Expr, Interval);
+
+#[derive(Clone, Debug)]
+struct Local {
+    id: VarId,
+    ty: Type,
+    iv: Interval,
+    /// Loop nesting level at declaration.
+    level: usize,
+    /// Reads so far.
+    uses: u32,
+    /// An accumulator of an enclosing loop: not readable in values until that loop ends.
+    frozen: bool,
+    /// Assignable (a loop counter is not).
+    mutable: bool,
+    /// Accumulated range of `acc = acc ± e` contributions while frozen.
+    pending: Interval,
+}
+
+#[derive(Clone, Copy)]
+struct ArrayParam {
+    id: VarId,
+    ty: Type,
+    iv: Interval,
+    uses: u32,
+}
+
+#[derive(Clone, Copy)]
+struct Acc {
+    id: VarId,
+    ty: Type,
+    len: u32,
+}
+
+/// What a block's final statement updates.
+#[derive(Clone, Copy)]
+enum Target {
+    /// Plain reassignment of a local (range widened by hull).
+    Plain(usize),
+    /// `acc = acc op e` on a frozen accumulator.
+    Acc(usize),
+}
+
+struct Gen<'a> {
+    rng: ChaCha8Rng,
+    cfg: &'a Config,
+    pol: Policy,
+    vars: Vec<VarInfo>,
+    params: Vec<Param>,
+    locals: Vec<Local>,
+    inputs: Vec<ArrayParam>,
+    values: Vec<ArrayParam>,
+    outputs: Vec<(VarId, Type)>,
+    accs: Vec<Acc>,
+    tid: usize,
+    trips: Vec<u32>,
+    nest: u32,
+    fuel: u32,
+    /// Leaves left for the expression being built (keeps lines readable).
+    budget: i32,
+    names: std::collections::HashSet<String>,
+}
+
+const F32_NAMES: &[&str] = &[
+    "x", "y", "z", "t", "u", "w", "s", "val", "tmp", "r", "d", "e", "f", "g", "h", "q",
+];
+const I32_NAMES: &[&str] = &["k", "m", "idx", "cnt", "j", "flag", "step"];
+const VEC_NAMES: &[&str] = &["v", "p", "dir", "n", "c", "a", "b", "o"];
+const MAT_NAMES: &[&str] = &["M", "R", "A", "B", "T", "J"];
+const ACC_NAMES: &[&str] = &["acc", "total", "sum", "best", "energy", "score"];
+const IN_NAMES: &[&str] = &[
+    "a", "b", "src", "values", "data", "weights", "inputs", "field", "xs", "ys", "coeffs",
+];
+const IN_VEC_NAMES: &[&str] = &[
+    "positions",
+    "velocities",
+    "normals",
+    "points",
+    "forces",
+    "dirs",
+];
+const IN_MAT_NAMES: &[&str] = &["transforms", "rotations", "frames", "jacobians", "mats"];
+const OUT_NAMES: &[&str] = &["out", "result", "dst", "output", "res"];
+const ACC_ARRAY_NAMES: &[&str] = &["totals", "counts", "hist", "sums", "bins"];
+const F32_PARAM_NAMES: &[&str] = &[
+    "scale", "alpha", "beta", "gain", "dt", "bias", "offset", "weight", "k",
+];
+const I32_PARAM_NAMES: &[&str] = &["n", "steps", "iters", "count", "shift", "level"];
+const COUNTER_NAMES: &[&str] = &["i", "j", "k", "l"];
+const VERBS: &[&str] = &[
+    "compute",
+    "update",
+    "apply",
+    "transform",
+    "blend",
+    "integrate",
+    "accumulate",
+    "project",
+    "evaluate",
+    "reduce",
+    "advect",
+    "smooth",
+    "scale",
+    "mix",
+    "filter",
+    "process",
+    "solve",
+    "warp",
+    "shade",
+    "relax",
+];
+const NOUNS: &[&str] = &[
+    "values",
+    "field",
+    "particles",
+    "weights",
+    "forces",
+    "points",
+    "samples",
+    "grid",
+    "state",
+    "velocity",
+    "density",
+    "energy",
+    "buffer",
+    "signal",
+    "frames",
+    "terms",
+    "bodies",
+    "pressure",
+];
+
+impl<'a> Gen<'a> {
+    fn new(category: Category, seed: u64, cfg: &'a Config) -> Self {
+        Gen {
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            cfg,
+            pol: policy(category),
+            vars: Vec::new(),
+            params: Vec::new(),
+            locals: Vec::new(),
+            inputs: Vec::new(),
+            values: Vec::new(),
+            outputs: Vec::new(),
+            accs: Vec::new(),
+            tid: 0,
+            trips: Vec::new(),
+            nest: 0,
+            fuel: cfg.max_statements,
+            budget: 0,
+            names: ["wp", "range", "float", "int", "len", "min", "max", "abs"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        }
+    }
+
+    // ---------------------------------------------------------------- names and variables
+
+    fn fresh_name(&mut self, pool: &[&str]) -> String {
+        let base = *pool.choose(&mut self.rng).unwrap_or(&"x");
+        if self.names.insert(base.to_string()) {
+            return base.to_string();
+        }
+        let mut i = 1;
+        loop {
+            let n = format!("{base}{i}");
+            if self.names.insert(n.clone()) {
+                return n;
+            }
+            i += 1;
+        }
+    }
+
+    fn new_var(&mut self, pool: &[&str], ty: Type) -> VarId {
+        let name = self.fresh_name(pool);
+        self.vars.push(VarInfo { name, ty });
+        self.vars.len() - 1
+    }
+
+    fn local_pool(ty: Type) -> &'static [&'static str] {
+        match ty {
+            Type::F32 | Type::Bool => F32_NAMES,
+            Type::I32 => I32_NAMES,
+            Type::Vec(_) => VEC_NAMES,
+            Type::Mat(_) => MAT_NAMES,
+        }
+    }
+
+    fn declare(&mut self, pool: &[&str], ty: Type, iv: Interval, mutable: bool) -> usize {
+        let id = self.new_var(pool, ty);
+        self.locals.push(Local {
+            id,
+            ty,
+            iv,
+            level: self.trips.len(),
+            uses: 0,
+            frozen: false,
+            mutable,
+            pending: Interval::point(0.0),
+        });
+        self.locals.len() - 1
+    }
+
+    // ---------------------------------------------------------------- random helpers
+
+    fn weighted<T: Copy>(&mut self, items: &[(T, u32)]) -> T {
+        items
+            .choose_weighted(&mut self.rng, |i| i.1)
+            .map(|i| i.0)
+            .unwrap_or(items[0].0)
+    }
+
+    fn pick_type(&mut self, w: TypeWeights) -> Type {
+        let class = self.weighted(&[(0u8, w.f32), (1, w.i32), (2, w.vec), (3, w.mat), (0, 1)]);
+        match class {
+            0 => Type::F32,
+            1 => Type::I32,
+            2 => Type::Vec(self.rng.random_range(2..=4)),
+            _ => Type::Mat(self.rng.random_range(2..=4)),
+        }
+    }
+
+    /// A non-negative float literal: a multiple of 0.25 below 4, a tenth, or a small integer.
+    fn float_lit(&mut self) -> f64 {
+        match self.rng.random_range(0..3) {
+            0 => f64::from(self.rng.random_range(1..16u32)) * 0.25,
+            1 => f64::from(self.rng.random_range(1..10u32)) / 10.0,
+            _ => f64::from(self.rng.random_range(1..6u32)),
+        }
+    }
+
+    fn lit(&mut self, ty: Type) -> TExpr {
+        match ty {
+            Type::I32 => {
+                let v = self.rng.random_range(1..10i64);
+                (Expr::int(v), Interval::point(v as f64))
+            }
+            _ => {
+                let v = self.float_lit();
+                (Expr::float(v), Interval::point(v))
+            }
+        }
+    }
+
+    /// A literal that may be negative: `-(lit)` printed as `-lit`.
+    fn signed_lit(&mut self, ty: Type) -> TExpr {
+        let (e, iv) = self.lit(ty);
+        if self.rng.random_bool(0.3) {
+            (Expr::unary(UnOp::Neg, e), iv.neg())
+        } else {
+            (e, iv)
+        }
+    }
+
+    fn tid_expr(&mut self) -> TExpr {
+        self.locals[self.tid].uses += 1;
+        (
+            Expr::var(self.locals[self.tid].id, Type::I32),
+            self.locals[self.tid].iv,
+        )
+    }
+
+    // ---------------------------------------------------------------- expressions
+
+    fn ok(ty: Type, t: Option<TExpr>) -> Option<TExpr> {
+        t.filter(|(_, iv)| iv.is_finite() && iv.within(bound(ty)))
+    }
+
+    /// A statement-level expression: sets a fresh leaf budget, then builds it.
+    fn top_expr(&mut self, ty: Type, depth: u32) -> TExpr {
+        self.budget = self.rng.random_range(2..=8);
+        self.expr(ty, depth)
+    }
+
+    /// An expression of type `ty` (not `Bool`) of depth at most `depth`. Productions that are constant
+    /// (no variable, load or `tid` below them) or redundant ([`redundant`]) are refused.
+    fn expr(&mut self, ty: Type, depth: u32) -> TExpr {
+        if depth > 0 && self.budget > 1 && self.rng.random_bool(0.7) {
+            for _ in 0..6 {
+                let saved = self.budget;
+                let t = self.production(ty, depth);
+                if let Some(t) = Self::ok(ty, t)
+                    && !is_const(&t.0)
+                    && !redundant(&t.0)
+                {
+                    return t;
+                }
+                self.budget = saved;
+            }
+        }
+        self.leaf(ty)
+    }
+
+    fn leaf(&mut self, ty: Type) -> TExpr {
+        self.budget -= 1;
+        #[derive(Clone, Copy)]
+        enum L {
+            Local(usize),
+            Value(usize),
+            Load(usize),
+            Neighbour(usize, usize),
+            Lit,
+        }
+        let mut c: Vec<(L, u32)> = Vec::new();
+        let n = self.locals.len();
+        for (i, l) in self.locals.iter().enumerate() {
+            if l.ty == ty && !l.frozen && i != self.tid {
+                let recency = if n - i <= 3 { 3 } else { 1 };
+                c.push((L::Local(i), recency + if l.uses == 0 { 6 } else { 0 }));
+            }
+        }
+        for (i, v) in self.values.iter().enumerate() {
+            if v.ty == ty {
+                c.push((L::Value(i), if v.uses == 0 { 8 } else { 1 }));
+            }
+        }
+        let counter = self
+            .locals
+            .iter()
+            .rposition(|l| !l.mutable && l.ty == Type::I32 && l.level > 0);
+        for (i, a) in self.inputs.iter().enumerate() {
+            if a.ty == ty {
+                c.push((L::Load(i), if a.uses == 0 { 8 } else { 2 }));
+                if let Some(ci) = counter {
+                    c.push((L::Neighbour(i, ci), 2));
+                }
+            }
+        }
+        if ty == Type::I32 {
+            c.push((L::Local(self.tid), 2));
+        }
+        if ty.is_scalar() {
+            c.push((L::Lit, 2));
+        }
+        if c.is_empty() {
+            return self.composite_leaf(ty);
+        }
+        match self.weighted(&c) {
+            L::Local(i) => {
+                self.locals[i].uses += 1;
+                (Expr::var(self.locals[i].id, ty), self.locals[i].iv)
+            }
+            L::Value(i) => {
+                self.values[i].uses += 1;
+                (Expr::var(self.values[i].id, ty), self.values[i].iv)
+            }
+            L::Load(i) => {
+                self.inputs[i].uses += 1;
+                let (t, _) = self.tid_expr();
+                let a = self.inputs[i];
+                (
+                    Expr {
+                        ty,
+                        kind: ExprKind::Load(a.id, Box::new(t)),
+                    },
+                    a.iv,
+                )
+            }
+            L::Neighbour(i, ci) => {
+                self.inputs[i].uses += 1;
+                self.locals[ci].uses += 1;
+                let a = self.inputs[i];
+                let (t, _) = self.tid_expr();
+                let sum = Expr::binary(
+                    BinOp::Add,
+                    Type::I32,
+                    t,
+                    Expr::var(self.locals[ci].id, Type::I32),
+                );
+                let len = Expr {
+                    ty: Type::I32,
+                    kind: ExprKind::Len(a.id),
+                };
+                let idx = Expr::binary(BinOp::Mod, Type::I32, sum, len);
+                (
+                    Expr {
+                        ty,
+                        kind: ExprKind::Load(a.id, Box::new(idx)),
+                    },
+                    a.iv,
+                )
+            }
+            L::Lit => self.lit(ty),
+        }
+    }
+
+    /// A non-constant leaf of type `ty` (`tid` or its cast when nothing else fits).
+    fn var_leaf(&mut self, ty: Type) -> Expr {
+        for _ in 0..4 {
+            let (e, _) = self.leaf(ty);
+            if !is_const(&e) {
+                return e;
+            }
+        }
+        let (t, _) = self.tid_expr();
+        if ty == Type::I32 {
+            t
+        } else {
+            Expr::construct(Type::F32, vec![t])
+        }
+    }
+
+    /// A vector or matrix built from scalars when no variable of the type is at hand.
+    fn composite_leaf(&mut self, ty: Type) -> TExpr {
+        match ty {
+            Type::Vec(n) => {
+                if self.rng.random_bool(0.4) {
+                    let (s, iv) = self.leaf(Type::F32);
+                    (Expr::construct(ty, vec![s]), iv)
+                } else {
+                    let mut args = Vec::new();
+                    let mut iv: Option<Interval> = None;
+                    let keep = self.rng.random_range(0..n);
+                    for c in 0..n {
+                        let (e, i) = if c == keep || self.rng.random_bool(0.4) {
+                            self.leaf(Type::F32)
+                        } else {
+                            self.lit(Type::F32)
+                        };
+                        iv = Some(iv.map_or(i, |a| a.hull(i)));
+                        args.push(e);
+                    }
+                    (
+                        Expr::construct(ty, args),
+                        iv.unwrap_or(Interval::point(0.0)),
+                    )
+                }
+            }
+            Type::Mat(n) => {
+                let (v, iv) = self.leaf(Type::Vec(n));
+                if self.rng.random_bool(0.5) {
+                    (Expr::call("diag", ty, vec![v]), iv.with_zero())
+                } else {
+                    let (w, iw) = self.leaf(Type::Vec(n));
+                    (Expr::call("outer", ty, vec![v, w]), iv.mul(iw))
+                }
+            }
+            Type::F32 | Type::I32 => self.lit(ty),
+            Type::Bool => (
+                Expr {
+                    ty,
+                    kind: ExprKind::Bool(true),
+                },
+                Interval::point(1.0),
+            ),
+        }
+    }
+
+    fn production(&mut self, ty: Type, depth: u32) -> Option<TExpr> {
+        let w = self.pol.exprs;
+        let d = depth - 1;
+        match ty {
+            Type::F32 => {
+                let p = self.weighted(&[
+                    (0u8, w.arith),
+                    (1, w.math),
+                    (2, w.vec),
+                    (3, w.mat),
+                    (4, w.select),
+                    (5, w.cast),
+                    (0, 1),
+                ]);
+                match p {
+                    0 => self.arith(ty, d),
+                    1 => self.math(d),
+                    2 => self.vec_to_scalar(d),
+                    3 => self.mat_to_scalar(d),
+                    4 => self.select(ty, d),
+                    _ => {
+                        let (e, iv) = self.expr(Type::I32, d);
+                        Some((Expr::construct(Type::F32, vec![e]), iv))
+                    }
+                }
+            }
+            Type::I32 => {
+                let p = self.weighted(&[
+                    (0u8, w.arith),
+                    (1, w.math),
+                    (2, w.select),
+                    (3, w.cast),
+                    (0, 1),
+                ]);
+                match p {
+                    0 => self.arith(ty, d),
+                    1 => self.int_math(d),
+                    2 => self.select(ty, d),
+                    _ => {
+                        let (e, iv) = self.expr(Type::F32, d);
+                        Some((
+                            Expr::construct(Type::I32, vec![e]),
+                            Interval::new(iv.lo.trunc(), iv.hi.trunc()),
+                        ))
+                    }
+                }
+            }
+            Type::Vec(n) => {
+                let p = self.weighted(&[
+                    (0u8, w.arith),
+                    (1, w.vec + w.math),
+                    (2, w.mat),
+                    (3, w.select),
+                    (4, 1),
+                ]);
+                match p {
+                    0 => self.arith(ty, d),
+                    1 => self.vec_op(n, d),
+                    2 => {
+                        let (m, im) = self.expr(Type::Mat(n), d);
+                        let (v, iv) = self.expr(ty, d);
+                        Some((
+                            Expr::binary(BinOp::MatMul, ty, m, v),
+                            im.mul(iv).scale(f64::from(n)),
+                        ))
+                    }
+                    3 => self.select(ty, d),
+                    _ => Some(self.composite_leaf(ty)),
+                }
+            }
+            Type::Mat(n) => {
+                let p = self.weighted(&[(0u8, w.arith), (1, w.mat + 1), (2, w.select)]);
+                match p {
+                    0 => self.arith(ty, d),
+                    1 => self.mat_op(n, d),
+                    _ => self.select(ty, d),
+                }
+            }
+            Type::Bool => Some(self.cond(depth)),
+        }
+    }
+
+    /// A divisor whose range excludes zero: the expression itself, or `e * e + c` / `wp.abs(e) + c`.
+    fn divisor(&mut self, ty: Type, d: u32) -> TExpr {
+        let (e, iv) = self.expr(ty, d);
+        if iv.lo > DIV_MIN || iv.hi < -DIV_MIN {
+            return (e, iv);
+        }
+        let c = [0.5, 1.0, 1.5, 2.0][self.rng.random_range(0..4)];
+        let (base, biv) = if self.rng.random_bool(0.6) && iv.mag() * iv.mag() < F_BOUND {
+            let sq = Interval::new(
+                if iv.lo <= 0.0 && iv.hi >= 0.0 {
+                    0.0
+                } else {
+                    iv.lo.abs().min(iv.hi.abs()).powi(2)
+                },
+                iv.mag().powi(2),
+            );
+            (Expr::binary(BinOp::Mul, ty, e.clone(), e), sq)
+        } else {
+            (Expr::call("abs", ty, vec![e]), iv.abs())
+        };
+        (
+            Expr::binary(BinOp::Add, ty, base, Expr::float(c)),
+            biv.add(Interval::point(c)),
+        )
+    }
+
+    fn arith(&mut self, ty: Type, d: u32) -> Option<TExpr> {
+        let scalar_rhs = matches!(ty, Type::Vec(_) | Type::Mat(_)) && self.rng.random_bool(0.4);
+        if scalar_rhs {
+            // vector/matrix scaled by (or divided by) a float
+            let (a, ia) = self.expr(ty, d);
+            if matches!(ty, Type::Vec(_)) && self.rng.random_bool(0.3) {
+                let (s, is) = self.divisor(Type::F32, d);
+                return Some((Expr::binary(BinOp::Div, ty, a, s), ia.div(is)?));
+            }
+            let (s, is) = self.expr(Type::F32, d);
+            return Some(if self.rng.random_bool(0.5) {
+                (Expr::binary(BinOp::Mul, ty, a, s), ia.mul(is))
+            } else {
+                (Expr::binary(BinOp::Mul, ty, s, a), ia.mul(is))
+            });
+        }
+        let op = self.weighted(&[
+            (BinOp::Add, 4),
+            (BinOp::Sub, 3),
+            (BinOp::Mul, 3),
+            (BinOp::Div, 2),
+            (BinOp::Mod, 1),
+        ]);
+        match (op, ty) {
+            (BinOp::Add | BinOp::Sub, _) => {
+                let (a, ia) = self.expr(ty, d);
+                let (b, ib) = self.expr(ty, d);
+                let iv = if op == BinOp::Add {
+                    ia.add(ib)
+                } else {
+                    ia.sub(ib)
+                };
+                Some((Expr::binary(op, ty, a, b), iv))
+            }
+            (BinOp::Mul, Type::F32 | Type::I32) => {
+                let (a, ia) = self.expr(ty, d);
+                let (b, ib) = self.expr(ty, d);
+                Some((Expr::binary(op, ty, a, b), ia.mul(ib)))
+            }
+            (BinOp::Div, Type::F32) => {
+                let (a, ia) = self.expr(ty, d);
+                let (b, ib) = self.divisor(ty, d);
+                Some((Expr::binary(op, ty, a, b), ia.div(ib)?))
+            }
+            (BinOp::Div | BinOp::Mod, Type::I32) => {
+                let (a, ia) = self.expr(ty, d);
+                let k = self.rng.random_range(2..10i64);
+                let iv = if op == BinOp::Div {
+                    Interval::new((ia.lo / k as f64).trunc(), (ia.hi / k as f64).trunc())
+                } else {
+                    let m = (k - 1) as f64;
+                    Interval::new(
+                        if ia.lo < 0.0 { -m } else { 0.0 },
+                        if ia.hi > 0.0 { m } else { 0.0 },
+                    )
+                };
+                Some((Expr::binary(op, ty, a, Expr::int(k)), iv))
+            }
+            _ => {
+                let (a, ia) = self.expr(ty, d);
+                Some((Expr::unary(UnOp::Neg, a), ia.neg()))
+            }
+        }
+    }
+
+    /// Constrains `arg` to a builtin's domain, with the clamping idioms Warp code uses.
+    fn fix_domain(&mut self, dom: Dom, arg: TExpr) -> Option<TExpr> {
+        let (e, iv) = arg;
+        if fits(dom, iv) {
+            return Some((e, iv));
+        }
+        match dom {
+            Dom::Any => Some((e, iv)),
+            Dom::Pos => {
+                let c = [0.1, 0.5, 1.0][self.rng.random_range(0..3)];
+                if iv.mag() * iv.mag() < F_BOUND && self.rng.random_bool(0.6) {
+                    let sq = Interval::new(0.0, iv.mag() * iv.mag());
+                    Some((
+                        Expr::binary(
+                            BinOp::Add,
+                            Type::F32,
+                            Expr::binary(BinOp::Mul, Type::F32, e.clone(), e),
+                            Expr::float(c),
+                        ),
+                        sq.add(Interval::point(c)),
+                    ))
+                } else {
+                    Some((
+                        Expr::binary(
+                            BinOp::Add,
+                            Type::F32,
+                            Expr::call("abs", Type::F32, vec![e]),
+                            Expr::float(c),
+                        ),
+                        iv.abs().add(Interval::point(c)),
+                    ))
+                }
+            }
+            Dom::Mag(m) | Dom::Max(m) => {
+                let lim = if m >= 1.0 { m.floor() } else { 0.9 };
+                let lo = Expr::unary(UnOp::Neg, Expr::float(lim));
+                let clamped = Interval::new(iv.lo.max(-lim), iv.hi.min(lim));
+                Some((
+                    Expr::call("clamp", Type::F32, vec![e, lo, Expr::float(lim)]),
+                    clamped,
+                ))
+            }
+        }
+    }
+
+    fn math(&mut self, d: u32) -> Option<TExpr> {
+        let kind = self.rng.random_range(0..10);
+        if kind < 6 {
+            let arg = self.expr(Type::F32, d);
+            let fitting: Vec<usize> = (0..UNARY.len())
+                .filter(|&i| fits(UNARY[i].dom, arg.1))
+                .collect();
+            let i = if !fitting.is_empty() && self.rng.random_bool(0.5) {
+                *fitting.choose(&mut self.rng)?
+            } else {
+                self.rng.random_range(0..UNARY.len())
+            };
+            let f = &UNARY[i];
+            let (e, iv) = self.fix_domain(f.dom, arg)?;
+            return Some((Expr::call(f.name, Type::F32, vec![e]), (f.img)(iv)));
+        }
+        let t = Type::F32;
+        match kind {
+            6 => {
+                let (a, ia) = self.expr(t, d);
+                let (b, ib) = self.expr(t, d);
+                if self.rng.random_bool(0.5) {
+                    Some((Expr::call("min", t, vec![a, b]), ia.min(ib)))
+                } else {
+                    Some((Expr::call("max", t, vec![a, b]), ia.max(ib)))
+                }
+            }
+            7 => {
+                // atan2(y, x) with x away from zero; pow(base > 0, small exponent)
+                if self.rng.random_bool(0.5) {
+                    let (y, _) = self.expr(t, d);
+                    let (x, _) = self.divisor(t, d);
+                    Some((
+                        Expr::call("atan2", t, vec![y, x]),
+                        Interval::new(-std::f64::consts::PI, std::f64::consts::PI),
+                    ))
+                } else {
+                    let base = self.expr(t, d);
+                    let (b, ib) = self.fix_domain(Dom::Pos, base)?;
+                    let p = [0.5, 1.5, 2.0, 3.0][self.rng.random_range(0..4)];
+                    Some((
+                        Expr::call("pow", t, vec![b, Expr::float(p)]),
+                        ib.map_increasing(|x| x.powf(p)),
+                    ))
+                }
+            }
+            8 => {
+                let (x, ix) = self.expr(t, d);
+                let lo = self.float_lit();
+                let hi = lo + self.float_lit();
+                let (elo, ilo) = if self.rng.random_bool(0.5) {
+                    (Expr::unary(UnOp::Neg, Expr::float(lo)), -lo)
+                } else {
+                    (Expr::float(lo), lo)
+                };
+                let ihi = if ilo < 0.0 { hi - 2.0 * lo } else { hi };
+                let ehi = if ihi >= 0.0 {
+                    Expr::float(ihi)
+                } else {
+                    Expr::unary(UnOp::Neg, Expr::float(-ihi))
+                };
+                if self.rng.random_bool(0.6) {
+                    Some((
+                        Expr::call("clamp", t, vec![x, elo, ehi]),
+                        Interval::new(ix.lo.clamp(ilo, ihi), ix.hi.clamp(ilo, ihi)),
+                    ))
+                } else {
+                    Some((
+                        Expr::call("smoothstep", t, vec![elo, ehi, x]),
+                        Interval::new(0.0, 1.0),
+                    ))
+                }
+            }
+            _ => {
+                let (a, ia) = self.expr(t, d);
+                let (b, ib) = self.expr(t, d);
+                let tv = f64::from(self.rng.random_range(1..10u32)) / 10.0;
+                Some((
+                    Expr::call("lerp", t, vec![a, b, Expr::float(tv)]),
+                    ia.hull(ib),
+                ))
+            }
+        }
+    }
+
+    fn int_math(&mut self, d: u32) -> Option<TExpr> {
+        let t = Type::I32;
+        let (a, ia) = self.expr(t, d);
+        match self.rng.random_range(0..4) {
+            0 => {
+                let (b, ib) = self.expr(t, d);
+                Some((Expr::call("min", t, vec![a, b]), ia.min(ib)))
+            }
+            1 => {
+                let (b, ib) = self.expr(t, d);
+                Some((Expr::call("max", t, vec![a, b]), ia.max(ib)))
+            }
+            2 => Some((Expr::call("abs", t, vec![a]), ia.abs())),
+            _ => {
+                let lo = -self.rng.random_range(0..5i64);
+                let hi = self.rng.random_range(1..20i64);
+                let elo = if lo < 0 {
+                    Expr::unary(UnOp::Neg, Expr::int(-lo))
+                } else {
+                    Expr::int(0)
+                };
+                let iv = Interval::new(
+                    ia.lo.clamp(lo as f64, hi as f64),
+                    ia.hi.clamp(lo as f64, hi as f64),
+                );
+                Some((Expr::call("clamp", t, vec![a, elo, Expr::int(hi)]), iv))
+            }
+        }
+    }
+
+    fn select(&mut self, ty: Type, d: u32) -> Option<TExpr> {
+        let c = self.cond(d.max(1));
+        let (a, ia) = self.expr(ty, d);
+        let (b, ib) = self.expr(ty, d);
+        Some((Expr::call("where", ty, vec![c.0, a, b]), ia.hull(ib)))
+    }
+
+    fn vec_to_scalar(&mut self, d: u32) -> Option<TExpr> {
+        let n = self.rng.random_range(2..=4u8);
+        let vt = Type::Vec(n);
+        let nf = f64::from(n);
+        let t = Type::F32;
+        match self.rng.random_range(0..4) {
+            0 => {
+                let (a, ia) = self.expr(vt, d);
+                let (b, ib) = self.expr(vt, d);
+                Some((Expr::call("dot", t, vec![a, b]), ia.mul(ib).scale(nf)))
+            }
+            1 => {
+                let (a, ia) = self.expr(vt, d);
+                Some((
+                    Expr::call("length", t, vec![a]),
+                    Interval::new(0.0, ia.mag() * nf.sqrt()),
+                ))
+            }
+            2 => {
+                let (a, ia) = self.expr(vt, d);
+                Some((
+                    Expr::call("length_sq", t, vec![a]),
+                    Interval::new(0.0, ia.mag() * ia.mag() * nf),
+                ))
+            }
+            _ => {
+                let (a, ia) = self.expr(vt, d);
+                let k = self.rng.random_range(0..n);
+                Some((
+                    Expr {
+                        ty: t,
+                        kind: ExprKind::Component(Box::new(a), k, None),
+                    },
+                    ia,
+                ))
+            }
+        }
+    }
+
+    fn mat_to_scalar(&mut self, d: u32) -> Option<TExpr> {
+        let n = self.rng.random_range(2..=4u8);
+        let mt = Type::Mat(n);
+        let nf = f64::from(n);
+        let t = Type::F32;
+        let (a, ia) = self.expr(mt, d);
+        match self.rng.random_range(0..4) {
+            0 => {
+                let fact: f64 = (1..=n).map(f64::from).product();
+                let m = ia.mag().powi(i32::from(n)) * fact;
+                Some((Expr::call("determinant", t, vec![a]), Interval::new(-m, m)))
+            }
+            1 => Some((Expr::call("trace", t, vec![a]), ia.scale(nf))),
+            2 => {
+                let (b, ib) = self.expr(mt, d);
+                Some((Expr::call("ddot", t, vec![a, b]), ia.mul(ib).scale(nf * nf)))
+            }
+            _ => {
+                let i = self.rng.random_range(0..n);
+                let j = self.rng.random_range(0..n);
+                Some((
+                    Expr {
+                        ty: t,
+                        kind: ExprKind::Component(Box::new(a), i, Some(j)),
+                    },
+                    ia,
+                ))
+            }
+        }
+    }
+
+    fn vec_op(&mut self, n: u8, d: u32) -> Option<TExpr> {
+        let ty = Type::Vec(n);
+        let (a, ia) = self.expr(ty, d);
+        match self.rng.random_range(0..6) {
+            0 => Some((
+                Expr::call("normalize", ty, vec![a]),
+                Interval::new(-1.0, 1.0),
+            )),
+            1 if n == 3 => {
+                let (b, ib) = self.expr(ty, d);
+                Some((Expr::call("cross", ty, vec![a, b]), ia.mul(ib).scale(2.0)))
+            }
+            1 | 2 => {
+                let (b, ib) = self.expr(ty, d);
+                Some((Expr::call("cw_mul", ty, vec![a, b]), ia.mul(ib)))
+            }
+            3 => {
+                let (b, ib) = self.expr(ty, d);
+                if self.rng.random_bool(0.5) {
+                    Some((Expr::call("min", ty, vec![a, b]), ia.min(ib)))
+                } else {
+                    Some((Expr::call("max", ty, vec![a, b]), ia.max(ib)))
+                }
+            }
+            4 => {
+                let (b, ib) = self.expr(ty, d);
+                let tv = f64::from(self.rng.random_range(1..10u32)) / 10.0;
+                Some((
+                    Expr::call("lerp", ty, vec![a, b, Expr::float(tv)]),
+                    ia.hull(ib),
+                ))
+            }
+            _ => Some((Expr::unary(UnOp::Neg, a), ia.neg())),
+        }
+    }
+
+    fn mat_op(&mut self, n: u8, d: u32) -> Option<TExpr> {
+        let ty = Type::Mat(n);
+        let nf = f64::from(n);
+        match self.rng.random_range(0..5) {
+            0 => {
+                let (a, ia) = self.expr(ty, d);
+                let (b, ib) = self.expr(ty, d);
+                Some((Expr::binary(BinOp::MatMul, ty, a, b), ia.mul(ib).scale(nf)))
+            }
+            1 => {
+                let (a, ia) = self.expr(ty, d);
+                Some((Expr::call("transpose", ty, vec![a]), ia))
+            }
+            2 => {
+                let (a, ia) = self.expr(Type::Vec(n), d);
+                let (b, ib) = self.expr(Type::Vec(n), d);
+                Some((Expr::call("outer", ty, vec![a, b]), ia.mul(ib)))
+            }
+            3 if n == 3 => {
+                let (a, ia) = self.expr(Type::Vec(3), d);
+                Some((Expr::call("skew", ty, vec![a]), ia.abs().hull(ia.neg())))
+            }
+            _ => {
+                let (a, ia) = self.expr(Type::Vec(n), d);
+                Some((Expr::call("diag", ty, vec![a]), ia.with_zero()))
+            }
+        }
+    }
+
+    /// A `bool` condition. Frozen accumulators may be read here: a condition's value needs no range.
+    fn cond(&mut self, depth: u32) -> TExpr {
+        let b = Interval::new(0.0, 1.0);
+        if depth > 1 && self.rng.random_bool(0.25) {
+            let (a, _) = self.cond(depth - 1);
+            let (c, _) = self.cond(depth - 1);
+            let op = if self.rng.random_bool(0.5) {
+                BinOp::And
+            } else {
+                BinOp::Or
+            };
+            return (Expr::binary(op, Type::Bool, a, c), b);
+        }
+        if depth > 1 && self.rng.random_bool(0.08) {
+            let (a, _) = self.cond(depth - 1);
+            return (Expr::unary(UnOp::Not, a), b);
+        }
+        let frozen: Vec<usize> = (0..self.locals.len())
+            .filter(|&i| self.locals[i].frozen && self.locals[i].ty.is_scalar())
+            .collect();
+        let (lhs, lty) = if !frozen.is_empty() && self.rng.random_bool(0.4) {
+            let i = *frozen.choose(&mut self.rng).unwrap_or(&frozen[0]);
+            self.locals[i].uses += 1;
+            (
+                Expr::var(self.locals[i].id, self.locals[i].ty),
+                self.locals[i].ty,
+            )
+        } else {
+            let ty = if self.rng.random_bool(0.7) {
+                Type::F32
+            } else {
+                Type::I32
+            };
+            self.budget = self.budget.max(3);
+            let mut e = self.expr(ty, depth.saturating_sub(1)).0;
+            if is_const(&e) {
+                e = self.var_leaf(ty);
+            }
+            (e, ty)
+        };
+        if lty == Type::I32 && self.rng.random_bool(0.3) {
+            // parity / residue tests
+            let k = self.rng.random_range(2..5i64);
+            let m = Expr::binary(BinOp::Mod, Type::I32, lhs, Expr::int(k));
+            let op = if self.rng.random_bool(0.5) {
+                BinOp::Eq
+            } else {
+                BinOp::Ne
+            };
+            return (Expr::binary(op, Type::Bool, m, Expr::int(0)), b);
+        }
+        let rhs = if self.rng.random_bool(0.6) {
+            self.signed_lit(lty).0
+        } else {
+            self.expr(lty, depth.saturating_sub(1)).0
+        };
+        let ops: &[BinOp] = if lty == Type::I32 {
+            &[
+                BinOp::Lt,
+                BinOp::Le,
+                BinOp::Gt,
+                BinOp::Ge,
+                BinOp::Eq,
+                BinOp::Ne,
+            ]
+        } else {
+            &[BinOp::Lt, BinOp::Le, BinOp::Gt, BinOp::Ge]
+        };
+        let op = *ops.choose(&mut self.rng).unwrap_or(&BinOp::Lt);
+        (Expr::binary(op, Type::Bool, lhs, rhs), b)
+    }
+
+    /// Converts `e` to type `to`, for folding otherwise-unused values into a store or update.
+    fn convert(&mut self, e: TExpr, to: Type) -> TExpr {
+        let (x, iv) = e;
+        if x.ty == to {
+            return (x, iv);
+        }
+        match (x.ty, to) {
+            (Type::I32, Type::F32) => (Expr::construct(Type::F32, vec![x]), iv),
+            (Type::F32, Type::I32) => (
+                Expr::construct(Type::I32, vec![x]),
+                Interval::new(iv.lo.trunc(), iv.hi.trunc()),
+            ),
+            (Type::Vec(n), Type::F32) => {
+                let k = self.rng.random_range(0..n);
+                (
+                    Expr {
+                        ty: Type::F32,
+                        kind: ExprKind::Component(Box::new(x), k, None),
+                    },
+                    iv,
+                )
+            }
+            (Type::Mat(n), Type::F32) => (
+                Expr::call("trace", Type::F32, vec![x]),
+                iv.scale(f64::from(n)),
+            ),
+            (_, Type::Vec(n)) => {
+                let s = self.convert((x, iv), Type::F32);
+                (Expr::construct(Type::Vec(n), vec![s.0]), s.1)
+            }
+            (_, Type::Mat(n)) => {
+                let s = self.convert((x, iv), Type::Vec(n));
+                (Expr::call("diag", to, vec![s.0]), s.1.with_zero())
+            }
+            (_, _) => {
+                let s = self.convert((x, iv), Type::F32);
+                self.convert(s, to)
+            }
+        }
+    }
+
+    fn sum(ty: Type, base: TExpr, extra: Vec<TExpr>) -> TExpr {
+        extra.into_iter().fold(base, |(a, ia), (b, ib)| {
+            (Expr::binary(BinOp::Add, ty, a, b), ia.add(ib))
+        })
+    }
+
+    /// Unused, readable locals declared at index `from` or later, as expressions of type `to`; marks them used.
+    fn unused_since(&mut self, from: usize, to: Type) -> Vec<TExpr> {
+        let idx: Vec<usize> = (from..self.locals.len())
+            .filter(|&i| i != self.tid && self.locals[i].uses == 0 && !self.locals[i].frozen)
+            .collect();
+        idx.into_iter()
+            .map(|i| {
+                self.locals[i].uses += 1;
+                let l = &self.locals[i];
+                let e = (Expr::var(l.id, l.ty), l.iv);
+                self.convert(e, to)
+            })
+            .collect()
+    }
+
+    // ---------------------------------------------------------------- statements
+
+    fn let_stmt(&mut self, ty: Type, out: &mut Vec<Stmt>) -> usize {
+        let depth = self.cfg.max_expr_depth;
+        let (e, iv) = self.top_expr(ty, depth);
+        let l = self.declare(Self::local_pool(ty), ty, iv, true);
+        out.push(Stmt::Let {
+            var: self.locals[l].id,
+            value: e,
+        });
+        l
+    }
+
+    fn update_target(&mut self, target: Target, extra: Vec<TExpr>, out: &mut Vec<Stmt>) {
+        let depth = self.cfg.max_expr_depth;
+        match target {
+            Target::Plain(l) => {
+                let ty = self.locals[l].ty;
+                let id = self.locals[l].id;
+                debug_assert!(
+                    !self.locals[l].frozen && self.locals[l].level == self.trips.len(),
+                    "plain target {} level {} cur {} frozen {}",
+                    self.vars[id].name,
+                    self.locals[l].level,
+                    self.trips.len(),
+                    self.locals[l].frozen
+                );
+                let mut base = self.top_expr(ty, depth);
+                if matches!(base.0.kind, ExprKind::Var(v) if v == id) {
+                    base = self.lit(if ty == Type::I32 { ty } else { Type::F32 });
+                    base = self.convert(base, ty);
+                }
+                let (e, iv) = Self::sum(ty, base, extra);
+                if !iv.within(bound(ty)) || !iv.is_finite() {
+                    return;
+                }
+                self.locals[l].iv = self.locals[l].iv.hull(iv);
+                out.push(Stmt::Assign {
+                    var: self.locals[l].id,
+                    value: e,
+                });
+            }
+            Target::Acc(l) => {
+                let ty = self.locals[l].ty;
+                let base = if extra.is_empty() {
+                    self.top_expr(ty, depth.min(2))
+                } else {
+                    self.lit(if ty == Type::I32 { ty } else { Type::F32 })
+                };
+                let base = if base.0.ty == ty {
+                    base
+                } else {
+                    self.convert(base, ty)
+                };
+                let (e, iv) = Self::sum(ty, base, extra);
+                let trips: f64 = self.trips[self.locals[l].level..]
+                    .iter()
+                    .map(|&t| f64::from(t))
+                    .product();
+                let id = self.locals[l].id;
+                let acc = Expr::var(id, ty);
+                let use_minmax = ty.is_scalar() && self.rng.random_bool(0.2);
+                let (value, pending) = if use_minmax {
+                    let name = if self.rng.random_bool(0.5) {
+                        "max"
+                    } else {
+                        "min"
+                    };
+                    self.locals[l].iv = self.locals[l].iv.hull(iv);
+                    (Expr::call(name, ty, vec![acc, e]), self.locals[l].pending)
+                } else if self.rng.random_bool(0.25) {
+                    (
+                        Expr::binary(BinOp::Sub, ty, acc, e),
+                        self.locals[l]
+                            .pending
+                            .add(iv.scale(trips).neg().with_zero()),
+                    )
+                } else {
+                    (
+                        Expr::binary(BinOp::Add, ty, acc, e),
+                        self.locals[l].pending.add(iv.scale(trips).with_zero()),
+                    )
+                };
+                let total = self.locals[l].iv.add(pending);
+                if !total.within(bound(ty) / 4.0) || !total.is_finite() {
+                    return;
+                }
+                self.locals[l].pending = pending;
+                self.locals[l].uses += 1;
+                out.push(Stmt::Assign { var: id, value });
+            }
+        }
+    }
+
+    /// An update that stays in range whatever the operands: `acc = wp.max(acc, e)` for an accumulator
+    /// (or `acc = acc + c` for a small literal `c`), `x = e` for a plain local.
+    fn fallback_update(&mut self, target: Target, mut extra: Vec<TExpr>, out: &mut Vec<Stmt>) {
+        let (l, is_acc) = match target {
+            Target::Plain(l) => (l, false),
+            Target::Acc(l) => (l, true),
+        };
+        let ty = self.locals[l].ty;
+        let id = self.locals[l].id;
+        let (e, iv) = if extra.is_empty() {
+            let t = self.lit(if ty == Type::I32 { ty } else { Type::F32 });
+            self.convert(t, ty)
+        } else {
+            extra.swap_remove(0)
+        };
+        let value = if is_acc
+            && extra.is_empty()
+            && matches!(e.kind, ExprKind::Float(_) | ExprKind::Int(_))
+        {
+            let trips: f64 = self.trips[self.locals[l].level..]
+                .iter()
+                .map(|&t| f64::from(t))
+                .product();
+            self.locals[l].pending = self.locals[l].pending.add(iv.scale(trips).with_zero());
+            Expr::binary(BinOp::Add, ty, Expr::var(id, ty), e)
+        } else if is_acc {
+            self.locals[l].iv = self.locals[l].iv.hull(iv);
+            Expr::call("max", ty, vec![Expr::var(id, ty), e])
+        } else {
+            debug_assert!(
+                !self.locals[l].frozen && self.locals[l].level == self.trips.len(),
+                "fallback plain {}",
+                self.vars[id].name
+            );
+            self.locals[l].iv = self.locals[l].iv.hull(iv);
+            e
+        };
+        out.push(Stmt::Assign { var: id, value });
+    }
+
+    /// Chooses what an `if`'s branches update: an enclosing loop's accumulator, an assignable local at this
+    /// loop level, or a new local declared just before the `if`.
+    fn choose_target(&mut self, out: &mut Vec<Stmt>) -> Target {
+        let frozen: Vec<usize> = (0..self.locals.len())
+            .filter(|&i| self.locals[i].frozen)
+            .collect();
+        if !frozen.is_empty() && self.rng.random_bool(0.7) {
+            return Target::Acc(*frozen.choose(&mut self.rng).unwrap_or(&frozen[0]));
+        }
+        let level = self.trips.len();
+        let plain: Vec<usize> = (0..self.locals.len())
+            .filter(|&i| {
+                let l = &self.locals[i];
+                l.mutable && !l.frozen && l.level == level && i != self.tid && l.ty != Type::Bool
+            })
+            .collect();
+        if !plain.is_empty() && self.rng.random_bool(0.5) {
+            return Target::Plain(*plain.choose(&mut self.rng).unwrap_or(&plain[0]));
+        }
+        let ty = self.pick_type(TypeWeights {
+            mat: 0,
+            ..self.pol.local_types
+        });
+        Target::Plain(self.let_stmt(ty, out))
+    }
+
+    /// A block (branch or loop body): a few statements, then an update of `target` that folds in the
+    /// block's unused locals. Locals declared in the block go out of scope at its end.
+    fn block(&mut self, target: Target, max_stmts: u32, force: Option<Required>) -> Vec<Stmt> {
+        let mark = self.locals.len();
+        let mut out = Vec::new();
+        let n = self.rng.random_range(0..=max_stmts);
+        if let Some(r) = force {
+            self.required(r, &mut out);
+        }
+        for _ in 0..n {
+            self.stmt(&mut out);
+        }
+        let ty = match target {
+            Target::Plain(l) | Target::Acc(l) => self.locals[l].ty,
+        };
+        let extra = self.unused_since(mark, ty);
+        let before = out.len();
+        for _ in 0..4 {
+            self.update_target(target, extra.clone(), &mut out);
+            if out.len() > before {
+                break;
+            }
+        }
+        if out.len() == before {
+            // every update was refused by the range analysis: fall back to one that is always in range
+            self.fallback_update(target, extra, &mut out);
+        }
+        self.locals.truncate(mark);
+        out
+    }
+
+    fn if_stmt(&mut self, out: &mut Vec<Stmt>, chain: bool) {
+        self.nest += 1;
+        let in_loop = !self.trips.is_empty();
+        if in_loop && !chain && self.rng.random_bool(self.pol.jump_p) {
+            self.budget = 4;
+            let (c, _) = self.cond(2);
+            let jump = if self.rng.random_bool(0.6) {
+                Stmt::Break
+            } else {
+                Stmt::Continue
+            };
+            out.push(Stmt::If {
+                cond: c,
+                then: vec![jump],
+                elifs: vec![],
+                els: vec![],
+            });
+            self.nest -= 1;
+            return;
+        }
+        let target = self.choose_target(out);
+        let depth = self.cfg.max_expr_depth.min(3);
+        self.budget = 6;
+        let (cond, _) = self.cond(depth);
+        let then = self.block(target, 2, None);
+        let n_elif = if chain {
+            self.rng.random_range(2..=3)
+        } else if self.rng.random_bool(self.pol.elif_p) {
+            self.rng.random_range(1..=2)
+        } else {
+            0
+        };
+        let mut elifs = Vec::new();
+        for _ in 0..n_elif {
+            self.budget = 6;
+            let (c, _) = self.cond(depth);
+            let b = self.block(target, 1, None);
+            elifs.push((c, b));
+        }
+        let els = if chain || self.rng.random_bool(self.pol.else_p) {
+            self.block(target, 2, None)
+        } else {
+            Vec::new()
+        };
+        out.push(Stmt::If {
+            cond,
+            then,
+            elifs,
+            els,
+        });
+        self.nest -= 1;
+    }
+
+    fn for_stmt(&mut self, out: &mut Vec<Stmt>, force_nested: bool) {
+        self.nest += 1;
+        let max_trip = self.cfg.max_loop_trip;
+        // trip count: a literal, or an int32 parameter declared in [1, max_trip] (a dynamic loop)
+        let (count, trip) = if self.rng.random_bool(self.pol.dynamic_loop_p) {
+            let existing = self.values.iter().position(|v| {
+                v.ty == Type::I32 && v.iv.lo >= 1.0 && v.iv.hi <= f64::from(max_trip)
+            });
+            let i = match existing {
+                Some(i) => i,
+                None => self.value_param(
+                    Type::I32,
+                    Interval::new(1.0, f64::from(max_trip)),
+                    I32_PARAM_NAMES,
+                ),
+            };
+            self.values[i].uses += 1;
+            (Expr::var(self.values[i].id, Type::I32), max_trip)
+        } else {
+            let t = self.rng.random_range(2..=max_trip.max(2));
+            (Expr::int(i64::from(t)), t)
+        };
+        // accumulator: an existing assignable local at this level, or a new one
+        let level = self.trips.len();
+        let candidates: Vec<usize> = (0..self.locals.len())
+            .filter(|&i| {
+                let l = &self.locals[i];
+                l.mutable
+                    && !l.frozen
+                    && l.level == level
+                    && i != self.tid
+                    && l.ty != Type::Bool
+                    && l.uses > 0
+            })
+            .collect();
+        let acc = if !candidates.is_empty() && self.rng.random_bool(0.3) {
+            *candidates.choose(&mut self.rng).unwrap_or(&candidates[0])
+        } else {
+            let ty = self.pick_type(TypeWeights {
+                mat: 0,
+                i32: self.pol.local_types.i32.min(1),
+                ..self.pol.local_types
+            });
+            let (init, iv) = if self.rng.random_bool(0.6) {
+                self.lit(if ty == Type::I32 { ty } else { Type::F32 })
+            } else {
+                self.expr(ty, 1)
+            };
+            let (init, iv) = self.convert((init, iv), ty);
+            let l = self.declare(ACC_NAMES, ty, iv, true);
+            out.push(Stmt::Let {
+                var: self.locals[l].id,
+                value: init,
+            });
+            l
+        };
+        self.locals[acc].frozen = true;
+        self.locals[acc].pending = Interval::point(0.0);
+        self.trips.push(trip);
+        let mark = self.locals.len();
+        let counter = self.declare(
+            COUNTER_NAMES,
+            Type::I32,
+            Interval::new(0.0, f64::from(trip - 1)),
+            false,
+        );
+        let counter_id = self.locals[counter].id;
+        let force = if force_nested {
+            Some(Required::Loop)
+        } else {
+            None
+        };
+        let body = self.block(Target::Acc(acc), 3, force);
+        // the counter is the first local of the loop's scope; block() truncated past it
+        self.locals.truncate(mark);
+        self.trips.pop();
+        let a = &mut self.locals[acc];
+        a.iv = a.iv.add(a.pending);
+        a.pending = Interval::point(0.0);
+        a.frozen = false;
+        out.push(Stmt::For {
+            var: counter_id,
+            count,
+            body,
+        });
+        self.nest -= 1;
+    }
+
+    fn atomic_stmt(&mut self, out: &mut Vec<Stmt>) {
+        if self.accs.is_empty() {
+            return;
+        }
+        let a = *self.accs.choose(&mut self.rng).unwrap_or(&self.accs[0]);
+        let index = if a.len == 1 {
+            Expr::int(0)
+        } else if self.rng.random_bool(0.7) {
+            let (t, _) = self.tid_expr();
+            Expr::binary(BinOp::Mod, Type::I32, t, Expr::int(i64::from(a.len)))
+        } else {
+            Expr::int(self.rng.random_range(0..i64::from(a.len)))
+        };
+        let (value, _) = self.top_expr(a.ty, self.cfg.max_expr_depth.min(2));
+        let op = if a.ty.is_scalar() {
+            self.weighted(&[
+                (AtomicOp::Add, 6),
+                (AtomicOp::Sub, 1),
+                (AtomicOp::Min, 1),
+                (AtomicOp::Max, 1),
+            ])
+        } else {
+            self.weighted(&[(AtomicOp::Add, 4), (AtomicOp::Sub, 1)])
+        };
+        out.push(Stmt::Atomic {
+            op,
+            array: a.id,
+            index,
+            value,
+        });
+    }
+
+    fn stmt(&mut self, out: &mut Vec<Stmt>) {
+        if self.fuel == 0 {
+            return;
+        }
+        self.fuel -= 1;
+        let w = self.pol.stmts;
+        let can_nest = self.nest < self.cfg.max_nesting && self.fuel >= 2;
+        let can_assign = self.choose_assignable().is_some();
+        let choice = self.weighted(&[
+            (0u8, w.let_),
+            (1, if can_assign { w.assign } else { 0 }),
+            (2, if can_nest { w.if_ } else { 0 }),
+            (3, if can_nest { w.for_ } else { 0 }),
+            (4, if self.accs.is_empty() { 0 } else { w.atomic }),
+        ]);
+        match choice {
+            0 => {
+                let ty = self.pick_type(self.pol.local_types);
+                self.let_stmt(ty, out);
+            }
+            1 => {
+                if let Some(t) = self.choose_assignable() {
+                    self.update_target(t, Vec::new(), out);
+                }
+            }
+            2 => self.if_stmt(out, false),
+            3 => self.for_stmt(out, false),
+            _ => self.atomic_stmt(out),
+        }
+    }
+
+    fn choose_assignable(&mut self) -> Option<Target> {
+        let level = self.trips.len();
+        let mut c: Vec<Target> = Vec::new();
+        for (i, l) in self.locals.iter().enumerate() {
+            if i == self.tid || !l.mutable || l.ty == Type::Bool {
+                continue;
+            }
+            if l.frozen {
+                c.push(Target::Acc(i));
+            } else if l.level == level {
+                c.push(Target::Plain(i));
+            }
+        }
+        c.choose(&mut self.rng).copied()
+    }
+
+    fn required(&mut self, r: Required, out: &mut Vec<Stmt>) {
+        match r {
+            Required::Atomic => self.atomic_stmt(out),
+            Required::NestedLoop => {
+                self.for_stmt(out, true);
+            }
+            Required::Loop => self.for_stmt(out, false),
+            Required::IfChain => self.if_stmt(out, true),
+            Required::If => self.if_stmt(out, false),
+            Required::MathCall => {
+                let depth = self.cfg.max_expr_depth.max(1);
+                let mut t = None;
+                for _ in 0..6 {
+                    t = Self::ok(Type::F32, self.math(depth - 1));
+                    if t.is_some() {
+                        break;
+                    }
+                }
+                let (e, iv) = t.unwrap_or_else(|| {
+                    let (x, ix) = self.leaf(Type::F32);
+                    (
+                        Expr::call("sin", Type::F32, vec![x]),
+                        ix.hull(Interval::new(-1.0, 1.0)),
+                    )
+                });
+                let l = self.declare(F32_NAMES, Type::F32, iv, true);
+                out.push(Stmt::Let {
+                    var: self.locals[l].id,
+                    value: e,
+                });
+            }
+            Required::VecLocal => {
+                let n = self.rng.random_range(2..=4);
+                self.let_stmt(Type::Vec(n), out);
+            }
+            Required::MatLocal => {
+                let n = self.rng.random_range(2..=4);
+                self.let_stmt(Type::Mat(n), out);
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- parameters and the kernel
+
+    fn value_param(&mut self, ty: Type, iv: Interval, pool: &[&str]) -> usize {
+        let id = self.new_var(pool, ty);
+        self.params.push(Param {
+            var: id,
+            kind: ParamKind::Value,
+            range: (iv.lo, iv.hi),
+        });
+        self.values.push(ArrayParam {
+            id,
+            ty,
+            iv,
+            uses: 0,
+        });
+        self.values.len() - 1
+    }
+
+    fn input_range(&mut self, ty: Type) -> Interval {
+        if ty == Type::I32 {
+            return [
+                Interval::new(0.0, 100.0),
+                Interval::new(-50.0, 50.0),
+                Interval::new(0.0, 9.0),
+            ][self.rng.random_range(0..3)];
+        }
+        [
+            Interval::new(-1.0, 1.0),
+            Interval::new(0.0, 1.0),
+            Interval::new(-2.0, 2.0),
+            Interval::new(0.5, 2.0),
+            Interval::new(-10.0, 10.0),
+        ][self.rng.random_range(0..5)]
+    }
+
+    fn array_pool(ty: Type, role: ArrayRole) -> &'static [&'static str] {
+        match (role, ty) {
+            (ArrayRole::Output, _) => OUT_NAMES,
+            (ArrayRole::Accumulator, _) => ACC_ARRAY_NAMES,
+            (_, Type::Vec(_)) => IN_VEC_NAMES,
+            (_, Type::Mat(_)) => IN_MAT_NAMES,
+            _ => IN_NAMES,
+        }
+    }
+
+    fn array_param(&mut self, ty: Type, role: ArrayRole, len: ArrayLen, iv: Interval) -> VarId {
+        let id = self.new_var(Self::array_pool(ty, role), ty);
+        self.params.push(Param {
+            var: id,
+            kind: ParamKind::Array { role, len },
+            range: (iv.lo, iv.hi),
+        });
+        id
+    }
+
+    fn kernel(&mut self) -> Kernel {
+        let p = self.pol;
+        let verb = *VERBS.choose(&mut self.rng).unwrap_or(&"compute");
+        let noun = *NOUNS.choose(&mut self.rng).unwrap_or(&"values");
+        let name = format!("{verb}_{noun}");
+        self.names.insert(name.clone());
+
+        let n_in = self.rng.random_range(p.inputs.0..=p.inputs.1);
+        for _ in 0..n_in {
+            let ty = self.pick_type(p.array_types);
+            let iv = self.input_range(ty);
+            let id = self.array_param(ty, ArrayRole::Input, ArrayLen::Launch, iv);
+            self.inputs.push(ArrayParam {
+                id,
+                ty,
+                iv,
+                uses: 0,
+            });
+        }
+        let n_sc = self.rng.random_range(p.scalars.0..=p.scalars.1);
+        for _ in 0..n_sc {
+            let ty = if self.rng.random_bool(0.7) {
+                Type::F32
+            } else {
+                Type::I32
+            };
+            let iv = if ty == Type::F32 {
+                [
+                    Interval::new(0.1, 2.0),
+                    Interval::new(-1.0, 1.0),
+                    Interval::new(0.5, 4.0),
+                ][self.rng.random_range(0..3)]
+            } else {
+                Interval::new(1.0, f64::from(self.cfg.max_loop_trip))
+            };
+            let pool = if ty == Type::F32 {
+                F32_PARAM_NAMES
+            } else {
+                I32_PARAM_NAMES
+            };
+            self.value_param(ty, iv, pool);
+        }
+        let n_acc = self.rng.random_range(p.accumulators.0..=p.accumulators.1);
+        for _ in 0..n_acc {
+            let ty = self.pick_type(TypeWeights {
+                mat: 0,
+                ..p.array_types
+            });
+            let len = [1u32, 4, 8, 16][self.rng.random_range(0..4)];
+            let id = self.array_param(
+                ty,
+                ArrayRole::Accumulator,
+                ArrayLen::Fixed(len),
+                Interval::point(0.0),
+            );
+            self.accs.push(Acc { id, ty, len });
+        }
+        let n_out = self.rng.random_range(p.outputs.0..=p.outputs.1);
+        let n_out = if n_out == 0 && self.accs.is_empty() {
+            1
+        } else {
+            n_out
+        };
+        for _ in 0..n_out {
+            let ty = self.pick_type(p.array_types);
+            let id = self.array_param(
+                ty,
+                ArrayRole::Output,
+                ArrayLen::Launch,
+                Interval::point(0.0),
+            );
+            self.outputs.push((id, ty));
+        }
+
+        let mut body = Vec::new();
+        let tid_id = self.new_var(&["tid"], Type::I32);
+        self.locals.push(Local {
+            id: tid_id,
+            ty: Type::I32,
+            iv: Interval::new(0.0, f64::from(self.cfg.max_launch_dim - 1)),
+            level: 0,
+            uses: 1,
+            frozen: false,
+            mutable: false,
+            pending: Interval::point(0.0),
+        });
+        self.tid = 0;
+        body.push(Stmt::Let {
+            var: tid_id,
+            value: Expr {
+                ty: Type::I32,
+                kind: ExprKind::Tid,
+            },
+        });
+
+        // read some inputs into named locals first, as hand-written kernels do
+        for i in 0..self.inputs.len() {
+            if self.rng.random_bool(0.5) {
+                let a = self.inputs[i];
+                self.inputs[i].uses += 1;
+                let (t, _) = self.tid_expr();
+                let l = self.declare(Self::local_pool(a.ty), a.ty, a.iv, true);
+                body.push(Stmt::Let {
+                    var: self.locals[l].id,
+                    value: Expr {
+                        ty: a.ty,
+                        kind: ExprKind::Load(a.id, Box::new(t)),
+                    },
+                });
+            }
+        }
+
+        let max_body = p.body.1.min(self.cfg.max_statements);
+        let n = self.rng.random_range(p.body.0.min(max_body)..=max_body);
+        let mut at: Vec<u32> = p
+            .required
+            .iter()
+            .map(|_| self.rng.random_range(0..=n))
+            .collect();
+        at.sort_unstable();
+        let mut req = p.required.iter().zip(at).peekable();
+        for i in 0..=n {
+            while let Some((r, _)) = req.next_if(|(_, a)| *a == i) {
+                self.required(*r, &mut body);
+            }
+            if i < n {
+                self.stmt(&mut body);
+            }
+        }
+
+        self.finish(&mut body);
+        materialize_literals(&mut body);
+        Kernel {
+            name,
+            vars: std::mem::take(&mut self.vars),
+            params: std::mem::take(&mut self.params),
+            body,
+        }
+    }
+
+    /// Stores every output, folding in whatever the body left unused (locals, parameters, inputs).
+    fn finish(&mut self, body: &mut Vec<Stmt>) {
+        let mut leftovers: Vec<TExpr> = Vec::new();
+        for i in 0..self.locals.len() {
+            let l = &self.locals[i];
+            if i != self.tid && l.uses == 0 {
+                leftovers.push((Expr::var(l.id, l.ty), l.iv));
+                self.locals[i].uses += 1;
+            }
+        }
+        for i in 0..self.values.len() {
+            if self.values[i].uses == 0 {
+                self.values[i].uses += 1;
+                let v = self.values[i];
+                leftovers.push((Expr::var(v.id, v.ty), v.iv));
+            }
+        }
+        for i in 0..self.inputs.len() {
+            if self.inputs[i].uses == 0 {
+                self.inputs[i].uses += 1;
+                let a = self.inputs[i];
+                let (t, _) = self.tid_expr();
+                leftovers.push((
+                    Expr {
+                        ty: a.ty,
+                        kind: ExprKind::Load(a.id, Box::new(t)),
+                    },
+                    a.iv,
+                ));
+            }
+        }
+        let sinks = self.outputs.len().max(1);
+        let mut share: Vec<Vec<TExpr>> = vec![Vec::new(); sinks];
+        for (k, e) in leftovers.into_iter().enumerate() {
+            share[k % sinks].push(e);
+        }
+        let depth = self.cfg.max_expr_depth;
+        if self.outputs.is_empty() {
+            // atomic-only kernels: the leftovers feed one more atomic update
+            let a = self.accs[0];
+            let extra: Vec<TExpr> = share
+                .remove(0)
+                .into_iter()
+                .map(|e| self.convert(e, a.ty))
+                .collect();
+            let base = self.top_expr(a.ty, depth.min(2));
+            let (value, _) = Self::sum(a.ty, base, extra);
+            let (t, _) = self.tid_expr();
+            let index = if a.len == 1 {
+                Expr::int(0)
+            } else {
+                Expr::binary(BinOp::Mod, Type::I32, t, Expr::int(i64::from(a.len)))
+            };
+            body.push(Stmt::Atomic {
+                op: AtomicOp::Add,
+                array: a.id,
+                index,
+                value,
+            });
+            return;
+        }
+        for (k, (id, ty)) in self.outputs.clone().into_iter().enumerate() {
+            let extra: Vec<TExpr> = std::mem::take(&mut share[k])
+                .into_iter()
+                .map(|e| self.convert(e, ty))
+                .collect();
+            let base = self.top_expr(ty, depth);
+            let (value, _) = Self::sum(ty, base, extra);
+            let (t, _) = self.tid_expr();
+            body.push(Stmt::Store {
+                array: id,
+                index: t,
+                value,
+            });
+        }
+        let has_atomic = body.iter().any(|s| contains_atomic(s));
+        if !self.accs.is_empty() && !has_atomic {
+            self.atomic_stmt(body);
+        }
+    }
+}
+
+fn contains_atomic(s: &Stmt) -> bool {
+    match s {
+        Stmt::Atomic { .. } => true,
+        Stmt::If {
+            then, elifs, els, ..
+        } => {
+            then.iter().any(contains_atomic)
+                || elifs.iter().any(|(_, b)| b.iter().any(contains_atomic))
+                || els.iter().any(contains_atomic)
+        }
+        Stmt::For { body, .. } => body.iter().any(contains_atomic),
+        _ => false,
+    }
+}
+
+/// An expression with no variable, array load or `tid` in it: its value is known before the kernel runs.
+pub(crate) fn is_const(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Var(_) | ExprKind::Tid | ExprKind::Load(..) | ExprKind::Len(_) => false,
+        ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => true,
+        ExprKind::Unary(_, a) | ExprKind::Component(a, ..) => is_const(a),
+        ExprKind::Binary(_, a, b) => is_const(a) && is_const(b),
+        ExprKind::Call(_, a) | ExprKind::Construct(a) => a.iter().all(is_const),
+    }
+}
+
+/// Productions a person would not write: `-(-x)`, `x - x`, `min(x, x)`, `where(c, x, x)`, `x * 1.0`,
+/// `x / 1.0`, and a math builtin applied to a literal.
+pub(crate) fn redundant(e: &Expr) -> bool {
+    let one = |x: &Expr| {
+        matches!(x.kind, ExprKind::Float(v) if v == 1.0) || matches!(x.kind, ExprKind::Int(1))
+    };
+    match &e.kind {
+        ExprKind::Unary(UnOp::Neg, a) => matches!(a.kind, ExprKind::Unary(UnOp::Neg, _)),
+        ExprKind::Binary(BinOp::Sub | BinOp::Div | BinOp::Mod, a, b) if a == b => true,
+        ExprKind::Binary(BinOp::Mul, a, b) => one(a) || one(b),
+        ExprKind::Binary(BinOp::Div, _, b) => one(b),
+        ExprKind::Call(name, args) => {
+            let same = args
+                .iter()
+                .enumerate()
+                .any(|(i, a)| !is_const(a) && args[i + 1..].contains(a));
+            let lit_arg = args.len() == 1 && is_const(&args[0]) && *name != "diag";
+            same || lit_arg
+        }
+        _ => false,
+    }
+}
+
+/// Warp treats a local that is assigned a bare literal as a compile-time constant, which a dynamic loop may
+/// not mutate ("Error mutating a constant ... inside a dynamic loop"). Every `x = <literal>` becomes
+/// `x = wp.<type>(<literal>)`, the spelling Warp's error message recommends.
+fn materialize_literals(block: &mut [Stmt]) {
+    let literal = |e: &Expr| {
+        let inner = match &e.kind {
+            ExprKind::Unary(UnOp::Neg, a) => a.as_ref(),
+            _ => e,
+        };
+        matches!(inner.kind, ExprKind::Float(_) | ExprKind::Int(_))
+    };
+    for s in block {
+        match s {
+            Stmt::Let { value, .. } | Stmt::Assign { value, .. } => {
+                if literal(value) {
+                    let ty = value.ty;
+                    *value = Expr::construct(ty, vec![value.clone()]);
+                }
+            }
+            Stmt::If {
+                then, elifs, els, ..
+            } => {
+                materialize_literals(then);
+                elifs.iter_mut().for_each(|(_, b)| materialize_literals(b));
+                materialize_literals(els);
+            }
+            Stmt::For { body, .. } => materialize_literals(body),
+            _ => {}
+        }
+    }
+}

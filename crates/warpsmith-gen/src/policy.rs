@@ -1,0 +1,387 @@
+//! Categories as generation policies: weights over the generator's shared productions, plus the constructs
+//! a category must contain. No category has a template; two kernels of one category share only tendencies.
+
+use crate::config::Category;
+
+/// Relative weights of the value-type classes for new locals and arrays.
+#[derive(Clone, Copy, Debug)]
+pub struct TypeWeights {
+    /// `float32`
+    pub f32: u32,
+    /// `int32`
+    pub i32: u32,
+    /// `vec2`..`vec4`
+    pub vec: u32,
+    /// `mat22`..`mat44`
+    pub mat: u32,
+}
+
+/// Relative weights of the statement productions.
+#[derive(Clone, Copy, Debug)]
+pub struct StmtWeights {
+    /// New local.
+    pub let_: u32,
+    /// Reassign a local.
+    pub assign: u32,
+    /// `if`/`elif`/`else`.
+    pub if_: u32,
+    /// `for` loop.
+    pub for_: u32,
+    /// Atomic update of an accumulator array.
+    pub atomic: u32,
+}
+
+/// Relative weights of the expression productions (for a node that is not a leaf).
+#[derive(Clone, Copy, Debug)]
+pub struct ExprWeights {
+    /// `+ - * /` and negation.
+    pub arith: u32,
+    /// Math builtins (`sin`, `exp`, `pow`, `clamp`, ...).
+    pub math: u32,
+    /// Vector builtins and operators.
+    pub vec: u32,
+    /// Matrix builtins and operators.
+    pub mat: u32,
+    /// `wp.where(cond, a, b)`.
+    pub select: u32,
+    /// Casts between `int32` and `float32`.
+    pub cast: u32,
+}
+
+/// A construct that a category's kernels must contain at least once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Required {
+    /// An atomic update.
+    Atomic,
+    /// A loop nested inside another loop.
+    NestedLoop,
+    /// An `if` with at least two `elif`s and an `else`.
+    IfChain,
+    /// An `if` statement.
+    If,
+    /// A `for` loop.
+    Loop,
+    /// A math builtin call.
+    MathCall,
+    /// A vector-valued local.
+    VecLocal,
+    /// A matrix-valued local.
+    MatLocal,
+}
+
+/// The generation policy of one category.
+#[derive(Clone, Copy, Debug)]
+pub struct Policy {
+    /// Types of new locals.
+    pub local_types: TypeWeights,
+    /// Element types of input and output arrays.
+    pub array_types: TypeWeights,
+    /// Statement productions.
+    pub stmts: StmtWeights,
+    /// Expression productions.
+    pub exprs: ExprWeights,
+    /// Input arrays, inclusive range.
+    pub inputs: (u32, u32),
+    /// Output arrays, inclusive range.
+    pub outputs: (u32, u32),
+    /// By-value scalar parameters, inclusive range.
+    pub scalars: (u32, u32),
+    /// Accumulator arrays (atomics), inclusive range.
+    pub accumulators: (u32, u32),
+    /// Top-level statements before the stores, inclusive range (capped by `max_statements`).
+    pub body: (u32, u32),
+    /// Probability that an `if` gets `elif` branches.
+    pub elif_p: f64,
+    /// Probability that an `if` gets an `else`.
+    pub else_p: f64,
+    /// Probability that an `if` inside a loop is a `break`/`continue` guard.
+    pub jump_p: f64,
+    /// Probability that a loop's trip count is a scalar parameter (a dynamic loop) rather than a literal.
+    pub dynamic_loop_p: f64,
+    /// Constructs every kernel of the category contains.
+    pub required: &'static [Required],
+}
+
+const BASE: Policy = Policy {
+    local_types: TypeWeights {
+        f32: 6,
+        i32: 1,
+        vec: 1,
+        mat: 0,
+    },
+    array_types: TypeWeights {
+        f32: 6,
+        i32: 1,
+        vec: 1,
+        mat: 0,
+    },
+    stmts: StmtWeights {
+        let_: 8,
+        assign: 2,
+        if_: 1,
+        for_: 1,
+        atomic: 0,
+    },
+    exprs: ExprWeights {
+        arith: 6,
+        math: 2,
+        vec: 1,
+        mat: 0,
+        select: 0,
+        cast: 1,
+    },
+    inputs: (1, 3),
+    outputs: (1, 2),
+    scalars: (0, 1),
+    accumulators: (0, 0),
+    body: (3, 8),
+    elif_p: 0.15,
+    else_p: 0.5,
+    jump_p: 0.0,
+    dynamic_loop_p: 0.3,
+    required: &[],
+};
+
+/// The policy of `category`.
+pub fn policy(category: Category) -> Policy {
+    match category {
+        Category::Arithmetic => Policy {
+            local_types: TypeWeights {
+                f32: 5,
+                i32: 3,
+                vec: 0,
+                mat: 0,
+            },
+            array_types: TypeWeights {
+                f32: 5,
+                i32: 2,
+                vec: 0,
+                mat: 0,
+            },
+            stmts: StmtWeights {
+                let_: 10,
+                assign: 3,
+                if_: 0,
+                for_: 0,
+                atomic: 0,
+            },
+            exprs: ExprWeights {
+                arith: 10,
+                math: 0,
+                vec: 0,
+                mat: 0,
+                select: 0,
+                cast: 2,
+            },
+            ..BASE
+        },
+        Category::Math => Policy {
+            local_types: TypeWeights {
+                f32: 10,
+                i32: 0,
+                vec: 0,
+                mat: 0,
+            },
+            array_types: TypeWeights {
+                f32: 10,
+                i32: 0,
+                vec: 0,
+                mat: 0,
+            },
+            stmts: StmtWeights {
+                let_: 10,
+                assign: 2,
+                if_: 0,
+                for_: 0,
+                atomic: 0,
+            },
+            exprs: ExprWeights {
+                arith: 3,
+                math: 10,
+                vec: 0,
+                mat: 0,
+                select: 0,
+                cast: 0,
+            },
+            required: &[Required::MathCall],
+            ..BASE
+        },
+        Category::Vector => Policy {
+            local_types: TypeWeights {
+                f32: 2,
+                i32: 0,
+                vec: 6,
+                mat: 0,
+            },
+            array_types: TypeWeights {
+                f32: 2,
+                i32: 0,
+                vec: 6,
+                mat: 0,
+            },
+            stmts: StmtWeights {
+                let_: 10,
+                assign: 2,
+                if_: 1,
+                for_: 0,
+                atomic: 0,
+            },
+            exprs: ExprWeights {
+                arith: 3,
+                math: 1,
+                vec: 10,
+                mat: 0,
+                select: 0,
+                cast: 0,
+            },
+            required: &[Required::VecLocal],
+            ..BASE
+        },
+        Category::Matrix => Policy {
+            local_types: TypeWeights {
+                f32: 1,
+                i32: 0,
+                vec: 3,
+                mat: 6,
+            },
+            array_types: TypeWeights {
+                f32: 1,
+                i32: 0,
+                vec: 3,
+                mat: 4,
+            },
+            stmts: StmtWeights {
+                let_: 10,
+                assign: 2,
+                if_: 0,
+                for_: 0,
+                atomic: 0,
+            },
+            exprs: ExprWeights {
+                arith: 2,
+                math: 1,
+                vec: 4,
+                mat: 10,
+                select: 0,
+                cast: 0,
+            },
+            required: &[Required::MatLocal],
+            ..BASE
+        },
+        Category::ControlFlow => Policy {
+            stmts: StmtWeights {
+                let_: 5,
+                assign: 4,
+                if_: 5,
+                for_: 3,
+                atomic: 0,
+            },
+            exprs: ExprWeights {
+                arith: 6,
+                math: 2,
+                vec: 1,
+                mat: 0,
+                select: 3,
+                cast: 1,
+            },
+            jump_p: 0.35,
+            required: &[Required::If, Required::Loop],
+            ..BASE
+        },
+        Category::Atomic => Policy {
+            stmts: StmtWeights {
+                let_: 6,
+                assign: 1,
+                if_: 2,
+                for_: 1,
+                atomic: 6,
+            },
+            accumulators: (1, 2),
+            outputs: (0, 1),
+            required: &[Required::Atomic],
+            ..BASE
+        },
+        Category::NestedLoop => Policy {
+            stmts: StmtWeights {
+                let_: 5,
+                assign: 2,
+                if_: 1,
+                for_: 6,
+                atomic: 0,
+            },
+            jump_p: 0.15,
+            body: (2, 6),
+            required: &[Required::NestedLoop],
+            ..BASE
+        },
+        Category::MultiConditional => Policy {
+            stmts: StmtWeights {
+                let_: 5,
+                assign: 3,
+                if_: 6,
+                for_: 0,
+                atomic: 0,
+            },
+            exprs: ExprWeights {
+                arith: 6,
+                math: 2,
+                vec: 1,
+                mat: 0,
+                select: 2,
+                cast: 1,
+            },
+            elif_p: 0.7,
+            else_p: 0.8,
+            required: &[Required::IfChain],
+            ..BASE
+        },
+        Category::Combined => Policy {
+            local_types: TypeWeights {
+                f32: 5,
+                i32: 1,
+                vec: 3,
+                mat: 2,
+            },
+            array_types: TypeWeights {
+                f32: 5,
+                i32: 1,
+                vec: 3,
+                mat: 1,
+            },
+            stmts: StmtWeights {
+                let_: 8,
+                assign: 3,
+                if_: 3,
+                for_: 2,
+                atomic: 1,
+            },
+            exprs: ExprWeights {
+                arith: 6,
+                math: 4,
+                vec: 4,
+                mat: 2,
+                select: 1,
+                cast: 1,
+            },
+            accumulators: (0, 1),
+            scalars: (0, 2),
+            jump_p: 0.15,
+            body: (4, 10),
+            ..BASE
+        },
+        Category::ScalarParam => Policy {
+            scalars: (2, 4),
+            inputs: (1, 2),
+            exprs: ExprWeights {
+                arith: 8,
+                math: 3,
+                vec: 1,
+                mat: 0,
+                select: 1,
+                cast: 1,
+            },
+            dynamic_loop_p: 0.8,
+            ..BASE
+        },
+    }
+}
