@@ -1,14 +1,133 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The Warp oracle: supervised Python worker processes that run Warp's code generator, and the cutting of
+//! kernel functions out of the modules Warp emits.
+//!
+//! Workers speak JSON lines (protocol in `worker.py`, embedded as [`WORKER_PY`]). The [`Pool`] runs one
+//! thread per worker slot; each owns a child process, restarts it when it crashes, hangs past the timeout or
+//! prints something that is not a protocol line, retries the kernel it held once, and then records a
+//! [`Failure`] with its reason and the tail of the worker's stderr. Workers are recycled after a fixed number
+//! of kernels because Warp keeps every loaded module in memory.
+
+mod extract;
+mod pool;
+mod worker;
+
+pub use extract::{ExtractError, KernelFunctions, cut_functions};
+pub use pool::{Pool, PoolOptions};
+pub use worker::WorkerCommand;
+
+/// The worker script, shipped inside the binary.
+pub const WORKER_PY: &str = include_str!("worker.py");
+/// The protocol version the worker's hello must state.
+pub const PROTOCOL: u32 = 1;
+/// The exact `warp-lang` version warpsmith is pinned to (DESIGN.md).
+pub const WARP_VERSION: &str = "1.19.0";
+
+/// One kernel for the oracle.
+#[derive(Clone, Debug)]
+pub struct Job {
+    /// The kernel's function name in `source`.
+    pub name: String,
+    /// The complete Python module text.
+    pub source: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What Warp emitted for a kernel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Modules {
+    /// The CPU translation unit (block_dim 1).
+    pub cpu_module: String,
+    /// The CUDA translation unit (sm_80, block_dim 256).
+    pub cuda_module: String,
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// Why a kernel has no oracle output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureReason {
+    /// Warp refused the kernel during code generation (a generator bug).
+    Codegen,
+    /// The Python module did not import, or defined no such kernel.
+    Import,
+    /// The worker process exited while holding the kernel (twice).
+    WorkerCrash,
+    /// The worker did not answer within the timeout (twice).
+    Timeout,
+    /// The worker printed something that is not a protocol line (twice).
+    Protocol,
+    /// The worker reported an internal error.
+    Internal,
+}
+
+impl FailureReason {
+    /// A stable snake_case name for summaries and files.
+    pub fn name(self) -> &'static str {
+        match self {
+            FailureReason::Codegen => "codegen",
+            FailureReason::Import => "import",
+            FailureReason::WorkerCrash => "worker_crash",
+            FailureReason::Timeout => "timeout",
+            FailureReason::Protocol => "protocol",
+            FailureReason::Internal => "internal",
+        }
+    }
+}
+
+/// A kernel the oracle could not process, with everything needed to reproduce the problem.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The class of failure.
+    pub reason: FailureReason,
+    /// The error message (Warp's exception, or what the supervisor saw).
+    pub message: String,
+    /// Warp's traceback, when it raised.
+    pub traceback: String,
+    /// The last lines the worker wrote to stderr.
+    pub stderr_tail: String,
+    /// How many times the kernel was sent (1, or 2 after a retry).
+    pub attempts: u32,
+}
+
+/// The oracle's answer for one job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Warp generated both modules.
+    Ok(Modules),
+    /// No output; see the failure.
+    Failed(Failure),
+}
+
+/// Errors that stop a run before any kernel is processed.
+#[derive(Debug, thiserror::Error)]
+pub enum OracleError {
+    /// The worker program could not be started.
+    #[error("cannot start the Warp worker `{program}`: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The worker started but refused to serve (wrong Warp version, Warp not importable, ...).
+    #[error("the Warp worker refused to start: {message}{}", stderr_suffix(.stderr_tail))]
+    Refused {
+        /// Its message.
+        message: String,
+        /// The tail of its stderr.
+        stderr_tail: String,
+    },
+    /// The worker's hello did not arrive or did not match the protocol.
+    #[error("the Warp worker failed its handshake: {message}{}", stderr_suffix(.stderr_tail))]
+    Handshake {
+        /// What went wrong.
+        message: String,
+        /// The tail of its stderr.
+        stderr_tail: String,
+    },
+}
+
+fn stderr_suffix(tail: &str) -> String {
+    if tail.trim().is_empty() {
+        String::new()
+    } else {
+        format!("\n--- worker stderr (last lines) ---\n{}", tail.trim_end())
     }
 }

@@ -1,0 +1,334 @@
+//! One worker process: spawn, handshake, request with timeout, kill.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, unbounded};
+use serde::Deserialize;
+
+use crate::{FailureReason, Job, Modules, OracleError, PROTOCOL};
+
+/// Lines of worker stderr kept for error reports.
+const STDERR_LINES: usize = 40;
+
+/// How to start a worker: a program, its arguments and extra environment.
+#[derive(Clone, Debug)]
+pub struct WorkerCommand {
+    /// The executable (a Python interpreter for the real worker).
+    pub program: PathBuf,
+    /// Its arguments (the script path for the real worker).
+    pub args: Vec<String>,
+    /// Extra environment variables.
+    pub env: Vec<(String, String)>,
+    /// The Warp version the hello must state; `None` accepts any (fake workers in tests).
+    pub expect_warp: Option<String>,
+}
+
+impl WorkerCommand {
+    /// The real worker: `python script` with the pinned Warp version and a kernel cache directory.
+    pub fn python(python: PathBuf, script: PathBuf, kernel_cache: PathBuf) -> Self {
+        WorkerCommand {
+            program: python,
+            args: vec![script.display().to_string()],
+            env: vec![
+                ("WARPSMITH_WARP_VERSION".into(), crate::WARP_VERSION.into()),
+                (
+                    "WARPSMITH_KERNEL_CACHE".into(),
+                    kernel_cache.display().to_string(),
+                ),
+                ("PYTHONUNBUFFERED".into(), "1".into()),
+            ],
+            expect_warp: Some(crate::WARP_VERSION.into()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Hello {
+    #[serde(rename = "type")]
+    kind: String,
+    protocol: Option<u32>,
+    warp_version: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Response {
+    id: Option<u64>,
+    ok: bool,
+    kind: Option<String>,
+    error: Option<String>,
+    traceback: Option<String>,
+    cpu_module: Option<String>,
+    cuda_module: Option<String>,
+}
+
+/// A failed request: the reason, a message, and Warp's traceback if any.
+pub(crate) struct RequestError {
+    pub reason: FailureReason,
+    pub message: String,
+    pub traceback: String,
+    /// True when the worker is unusable and must be replaced (crash, hang, garbage).
+    pub fatal: bool,
+}
+
+pub(crate) struct Worker {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<Option<String>>,
+    stderr: Arc<Mutex<VecDeque<String>>>,
+    next_id: u64,
+}
+
+impl Worker {
+    /// Starts a worker and waits for its hello.
+    pub fn start(cmd: &WorkerCommand, startup: Duration) -> Result<Worker, OracleError> {
+        let mut child = Command::new(&cmd.program)
+            .args(&cmd.args)
+            .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| OracleError::Spawn {
+                program: cmd.program.display().to_string(),
+                source,
+            })?;
+        let (Some(stdin), Some(stdout), Some(stderr_pipe)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(OracleError::Handshake {
+                message: "worker pipes unavailable".into(),
+                stderr_tail: String::new(),
+            });
+        };
+        let (tx, lines) = unbounded();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            loop {
+                let mut line = String::new();
+                match r.read_line(&mut line) {
+                    Ok(0) | Err(_) => {
+                        let _ = tx.send(None);
+                        return;
+                    }
+                    Ok(_) => {
+                        if tx.send(Some(line)).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new(VecDeque::new()));
+        let sink = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr_pipe).lines().map_while(Result::ok) {
+                if let Ok(mut q) = sink.lock() {
+                    if q.len() == STDERR_LINES {
+                        q.pop_front();
+                    }
+                    q.push_back(line);
+                }
+            }
+        });
+        let mut w = Worker {
+            child,
+            stdin,
+            lines,
+            stderr,
+            next_id: 0,
+        };
+        let first = match w.lines.recv_timeout(startup) {
+            Ok(Some(line)) => line,
+            Ok(None) => {
+                let status = w.kill();
+                return Err(OracleError::Handshake {
+                    message: format!("the worker exited before its hello ({status})"),
+                    stderr_tail: w.stderr_tail(),
+                });
+            }
+            Err(_) => {
+                w.kill();
+                return Err(OracleError::Handshake {
+                    message: format!("no hello within {} s", startup.as_secs()),
+                    stderr_tail: w.stderr_tail(),
+                });
+            }
+        };
+        let hello: Hello = match serde_json::from_str(&first) {
+            Ok(h) => h,
+            Err(_) => {
+                w.kill();
+                return Err(OracleError::Handshake {
+                    message: format!("expected a JSON hello, got {:?}", first.trim_end()),
+                    stderr_tail: w.stderr_tail(),
+                });
+            }
+        };
+        if hello.kind == "fatal" {
+            w.kill();
+            return Err(OracleError::Refused {
+                message: hello.error.unwrap_or_else(|| "no reason given".into()),
+                stderr_tail: w.stderr_tail(),
+            });
+        }
+        let version_ok = cmd
+            .expect_warp
+            .as_ref()
+            .is_none_or(|v| hello.warp_version.as_deref() == Some(v.as_str()));
+        if hello.kind != "hello" || hello.protocol != Some(PROTOCOL) || !version_ok {
+            w.kill();
+            return Err(OracleError::Handshake {
+                message: format!(
+                    "hello states protocol {:?} and Warp {:?}; warpsmith needs protocol {PROTOCOL} and Warp {:?}",
+                    hello.protocol, hello.warp_version, cmd.expect_warp
+                ),
+                stderr_tail: w.stderr_tail(),
+            });
+        }
+        Ok(w)
+    }
+
+    /// The last lines of the worker's stderr.
+    pub fn stderr_tail(&self) -> String {
+        // give the reader thread a moment to drain what a dying process wrote
+        std::thread::sleep(Duration::from_millis(20));
+        self.stderr
+            .lock()
+            .map(|q| q.iter().cloned().collect::<Vec<_>>().join("\n"))
+            .unwrap_or_default()
+    }
+
+    /// Kills the process (if alive) and returns how it ended.
+    pub fn kill(&mut self) -> String {
+        if let Ok(Some(status)) = self.child.try_wait() {
+            return status.to_string();
+        }
+        let _ = self.child.kill();
+        match self.child.wait() {
+            Ok(s) => s.to_string(),
+            Err(e) => format!("wait failed: {e}"),
+        }
+    }
+
+    /// Asks the worker to exit, then makes sure it did.
+    pub fn shutdown(mut self) {
+        let _ = self.stdin.write_all(b"{\"op\": \"shutdown\"}\n");
+        let _ = self.stdin.flush();
+        for _ in 0..50 {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill();
+    }
+
+    /// Sends one job and waits for its answer.
+    pub fn request(&mut self, job: &Job, timeout: Duration) -> Result<Modules, RequestError> {
+        self.next_id += 1;
+        let id = self.next_id;
+        let line =
+            serde_json::json!({"id": id, "op": "codegen", "name": job.name, "source": job.source})
+                .to_string();
+        let fatal = |reason, message: String| RequestError {
+            reason,
+            message,
+            traceback: String::new(),
+            fatal: true,
+        };
+        if let Err(e) = self
+            .stdin
+            .write_all(line.as_bytes())
+            .and_then(|_| self.stdin.write_all(b"\n"))
+            .and_then(|_| self.stdin.flush())
+        {
+            let status = self.kill();
+            return Err(fatal(
+                FailureReason::WorkerCrash,
+                format!("worker stdin closed ({e}); it exited: {status}"),
+            ));
+        }
+        let reply = match self.lines.recv_timeout(timeout) {
+            Ok(Some(l)) => l,
+            Ok(None) | Err(RecvTimeoutError::Disconnected) => {
+                let status = self.kill();
+                return Err(fatal(
+                    FailureReason::WorkerCrash,
+                    format!("worker exited while holding the kernel: {status}"),
+                ));
+            }
+            Err(RecvTimeoutError::Timeout) => {
+                self.kill();
+                return Err(fatal(
+                    FailureReason::Timeout,
+                    format!(
+                        "no answer within {:.1} s; worker killed",
+                        timeout.as_secs_f64()
+                    ),
+                ));
+            }
+        };
+        let resp: Response = match serde_json::from_str(&reply) {
+            Ok(r) => r,
+            Err(_) => {
+                self.kill();
+                let shown: String = reply.trim_end().chars().take(200).collect();
+                return Err(fatal(
+                    FailureReason::Protocol,
+                    format!("worker printed a non-protocol line: {shown:?}"),
+                ));
+            }
+        };
+        if resp.id != Some(id) {
+            self.kill();
+            return Err(fatal(
+                FailureReason::Protocol,
+                format!("answer for request {:?}, expected {id}", resp.id),
+            ));
+        }
+        if resp.ok {
+            match (resp.cpu_module, resp.cuda_module) {
+                (Some(cpu_module), Some(cuda_module)) => Ok(Modules {
+                    cpu_module,
+                    cuda_module,
+                }),
+                _ => {
+                    self.kill();
+                    Err(fatal(
+                        FailureReason::Protocol,
+                        "ok answer without both modules".into(),
+                    ))
+                }
+            }
+        } else {
+            let reason = match resp.kind.as_deref() {
+                Some("codegen") => FailureReason::Codegen,
+                Some("import") => FailureReason::Import,
+                _ => FailureReason::Internal,
+            };
+            Err(RequestError {
+                reason,
+                message: resp.error.unwrap_or_default(),
+                traceback: resp.traceback.unwrap_or_default(),
+                fatal: false,
+            })
+        }
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
