@@ -1,14 +1,272 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! The dataset: record schema, split assignment, Parquet shards in the Hugging Face layout, the dataset card
+//! and the manifest.
+//!
+//! Layout written by [`write_dataset`]:
+//! ```text
+//! DIR/README.md                                   dataset card (YAML `configs`, column descriptions)
+//! DIR/manifest.json                               configuration, versions, counts, file hashes
+//! DIR/data/{train,validation,test}-NNNNN-of-MMMMM.parquet
+//! ```
+//! Every file is written to a temporary name in the same directory and renamed into place, so a reader never
+//! sees a partial shard. Parquet output is a pure function of the records (no timestamps), so the same records
+//! give byte-identical files.
+
+mod card;
+mod parquet_io;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use card::dataset_card;
+pub use parquet_io::{read_records, schema};
+
+/// One dataset row. Column names and meanings are DESIGN.md's record table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Record {
+    /// Hex BLAKE3 of the canonical kernel (64 characters).
+    pub id: String,
+    /// The kernel's function name.
+    pub name: String,
+    /// The generation policy.
+    pub category: String,
+    /// The per-record seed that regenerates the kernel (with `category` and the manifest's configuration).
+    pub seed: u64,
+    /// The complete Python module.
+    pub python: String,
+    /// The CPU forward kernel function exactly as Warp emitted it.
+    pub cpu_forward: String,
+    /// The CPU backward (adjoint) kernel function.
+    pub cpu_backward: String,
+    /// The CUDA forward kernel function.
+    pub cuda_forward: String,
+    /// The CUDA backward (adjoint) kernel function.
+    pub cuda_backward: String,
+    /// The whole CPU translation unit (block_dim 1).
+    pub cpu_module: String,
+    /// The whole CUDA translation unit (sm_80).
+    pub cuda_module: String,
+    /// The Warp version that generated the code.
+    pub warp_version: String,
+    /// Builtins and constructs used, sorted.
+    pub features: Vec<String>,
+    /// `train`, `validation` or `test`.
+    pub split: String,
+}
+
+/// The three splits, in file order.
+pub const SPLITS: [&str; 3] = ["train", "validation", "test"];
+
+/// The split of a record: the first 8 bytes (little-endian) of `BLAKE3("warpsmith-split" || id)` modulo 100;
+/// 0 is `validation`, 1 is `test`, the rest `train` (98/1/1). Depends on the id only, so a kernel keeps its
+/// split across runs and seeds.
+pub fn split_of(id: &str) -> &'static str {
+    let mut h = blake3::Hasher::new();
+    h.update(b"warpsmith-split");
+    h.update(id.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&h.finalize().as_bytes()[..8]);
+    match u64::from_le_bytes(first) % 100 {
+        0 => "validation",
+        1 => "test",
+        _ => "train",
+    }
+}
+
+/// Errors while writing or reading a dataset.
+#[derive(Debug, thiserror::Error)]
+pub enum DatasetError {
+    /// A file system operation failed.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Arrow or Parquet refused the data.
+    #[error("parquet {path}: {message}")]
+    Parquet {
+        /// The file.
+        path: PathBuf,
+        /// The library's message.
+        message: String,
+    },
+}
+
+pub(crate) fn io_err<'a>(
+    action: &'static str,
+    path: &'a Path,
+) -> impl FnOnce(std::io::Error) -> DatasetError + 'a {
+    move |source| DatasetError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// One written file, as listed in the manifest.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Path relative to the dataset directory.
+    pub path: String,
+    /// The split it holds.
+    pub split: String,
+    /// Rows in it.
+    pub rows: usize,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Hex BLAKE3 of its contents.
+    pub blake3: String,
+}
+
+/// What the caller knows about the run, for the manifest and the card.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunInfo {
+    /// The master seed.
+    pub seed: u64,
+    /// The resolved generation configuration.
+    pub config: serde_json::Value,
+    /// warpsmith's version.
+    pub warpsmith_version: String,
+    /// Warp's version.
+    pub warp_version: String,
+    /// Failures by reason.
+    pub failures: BTreeMap<String, usize>,
+    /// Candidates dropped as exact duplicates (same canonical form).
+    pub duplicates_dropped: usize,
+    /// Wall time of the run, seconds.
+    pub wall_seconds: f64,
+}
+
+/// The manifest (`manifest.json`).
+#[derive(Clone, Debug, Serialize)]
+pub struct Manifest {
+    /// Format version of this manifest.
+    pub format: u32,
+    /// The run.
+    pub run: RunInfo,
+    /// Records in total.
+    pub records: usize,
+    /// Records per split.
+    pub splits: BTreeMap<String, usize>,
+    /// Records per category.
+    pub categories: BTreeMap<String, usize>,
+    /// Every data file.
+    pub files: Vec<FileEntry>,
+}
+
+/// Writes `records` (in the given order within each split) as Parquet shards of at most `shard_rows` rows,
+/// then the manifest and the dataset card. Existing shards in `DIR/data` are replaced.
+///
+/// # Errors
+/// [`DatasetError`] naming the file that could not be written.
+pub fn write_dataset(
+    dir: &Path,
+    records: &[Record],
+    shard_rows: usize,
+    run: RunInfo,
+) -> Result<Manifest, DatasetError> {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).map_err(io_err("create", &data))?;
+    // remove shards of an earlier run so the directory holds exactly this dataset
+    for entry in std::fs::read_dir(&data).map_err(io_err("list", &data))? {
+        let p = entry.map_err(io_err("list", &data))?.path();
+        if p.extension().is_some_and(|e| e == "parquet") {
+            std::fs::remove_file(&p).map_err(io_err("remove", &p))?;
+        }
+    }
+    let shard_rows = shard_rows.max(1);
+    let mut files = Vec::new();
+    let mut splits = BTreeMap::new();
+    for split in SPLITS {
+        let rows: Vec<&Record> = records.iter().filter(|r| r.split == split).collect();
+        splits.insert(split.to_string(), rows.len());
+        if rows.is_empty() {
+            continue;
+        }
+        let n = rows.len().div_ceil(shard_rows);
+        for (i, chunk) in rows.chunks(shard_rows).enumerate() {
+            let rel = format!("data/{split}-{i:05}-of-{n:05}.parquet");
+            let path = dir.join(&rel);
+            let bytes = parquet_io::to_parquet(chunk, &path)?;
+            atomic_write(&path, &bytes)?;
+            files.push(FileEntry {
+                path: rel,
+                split: split.into(),
+                rows: chunk.len(),
+                bytes: bytes.len() as u64,
+                blake3: blake3::hash(&bytes).to_hex().to_string(),
+            });
+        }
+    }
+    let mut categories = BTreeMap::new();
+    for r in records {
+        *categories.entry(r.category.clone()).or_insert(0) += 1;
+    }
+    let manifest = Manifest {
+        format: 1,
+        run,
+        records: records.len(),
+        splits,
+        categories,
+        files,
+    };
+    let json = serde_json::to_vec_pretty(&manifest).map_err(|e| DatasetError::Io {
+        action: "serialise",
+        path: dir.join("manifest.json"),
+        source: std::io::Error::other(e),
+    })?;
+    atomic_write(&dir.join("manifest.json"), &json)?;
+    atomic_write(&dir.join("README.md"), dataset_card(&manifest).as_bytes())?;
+    Ok(manifest)
+}
+
+/// Writes `bytes` to a temporary file next to `path`, syncs it, and renames it over `path`.
+///
+/// # Errors
+/// [`DatasetError::Io`] naming the path.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).map_err(io_err("create", &tmp))?;
+    f.write_all(bytes).map_err(io_err("write", &tmp))?;
+    f.sync_all().map_err(io_err("sync", &tmp))?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io_err("rename into place", path))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn split_is_a_pure_function_of_the_id(id in "[0-9a-f]{64}") {
+            let s = split_of(&id);
+            prop_assert!(SPLITS.contains(&s));
+            prop_assert_eq!(s, split_of(&id));
+        }
+    }
 
     #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+    fn split_proportions_are_about_98_1_1() {
+        let mut counts = BTreeMap::new();
+        for i in 0..20_000u32 {
+            let id = blake3::hash(&i.to_le_bytes()).to_hex().to_string();
+            *counts.entry(split_of(&id)).or_insert(0) += 1;
+        }
+        assert!((19_400..=19_800).contains(&counts["train"]), "{counts:?}");
+        assert!((130..=270).contains(&counts["validation"]), "{counts:?}");
+        assert!((130..=270).contains(&counts["test"]), "{counts:?}");
     }
 }

@@ -1,3 +1,51 @@
-fn main() {
-    println!("Hello, world!");
+//! The `warpsmith` command line: thin clap types; each subcommand lives in its own module.
+
+mod env;
+mod generate;
+mod show;
+
+use std::process::ExitCode;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// Synthesise random, valid NVIDIA Warp kernels paired with the C++ and CUDA that Warp's JIT emits for them.
+#[derive(Parser, Debug)]
+#[command(name = "warpsmith", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create the managed Python environment (warp-lang==1.19.0 and numpy from PyPI).
+    Setup(env::SetupArgs),
+    /// Generate a dataset.
+    Generate(generate::GenerateArgs),
+    /// Print the Python module of one kernel, regenerated from its category and seed.
+    Show(show::ShowArgs),
+}
+
+fn main() -> ExitCode {
+    let matches = Cli::command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let sub = matches.subcommand().map(|(_, m)| m.clone());
+    let result = match cli.command {
+        Command::Setup(a) => env::setup(&a).map(|_| ExitCode::SUCCESS),
+        Command::Generate(a) => match sub {
+            Some(m) => generate::run(a, &m),
+            None => Ok(ExitCode::from(2)),
+        },
+        Command::Show(a) => show::run(&a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -1,0 +1,363 @@
+//! `warpsmith generate`: synthesise, dedup, run the Warp oracle, write the dataset.
+//!
+//! Determinism: candidates are generated and deduplicated sequentially in slot order, in rounds; only the
+//! oracle runs in parallel, and its results are stored by slot. So the records, and the Parquet bytes, do not
+//! depend on the number of workers or their timing.
+
+use std::collections::{BTreeMap, HashSet};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use clap::ArgMatches;
+use clap::parser::ValueSource;
+use indicatif::{ProgressBar, ProgressStyle};
+use warpsmith_ast::Kernel;
+use warpsmith_dataset::{Record, RunInfo, split_of};
+use warpsmith_gen::{Category, Config, record_seed};
+use warpsmith_oracle::{Failure, Job, Outcome, Pool, PoolOptions, WARP_VERSION, cut_functions};
+
+/// Rounds of regeneration for slots whose kernel failed in the oracle.
+const MAX_ROUNDS: u64 = 3;
+/// Regenerations of one slot when its candidates keep colliding with earlier kernels.
+const MAX_DUPLICATE_ATTEMPTS: u64 = 1000;
+
+/// Flags of `generate`.
+#[derive(clap::Args, Debug)]
+pub struct GenerateArgs {
+    /// Records to write.
+    #[arg(long, default_value_t = 1000)]
+    count: usize,
+    /// Output directory (created; an existing dataset there is replaced).
+    #[arg(long, default_value = "dataset")]
+    out: PathBuf,
+    /// Master seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Oracle worker processes (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Configuration file (TOML, or JSON by extension); flags given on the command line override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Python interpreter that has warp-lang 1.19.0 (default: the managed environment).
+    #[arg(long, env = "WARPSMITH_PYTHON")]
+    python: Option<PathBuf>,
+    /// Seconds to wait for one kernel before the worker is killed and restarted.
+    #[arg(long, default_value_t = 60)]
+    timeout: u64,
+    /// Kernels a worker serves before it is replaced.
+    #[arg(long, default_value_t = 500)]
+    recycle_after: u32,
+    /// Rows per Parquet shard.
+    #[arg(long, default_value_t = 10_000)]
+    shard_rows: usize,
+    #[command(flatten)]
+    generation: Config,
+}
+
+/// Layers the configuration: defaults, then the file, then the flags actually given on the command line.
+fn resolve_config(a: &GenerateArgs, m: &ArgMatches) -> Result<Config, String> {
+    let Some(path) = &a.config else {
+        a.generation.validate().map_err(|e| e.to_string())?;
+        return Ok(a.generation.clone());
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    let from_file = if path.extension().is_some_and(|e| e == "json") {
+        Config::from_json(&text)
+    } else {
+        Config::from_toml(&text)
+    }
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut merged = serde_json::to_value(&from_file).map_err(|e| e.to_string())?;
+    let flags = serde_json::to_value(&a.generation).map_err(|e| e.to_string())?;
+    if let (Some(obj), Some(flag_obj)) = (merged.as_object_mut(), flags.as_object()) {
+        for (key, value) in flag_obj {
+            if m.value_source(key) == Some(ValueSource::CommandLine) {
+                obj.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    let c: Config = serde_json::from_value(merged).map_err(|e| e.to_string())?;
+    c.validate().map_err(|e| e.to_string())?;
+    Ok(c)
+}
+
+struct Candidate {
+    category: Category,
+    seed: u64,
+    kernel: Kernel,
+    id: String,
+    python: String,
+}
+
+/// Progress: a bar on a terminal, a plain line every 10% otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    total: usize,
+    done: usize,
+    next_line: usize,
+    start: Instant,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = ProgressBar::new(total as u64);
+            b.set_style(
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            b.enable_steady_tick(Duration::from_millis(200));
+            b
+        });
+        Progress {
+            bar,
+            total,
+            done: 0,
+            next_line: total.div_ceil(10).max(1),
+            start: Instant::now(),
+        }
+    }
+
+    fn inc(&mut self, failed: usize) {
+        self.done += 1;
+        if let Some(b) = &self.bar {
+            b.inc(1);
+            if failed > 0 {
+                b.set_message(format!("{failed} failed"));
+            }
+        } else if self.done >= self.next_line || self.done == self.total {
+            let secs = self.start.elapsed().as_secs_f64();
+            eprintln!(
+                "  {}/{} kernels, {:.1}/s, {failed} failed",
+                self.done,
+                self.total,
+                self.done as f64 / secs.max(1e-9)
+            );
+            self.next_line += self.total.div_ceil(10).max(1);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+fn write_failure(dir: &Path, c: &Candidate, f: &Failure) -> anyhow::Result<()> {
+    let fdir = dir.join("failures");
+    std::fs::create_dir_all(&fdir).with_context(|| format!("creating {}", fdir.display()))?;
+    let stem = format!("{}-{}", c.category.name(), c.seed);
+    std::fs::write(fdir.join(format!("{stem}.py")), &c.python)
+        .with_context(|| format!("writing failure {stem}.py"))?;
+    let report = format!(
+        "category: {}\nseed: {}\nid: {}\nreason: {}\nattempts: {}\nmessage: {}\n\n--- traceback ---\n{}\n--- worker stderr (tail) ---\n{}\n\nreproduce: warpsmith show --category {} --seed {}\n",
+        c.category.name(),
+        c.seed,
+        c.id,
+        f.reason.name(),
+        f.attempts,
+        f.message,
+        f.traceback,
+        f.stderr_tail,
+        c.category.name(),
+        c.seed
+    );
+    std::fs::write(fdir.join(format!("{stem}.txt")), report)
+        .with_context(|| format!("writing failure {stem}.txt"))?;
+    Ok(())
+}
+
+pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
+    let cfg = match resolve_config(&a, m) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: invalid configuration: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    if a.count == 0 {
+        eprintln!("error: --count must be at least 1");
+        return Ok(ExitCode::from(2));
+    }
+    let start = Instant::now();
+    let workers = a
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let python = crate::env::python(a.python.as_deref())?;
+    let cmd = crate::env::worker_command(python)?;
+    let opts = PoolOptions {
+        workers,
+        timeout: Duration::from_secs(a.timeout.max(1)),
+        recycle_after: a.recycle_after.max(1),
+        ..PoolOptions::default()
+    };
+    let pool = Pool::start(cmd, opts).context("starting the Warp oracle")?;
+    std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let failures_dir = a.out.join("failures");
+    if failures_dir.exists() {
+        std::fs::remove_dir_all(&failures_dir)
+            .with_context(|| format!("clearing {}", failures_dir.display()))?;
+    }
+
+    eprintln!(
+        "generating {} kernels with {workers} Warp worker(s), seed {}",
+        a.count, a.seed
+    );
+    let schedule = cfg.schedule(a.count);
+    let mut attempts = vec![0u64; a.count];
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut records: Vec<Option<Record>> = vec![None; a.count];
+    let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+    let mut duplicates = 0usize;
+    let mut pending: Vec<usize> = (0..a.count).collect();
+    let mut progress = Progress::new(a.count);
+    let mut failed_total = 0usize;
+
+    for _round in 0..MAX_ROUNDS {
+        if pending.is_empty() {
+            break;
+        }
+        let mut candidates: BTreeMap<usize, Candidate> = BTreeMap::new();
+        for &slot in &pending {
+            let category = schedule[slot];
+            let cand = loop {
+                let seed = record_seed(a.seed, slot as u64, attempts[slot]);
+                let kernel = warpsmith_gen::generate(category, seed, &cfg);
+                let id = warpsmith_ast::canonical_id(&kernel);
+                attempts[slot] += 1;
+                if seen.insert(id.clone()) {
+                    let python = warpsmith_ast::python_module(&kernel);
+                    break Some(Candidate {
+                        category,
+                        seed,
+                        kernel,
+                        id,
+                        python,
+                    });
+                }
+                duplicates += 1;
+                if attempts[slot] >= MAX_DUPLICATE_ATTEMPTS {
+                    break None;
+                }
+            };
+            let Some(cand) = cand else { continue };
+            pool.submit(
+                slot,
+                Job {
+                    name: cand.kernel.name.clone(),
+                    source: cand.python.clone(),
+                },
+            );
+            candidates.insert(slot, cand);
+        }
+        let mut retry = Vec::new();
+        for _ in 0..candidates.len() {
+            let (slot, outcome) = pool
+                .results()
+                .recv()
+                .context("the oracle pool stopped unexpectedly")?;
+            let Some(c) = candidates.remove(&slot) else {
+                continue;
+            };
+            let failure = match outcome {
+                Outcome::Ok(mods) => {
+                    match cut_functions(&mods.cpu_module, &mods.cuda_module, &c.kernel.name) {
+                        Ok(f) => {
+                            records[slot] = Some(Record {
+                                split: split_of(&c.id).to_string(),
+                                id: c.id.clone(),
+                                name: c.kernel.name.clone(),
+                                category: c.category.name().to_string(),
+                                seed: c.seed,
+                                python: c.python.clone(),
+                                cpu_forward: f.cpu_forward,
+                                cpu_backward: f.cpu_backward,
+                                cuda_forward: f.cuda_forward,
+                                cuda_backward: f.cuda_backward,
+                                cpu_module: mods.cpu_module,
+                                cuda_module: mods.cuda_module,
+                                warp_version: WARP_VERSION.to_string(),
+                                features: warpsmith_ast::features(&c.kernel).into_iter().collect(),
+                            });
+                            None
+                        }
+                        Err(e) => Some(Failure {
+                            reason: warpsmith_oracle::FailureReason::Internal,
+                            message: e.to_string(),
+                            traceback: String::new(),
+                            stderr_tail: String::new(),
+                            attempts: 1,
+                        }),
+                    }
+                }
+                Outcome::Failed(f) => Some(f),
+            };
+            if let Some(f) = failure {
+                failed_total += 1;
+                *failures.entry(f.reason.name().to_string()).or_insert(0) += 1;
+                write_failure(&a.out, &c, &f)?;
+                retry.push(slot);
+            } else {
+                progress.inc(failed_total);
+            }
+        }
+        retry.sort_unstable();
+        pending = retry;
+    }
+    progress.finish();
+    pool.finish();
+
+    let records: Vec<Record> = records.into_iter().flatten().collect();
+    let wall = start.elapsed().as_secs_f64();
+    let info = RunInfo {
+        seed: a.seed,
+        config: serde_json::to_value(&cfg).context("serialising the configuration")?,
+        warpsmith_version: env!("CARGO_PKG_VERSION").to_string(),
+        warp_version: WARP_VERSION.to_string(),
+        failures: failures.clone(),
+        duplicates_dropped: duplicates,
+        wall_seconds: wall,
+    };
+    let manifest = warpsmith_dataset::write_dataset(&a.out, &records, a.shard_rows, info)
+        .context("writing the dataset")?;
+
+    eprintln!(
+        "\nwrote {} records to {}",
+        manifest.records,
+        a.out.display()
+    );
+    for (split, n) in &manifest.splits {
+        eprintln!("  {split:<10} {n}");
+    }
+    eprintln!("duplicates dropped: {duplicates}");
+    if failures.is_empty() {
+        eprintln!("failures: none");
+    } else {
+        eprintln!(
+            "failures: {failed_total} (sources and reasons under {})",
+            failures_dir.display()
+        );
+        for (reason, n) in &failures {
+            eprintln!("  {reason:<14} {n}");
+        }
+    }
+    eprintln!(
+        "wall time: {wall:.1} s, {:.1} records/s",
+        manifest.records as f64 / wall.max(1e-9)
+    );
+    if manifest.records < a.count {
+        eprintln!(
+            "error: only {} of {} records could be produced",
+            manifest.records, a.count
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

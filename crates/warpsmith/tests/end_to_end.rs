@@ -1,0 +1,308 @@
+//! End-to-end tests with real Warp 1.19.0 from PyPI, in the environment warpsmith manages
+//! (`warpsmith setup --with datasets`; set WARPSMITH_PYTHON to use an interpreter that already has both).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use warpsmith_dataset::{Record, read_records};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_warpsmith"))
+}
+
+/// The interpreter with warp-lang and datasets, set up once per test binary.
+fn python() -> &'static Path {
+    static PY: OnceLock<PathBuf> = OnceLock::new();
+    PY.get_or_init(|| {
+        if let Some(p) = std::env::var_os("WARPSMITH_PYTHON") {
+            return PathBuf::from(p);
+        }
+        let out = bin()
+            .args(["setup", "--with", "datasets"])
+            .output()
+            .expect("run warpsmith setup");
+        assert!(
+            out.status.success(),
+            "setup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let home = std::env::var_os("WARPSMITH_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dirs_cache().join("warpsmith"));
+        home.join("venv-warp-1.19.0").join("bin").join("python")
+    })
+}
+
+fn dirs_cache() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"))
+}
+
+fn generate(out: &Path, count: usize, seed: u64) -> std::process::Output {
+    let out = bin()
+        .args([
+            "generate",
+            "--count",
+            &count.to_string(),
+            "--seed",
+            &seed.to_string(),
+            "--workers",
+            "2",
+            "--out",
+        ])
+        .arg(out)
+        .arg("--python")
+        .arg(python())
+        .output()
+        .expect("run warpsmith generate");
+    assert!(
+        out.status.success(),
+        "generate failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn records(dir: &Path) -> Vec<Record> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("data"))
+        .expect("data dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .collect();
+    files.sort();
+    files
+        .iter()
+        .flat_map(|f| read_records(f).expect("read shard"))
+        .collect()
+}
+
+fn parquet_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir.join("data"))
+        .expect("data dir")
+        .map(|e| e.expect("entry").path())
+        .map(|p| {
+            (
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string(),
+                std::fs::read(&p).expect("read"),
+            )
+        })
+        .collect()
+}
+
+fn run_python(script: &str, args: &[&str]) -> String {
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+#[test]
+fn generate_writes_a_dataset_that_hugging_face_loads_with_every_column_filled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = generate(dir.path(), 60, 7);
+    let summary = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        summary.contains("wrote 60 records") && summary.contains("records/s"),
+        "{summary}"
+    );
+
+    let script = r#"
+import sys, datasets
+ds = datasets.load_dataset(sys.argv[1])
+cols = ["id","name","category","seed","python","cpu_forward","cpu_backward","cuda_forward","cuda_backward",
+        "cpu_module","cuda_module","warp_version","features","split"]
+n = 0
+for split in ds:
+    for row in ds[split]:
+        n += 1
+        for c in cols:
+            v = row[c]
+            assert v is not None and (c == "seed" or len(v) > 0), (split, c, row["id"])
+        assert row["split"] == split
+print(n)
+"#;
+    let n: usize = run_python(script, &[&dir.path().display().to_string()])
+        .trim()
+        .parse()
+        .expect("count");
+    assert_eq!(n, 60);
+
+    let rs = records(dir.path());
+    let ids: HashSet<&str> = rs.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), rs.len(), "ids are unique");
+    // the id is the canonical form's hash: recompute it from the seed
+    let cfg = warpsmith_gen::Config::default();
+    let mut per_cat: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &rs {
+        let cat: warpsmith_gen::Category = r.category.parse().expect("category");
+        let k = warpsmith_gen::generate(cat, r.seed, &cfg);
+        assert_eq!(warpsmith_ast::canonical_id(&k), r.id);
+        assert_eq!(warpsmith_ast::python_module(&k), r.python);
+        *per_cat.entry(&r.category).or_insert(0) += 1;
+    }
+    assert_eq!(per_cat.len(), 10, "{per_cat:?}");
+    let (min, max) = (
+        per_cat.values().min().copied().unwrap_or(0),
+        per_cat.values().max().copied().unwrap_or(0),
+    );
+    assert!(max - min <= 1, "{per_cat:?}");
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).expect("manifest"))
+            .expect("json");
+    for f in manifest["files"].as_array().expect("files") {
+        let bytes =
+            std::fs::read(dir.path().join(f["path"].as_str().expect("path"))).expect("shard");
+        assert_eq!(
+            blake3::hash(&bytes).to_hex().as_str(),
+            f["blake3"].as_str().expect("hash")
+        );
+    }
+}
+
+#[test]
+fn modules_are_byte_identical_to_what_warp_emits_in_a_separate_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    generate(dir.path(), 12, 3);
+    let rs = records(dir.path());
+    // independent of the worker: a CPU load (block_dim 1, as wp.launch on the CPU does) and the public
+    // ahead-of-time compiler for sm_80, reading back the sources Warp writes next to its binaries
+    let script = r#"
+import glob, importlib.util, json, os, sys, tempfile
+import warp as wp
+path, name = sys.argv[1], sys.argv[2]
+spec = importlib.util.spec_from_file_location("check_mod", path)
+mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+k = getattr(mod, name)
+cache = tempfile.mkdtemp()
+wp.config.kernel_cache_dir = cache
+k.module.load(wp.get_device("cpu"), block_dim=1)
+cpu = open(glob.glob(os.path.join(cache, "**", "*.cpp"), recursive=True)[0]).read()
+aot = tempfile.mkdtemp()
+wp.compile_aot_module(k.module, arch=80, module_dir=aot, use_ptx=True)
+cuda = open(glob.glob(os.path.join(aot, "*.cu"))[0]).read()
+sys.stdout.write("\n" + json.dumps({"cpu": cpu, "cuda": cuda}) + "\n")
+"#;
+    // one record per category where possible
+    let mut seen = HashSet::new();
+    let sample: Vec<&Record> = rs
+        .iter()
+        .filter(|r| seen.insert(r.category.clone()))
+        .take(4)
+        .collect();
+    assert!(sample.len() >= 4);
+    for r in sample {
+        let file = dir.path().join(format!("{}.py", r.name));
+        std::fs::write(&file, &r.python).expect("write module");
+        let got: serde_json::Value = serde_json::from_str(
+            run_python(script, &[&file.display().to_string(), &r.name])
+                .lines()
+                .last()
+                .unwrap_or_default(),
+        )
+        .expect("json");
+        assert!(
+            got["cpu"].as_str() == Some(r.cpu_module.as_str()),
+            "cpu_module differs for {}",
+            r.id
+        );
+        assert!(
+            got["cuda"].as_str() == Some(r.cuda_module.as_str()),
+            "cuda_module differs for {}",
+            r.id
+        );
+        for (col, module, sig) in [
+            (&r.cpu_forward, &r.cpu_module, "_cpu_kernel_forward("),
+            (&r.cpu_backward, &r.cpu_module, "_cpu_kernel_backward("),
+            (&r.cuda_forward, &r.cuda_module, "_cuda_kernel_forward("),
+            (&r.cuda_backward, &r.cuda_module, "_cuda_kernel_backward("),
+        ] {
+            assert!(
+                module.contains(col.as_str()),
+                "function is a substring of its module"
+            );
+            let first_line = col
+                .lines()
+                .find(|l| !l.starts_with("template"))
+                .unwrap_or_default();
+            assert!(
+                first_line.contains(&format!("{}_", r.name)) && first_line.contains(sig),
+                "starts at the signature: {first_line}"
+            );
+            assert!(col.ends_with('}'), "ends at the closing brace");
+            assert_eq!(col.matches('{').count(), col.matches('}').count());
+        }
+    }
+}
+
+#[test]
+fn the_same_seed_gives_identical_parquet_and_another_seed_other_records() {
+    let (a, b, c) = (
+        tempfile::tempdir().expect("a"),
+        tempfile::tempdir().expect("b"),
+        tempfile::tempdir().expect("c"),
+    );
+    generate(a.path(), 30, 11);
+    generate(b.path(), 30, 11);
+    generate(c.path(), 30, 12);
+    assert_eq!(parquet_bytes(a.path()), parquet_bytes(b.path()));
+    let ids = |d: &Path| records(d).into_iter().map(|r| r.id).collect::<HashSet<_>>();
+    let (ia, ic) = (ids(a.path()), ids(c.path()));
+    assert!(
+        ia.intersection(&ic).count() < 3,
+        "different seeds share almost nothing"
+    );
+}
+
+#[test]
+fn bad_flags_and_config_files_exit_2_with_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = bin()
+        .args(["generate", "--categories", "nope=1"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown category `nope`"));
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "max_loop_trip = 0\n").expect("write");
+    let out = bin()
+        .args(["generate", "--config"])
+        .arg(&cfg)
+        .arg("--python")
+        .arg("/nonexistent")
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("max_loop_trip") && err.lines().count() == 1,
+        "{err}"
+    );
+    let out = bin()
+        .args([
+            "generate",
+            "--count",
+            "5",
+            "--python",
+            "/nonexistent/python",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/python"));
+}
