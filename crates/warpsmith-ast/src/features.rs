@@ -40,19 +40,19 @@ fn block(k: &Kernel, b: &[Stmt], loops: usize, f: &mut BTreeSet<String>) {
         match s {
             Stmt::Let { var, value } | Stmt::Assign { var, value } => {
                 f.insert(format!("type:{}", k.vars[*var].ty.short_name()));
-                expr(k, value, f);
+                expr(value, f);
             }
             Stmt::Store { index, value, .. } => {
                 f.insert("stmt:store".into());
-                expr(k, index, f);
-                expr(k, value, f);
+                expr(index, f);
+                expr(value, f);
             }
             Stmt::Atomic {
                 op, index, value, ..
             } => {
                 f.insert(op.builtin().into());
-                expr(k, index, f);
-                expr(k, value, f);
+                expr(index, f);
+                expr(value, f);
             }
             Stmt::If {
                 cond,
@@ -61,11 +61,11 @@ fn block(k: &Kernel, b: &[Stmt], loops: usize, f: &mut BTreeSet<String>) {
                 els,
             } => {
                 f.insert("stmt:if".into());
-                expr(k, cond, f);
+                expr(cond, f);
                 block(k, then, loops, f);
                 for (c, b) in elifs {
                     f.insert("stmt:elif".into());
-                    expr(k, c, f);
+                    expr(c, f);
                     block(k, b, loops, f);
                 }
                 if !els.is_empty() {
@@ -81,7 +81,7 @@ fn block(k: &Kernel, b: &[Stmt], loops: usize, f: &mut BTreeSet<String>) {
                 if matches!(count.kind, ExprKind::Var(_)) {
                     f.insert("param:dynamic_loop".into());
                 }
-                expr(k, count, f);
+                expr(count, f);
                 block(k, body, loops + 1, f);
             }
             Stmt::Break => {
@@ -113,7 +113,7 @@ fn op_name(op: BinOp) -> &'static str {
     }
 }
 
-fn expr(k: &Kernel, e: &Expr, f: &mut BTreeSet<String>) {
+fn expr(e: &Expr, f: &mut BTreeSet<String>) {
     match &e.kind {
         ExprKind::Var(_) | ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => {}
         ExprKind::Tid => {
@@ -121,24 +121,24 @@ fn expr(k: &Kernel, e: &Expr, f: &mut BTreeSet<String>) {
         }
         ExprKind::Unary(op, a) => {
             f.insert(if *op == UnOp::Neg { "op:neg" } else { "op:not" }.into());
-            expr(k, a, f);
+            expr(a, f);
         }
         ExprKind::Binary(op, a, b) => {
             f.insert(format!("op:{}", op_name(*op)));
-            expr(k, a, f);
-            expr(k, b, f);
+            expr(a, f);
+            expr(b, f);
         }
         ExprKind::Call(name, a) => {
             f.insert((*name).into());
-            a.iter().for_each(|e| expr(k, e, f));
+            a.iter().for_each(|e| expr(e, f));
         }
         ExprKind::Construct(a) => {
             f.insert(e.ty.short_name());
-            a.iter().for_each(|e| expr(k, e, f));
+            a.iter().for_each(|e| expr(e, f));
         }
         ExprKind::Load(_, i) => {
             f.insert("stmt:load".into());
-            expr(k, i, f);
+            expr(i, f);
         }
         ExprKind::Component(b, _, j) => {
             f.insert(
@@ -149,7 +149,7 @@ fn expr(k: &Kernel, e: &Expr, f: &mut BTreeSet<String>) {
                 }
                 .into(),
             );
-            expr(k, b, f);
+            expr(b, f);
         }
         ExprKind::Len(_) => {
             f.insert("op:shape".into());

@@ -331,8 +331,7 @@ mod tests {
     proptest! {
         #[test]
         fn quotas_sum_to_total_and_follow_weights(total in 0usize..5000, w in proptest::collection::vec(0u32..5, 10)) {
-            let mut cfg = Config::default();
-            cfg.categories = CategoryWeights(Category::ALL.into_iter().zip(w.iter().copied()).collect());
+            let cfg = Config { categories: CategoryWeights(Category::ALL.into_iter().zip(w.iter().copied()).collect()), ..Config::default() };
             prop_assume!(cfg.validate().is_ok());
             let q = cfg.quotas(total);
             prop_assert_eq!(q.iter().map(|x| x.1).sum::<usize>(), total);

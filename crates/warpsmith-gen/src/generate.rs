@@ -477,7 +477,7 @@ impl<'a> Gen<'a> {
     fn expr(&mut self, ty: Type, depth: u32) -> TExpr {
         if depth > 0 && self.budget > 1 && self.rng.random_bool(0.7) {
             for _ in 0..6 {
-                let saved = self.budget;
+                let saved = (self.budget, self.uses());
                 let t = self.production(ty, depth);
                 if let Some(t) = Self::ok(ty, t)
                     && !is_const(&t.0)
@@ -485,7 +485,9 @@ impl<'a> Gen<'a> {
                 {
                     return t;
                 }
-                self.budget = saved;
+                // a refused production reads nothing: roll back its use counts
+                self.budget = saved.0;
+                self.restore_uses(saved.1);
             }
         }
         self.leaf(ty)
@@ -581,6 +583,24 @@ impl<'a> Gen<'a> {
                 )
             }
             L::Lit => self.lit(ty),
+        }
+    }
+
+    fn uses(&self) -> Vec<u32> {
+        let l = self.locals.iter().map(|l| l.uses);
+        l.chain(self.values.iter().map(|v| v.uses))
+            .chain(self.inputs.iter().map(|a| a.uses))
+            .collect()
+    }
+
+    fn restore_uses(&mut self, saved: Vec<u32>) {
+        let mut it = saved.into_iter();
+        let slots = self.locals.iter_mut().map(|l| &mut l.uses);
+        let slots = slots
+            .chain(self.values.iter_mut().map(|v| &mut v.uses))
+            .chain(self.inputs.iter_mut().map(|a| &mut a.uses));
+        for (slot, v) in slots.zip(&mut it) {
+            *slot = v;
         }
     }
 
@@ -1374,6 +1394,14 @@ impl<'a> Gen<'a> {
                 .product();
             self.locals[l].pending = self.locals[l].pending.add(iv.scale(trips).with_zero());
             Expr::binary(BinOp::Add, ty, Expr::var(id, ty), e)
+        } else if is_acc && matches!(ty, Type::Mat(_)) {
+            // no wp.max for matrices: accumulate instead
+            let trips: f64 = self.trips[self.locals[l].level..]
+                .iter()
+                .map(|&t| f64::from(t))
+                .product();
+            self.locals[l].pending = self.locals[l].pending.add(iv.scale(trips).with_zero());
+            Expr::binary(BinOp::Add, ty, Expr::var(id, ty), e)
         } else if is_acc {
             self.locals[l].iv = self.locals[l].iv.hull(iv);
             Expr::call("max", ty, vec![Expr::var(id, ty), e])
@@ -1530,7 +1558,7 @@ impl<'a> Gen<'a> {
                     && !l.frozen
                     && l.level == level
                     && i != self.tid
-                    && l.ty != Type::Bool
+                    && !matches!(l.ty, Type::Bool | Type::Mat(_))
                     && l.uses > 0
             })
             .collect();
@@ -1592,6 +1620,10 @@ impl<'a> Gen<'a> {
             return;
         }
         let a = *self.accs.choose(&mut self.rng).unwrap_or(&self.accs[0]);
+        self.atomic_on(a, out);
+    }
+
+    fn atomic_on(&mut self, a: Acc, out: &mut Vec<Stmt>) {
         let index = if a.len == 1 {
             Expr::int(0)
         } else if self.rng.random_bool(0.7) {
@@ -1905,25 +1937,24 @@ impl<'a> Gen<'a> {
 
     /// Stores every output, folding in whatever the body left unused (locals, parameters, inputs).
     fn finish(&mut self, body: &mut Vec<Stmt>) {
+        // ground truth from the AST, not the use counters (which count reads of expressions the range
+        // analysis later dropped)
+        let mut read = std::collections::HashSet::new();
+        reads_block(body, &mut read);
         let mut leftovers: Vec<TExpr> = Vec::new();
         for i in 0..self.locals.len() {
             let l = &self.locals[i];
-            if i != self.tid && l.uses == 0 {
+            if i != self.tid && !read.contains(&l.id) {
                 leftovers.push((Expr::var(l.id, l.ty), l.iv));
-                self.locals[i].uses += 1;
             }
         }
-        for i in 0..self.values.len() {
-            if self.values[i].uses == 0 {
-                self.values[i].uses += 1;
-                let v = self.values[i];
+        for v in self.values.clone() {
+            if !read.contains(&v.id) {
                 leftovers.push((Expr::var(v.id, v.ty), v.iv));
             }
         }
-        for i in 0..self.inputs.len() {
-            if self.inputs[i].uses == 0 {
-                self.inputs[i].uses += 1;
-                let a = self.inputs[i];
+        for a in self.inputs.clone() {
+            if !read.contains(&a.id) {
                 let (t, _) = self.tid_expr();
                 leftovers.push((
                     Expr {
@@ -1962,7 +1993,6 @@ impl<'a> Gen<'a> {
                 index,
                 value,
             });
-            return;
         }
         for (k, (id, ty)) in self.outputs.clone().into_iter().enumerate() {
             let extra: Vec<TExpr> = std::mem::take(&mut share[k])
@@ -1978,24 +2008,29 @@ impl<'a> Gen<'a> {
                 value,
             });
         }
-        let has_atomic = body.iter().any(|s| contains_atomic(s));
-        if !self.accs.is_empty() && !has_atomic {
-            self.atomic_stmt(body);
+        // every accumulator array is updated at least once
+        for a in self.accs.clone() {
+            if !body.iter().any(|s| updates(s, a.id)) {
+                self.atomic_on(a, body);
+            }
         }
     }
 }
 
-fn contains_atomic(s: &Stmt) -> bool {
+/// True if `s` contains an atomic update of `array`.
+fn updates(s: &Stmt, array: VarId) -> bool {
     match s {
-        Stmt::Atomic { .. } => true,
+        Stmt::Atomic { array: a, .. } => *a == array,
         Stmt::If {
             then, elifs, els, ..
         } => {
-            then.iter().any(contains_atomic)
-                || elifs.iter().any(|(_, b)| b.iter().any(contains_atomic))
-                || els.iter().any(contains_atomic)
+            then.iter().any(|s| updates(s, array))
+                || elifs
+                    .iter()
+                    .any(|(_, b)| b.iter().any(|s| updates(s, array)))
+                || els.iter().any(|s| updates(s, array))
         }
-        Stmt::For { body, .. } => body.iter().any(contains_atomic),
+        Stmt::For { body, .. } => body.iter().any(|s| updates(s, array)),
         _ => false,
     }
 }
@@ -2047,11 +2082,9 @@ fn materialize_literals(block: &mut [Stmt]) {
     };
     for s in block {
         match s {
-            Stmt::Let { value, .. } | Stmt::Assign { value, .. } => {
-                if literal(value) {
-                    let ty = value.ty;
-                    *value = Expr::construct(ty, vec![value.clone()]);
-                }
+            Stmt::Let { value, .. } | Stmt::Assign { value, .. } if literal(value) => {
+                let ty = value.ty;
+                *value = Expr::construct(ty, vec![value.clone()]);
             }
             Stmt::If {
                 then, elifs, els, ..
@@ -2063,5 +2096,60 @@ fn materialize_literals(block: &mut [Stmt]) {
             Stmt::For { body, .. } => materialize_literals(body),
             _ => {}
         }
+    }
+}
+
+/// Collects every variable or array the block reads (targets of assignments are not reads).
+fn reads_block(block: &[Stmt], out: &mut std::collections::HashSet<VarId>) {
+    for s in block {
+        match s {
+            Stmt::Let { value, .. } | Stmt::Assign { value, .. } => reads_expr(value, out),
+            Stmt::Store { index, value, .. } => {
+                reads_expr(index, out);
+                reads_expr(value, out);
+            }
+            Stmt::Atomic { index, value, .. } => {
+                reads_expr(index, out);
+                reads_expr(value, out);
+            }
+            Stmt::If {
+                cond,
+                then,
+                elifs,
+                els,
+            } => {
+                reads_expr(cond, out);
+                reads_block(then, out);
+                for (c, b) in elifs {
+                    reads_expr(c, out);
+                    reads_block(b, out);
+                }
+                reads_block(els, out);
+            }
+            Stmt::For { count, body, .. } => {
+                reads_expr(count, out);
+                reads_block(body, out);
+            }
+            Stmt::Break | Stmt::Continue => {}
+        }
+    }
+}
+
+fn reads_expr(e: &Expr, out: &mut std::collections::HashSet<VarId>) {
+    match &e.kind {
+        ExprKind::Var(v) | ExprKind::Len(v) => {
+            out.insert(*v);
+        }
+        ExprKind::Load(a, i) => {
+            out.insert(*a);
+            reads_expr(i, out);
+        }
+        ExprKind::Unary(_, a) | ExprKind::Component(a, ..) => reads_expr(a, out),
+        ExprKind::Binary(_, a, b) => {
+            reads_expr(a, out);
+            reads_expr(b, out);
+        }
+        ExprKind::Call(_, a) | ExprKind::Construct(a) => a.iter().for_each(|x| reads_expr(x, out)),
+        ExprKind::Tid | ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => {}
     }
 }

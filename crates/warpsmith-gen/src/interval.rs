@@ -14,6 +14,9 @@ pub struct Interval {
     pub hi: f64,
 }
 
+// `div` is partial (None for a divisor containing zero), so none of these are the std::ops traits: one
+// method style for all of them reads better than a mix of operators and methods.
+#[allow(clippy::should_implement_trait)]
 impl Interval {
     /// `[lo, hi]`; the bounds are swapped if given out of order.
     pub fn new(lo: f64, hi: f64) -> Self {
