@@ -28,6 +28,10 @@ use crate::policy::{Policy, Required, TypeWeights, policy};
 pub const F_BOUND: f64 = 1.0e4;
 /// Largest magnitude of any integer intermediate: 2^24, exact in float32 and far from int32 overflow.
 pub const I_BOUND: f64 = 16_777_216.0;
+/// Largest product of literal trip counts along a loop nest. Warp unrolls every `range(N)` with a literal
+/// `N <= warp.config.max_unroll` (16 in 1.19.0) and, as its docs note, does not consider the total of nested
+/// loops; past this budget a loop gets a dynamic trip count so the emitted C++/CUDA stays a readable size.
+const UNROLL_BUDGET: u32 = 16;
 /// Smallest magnitude of a float divisor's range.
 const DIV_MIN: f64 = 0.1;
 /// Smallest argument of `sqrt`, `log*`, `cbrt` and the base of `pow`: keeps derivatives bounded.
@@ -253,6 +257,8 @@ struct Gen<'a> {
     accs: Vec<Acc>,
     tid: usize,
     trips: Vec<u32>,
+    /// Literal trip count of each enclosing loop (1 for a dynamic loop): Warp unrolls the literal ones.
+    unrolled: Vec<u32>,
     nest: u32,
     fuel: u32,
     /// Leaves left for the expression being built (keeps lines readable).
@@ -344,6 +350,7 @@ impl<'a> Gen<'a> {
             accs: Vec::new(),
             tid: 0,
             trips: Vec::new(),
+            unrolled: Vec::new(),
             nest: 0,
             fuel: cfg.max_statements,
             budget: 0,
@@ -605,18 +612,18 @@ impl<'a> Gen<'a> {
     }
 
     /// A non-constant leaf of type `ty` (`tid` or its cast when nothing else fits).
-    fn var_leaf(&mut self, ty: Type) -> Expr {
+    fn var_leaf(&mut self, ty: Type) -> TExpr {
         for _ in 0..4 {
-            let (e, _) = self.leaf(ty);
-            if !is_const(&e) {
-                return e;
+            let t = self.leaf(ty);
+            if !is_const(&t.0) {
+                return t;
             }
         }
-        let (t, _) = self.tid_expr();
+        let (t, iv) = self.tid_expr();
         if ty == Type::I32 {
-            t
+            (t, iv)
         } else {
-            Expr::construct(Type::F32, vec![t])
+            (Expr::construct(Type::F32, vec![t]), iv)
         }
     }
 
@@ -932,8 +939,8 @@ impl<'a> Gen<'a> {
             }
             8 => {
                 let (x, ix) = self.expr(t, d);
-                let lo = self.float_lit();
-                let hi = lo + self.float_lit();
+                let lo = f64::from(self.rng.random_range(1..12u32)) * 0.25;
+                let hi = lo + f64::from(self.rng.random_range(1..12u32)) * 0.25;
                 let (elo, ilo) = if self.rng.random_bool(0.5) {
                     (Expr::unary(UnOp::Neg, Expr::float(lo)), -lo)
                 } else {
@@ -1161,12 +1168,14 @@ impl<'a> Gen<'a> {
         let frozen: Vec<usize> = (0..self.locals.len())
             .filter(|&i| self.locals[i].frozen && self.locals[i].ty.is_scalar())
             .collect();
-        let (lhs, lty) = if !frozen.is_empty() && self.rng.random_bool(0.4) {
+        // the left side's range is unknown for a frozen accumulator (its loop has not finished)
+        let (lhs, lty, liv) = if !frozen.is_empty() && self.rng.random_bool(0.4) {
             let i = *frozen.choose(&mut self.rng).unwrap_or(&frozen[0]);
             self.locals[i].uses += 1;
             (
                 Expr::var(self.locals[i].id, self.locals[i].ty),
                 self.locals[i].ty,
+                None,
             )
         } else {
             let ty = if self.rng.random_bool(0.7) {
@@ -1175,13 +1184,13 @@ impl<'a> Gen<'a> {
                 Type::I32
             };
             self.budget = self.budget.max(3);
-            let mut e = self.expr(ty, depth.saturating_sub(1)).0;
+            let (mut e, mut iv) = self.expr(ty, depth.saturating_sub(1));
             if is_const(&e) {
-                e = self.var_leaf(ty);
+                (e, iv) = self.var_leaf(ty);
             }
-            (e, ty)
+            (e, ty, Some(iv))
         };
-        if lty == Type::I32 && self.rng.random_bool(0.3) {
+        if lty == Type::I32 && liv.is_none_or(|i| i.hi - i.lo >= 2.0) && self.rng.random_bool(0.3) {
             // parity / residue tests
             let k = self.rng.random_range(2..5i64);
             let m = Expr::binary(BinOp::Mod, Type::I32, lhs, Expr::int(k));
@@ -1192,11 +1201,6 @@ impl<'a> Gen<'a> {
             };
             return (Expr::binary(op, Type::Bool, m, Expr::int(0)), b);
         }
-        let rhs = if self.rng.random_bool(0.6) {
-            self.signed_lit(lty).0
-        } else {
-            self.expr(lty, depth.saturating_sub(1)).0
-        };
         let ops: &[BinOp] = if lty == Type::I32 {
             &[
                 BinOp::Lt,
@@ -1209,8 +1213,50 @@ impl<'a> Gen<'a> {
         } else {
             &[BinOp::Lt, BinOp::Le, BinOp::Gt, BinOp::Ge]
         };
-        let op = *ops.choose(&mut self.rng).unwrap_or(&BinOp::Lt);
-        (Expr::binary(op, Type::Bool, lhs, rhs), b)
+        // a comparison whose outcome the ranges already decide is a dead branch: retry a few times
+        let mut cmp = None;
+        for _ in 0..6 {
+            let (rhs, riv) = match liv {
+                Some(l) if self.rng.random_bool(0.6) => self.split_point(l, lty),
+                None if self.rng.random_bool(0.6) => self.signed_lit(lty),
+                _ => self.expr(lty, depth.saturating_sub(1)),
+            };
+            let op = *ops.choose(&mut self.rng).unwrap_or(&BinOp::Lt);
+            let decided = rhs == lhs || liv.is_some_and(|l| decides(op, l, riv));
+            cmp = Some(Expr::binary(op, Type::Bool, lhs.clone(), rhs));
+            if !decided {
+                break;
+            }
+        }
+        (
+            cmp.unwrap_or_else(|| Expr {
+                ty: Type::Bool,
+                kind: ExprKind::Bool(true),
+            }),
+            b,
+        )
+    }
+
+    /// A literal strictly inside `iv` when there is room (a threshold that splits the range), on the
+    /// quarter grid for floats so that it prints exactly.
+    fn split_point(&mut self, iv: Interval, ty: Type) -> TExpr {
+        let t = iv.lo + (iv.hi - iv.lo) * self.rng.random_range(0.15..0.85);
+        let v = if ty == Type::I32 {
+            t.round()
+        } else {
+            (t * 4.0).round() / 4.0
+        };
+        let lit = if ty == Type::I32 {
+            Expr::int(v.abs() as i64)
+        } else {
+            Expr::float(v.abs())
+        };
+        let e = if v < 0.0 {
+            Expr::unary(UnOp::Neg, lit)
+        } else {
+            lit
+        };
+        (e, Interval::point(v))
     }
 
     /// Converts `e` to type `to`, for folding otherwise-unused values into a store or update.
@@ -1363,7 +1409,6 @@ impl<'a> Gen<'a> {
                     return;
                 }
                 self.locals[l].pending = pending;
-                self.locals[l].uses += 1;
                 out.push(Stmt::Assign { var: id, value });
             }
         }
@@ -1531,7 +1576,9 @@ impl<'a> Gen<'a> {
         self.nest += 1;
         let max_trip = self.cfg.max_loop_trip;
         // trip count: a literal, or an int32 parameter declared in [1, max_trip] (a dynamic loop)
-        let (count, trip) = if self.rng.random_bool(self.pol.dynamic_loop_p) {
+        let unrolled: u32 = self.unrolled.iter().product();
+        let static_room = UNROLL_BUDGET / unrolled.max(1);
+        let (count, trip) = if static_room < 2 || self.rng.random_bool(self.pol.dynamic_loop_p) {
             let existing = self.values.iter().position(|v| {
                 v.ty == Type::I32 && v.iv.lo >= 1.0 && v.iv.hi <= f64::from(max_trip)
             });
@@ -1546,9 +1593,10 @@ impl<'a> Gen<'a> {
             self.values[i].uses += 1;
             (Expr::var(self.values[i].id, Type::I32), max_trip)
         } else {
-            let t = self.rng.random_range(2..=max_trip.max(2));
+            let t = self.rng.random_range(2..=max_trip.max(2).min(static_room));
             (Expr::int(i64::from(t)), t)
         };
+        let literal = matches!(count.kind, ExprKind::Int(_));
         // accumulator: an existing assignable local at this level, or a new one
         let level = self.trips.len();
         let candidates: Vec<usize> = (0..self.locals.len())
@@ -1586,6 +1634,7 @@ impl<'a> Gen<'a> {
         self.locals[acc].frozen = true;
         self.locals[acc].pending = Interval::point(0.0);
         self.trips.push(trip);
+        self.unrolled.push(if literal { trip } else { 1 });
         let mark = self.locals.len();
         let counter = self.declare(
             COUNTER_NAMES,
@@ -1603,6 +1652,7 @@ impl<'a> Gen<'a> {
         // the counter is the first local of the loop's scope; block() truncated past it
         self.locals.truncate(mark);
         self.trips.pop();
+        self.unrolled.pop();
         let a = &mut self.locals[acc];
         a.iv = a.iv.add(a.pending);
         a.pending = Interval::point(0.0);
@@ -2151,5 +2201,15 @@ fn reads_expr(e: &Expr, out: &mut std::collections::HashSet<VarId>) {
         }
         ExprKind::Call(_, a) | ExprKind::Construct(a) => a.iter().for_each(|x| reads_expr(x, out)),
         ExprKind::Tid | ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => {}
+    }
+}
+
+/// True if `l op r` has the same value for every pair of values in the ranges.
+fn decides(op: BinOp, l: Interval, r: Interval) -> bool {
+    match op {
+        BinOp::Lt | BinOp::Ge => l.hi < r.lo || l.lo >= r.hi,
+        BinOp::Le | BinOp::Gt => l.hi <= r.lo || l.lo > r.hi,
+        BinOp::Eq | BinOp::Ne => l.hi < r.lo || l.lo > r.hi || (l.lo == l.hi && r.lo == r.hi),
+        _ => false,
     }
 }
