@@ -1229,7 +1229,7 @@ impl<'a> Gen<'a> {
             }
         }
         (
-            cmp.unwrap_or_else(|| Expr {
+            cmp.unwrap_or(Expr {
                 ty: Type::Bool,
                 kind: ExprKind::Bool(true),
             }),

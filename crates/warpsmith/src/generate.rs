@@ -348,9 +348,11 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
             eprintln!("  {reason:<14} {n}");
         }
     }
+    let total = start.elapsed().as_secs_f64();
     eprintln!(
-        "wall time: {wall:.1} s, {:.1} records/s",
-        manifest.records as f64 / wall.max(1e-9)
+        "wall time: {total:.1} s ({wall:.1} s generating and checking, {:.1} s writing), {:.1} records/s",
+        total - wall,
+        manifest.records as f64 / total.max(1e-9)
     );
     if manifest.records < a.count {
         eprintln!(
