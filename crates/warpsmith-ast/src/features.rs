@@ -17,10 +17,7 @@ pub fn features(kernel: &Kernel) -> BTreeSet<String> {
         let ty = kernel.vars[p.var].ty;
         f.insert(format!("type:{}", ty.short_name()));
         match p.kind {
-            ParamKind::Array {
-                role: ArrayRole::Accumulator,
-                ..
-            } => {
+            ParamKind::Array { role: ArrayRole::Accumulator, .. } => {
                 f.insert("param:accumulator".into());
             }
             ParamKind::Array { .. } => {
@@ -47,19 +44,12 @@ fn block(k: &Kernel, b: &[Stmt], loops: usize, f: &mut BTreeSet<String>) {
                 expr(index, f);
                 expr(value, f);
             }
-            Stmt::Atomic {
-                op, index, value, ..
-            } => {
+            Stmt::Atomic { op, index, value, .. } => {
                 f.insert(op.builtin().into());
                 expr(index, f);
                 expr(value, f);
             }
-            Stmt::If {
-                cond,
-                then,
-                elifs,
-                els,
-            } => {
+            Stmt::If { cond, then, elifs, els } => {
                 f.insert("stmt:if".into());
                 expr(cond, f);
                 block(k, then, loops, f);
@@ -141,18 +131,64 @@ fn expr(e: &Expr, f: &mut BTreeSet<String>) {
             expr(i, f);
         }
         ExprKind::Component(b, _, j) => {
-            f.insert(
-                if j.is_some() {
-                    "op:matrix_index"
-                } else {
-                    "op:vector_index"
-                }
-                .into(),
-            );
+            f.insert(if j.is_some() { "op:matrix_index" } else { "op:vector_index" }.into());
             expr(b, f);
         }
         ExprKind::Len(_) => {
             f.insert("op:shape".into());
         }
     }
+}
+
+/// Largest literal trip count Warp unrolls (`warp.config.max_unroll` in 1.19.0); longer loops are dynamic.
+pub const WARP_MAX_UNROLL: i64 = 16;
+
+/// True if a float (scalar, vector or matrix) variable declared outside a *dynamic* loop is reassigned
+/// inside it. Warp's code generator warns that this "may not be a differentiable operation"
+/// (`warp/_src/codegen.py`, "detected mutated variable ... during a dynamic for-loop"), so such kernels are
+/// not gradient-checked. A loop is dynamic when its trip count is not a literal, the literal exceeds
+/// [`WARP_MAX_UNROLL`], or its body contains `break` or `continue` (Warp: "'break' found in loop body, will
+/// generate dynamic loop").
+pub fn mutates_in_dynamic_loop(kernel: &Kernel) -> bool {
+    fn assigned(b: &[Stmt], out: &mut Vec<crate::VarId>, declared: &mut Vec<crate::VarId>) {
+        for s in b {
+            match s {
+                Stmt::Let { var, .. } => declared.push(*var),
+                Stmt::Assign { var, .. } => out.push(*var),
+                Stmt::If { then, elifs, els, .. } => {
+                    assigned(then, out, declared);
+                    elifs.iter().for_each(|(_, x)| assigned(x, out, declared));
+                    assigned(els, out, declared);
+                }
+                Stmt::For { var, body, .. } => {
+                    declared.push(*var);
+                    assigned(body, out, declared);
+                }
+                _ => {}
+            }
+        }
+    }
+    fn jumps(b: &[Stmt]) -> bool {
+        b.iter().any(|s| match s {
+            Stmt::Break | Stmt::Continue => true,
+            Stmt::If { then, elifs, els, .. } => jumps(then) || elifs.iter().any(|(_, x)| jumps(x)) || jumps(els),
+            _ => false,
+        })
+    }
+    fn walk(k: &Kernel, b: &[Stmt]) -> bool {
+        b.iter().any(|s| match s {
+            Stmt::For { count, body, .. } => {
+                let dynamic = !matches!(count.kind, ExprKind::Int(n) if n <= WARP_MAX_UNROLL) || jumps(body);
+                let (mut out, mut declared) = (Vec::new(), Vec::new());
+                assigned(body, &mut out, &mut declared);
+                let mutated_outer = out
+                    .iter()
+                    .any(|v| !declared.contains(v) && !matches!(k.vars[*v].ty, crate::Type::I32 | crate::Type::Bool));
+                (dynamic && mutated_outer) || walk(k, body)
+            }
+            Stmt::If { then, elifs, els, .. } => walk(k, then) || elifs.iter().any(|(_, x)| walk(k, x)) || walk(k, els),
+            _ => false,
+        })
+    }
+    walk(kernel, &kernel.body)
 }

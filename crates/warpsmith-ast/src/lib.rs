@@ -12,7 +12,7 @@ mod features;
 mod print;
 mod types;
 
-pub use features::features;
+pub use features::{WARP_MAX_UNROLL, features, mutates_in_dynamic_loop};
 pub use print::{canonical, canonical_id, python_module, python_module_with_names};
 pub use types::Type;
 
@@ -289,61 +289,37 @@ impl BinOp {
 
     /// True for comparisons (result `bool`).
     pub fn is_comparison(self) -> bool {
-        matches!(
-            self,
-            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne
-        )
+        matches!(self, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne)
     }
 }
 
 impl Expr {
     /// A variable reference.
     pub fn var(id: VarId, ty: Type) -> Self {
-        Expr {
-            ty,
-            kind: ExprKind::Var(id),
-        }
+        Expr { ty, kind: ExprKind::Var(id) }
     }
     /// A `float32` literal (`value >= 0`).
     pub fn float(value: f64) -> Self {
-        Expr {
-            ty: Type::F32,
-            kind: ExprKind::Float(value),
-        }
+        Expr { ty: Type::F32, kind: ExprKind::Float(value) }
     }
     /// An `int32` literal (`value >= 0`).
     pub fn int(value: i64) -> Self {
-        Expr {
-            ty: Type::I32,
-            kind: ExprKind::Int(value),
-        }
+        Expr { ty: Type::I32, kind: ExprKind::Int(value) }
     }
     /// A binary operation with result type `ty`.
     pub fn binary(op: BinOp, ty: Type, a: Expr, b: Expr) -> Self {
-        Expr {
-            ty,
-            kind: ExprKind::Binary(op, Box::new(a), Box::new(b)),
-        }
+        Expr { ty, kind: ExprKind::Binary(op, Box::new(a), Box::new(b)) }
     }
     /// A unary operation; the result has the operand's type.
     pub fn unary(op: UnOp, a: Expr) -> Self {
-        Expr {
-            ty: a.ty,
-            kind: ExprKind::Unary(op, Box::new(a)),
-        }
+        Expr { ty: a.ty, kind: ExprKind::Unary(op, Box::new(a)) }
     }
     /// A builtin call `wp.name(args)` with result type `ty`.
     pub fn call(name: &'static str, ty: Type, args: Vec<Expr>) -> Self {
-        Expr {
-            ty,
-            kind: ExprKind::Call(name, args),
-        }
+        Expr { ty, kind: ExprKind::Call(name, args) }
     }
     /// A constructor or cast to `ty`.
     pub fn construct(ty: Type, args: Vec<Expr>) -> Self {
-        Expr {
-            ty,
-            kind: ExprKind::Construct(args),
-        }
+        Expr { ty, kind: ExprKind::Construct(args) }
     }
 }

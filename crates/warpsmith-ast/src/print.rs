@@ -81,9 +81,7 @@ pub fn canonical(kernel: &Kernel) -> String {
 
 /// The record id: the lowercase hex BLAKE3 hash (64 characters) of [`canonical`].
 pub fn canonical_id(kernel: &Kernel) -> String {
-    blake3::hash(canonical(kernel).as_bytes())
-        .to_hex()
-        .to_string()
+    blake3::hash(canonical(kernel).as_bytes()).to_hex().to_string()
 }
 
 fn print_kernel(k: &Kernel, n: &mut dyn Namer, out: &mut String) {
@@ -140,33 +138,19 @@ fn print_stmt(k: &Kernel, n: &mut dyn Namer, s: &Stmt, depth: usize, out: &mut S
             let v = expr(k, n, value).0;
             let _ = writeln!(out, "{name} = {v}");
         }
-        Stmt::Store {
-            array,
-            index,
-            value,
-        } => {
+        Stmt::Store { array, index, value } => {
             let a = n.var(k, *array);
             let i = expr(k, n, index).0;
             let v = expr(k, n, value).0;
             let _ = writeln!(out, "{a}[{i}] = {v}");
         }
-        Stmt::Atomic {
-            op,
-            array,
-            index,
-            value,
-        } => {
+        Stmt::Atomic { op, array, index, value } => {
             let a = n.var(k, *array);
             let i = expr(k, n, index).0;
             let v = expr(k, n, value).0;
             let _ = writeln!(out, "wp.{}({a}, {i}, {v})", op.builtin());
         }
-        Stmt::If {
-            cond,
-            then,
-            elifs,
-            els,
-        } => {
+        Stmt::If { cond, then, elifs, els } => {
             let c = expr(k, n, cond).0;
             let _ = writeln!(out, "if {c}:");
             print_block(k, n, then, depth + 1, out);
@@ -197,11 +181,7 @@ fn print_stmt(k: &Kernel, n: &mut dyn Namer, s: &Stmt, depth: usize, out: &mut S
 /// (always with a decimal point or exponent, so Warp types it as a float).
 pub(crate) fn float_literal(v: f64) -> String {
     let s = format!("{v:?}");
-    if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") {
-        s
-    } else {
-        format!("{s}.0")
-    }
+    if s.contains('.') || s.contains('e') || s.contains("inf") || s.contains("NaN") { s } else { format!("{s}.0") }
 }
 
 fn paren(s: String, need: bool) -> String {
@@ -209,10 +189,7 @@ fn paren(s: String, need: bool) -> String {
 }
 
 fn args(k: &Kernel, n: &mut dyn Namer, a: &[Expr]) -> String {
-    a.iter()
-        .map(|e| expr(k, n, e).0)
-        .collect::<Vec<_>>()
-        .join(", ")
+    a.iter().map(|e| expr(k, n, e).0).collect::<Vec<_>>().join(", ")
 }
 
 /// Prints an expression; returns its text and its precedence.
@@ -226,10 +203,7 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
         ExprKind::Unary(UnOp::Neg, a) => {
             let (s, p) = expr(k, n, a);
             let nested_unary = matches!(a.kind, ExprKind::Unary(..));
-            (
-                format!("-{}", paren(s, p < PREC_NEG || nested_unary)),
-                PREC_NEG,
-            )
+            (format!("-{}", paren(s, p < PREC_NEG || nested_unary)), PREC_NEG)
         }
         ExprKind::Unary(UnOp::Not, a) => {
             let (s, p) = expr(k, n, a);
@@ -240,26 +214,11 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
             let (sa, pa) = expr(k, n, a);
             let (sb, pb) = expr(k, n, b);
             // Comparisons never chain; other operators are left-associative.
-            let left = if op.is_comparison() {
-                pa <= prec
-            } else {
-                pa < prec
-            };
-            (
-                format!(
-                    "{} {} {}",
-                    paren(sa, left),
-                    op.token(),
-                    paren(sb, pb <= prec)
-                ),
-                prec,
-            )
+            let left = if op.is_comparison() { pa <= prec } else { pa < prec };
+            (format!("{} {} {}", paren(sa, left), op.token(), paren(sb, pb <= prec)), prec)
         }
         ExprKind::Call(name, a) => (format!("wp.{name}({})", args(k, n, a)), PREC_ATOM),
-        ExprKind::Construct(a) => (
-            format!("{}({})", e.ty.warp_name(), args(k, n, a)),
-            PREC_ATOM,
-        ),
+        ExprKind::Construct(a) => (format!("{}({})", e.ty.warp_name(), args(k, n, a)), PREC_ATOM),
         ExprKind::Load(arr, idx) => {
             let a = n.var(k, *arr);
             (format!("{a}[{}]", expr(k, n, idx).0), PREC_ATOM)

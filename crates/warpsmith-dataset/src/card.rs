@@ -52,26 +52,14 @@ pub const COLUMNS: [(&str, &str, &str); 14] = [
         "string",
         "The whole C++ translation unit Warp's JIT emitted for the CPU (block_dim 1, as CPU launches use).",
     ),
-    (
-        "cuda_module",
-        "string",
-        "The whole CUDA translation unit Warp's JIT emitted (sm_80, block_dim 256).",
-    ),
-    (
-        "warp_version",
-        "string",
-        "The warp-lang version that generated the code.",
-    ),
+    ("cuda_module", "string", "The whole CUDA translation unit Warp's JIT emitted (sm_80, block_dim 256)."),
+    ("warp_version", "string", "The warp-lang version that generated the code."),
     (
         "features",
         "list<string>",
         "Builtins (by Warp registry name), operators (`op:*`), statements (`stmt:*`), types (`type:*`) and parameter kinds (`param:*`) the kernel uses, sorted.",
     ),
-    (
-        "split",
-        "string",
-        "`train`, `validation` or `test`, assigned from the id (about 98/1/1).",
-    ),
+    ("split", "string", "`train`, `validation` or `test`, assigned from the id (about 98/1/1)."),
 ];
 
 /// The card for a written dataset.
@@ -103,11 +91,7 @@ pub fn dataset_card(m: &Manifest) -> String {
     );
     s.push_str("## Contents\n\n| split | records |\n|---|---|\n");
     for split in SPLITS {
-        let _ = writeln!(
-            s,
-            "| {split} | {} |",
-            m.splits.get(split).copied().unwrap_or(0)
-        );
+        let _ = writeln!(s, "| {split} | {} |", m.splits.get(split).copied().unwrap_or(0));
     }
     s.push_str("\n| category | records |\n|---|---|\n");
     for (c, n) in &m.categories {
@@ -118,6 +102,8 @@ pub fn dataset_card(m: &Manifest) -> String {
         let _ = writeln!(s, "| `{name}` | {ty} | {desc} |");
     }
     s.push_str("\n## Loading\n\n```python\nfrom datasets import load_dataset\nds = load_dataset(\"path/to/this/directory\")\n```\n\n");
-    s.push_str("`manifest.json` records the configuration, versions, counts, failures and the BLAKE3 hash of every file.\n");
+    s.push_str(
+        "`manifest.json` records the configuration, versions, counts, failures and the BLAKE3 hash of every file.\n",
+    );
     s
 }

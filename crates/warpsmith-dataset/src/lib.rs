@@ -21,9 +21,10 @@ use serde::Serialize;
 
 pub use card::dataset_card;
 pub use parquet_io::{read_records, schema};
+pub use warpsmith_gen::vectors::Tensor;
 
 /// One dataset row. Column names and meanings are DESIGN.md's record table.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Record {
     /// Hex BLAKE3 of the canonical kernel (64 characters).
     pub id: String,
@@ -53,6 +54,33 @@ pub struct Record {
     pub features: Vec<String>,
     /// `train`, `validation` or `test`.
     pub split: String,
+    /// The launch dimension (`[n]`; empty when not executed).
+    pub launch_dim: Vec<i32>,
+    /// Array inputs and by-value parameters the kernel was launched with.
+    pub test_inputs: Vec<Tensor>,
+    /// Outputs and accumulators after the launch.
+    pub test_outputs: Vec<Tensor>,
+    /// The output adjoints seeded into the backward pass.
+    pub grad_outputs: Vec<Tensor>,
+    /// The input adjoints Warp's backward produced.
+    pub grad_inputs: Vec<Tensor>,
+    /// What was checked and how it went.
+    pub checks: Checks,
+}
+
+/// The `checks` column.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct Checks {
+    /// `passed` (launched on the CPU, outputs finite and not degenerate), `failed`, or `skipped`.
+    pub forward: String,
+    /// Two launches gave bitwise-identical outputs.
+    pub deterministic: bool,
+    /// `passed`, `failed`, `not_differentiable` or `skipped`.
+    pub gradient: String,
+    /// Largest relative error between Warp's adjoint and finite differences over the compared samples.
+    pub gradient_max_rel_error: f64,
+    /// `passed` (NVRTC compiled the CUDA module to PTX for sm_80), `failed`, or `skipped`.
+    pub ptx: String,
 }
 
 /// The three splits, in file order.
@@ -97,15 +125,8 @@ pub enum DatasetError {
     },
 }
 
-pub(crate) fn io_err<'a>(
-    action: &'static str,
-    path: &'a Path,
-) -> impl FnOnce(std::io::Error) -> DatasetError + 'a {
-    move |source| DatasetError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    }
+pub(crate) fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> DatasetError + 'a {
+    move |source| DatasetError::Io { action, path: path.to_path_buf(), source }
 }
 
 /// One written file, as listed in the manifest.
@@ -207,14 +228,7 @@ pub fn write_dataset(
     for r in records {
         *categories.entry(r.category.clone()).or_insert(0) += 1;
     }
-    let manifest = Manifest {
-        format: 1,
-        run,
-        records: records.len(),
-        splits,
-        categories,
-        files,
-    };
+    let manifest = Manifest { format: 1, run, records: records.len(), splits, categories, files };
     let json = serde_json::to_vec_pretty(&manifest).map_err(|e| DatasetError::Io {
         action: "serialise",
         path: dir.join("manifest.json"),
@@ -232,10 +246,7 @@ pub fn write_dataset(
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
     use std::io::Write;
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let mut f = std::fs::File::create(&tmp).map_err(io_err("create", &tmp))?;
     f.write_all(bytes).map_err(io_err("write", &tmp))?;

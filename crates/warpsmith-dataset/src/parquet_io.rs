@@ -1,12 +1,12 @@
-//! Arrow schema and Parquet encoding of [`Record`]s.
+//! Arrow schema and Parquet encoding of [`Record`]s. Rows cross into Arrow through arrow's serde bridge
+//! (`arrow::json::ReaderBuilder::build_decoder` + `serialize`, and `arrow::json::ArrayWriter` back), so
+//! the nested columns need no hand-written builders.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, ListArray, ListBuilder, RecordBatch, StringArray, StringBuilder, UInt64Array,
-};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Fields, Schema, SchemaRef};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::{Compression, ZstdLevel};
@@ -14,7 +14,21 @@ use parquet::file::properties::WriterProperties;
 
 use crate::{DatasetError, Record};
 
-/// The Arrow schema of a shard, in DESIGN.md's column order. All columns are non-nullable.
+fn list(item: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new("item", item, true)))
+}
+
+/// `list<struct<name: string, dtype: string, shape: list<int32>, values: list<double>>>`.
+fn tensor_list() -> DataType {
+    list(DataType::Struct(Fields::from(vec![
+        Field::new("name", DataType::Utf8, false),
+        Field::new("dtype", DataType::Utf8, false),
+        Field::new("shape", list(DataType::Int32), false),
+        Field::new("values", list(DataType::Float64), false),
+    ])))
+}
+
+/// The Arrow schema of a shard: DESIGN.md's columns in order, then the verification columns.
 pub fn schema() -> SchemaRef {
     let s = |n: &str| Field::new(n, DataType::Utf8, false);
     Arc::new(Schema::new(vec![
@@ -30,65 +44,49 @@ pub fn schema() -> SchemaRef {
         s("cpu_module"),
         s("cuda_module"),
         s("warp_version"),
+        Field::new("features", list(DataType::Utf8), false),
+        s("split"),
+        Field::new("launch_dim", list(DataType::Int32), false),
+        Field::new("test_inputs", tensor_list(), false),
+        Field::new("test_outputs", tensor_list(), false),
+        Field::new("grad_outputs", tensor_list(), false),
+        Field::new("grad_inputs", tensor_list(), false),
         Field::new(
-            "features",
-            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            "checks",
+            DataType::Struct(Fields::from(vec![
+                s("forward"),
+                Field::new("deterministic", DataType::Boolean, false),
+                s("gradient"),
+                Field::new("gradient_max_rel_error", DataType::Float64, false),
+                s("ptx"),
+            ])),
             false,
         ),
-        s("split"),
     ]))
 }
 
 fn perr(path: &Path) -> impl Fn(String) -> DatasetError + '_ {
-    move |message| DatasetError::Parquet {
-        path: path.to_path_buf(),
-        message,
-    }
+    move |message| DatasetError::Parquet { path: path.to_path_buf(), message }
 }
 
 /// Encodes `rows` as one Parquet file (zstd level 3, one row group); `path` is only for error messages.
 pub(crate) fn to_parquet(rows: &[&Record], path: &Path) -> Result<Vec<u8>, DatasetError> {
     let err = perr(path);
-    let col = |f: fn(&Record) -> &str| -> ArrayRef {
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| f(r))))
-    };
-    let mut features = ListBuilder::new(StringBuilder::new());
-    for r in rows {
-        for f in &r.features {
-            features.values().append_value(f);
-        }
-        features.append(true);
-    }
-    let features: ListArray = features.finish();
     let schema = schema();
-    let batch = RecordBatch::try_new(
-        Arc::clone(&schema),
-        vec![
-            col(|r| &r.id),
-            col(|r| &r.name),
-            col(|r| &r.category),
-            Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.seed))),
-            col(|r| &r.python),
-            col(|r| &r.cpu_forward),
-            col(|r| &r.cpu_backward),
-            col(|r| &r.cuda_forward),
-            col(|r| &r.cuda_backward),
-            col(|r| &r.cpu_module),
-            col(|r| &r.cuda_module),
-            col(|r| &r.warp_version),
-            Arc::new(features),
-            col(|r| &r.split),
-        ],
-    )
-    .map_err(|e| err(e.to_string()))?;
+    let mut decoder = arrow::json::ReaderBuilder::new(Arc::clone(&schema))
+        .with_batch_size(rows.len().max(1))
+        .build_decoder()
+        .map_err(|e| err(e.to_string()))?;
+    decoder.serialize(rows).map_err(|e| err(e.to_string()))?;
+    let batch: RecordBatch =
+        decoder.flush().map_err(|e| err(e.to_string()))?.ok_or_else(|| err("no rows to write".into()))?;
     let zstd = ZstdLevel::try_new(3).map_err(|e| err(e.to_string()))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(zstd))
         .set_max_row_group_row_count(Some(rows.len().max(1)))
         .build();
     let mut buf = Vec::new();
-    let mut w =
-        ArrowWriter::try_new(&mut buf, schema, Some(props)).map_err(|e| err(e.to_string()))?;
+    let mut w = ArrowWriter::try_new(&mut buf, schema, Some(props)).map_err(|e| err(e.to_string()))?;
     w.write(&batch).map_err(|e| err(e.to_string()))?;
     w.close().map_err(|e| err(e.to_string()))?;
     Ok(buf)
@@ -97,7 +95,7 @@ pub(crate) fn to_parquet(rows: &[&Record], path: &Path) -> Result<Vec<u8>, Datas
 /// Reads every record of one Parquet shard.
 ///
 /// # Errors
-/// [`DatasetError`] if the file cannot be opened, is not Parquet, or lacks a column.
+/// [`DatasetError`] if the file cannot be opened, is not Parquet, or does not match the schema.
 pub fn read_records(path: &Path) -> Result<Vec<Record>, DatasetError> {
     let err = perr(path);
     let file = std::fs::File::open(path).map_err(crate::io_err("open", path))?;
@@ -108,43 +106,11 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, DatasetError> {
     let mut out = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| err(e.to_string()))?;
-        let s = |name: &str| -> Result<&StringArray, DatasetError> {
-            batch
-                .column_by_name(name)
-                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
-                .ok_or_else(|| err(format!("missing string column `{name}`")))
-        };
-        let seed = batch
-            .column_by_name("seed")
-            .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
-            .ok_or_else(|| err("missing uint64 column `seed`".into()))?;
-        let features = batch
-            .column_by_name("features")
-            .and_then(|c| c.as_any().downcast_ref::<ListArray>())
-            .ok_or_else(|| err("missing list column `features`".into()))?;
-        for i in 0..batch.num_rows() {
-            let fl = features.value(i);
-            let fl = fl
-                .as_any()
-                .downcast_ref::<StringArray>()
-                .ok_or_else(|| err("features is not list<string>".into()))?;
-            out.push(Record {
-                id: s("id")?.value(i).into(),
-                name: s("name")?.value(i).into(),
-                category: s("category")?.value(i).into(),
-                seed: seed.value(i),
-                python: s("python")?.value(i).into(),
-                cpu_forward: s("cpu_forward")?.value(i).into(),
-                cpu_backward: s("cpu_backward")?.value(i).into(),
-                cuda_forward: s("cuda_forward")?.value(i).into(),
-                cuda_backward: s("cuda_backward")?.value(i).into(),
-                cpu_module: s("cpu_module")?.value(i).into(),
-                cuda_module: s("cuda_module")?.value(i).into(),
-                warp_version: s("warp_version")?.value(i).into(),
-                features: (0..fl.len()).map(|j| fl.value(j).to_string()).collect(),
-                split: s("split")?.value(i).into(),
-            });
-        }
+        let mut w = arrow::json::ArrayWriter::new(Vec::new());
+        w.write(&batch).map_err(|e| err(e.to_string()))?;
+        w.finish().map_err(|e| err(e.to_string()))?;
+        let rows: Vec<Record> = serde_json::from_slice(&w.into_inner()).map_err(|e| err(e.to_string()))?;
+        out.extend(rows);
     }
     Ok(out)
 }

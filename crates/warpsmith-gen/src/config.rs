@@ -74,10 +74,7 @@ impl fmt::Display for Category {
 impl FromStr for Category {
     type Err = ConfigError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Category::ALL
-            .into_iter()
-            .find(|c| c.name() == s)
-            .ok_or_else(|| ConfigError::UnknownCategory(s.to_string()))
+        Category::ALL.into_iter().find(|c| c.name() == s).ok_or_else(|| ConfigError::UnknownCategory(s.to_string()))
     }
 }
 
@@ -107,12 +104,9 @@ impl FromStr for CategoryWeights {
         let mut map = BTreeMap::new();
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (name, weight) = match part.split_once('=') {
-                Some((n, w)) => (
-                    n.trim(),
-                    w.trim()
-                        .parse::<u32>()
-                        .map_err(|_| ConfigError::BadWeight(part.to_string()))?,
-                ),
+                Some((n, w)) => {
+                    (n.trim(), w.trim().parse::<u32>().map_err(|_| ConfigError::BadWeight(part.to_string()))?)
+                }
                 None => (part, 1),
             };
             if name == "all" {
@@ -216,8 +210,7 @@ impl Config {
     /// # Errors
     /// [`ConfigError::Parse`] with the parser's message, or a validation error.
     pub fn from_json(text: &str) -> Result<Self, ConfigError> {
-        let c: Config =
-            serde_json::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        let c: Config = serde_json::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
         c.validate()?;
         Ok(c)
     }
@@ -232,12 +225,7 @@ impl Config {
         }
         let check = |name, value: u32, min: u32, max: u32| {
             if value < min || value > max {
-                Err(ConfigError::OutOfRange {
-                    name,
-                    value: value.into(),
-                    min: min.into(),
-                    max: max.into(),
-                })
+                Err(ConfigError::OutOfRange { name, value: value.into(), min: min.into(), max: max.into() })
             } else {
                 Ok(())
             }
@@ -252,12 +240,7 @@ impl Config {
 
     /// The enabled categories with their weights, in canonical order.
     pub fn enabled(&self) -> Vec<(Category, u32)> {
-        self.categories
-            .0
-            .iter()
-            .filter(|(_, w)| **w > 0)
-            .map(|(c, w)| (*c, *w))
-            .collect()
+        self.categories.0.iter().filter(|(_, w)| **w > 0).map(|(c, w)| (*c, *w)).collect()
     }
 
     /// How many of `total` records each enabled category gets: proportional to its weight, rounded by the

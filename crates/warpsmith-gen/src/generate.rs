@@ -15,8 +15,7 @@ use rand::prelude::*;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use warpsmith_ast::{
-    ArrayLen, ArrayRole, AtomicOp, BinOp, Expr, ExprKind, Kernel, Param, ParamKind, Stmt, Type,
-    UnOp, VarId, VarInfo,
+    ArrayLen, ArrayRole, AtomicOp, BinOp, Expr, ExprKind, Kernel, Param, ParamKind, Stmt, Type, UnOp, VarId, VarInfo,
 };
 
 use crate::config::{Category, Config};
@@ -65,126 +64,30 @@ struct UnaryMath {
 }
 
 const UNARY: &[UnaryMath] = &[
-    UnaryMath {
-        name: "sin",
-        dom: Dom::Any,
-        img: |_| Interval::new(-1.0, 1.0),
-    },
-    UnaryMath {
-        name: "cos",
-        dom: Dom::Any,
-        img: |_| Interval::new(-1.0, 1.0),
-    },
-    UnaryMath {
-        name: "tanh",
-        dom: Dom::Any,
-        img: |i| i.map_increasing(f64::tanh),
-    },
-    UnaryMath {
-        name: "atan",
-        dom: Dom::Any,
-        img: |i| i.map_increasing(f64::atan),
-    },
-    UnaryMath {
-        name: "erf",
-        dom: Dom::Any,
-        img: |_| Interval::new(-1.0, 1.0),
-    },
-    UnaryMath {
-        name: "abs",
-        dom: Dom::Any,
-        img: Interval::abs,
-    },
-    UnaryMath {
-        name: "floor",
-        dom: Dom::Any,
-        img: |i| i.map_increasing(f64::floor),
-    },
-    UnaryMath {
-        name: "ceil",
-        dom: Dom::Any,
-        img: |i| i.map_increasing(f64::ceil),
-    },
-    UnaryMath {
-        name: "round",
-        dom: Dom::Any,
-        img: |i| i.map_increasing(f64::round),
-    },
-    UnaryMath {
-        name: "trunc",
-        dom: Dom::Any,
-        img: |i| Interval::new(i.lo.trunc(), i.hi.trunc()),
-    },
-    UnaryMath {
-        name: "sign",
-        dom: Dom::Any,
-        img: |_| Interval::new(-1.0, 1.0),
-    },
-    UnaryMath {
-        name: "degrees",
-        dom: Dom::Mag(150.0),
-        img: |i| i.scale(180.0 / std::f64::consts::PI),
-    },
-    UnaryMath {
-        name: "radians",
-        dom: Dom::Any,
-        img: |i| i.scale(std::f64::consts::PI / 180.0),
-    },
-    UnaryMath {
-        name: "exp",
-        dom: Dom::Max(9.0),
-        img: |i| i.map_increasing(f64::exp),
-    },
-    UnaryMath {
-        name: "sinh",
-        dom: Dom::Mag(9.0),
-        img: |i| i.map_increasing(f64::sinh),
-    },
-    UnaryMath {
-        name: "cosh",
-        dom: Dom::Mag(9.0),
-        img: |i| Interval::new(1.0, i.mag().cosh()),
-    },
-    UnaryMath {
-        name: "tan",
-        dom: Dom::Mag(1.3),
-        img: |i| i.map_increasing(f64::tan),
-    },
-    UnaryMath {
-        name: "log",
-        dom: Dom::Pos,
-        img: |i| i.map_increasing(f64::ln),
-    },
-    UnaryMath {
-        name: "log2",
-        dom: Dom::Pos,
-        img: |i| i.map_increasing(f64::log2),
-    },
-    UnaryMath {
-        name: "log10",
-        dom: Dom::Pos,
-        img: |i| i.map_increasing(f64::log10),
-    },
-    UnaryMath {
-        name: "sqrt",
-        dom: Dom::Pos,
-        img: |i| i.map_increasing(f64::sqrt),
-    },
-    UnaryMath {
-        name: "cbrt",
-        dom: Dom::Pos,
-        img: |i| i.map_increasing(f64::cbrt),
-    },
-    UnaryMath {
-        name: "asin",
-        dom: Dom::Mag(UNIT_MAX),
-        img: |i| i.map_increasing(f64::asin),
-    },
-    UnaryMath {
-        name: "acos",
-        dom: Dom::Mag(UNIT_MAX),
-        img: |i| Interval::new(i.hi.acos(), i.lo.acos()),
-    },
+    UnaryMath { name: "sin", dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
+    UnaryMath { name: "cos", dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
+    UnaryMath { name: "tanh", dom: Dom::Any, img: |i| i.map_increasing(f64::tanh) },
+    UnaryMath { name: "atan", dom: Dom::Any, img: |i| i.map_increasing(f64::atan) },
+    UnaryMath { name: "erf", dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
+    UnaryMath { name: "abs", dom: Dom::Any, img: Interval::abs },
+    UnaryMath { name: "floor", dom: Dom::Any, img: |i| i.map_increasing(f64::floor) },
+    UnaryMath { name: "ceil", dom: Dom::Any, img: |i| i.map_increasing(f64::ceil) },
+    UnaryMath { name: "round", dom: Dom::Any, img: |i| i.map_increasing(f64::round) },
+    UnaryMath { name: "trunc", dom: Dom::Any, img: |i| Interval::new(i.lo.trunc(), i.hi.trunc()) },
+    UnaryMath { name: "sign", dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
+    UnaryMath { name: "degrees", dom: Dom::Mag(150.0), img: |i| i.scale(180.0 / std::f64::consts::PI) },
+    UnaryMath { name: "radians", dom: Dom::Any, img: |i| i.scale(std::f64::consts::PI / 180.0) },
+    UnaryMath { name: "exp", dom: Dom::Max(9.0), img: |i| i.map_increasing(f64::exp) },
+    UnaryMath { name: "sinh", dom: Dom::Mag(9.0), img: |i| i.map_increasing(f64::sinh) },
+    UnaryMath { name: "cosh", dom: Dom::Mag(9.0), img: |i| Interval::new(1.0, i.mag().cosh()) },
+    UnaryMath { name: "tan", dom: Dom::Mag(1.3), img: |i| i.map_increasing(f64::tan) },
+    UnaryMath { name: "log", dom: Dom::Pos, img: |i| i.map_increasing(f64::ln) },
+    UnaryMath { name: "log2", dom: Dom::Pos, img: |i| i.map_increasing(f64::log2) },
+    UnaryMath { name: "log10", dom: Dom::Pos, img: |i| i.map_increasing(f64::log10) },
+    UnaryMath { name: "sqrt", dom: Dom::Pos, img: |i| i.map_increasing(f64::sqrt) },
+    UnaryMath { name: "cbrt", dom: Dom::Pos, img: |i| i.map_increasing(f64::cbrt) },
+    UnaryMath { name: "asin", dom: Dom::Mag(UNIT_MAX), img: |i| i.map_increasing(f64::asin) },
+    UnaryMath { name: "acos", dom: Dom::Mag(UNIT_MAX), img: |i| Interval::new(i.hi.acos(), i.lo.acos()) },
 ];
 
 fn fits(d: Dom, i: Interval) -> bool {
@@ -233,6 +136,9 @@ struct Acc {
     id: VarId,
     ty: Type,
     len: u32,
+    /// The one atomic family this array is updated with: mixing `atomic_max` and `atomic_add` on one
+    /// element makes the result depend on thread order.
+    family: AtomicOp,
 }
 
 /// What a block's final statement updates.
@@ -266,30 +172,17 @@ struct Gen<'a> {
     names: std::collections::HashSet<String>,
 }
 
-const F32_NAMES: &[&str] = &[
-    "x", "y", "z", "t", "u", "w", "s", "val", "tmp", "r", "d", "e", "f", "g", "h", "q",
-];
+const F32_NAMES: &[&str] = &["x", "y", "z", "t", "u", "w", "s", "val", "tmp", "r", "d", "e", "f", "g", "h", "q"];
 const I32_NAMES: &[&str] = &["k", "m", "idx", "cnt", "j", "flag", "step"];
 const VEC_NAMES: &[&str] = &["v", "p", "dir", "n", "c", "a", "b", "o"];
 const MAT_NAMES: &[&str] = &["M", "R", "A", "B", "T", "J"];
 const ACC_NAMES: &[&str] = &["acc", "total", "sum", "best", "energy", "score"];
-const IN_NAMES: &[&str] = &[
-    "a", "b", "src", "values", "data", "weights", "inputs", "field", "xs", "ys", "coeffs",
-];
-const IN_VEC_NAMES: &[&str] = &[
-    "positions",
-    "velocities",
-    "normals",
-    "points",
-    "forces",
-    "dirs",
-];
+const IN_NAMES: &[&str] = &["a", "b", "src", "values", "data", "weights", "inputs", "field", "xs", "ys", "coeffs"];
+const IN_VEC_NAMES: &[&str] = &["positions", "velocities", "normals", "points", "forces", "dirs"];
 const IN_MAT_NAMES: &[&str] = &["transforms", "rotations", "frames", "jacobians", "mats"];
 const OUT_NAMES: &[&str] = &["out", "result", "dst", "output", "res"];
 const ACC_ARRAY_NAMES: &[&str] = &["totals", "counts", "hist", "sums", "bins"];
-const F32_PARAM_NAMES: &[&str] = &[
-    "scale", "alpha", "beta", "gain", "dt", "bias", "offset", "weight", "k",
-];
+const F32_PARAM_NAMES: &[&str] = &["scale", "alpha", "beta", "gain", "dt", "bias", "offset", "weight", "k"];
 const I32_PARAM_NAMES: &[&str] = &["n", "steps", "iters", "count", "shift", "level"];
 const COUNTER_NAMES: &[&str] = &["i", "j", "k", "l"];
 const VERBS: &[&str] = &[
@@ -354,10 +247,7 @@ impl<'a> Gen<'a> {
             nest: 0,
             fuel: cfg.max_statements,
             budget: 0,
-            names: ["wp", "range", "float", "int", "len", "min", "max", "abs"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            names: ["wp", "range", "float", "int", "len", "min", "max", "abs"].iter().map(|s| s.to_string()).collect(),
         }
     }
 
@@ -411,10 +301,7 @@ impl<'a> Gen<'a> {
     // ---------------------------------------------------------------- random helpers
 
     fn weighted<T: Copy>(&mut self, items: &[(T, u32)]) -> T {
-        items
-            .choose_weighted(&mut self.rng, |i| i.1)
-            .map(|i| i.0)
-            .unwrap_or(items[0].0)
+        items.choose_weighted(&mut self.rng, |i| i.1).map(|i| i.0).unwrap_or(items[0].0)
     }
 
     fn pick_type(&mut self, w: TypeWeights) -> Type {
@@ -452,19 +339,12 @@ impl<'a> Gen<'a> {
     /// A literal that may be negative: `-(lit)` printed as `-lit`.
     fn signed_lit(&mut self, ty: Type) -> TExpr {
         let (e, iv) = self.lit(ty);
-        if self.rng.random_bool(0.3) {
-            (Expr::unary(UnOp::Neg, e), iv.neg())
-        } else {
-            (e, iv)
-        }
+        if self.rng.random_bool(0.3) { (Expr::unary(UnOp::Neg, e), iv.neg()) } else { (e, iv) }
     }
 
     fn tid_expr(&mut self) -> TExpr {
         self.locals[self.tid].uses += 1;
-        (
-            Expr::var(self.locals[self.tid].id, Type::I32),
-            self.locals[self.tid].iv,
-        )
+        (Expr::var(self.locals[self.tid].id, Type::I32), self.locals[self.tid].iv)
     }
 
     // ---------------------------------------------------------------- expressions
@@ -523,10 +403,7 @@ impl<'a> Gen<'a> {
                 c.push((L::Value(i), if v.uses == 0 { 8 } else { 1 }));
             }
         }
-        let counter = self
-            .locals
-            .iter()
-            .rposition(|l| !l.mutable && l.ty == Type::I32 && l.level > 0);
+        let counter = self.locals.iter().rposition(|l| !l.mutable && l.ty == Type::I32 && l.level > 0);
         for (i, a) in self.inputs.iter().enumerate() {
             if a.ty == ty {
                 c.push((L::Load(i), if a.uses == 0 { 8 } else { 2 }));
@@ -557,37 +434,17 @@ impl<'a> Gen<'a> {
                 self.inputs[i].uses += 1;
                 let (t, _) = self.tid_expr();
                 let a = self.inputs[i];
-                (
-                    Expr {
-                        ty,
-                        kind: ExprKind::Load(a.id, Box::new(t)),
-                    },
-                    a.iv,
-                )
+                (Expr { ty, kind: ExprKind::Load(a.id, Box::new(t)) }, a.iv)
             }
             L::Neighbour(i, ci) => {
                 self.inputs[i].uses += 1;
                 self.locals[ci].uses += 1;
                 let a = self.inputs[i];
                 let (t, _) = self.tid_expr();
-                let sum = Expr::binary(
-                    BinOp::Add,
-                    Type::I32,
-                    t,
-                    Expr::var(self.locals[ci].id, Type::I32),
-                );
-                let len = Expr {
-                    ty: Type::I32,
-                    kind: ExprKind::Len(a.id),
-                };
+                let sum = Expr::binary(BinOp::Add, Type::I32, t, Expr::var(self.locals[ci].id, Type::I32));
+                let len = Expr { ty: Type::I32, kind: ExprKind::Len(a.id) };
                 let idx = Expr::binary(BinOp::Mod, Type::I32, sum, len);
-                (
-                    Expr {
-                        ty,
-                        kind: ExprKind::Load(a.id, Box::new(idx)),
-                    },
-                    a.iv,
-                )
+                (Expr { ty, kind: ExprKind::Load(a.id, Box::new(idx)) }, a.iv)
             }
             L::Lit => self.lit(ty),
         }
@@ -595,17 +452,14 @@ impl<'a> Gen<'a> {
 
     fn uses(&self) -> Vec<u32> {
         let l = self.locals.iter().map(|l| l.uses);
-        l.chain(self.values.iter().map(|v| v.uses))
-            .chain(self.inputs.iter().map(|a| a.uses))
-            .collect()
+        l.chain(self.values.iter().map(|v| v.uses)).chain(self.inputs.iter().map(|a| a.uses)).collect()
     }
 
     fn restore_uses(&mut self, saved: Vec<u32>) {
         let mut it = saved.into_iter();
         let slots = self.locals.iter_mut().map(|l| &mut l.uses);
-        let slots = slots
-            .chain(self.values.iter_mut().map(|v| &mut v.uses))
-            .chain(self.inputs.iter_mut().map(|a| &mut a.uses));
+        let slots =
+            slots.chain(self.values.iter_mut().map(|v| &mut v.uses)).chain(self.inputs.iter_mut().map(|a| &mut a.uses));
         for (slot, v) in slots.zip(&mut it) {
             *slot = v;
         }
@@ -620,11 +474,7 @@ impl<'a> Gen<'a> {
             }
         }
         let (t, iv) = self.tid_expr();
-        if ty == Type::I32 {
-            (t, iv)
-        } else {
-            (Expr::construct(Type::F32, vec![t]), iv)
-        }
+        if ty == Type::I32 { (t, iv) } else { (Expr::construct(Type::F32, vec![t]), iv) }
     }
 
     /// A vector or matrix built from scalars when no variable of the type is at hand.
@@ -647,10 +497,7 @@ impl<'a> Gen<'a> {
                         iv = Some(iv.map_or(i, |a| a.hull(i)));
                         args.push(e);
                     }
-                    (
-                        Expr::construct(ty, args),
-                        iv.unwrap_or(Interval::point(0.0)),
-                    )
+                    (Expr::construct(ty, args), iv.unwrap_or(Interval::point(0.0)))
                 }
             }
             Type::Mat(n) => {
@@ -663,13 +510,7 @@ impl<'a> Gen<'a> {
                 }
             }
             Type::F32 | Type::I32 => self.lit(ty),
-            Type::Bool => (
-                Expr {
-                    ty,
-                    kind: ExprKind::Bool(true),
-                },
-                Interval::point(1.0),
-            ),
+            Type::Bool => (Expr { ty, kind: ExprKind::Bool(true) }, Interval::point(1.0)),
         }
     }
 
@@ -700,44 +541,26 @@ impl<'a> Gen<'a> {
                 }
             }
             Type::I32 => {
-                let p = self.weighted(&[
-                    (0u8, w.arith),
-                    (1, w.math),
-                    (2, w.select),
-                    (3, w.cast),
-                    (0, 1),
-                ]);
+                let p = self.weighted(&[(0u8, w.arith), (1, w.math), (2, w.select), (3, w.cast), (0, 1)]);
                 match p {
                     0 => self.arith(ty, d),
                     1 => self.int_math(d),
                     2 => self.select(ty, d),
                     _ => {
                         let (e, iv) = self.expr(Type::F32, d);
-                        Some((
-                            Expr::construct(Type::I32, vec![e]),
-                            Interval::new(iv.lo.trunc(), iv.hi.trunc()),
-                        ))
+                        Some((Expr::construct(Type::I32, vec![e]), Interval::new(iv.lo.trunc(), iv.hi.trunc())))
                     }
                 }
             }
             Type::Vec(n) => {
-                let p = self.weighted(&[
-                    (0u8, w.arith),
-                    (1, w.vec + w.math),
-                    (2, w.mat),
-                    (3, w.select),
-                    (4, 1),
-                ]);
+                let p = self.weighted(&[(0u8, w.arith), (1, w.vec + w.math), (2, w.mat), (3, w.select), (4, 1)]);
                 match p {
                     0 => self.arith(ty, d),
                     1 => self.vec_op(n, d),
                     2 => {
                         let (m, im) = self.expr(Type::Mat(n), d);
                         let (v, iv) = self.expr(ty, d);
-                        Some((
-                            Expr::binary(BinOp::MatMul, ty, m, v),
-                            im.mul(iv).scale(f64::from(n)),
-                        ))
+                        Some((Expr::binary(BinOp::MatMul, ty, m, v), im.mul(iv).scale(f64::from(n))))
                     }
                     3 => self.select(ty, d),
                     _ => Some(self.composite_leaf(ty)),
@@ -764,21 +587,14 @@ impl<'a> Gen<'a> {
         let c = [0.5, 1.0, 1.5, 2.0][self.rng.random_range(0..4)];
         let (base, biv) = if self.rng.random_bool(0.6) && iv.mag() * iv.mag() < F_BOUND {
             let sq = Interval::new(
-                if iv.lo <= 0.0 && iv.hi >= 0.0 {
-                    0.0
-                } else {
-                    iv.lo.abs().min(iv.hi.abs()).powi(2)
-                },
+                if iv.lo <= 0.0 && iv.hi >= 0.0 { 0.0 } else { iv.lo.abs().min(iv.hi.abs()).powi(2) },
                 iv.mag().powi(2),
             );
             (Expr::binary(BinOp::Mul, ty, e.clone(), e), sq)
         } else {
             (Expr::call("abs", ty, vec![e]), iv.abs())
         };
-        (
-            Expr::binary(BinOp::Add, ty, base, Expr::float(c)),
-            biv.add(Interval::point(c)),
-        )
+        (Expr::binary(BinOp::Add, ty, base, Expr::float(c)), biv.add(Interval::point(c)))
     }
 
     fn arith(&mut self, ty: Type, d: u32) -> Option<TExpr> {
@@ -797,22 +613,12 @@ impl<'a> Gen<'a> {
                 (Expr::binary(BinOp::Mul, ty, s, a), ia.mul(is))
             });
         }
-        let op = self.weighted(&[
-            (BinOp::Add, 4),
-            (BinOp::Sub, 3),
-            (BinOp::Mul, 3),
-            (BinOp::Div, 2),
-            (BinOp::Mod, 1),
-        ]);
+        let op = self.weighted(&[(BinOp::Add, 4), (BinOp::Sub, 3), (BinOp::Mul, 3), (BinOp::Div, 2), (BinOp::Mod, 1)]);
         match (op, ty) {
             (BinOp::Add | BinOp::Sub, _) => {
                 let (a, ia) = self.expr(ty, d);
                 let (b, ib) = self.expr(ty, d);
-                let iv = if op == BinOp::Add {
-                    ia.add(ib)
-                } else {
-                    ia.sub(ib)
-                };
+                let iv = if op == BinOp::Add { ia.add(ib) } else { ia.sub(ib) };
                 Some((Expr::binary(op, ty, a, b), iv))
             }
             (BinOp::Mul, Type::F32 | Type::I32) => {
@@ -832,10 +638,7 @@ impl<'a> Gen<'a> {
                     Interval::new((ia.lo / k as f64).trunc(), (ia.hi / k as f64).trunc())
                 } else {
                     let m = (k - 1) as f64;
-                    Interval::new(
-                        if ia.lo < 0.0 { -m } else { 0.0 },
-                        if ia.hi > 0.0 { m } else { 0.0 },
-                    )
+                    Interval::new(if ia.lo < 0.0 { -m } else { 0.0 }, if ia.hi > 0.0 { m } else { 0.0 })
                 };
                 Some((Expr::binary(op, ty, a, Expr::int(k)), iv))
             }
@@ -869,12 +672,7 @@ impl<'a> Gen<'a> {
                     ))
                 } else {
                     Some((
-                        Expr::binary(
-                            BinOp::Add,
-                            Type::F32,
-                            Expr::call("abs", Type::F32, vec![e]),
-                            Expr::float(c),
-                        ),
+                        Expr::binary(BinOp::Add, Type::F32, Expr::call("abs", Type::F32, vec![e]), Expr::float(c)),
                         iv.abs().add(Interval::point(c)),
                     ))
                 }
@@ -883,10 +681,7 @@ impl<'a> Gen<'a> {
                 let lim = if m >= 1.0 { m.floor() } else { 0.9 };
                 let lo = Expr::unary(UnOp::Neg, Expr::float(lim));
                 let clamped = Interval::new(iv.lo.max(-lim), iv.hi.min(lim));
-                Some((
-                    Expr::call("clamp", Type::F32, vec![e, lo, Expr::float(lim)]),
-                    clamped,
-                ))
+                Some((Expr::call("clamp", Type::F32, vec![e, lo, Expr::float(lim)]), clamped))
             }
         }
     }
@@ -895,9 +690,7 @@ impl<'a> Gen<'a> {
         let kind = self.rng.random_range(0..10);
         if kind < 6 {
             let arg = self.expr(Type::F32, d);
-            let fitting: Vec<usize> = (0..UNARY.len())
-                .filter(|&i| fits(UNARY[i].dom, arg.1))
-                .collect();
+            let fitting: Vec<usize> = (0..UNARY.len()).filter(|&i| fits(UNARY[i].dom, arg.1)).collect();
             let i = if !fitting.is_empty() && self.rng.random_bool(0.5) {
                 *fitting.choose(&mut self.rng)?
             } else {
@@ -931,10 +724,7 @@ impl<'a> Gen<'a> {
                     let base = self.expr(t, d);
                     let (b, ib) = self.fix_domain(Dom::Pos, base)?;
                     let p = [0.5, 1.5, 2.0, 3.0][self.rng.random_range(0..4)];
-                    Some((
-                        Expr::call("pow", t, vec![b, Expr::float(p)]),
-                        ib.map_increasing(|x| x.powf(p)),
-                    ))
+                    Some((Expr::call("pow", t, vec![b, Expr::float(p)]), ib.map_increasing(|x| x.powf(p))))
                 }
             }
             8 => {
@@ -947,31 +737,21 @@ impl<'a> Gen<'a> {
                     (Expr::float(lo), lo)
                 };
                 let ihi = if ilo < 0.0 { hi - 2.0 * lo } else { hi };
-                let ehi = if ihi >= 0.0 {
-                    Expr::float(ihi)
-                } else {
-                    Expr::unary(UnOp::Neg, Expr::float(-ihi))
-                };
+                let ehi = if ihi >= 0.0 { Expr::float(ihi) } else { Expr::unary(UnOp::Neg, Expr::float(-ihi)) };
                 if self.rng.random_bool(0.6) {
                     Some((
                         Expr::call("clamp", t, vec![x, elo, ehi]),
                         Interval::new(ix.lo.clamp(ilo, ihi), ix.hi.clamp(ilo, ihi)),
                     ))
                 } else {
-                    Some((
-                        Expr::call("smoothstep", t, vec![elo, ehi, x]),
-                        Interval::new(0.0, 1.0),
-                    ))
+                    Some((Expr::call("smoothstep", t, vec![elo, ehi, x]), Interval::new(0.0, 1.0)))
                 }
             }
             _ => {
                 let (a, ia) = self.expr(t, d);
                 let (b, ib) = self.expr(t, d);
                 let tv = f64::from(self.rng.random_range(1..10u32)) / 10.0;
-                Some((
-                    Expr::call("lerp", t, vec![a, b, Expr::float(tv)]),
-                    ia.hull(ib),
-                ))
+                Some((Expr::call("lerp", t, vec![a, b, Expr::float(tv)]), ia.hull(ib)))
             }
         }
     }
@@ -992,15 +772,8 @@ impl<'a> Gen<'a> {
             _ => {
                 let lo = -self.rng.random_range(0..5i64);
                 let hi = self.rng.random_range(1..20i64);
-                let elo = if lo < 0 {
-                    Expr::unary(UnOp::Neg, Expr::int(-lo))
-                } else {
-                    Expr::int(0)
-                };
-                let iv = Interval::new(
-                    ia.lo.clamp(lo as f64, hi as f64),
-                    ia.hi.clamp(lo as f64, hi as f64),
-                );
+                let elo = if lo < 0 { Expr::unary(UnOp::Neg, Expr::int(-lo)) } else { Expr::int(0) };
+                let iv = Interval::new(ia.lo.clamp(lo as f64, hi as f64), ia.hi.clamp(lo as f64, hi as f64));
                 Some((Expr::call("clamp", t, vec![a, elo, Expr::int(hi)]), iv))
             }
         }
@@ -1026,28 +799,16 @@ impl<'a> Gen<'a> {
             }
             1 => {
                 let (a, ia) = self.expr(vt, d);
-                Some((
-                    Expr::call("length", t, vec![a]),
-                    Interval::new(0.0, ia.mag() * nf.sqrt()),
-                ))
+                Some((Expr::call("length", t, vec![a]), Interval::new(0.0, ia.mag() * nf.sqrt())))
             }
             2 => {
                 let (a, ia) = self.expr(vt, d);
-                Some((
-                    Expr::call("length_sq", t, vec![a]),
-                    Interval::new(0.0, ia.mag() * ia.mag() * nf),
-                ))
+                Some((Expr::call("length_sq", t, vec![a]), Interval::new(0.0, ia.mag() * ia.mag() * nf)))
             }
             _ => {
                 let (a, ia) = self.expr(vt, d);
                 let k = self.rng.random_range(0..n);
-                Some((
-                    Expr {
-                        ty: t,
-                        kind: ExprKind::Component(Box::new(a), k, None),
-                    },
-                    ia,
-                ))
+                Some((Expr { ty: t, kind: ExprKind::Component(Box::new(a), k, None) }, ia))
             }
         }
     }
@@ -1072,13 +833,7 @@ impl<'a> Gen<'a> {
             _ => {
                 let i = self.rng.random_range(0..n);
                 let j = self.rng.random_range(0..n);
-                Some((
-                    Expr {
-                        ty: t,
-                        kind: ExprKind::Component(Box::new(a), i, Some(j)),
-                    },
-                    ia,
-                ))
+                Some((Expr { ty: t, kind: ExprKind::Component(Box::new(a), i, Some(j)) }, ia))
             }
         }
     }
@@ -1087,10 +842,7 @@ impl<'a> Gen<'a> {
         let ty = Type::Vec(n);
         let (a, ia) = self.expr(ty, d);
         match self.rng.random_range(0..6) {
-            0 => Some((
-                Expr::call("normalize", ty, vec![a]),
-                Interval::new(-1.0, 1.0),
-            )),
+            0 => Some((Expr::call("normalize", ty, vec![a]), Interval::new(-1.0, 1.0))),
             1 if n == 3 => {
                 let (b, ib) = self.expr(ty, d);
                 Some((Expr::call("cross", ty, vec![a, b]), ia.mul(ib).scale(2.0)))
@@ -1110,10 +862,7 @@ impl<'a> Gen<'a> {
             4 => {
                 let (b, ib) = self.expr(ty, d);
                 let tv = f64::from(self.rng.random_range(1..10u32)) / 10.0;
-                Some((
-                    Expr::call("lerp", ty, vec![a, b, Expr::float(tv)]),
-                    ia.hull(ib),
-                ))
+                Some((Expr::call("lerp", ty, vec![a, b, Expr::float(tv)]), ia.hull(ib)))
             }
             _ => Some((Expr::unary(UnOp::Neg, a), ia.neg())),
         }
@@ -1154,35 +903,22 @@ impl<'a> Gen<'a> {
         if depth > 1 && self.rng.random_bool(0.25) {
             let (a, _) = self.cond(depth - 1);
             let (c, _) = self.cond(depth - 1);
-            let op = if self.rng.random_bool(0.5) {
-                BinOp::And
-            } else {
-                BinOp::Or
-            };
+            let op = if self.rng.random_bool(0.5) { BinOp::And } else { BinOp::Or };
             return (Expr::binary(op, Type::Bool, a, c), b);
         }
         if depth > 1 && self.rng.random_bool(0.08) {
             let (a, _) = self.cond(depth - 1);
             return (Expr::unary(UnOp::Not, a), b);
         }
-        let frozen: Vec<usize> = (0..self.locals.len())
-            .filter(|&i| self.locals[i].frozen && self.locals[i].ty.is_scalar())
-            .collect();
+        let frozen: Vec<usize> =
+            (0..self.locals.len()).filter(|&i| self.locals[i].frozen && self.locals[i].ty.is_scalar()).collect();
         // the left side's range is unknown for a frozen accumulator (its loop has not finished)
         let (lhs, lty, liv) = if !frozen.is_empty() && self.rng.random_bool(0.4) {
             let i = *frozen.choose(&mut self.rng).unwrap_or(&frozen[0]);
             self.locals[i].uses += 1;
-            (
-                Expr::var(self.locals[i].id, self.locals[i].ty),
-                self.locals[i].ty,
-                None,
-            )
+            (Expr::var(self.locals[i].id, self.locals[i].ty), self.locals[i].ty, None)
         } else {
-            let ty = if self.rng.random_bool(0.7) {
-                Type::F32
-            } else {
-                Type::I32
-            };
+            let ty = if self.rng.random_bool(0.7) { Type::F32 } else { Type::I32 };
             self.budget = self.budget.max(3);
             let (mut e, mut iv) = self.expr(ty, depth.saturating_sub(1));
             if is_const(&e) {
@@ -1194,22 +930,11 @@ impl<'a> Gen<'a> {
             // parity / residue tests
             let k = self.rng.random_range(2..5i64);
             let m = Expr::binary(BinOp::Mod, Type::I32, lhs, Expr::int(k));
-            let op = if self.rng.random_bool(0.5) {
-                BinOp::Eq
-            } else {
-                BinOp::Ne
-            };
+            let op = if self.rng.random_bool(0.5) { BinOp::Eq } else { BinOp::Ne };
             return (Expr::binary(op, Type::Bool, m, Expr::int(0)), b);
         }
         let ops: &[BinOp] = if lty == Type::I32 {
-            &[
-                BinOp::Lt,
-                BinOp::Le,
-                BinOp::Gt,
-                BinOp::Ge,
-                BinOp::Eq,
-                BinOp::Ne,
-            ]
+            &[BinOp::Lt, BinOp::Le, BinOp::Gt, BinOp::Ge, BinOp::Eq, BinOp::Ne]
         } else {
             &[BinOp::Lt, BinOp::Le, BinOp::Gt, BinOp::Ge]
         };
@@ -1228,34 +953,16 @@ impl<'a> Gen<'a> {
                 break;
             }
         }
-        (
-            cmp.unwrap_or(Expr {
-                ty: Type::Bool,
-                kind: ExprKind::Bool(true),
-            }),
-            b,
-        )
+        (cmp.unwrap_or(Expr { ty: Type::Bool, kind: ExprKind::Bool(true) }), b)
     }
 
     /// A literal strictly inside `iv` when there is room (a threshold that splits the range), on the
     /// quarter grid for floats so that it prints exactly.
     fn split_point(&mut self, iv: Interval, ty: Type) -> TExpr {
         let t = iv.lo + (iv.hi - iv.lo) * self.rng.random_range(0.15..0.85);
-        let v = if ty == Type::I32 {
-            t.round()
-        } else {
-            (t * 4.0).round() / 4.0
-        };
-        let lit = if ty == Type::I32 {
-            Expr::int(v.abs() as i64)
-        } else {
-            Expr::float(v.abs())
-        };
-        let e = if v < 0.0 {
-            Expr::unary(UnOp::Neg, lit)
-        } else {
-            lit
-        };
+        let v = if ty == Type::I32 { t.round() } else { (t * 4.0).round() / 4.0 };
+        let lit = if ty == Type::I32 { Expr::int(v.abs() as i64) } else { Expr::float(v.abs()) };
+        let e = if v < 0.0 { Expr::unary(UnOp::Neg, lit) } else { lit };
         (e, Interval::point(v))
     }
 
@@ -1267,24 +974,14 @@ impl<'a> Gen<'a> {
         }
         match (x.ty, to) {
             (Type::I32, Type::F32) => (Expr::construct(Type::F32, vec![x]), iv),
-            (Type::F32, Type::I32) => (
-                Expr::construct(Type::I32, vec![x]),
-                Interval::new(iv.lo.trunc(), iv.hi.trunc()),
-            ),
+            (Type::F32, Type::I32) => {
+                (Expr::construct(Type::I32, vec![x]), Interval::new(iv.lo.trunc(), iv.hi.trunc()))
+            }
             (Type::Vec(n), Type::F32) => {
                 let k = self.rng.random_range(0..n);
-                (
-                    Expr {
-                        ty: Type::F32,
-                        kind: ExprKind::Component(Box::new(x), k, None),
-                    },
-                    iv,
-                )
+                (Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(x), k, None) }, iv)
             }
-            (Type::Mat(n), Type::F32) => (
-                Expr::call("trace", Type::F32, vec![x]),
-                iv.scale(f64::from(n)),
-            ),
+            (Type::Mat(n), Type::F32) => (Expr::call("trace", Type::F32, vec![x]), iv.scale(f64::from(n))),
             (_, Type::Vec(n)) => {
                 let s = self.convert((x, iv), Type::F32);
                 (Expr::construct(Type::Vec(n), vec![s.0]), s.1)
@@ -1301,9 +998,7 @@ impl<'a> Gen<'a> {
     }
 
     fn sum(ty: Type, base: TExpr, extra: Vec<TExpr>) -> TExpr {
-        extra.into_iter().fold(base, |(a, ia), (b, ib)| {
-            (Expr::binary(BinOp::Add, ty, a, b), ia.add(ib))
-        })
+        extra.into_iter().fold(base, |(a, ia), (b, ib)| (Expr::binary(BinOp::Add, ty, a, b), ia.add(ib)))
     }
 
     /// Unused, readable locals declared at index `from` or later, as expressions of type `to`; marks them used.
@@ -1327,10 +1022,7 @@ impl<'a> Gen<'a> {
         let depth = self.cfg.max_expr_depth;
         let (e, iv) = self.top_expr(ty, depth);
         let l = self.declare(Self::local_pool(ty), ty, iv, true);
-        out.push(Stmt::Let {
-            var: self.locals[l].id,
-            value: e,
-        });
+        out.push(Stmt::Let { var: self.locals[l].id, value: e });
         l
     }
 
@@ -1358,10 +1050,7 @@ impl<'a> Gen<'a> {
                     return;
                 }
                 self.locals[l].iv = self.locals[l].iv.hull(iv);
-                out.push(Stmt::Assign {
-                    var: self.locals[l].id,
-                    value: e,
-                });
+                out.push(Stmt::Assign { var: self.locals[l].id, value: e });
             }
             Target::Acc(l) => {
                 let ty = self.locals[l].ty;
@@ -1370,39 +1059,23 @@ impl<'a> Gen<'a> {
                 } else {
                     self.lit(if ty == Type::I32 { ty } else { Type::F32 })
                 };
-                let base = if base.0.ty == ty {
-                    base
-                } else {
-                    self.convert(base, ty)
-                };
+                let base = if base.0.ty == ty { base } else { self.convert(base, ty) };
                 let (e, iv) = Self::sum(ty, base, extra);
-                let trips: f64 = self.trips[self.locals[l].level..]
-                    .iter()
-                    .map(|&t| f64::from(t))
-                    .product();
+                let trips: f64 = self.trips[self.locals[l].level..].iter().map(|&t| f64::from(t)).product();
                 let id = self.locals[l].id;
                 let acc = Expr::var(id, ty);
                 let use_minmax = ty.is_scalar() && self.rng.random_bool(0.2);
                 let (value, pending) = if use_minmax {
-                    let name = if self.rng.random_bool(0.5) {
-                        "max"
-                    } else {
-                        "min"
-                    };
+                    let name = if self.rng.random_bool(0.5) { "max" } else { "min" };
                     self.locals[l].iv = self.locals[l].iv.hull(iv);
                     (Expr::call(name, ty, vec![acc, e]), self.locals[l].pending)
                 } else if self.rng.random_bool(0.25) {
                     (
                         Expr::binary(BinOp::Sub, ty, acc, e),
-                        self.locals[l]
-                            .pending
-                            .add(iv.scale(trips).neg().with_zero()),
+                        self.locals[l].pending.add(iv.scale(trips).neg().with_zero()),
                     )
                 } else {
-                    (
-                        Expr::binary(BinOp::Add, ty, acc, e),
-                        self.locals[l].pending.add(iv.scale(trips).with_zero()),
-                    )
+                    (Expr::binary(BinOp::Add, ty, acc, e), self.locals[l].pending.add(iv.scale(trips).with_zero()))
                 };
                 let total = self.locals[l].iv.add(pending);
                 if !total.within(bound(ty) / 4.0) || !total.is_finite() {
@@ -1429,22 +1102,13 @@ impl<'a> Gen<'a> {
         } else {
             extra.swap_remove(0)
         };
-        let value = if is_acc
-            && extra.is_empty()
-            && matches!(e.kind, ExprKind::Float(_) | ExprKind::Int(_))
-        {
-            let trips: f64 = self.trips[self.locals[l].level..]
-                .iter()
-                .map(|&t| f64::from(t))
-                .product();
+        let value = if is_acc && extra.is_empty() && matches!(e.kind, ExprKind::Float(_) | ExprKind::Int(_)) {
+            let trips: f64 = self.trips[self.locals[l].level..].iter().map(|&t| f64::from(t)).product();
             self.locals[l].pending = self.locals[l].pending.add(iv.scale(trips).with_zero());
             Expr::binary(BinOp::Add, ty, Expr::var(id, ty), e)
         } else if is_acc && matches!(ty, Type::Mat(_)) {
             // no wp.max for matrices: accumulate instead
-            let trips: f64 = self.trips[self.locals[l].level..]
-                .iter()
-                .map(|&t| f64::from(t))
-                .product();
+            let trips: f64 = self.trips[self.locals[l].level..].iter().map(|&t| f64::from(t)).product();
             self.locals[l].pending = self.locals[l].pending.add(iv.scale(trips).with_zero());
             Expr::binary(BinOp::Add, ty, Expr::var(id, ty), e)
         } else if is_acc {
@@ -1465,9 +1129,7 @@ impl<'a> Gen<'a> {
     /// Chooses what an `if`'s branches update: an enclosing loop's accumulator, an assignable local at this
     /// loop level, or a new local declared just before the `if`.
     fn choose_target(&mut self, out: &mut Vec<Stmt>) -> Target {
-        let frozen: Vec<usize> = (0..self.locals.len())
-            .filter(|&i| self.locals[i].frozen)
-            .collect();
+        let frozen: Vec<usize> = (0..self.locals.len()).filter(|&i| self.locals[i].frozen).collect();
         if !frozen.is_empty() && self.rng.random_bool(0.7) {
             return Target::Acc(*frozen.choose(&mut self.rng).unwrap_or(&frozen[0]));
         }
@@ -1481,10 +1143,7 @@ impl<'a> Gen<'a> {
         if !plain.is_empty() && self.rng.random_bool(0.5) {
             return Target::Plain(*plain.choose(&mut self.rng).unwrap_or(&plain[0]));
         }
-        let ty = self.pick_type(TypeWeights {
-            mat: 0,
-            ..self.pol.local_types
-        });
+        let ty = self.pick_type(TypeWeights { mat: 0, ..self.pol.local_types });
         Target::Plain(self.let_stmt(ty, out))
     }
 
@@ -1525,17 +1184,8 @@ impl<'a> Gen<'a> {
         if in_loop && !chain && self.rng.random_bool(self.pol.jump_p) {
             self.budget = 4;
             let (c, _) = self.cond(2);
-            let jump = if self.rng.random_bool(0.6) {
-                Stmt::Break
-            } else {
-                Stmt::Continue
-            };
-            out.push(Stmt::If {
-                cond: c,
-                then: vec![jump],
-                elifs: vec![],
-                els: vec![],
-            });
+            let jump = if self.rng.random_bool(0.6) { Stmt::Break } else { Stmt::Continue };
+            out.push(Stmt::If { cond: c, then: vec![jump], elifs: vec![], els: vec![] });
             self.nest -= 1;
             return;
         }
@@ -1558,17 +1208,8 @@ impl<'a> Gen<'a> {
             let b = self.block(target, 1, None);
             elifs.push((c, b));
         }
-        let els = if chain || self.rng.random_bool(self.pol.else_p) {
-            self.block(target, 2, None)
-        } else {
-            Vec::new()
-        };
-        out.push(Stmt::If {
-            cond,
-            then,
-            elifs,
-            els,
-        });
+        let els = if chain || self.rng.random_bool(self.pol.else_p) { self.block(target, 2, None) } else { Vec::new() };
+        out.push(Stmt::If { cond, then, elifs, els });
         self.nest -= 1;
     }
 
@@ -1579,16 +1220,11 @@ impl<'a> Gen<'a> {
         let unrolled: u32 = self.unrolled.iter().product();
         let static_room = UNROLL_BUDGET / unrolled.max(1);
         let (count, trip) = if static_room < 2 || self.rng.random_bool(self.pol.dynamic_loop_p) {
-            let existing = self.values.iter().position(|v| {
-                v.ty == Type::I32 && v.iv.lo >= 1.0 && v.iv.hi <= f64::from(max_trip)
-            });
+            let existing =
+                self.values.iter().position(|v| v.ty == Type::I32 && v.iv.lo >= 1.0 && v.iv.hi <= f64::from(max_trip));
             let i = match existing {
                 Some(i) => i,
-                None => self.value_param(
-                    Type::I32,
-                    Interval::new(1.0, f64::from(max_trip)),
-                    I32_PARAM_NAMES,
-                ),
+                None => self.value_param(Type::I32, Interval::new(1.0, f64::from(max_trip)), I32_PARAM_NAMES),
             };
             self.values[i].uses += 1;
             (Expr::var(self.values[i].id, Type::I32), max_trip)
@@ -1613,11 +1249,8 @@ impl<'a> Gen<'a> {
         let acc = if !candidates.is_empty() && self.rng.random_bool(0.3) {
             *candidates.choose(&mut self.rng).unwrap_or(&candidates[0])
         } else {
-            let ty = self.pick_type(TypeWeights {
-                mat: 0,
-                i32: self.pol.local_types.i32.min(1),
-                ..self.pol.local_types
-            });
+            let ty =
+                self.pick_type(TypeWeights { mat: 0, i32: self.pol.local_types.i32.min(1), ..self.pol.local_types });
             let (init, iv) = if self.rng.random_bool(0.6) {
                 self.lit(if ty == Type::I32 { ty } else { Type::F32 })
             } else {
@@ -1625,10 +1258,7 @@ impl<'a> Gen<'a> {
             };
             let (init, iv) = self.convert((init, iv), ty);
             let l = self.declare(ACC_NAMES, ty, iv, true);
-            out.push(Stmt::Let {
-                var: self.locals[l].id,
-                value: init,
-            });
+            out.push(Stmt::Let { var: self.locals[l].id, value: init });
             l
         };
         self.locals[acc].frozen = true;
@@ -1636,18 +1266,9 @@ impl<'a> Gen<'a> {
         self.trips.push(trip);
         self.unrolled.push(if literal { trip } else { 1 });
         let mark = self.locals.len();
-        let counter = self.declare(
-            COUNTER_NAMES,
-            Type::I32,
-            Interval::new(0.0, f64::from(trip - 1)),
-            false,
-        );
+        let counter = self.declare(COUNTER_NAMES, Type::I32, Interval::new(0.0, f64::from(trip - 1)), false);
         let counter_id = self.locals[counter].id;
-        let force = if force_nested {
-            Some(Required::Loop)
-        } else {
-            None
-        };
+        let force = if force_nested { Some(Required::Loop) } else { None };
         let body = self.block(Target::Acc(acc), 3, force);
         // the counter is the first local of the loop's scope; block() truncated past it
         self.locals.truncate(mark);
@@ -1657,11 +1278,7 @@ impl<'a> Gen<'a> {
         a.iv = a.iv.add(a.pending);
         a.pending = Interval::point(0.0);
         a.frozen = false;
-        out.push(Stmt::For {
-            var: counter_id,
-            count,
-            body,
-        });
+        out.push(Stmt::For { var: counter_id, count, body });
         self.nest -= 1;
     }
 
@@ -1683,22 +1300,11 @@ impl<'a> Gen<'a> {
             Expr::int(self.rng.random_range(0..i64::from(a.len)))
         };
         let (value, _) = self.top_expr(a.ty, self.cfg.max_expr_depth.min(2));
-        let op = if a.ty.is_scalar() {
-            self.weighted(&[
-                (AtomicOp::Add, 6),
-                (AtomicOp::Sub, 1),
-                (AtomicOp::Min, 1),
-                (AtomicOp::Max, 1),
-            ])
-        } else {
-            self.weighted(&[(AtomicOp::Add, 4), (AtomicOp::Sub, 1)])
+        let op = match a.family {
+            AtomicOp::Add | AtomicOp::Sub => self.weighted(&[(AtomicOp::Add, 4), (AtomicOp::Sub, 1)]),
+            family => family,
         };
-        out.push(Stmt::Atomic {
-            op,
-            array: a.id,
-            index,
-            value,
-        });
+        out.push(Stmt::Atomic { op, array: a.id, index, value });
     }
 
     fn stmt(&mut self, out: &mut Vec<Stmt>) {
@@ -1768,16 +1374,10 @@ impl<'a> Gen<'a> {
                 }
                 let (e, iv) = t.unwrap_or_else(|| {
                     let (x, ix) = self.leaf(Type::F32);
-                    (
-                        Expr::call("sin", Type::F32, vec![x]),
-                        ix.hull(Interval::new(-1.0, 1.0)),
-                    )
+                    (Expr::call("sin", Type::F32, vec![x]), ix.hull(Interval::new(-1.0, 1.0)))
                 });
                 let l = self.declare(F32_NAMES, Type::F32, iv, true);
-                out.push(Stmt::Let {
-                    var: self.locals[l].id,
-                    value: e,
-                });
+                out.push(Stmt::Let { var: self.locals[l].id, value: e });
             }
             Required::VecLocal => {
                 let n = self.rng.random_range(2..=4);
@@ -1794,27 +1394,15 @@ impl<'a> Gen<'a> {
 
     fn value_param(&mut self, ty: Type, iv: Interval, pool: &[&str]) -> usize {
         let id = self.new_var(pool, ty);
-        self.params.push(Param {
-            var: id,
-            kind: ParamKind::Value,
-            range: (iv.lo, iv.hi),
-        });
-        self.values.push(ArrayParam {
-            id,
-            ty,
-            iv,
-            uses: 0,
-        });
+        self.params.push(Param { var: id, kind: ParamKind::Value, range: (iv.lo, iv.hi) });
+        self.values.push(ArrayParam { id, ty, iv, uses: 0 });
         self.values.len() - 1
     }
 
     fn input_range(&mut self, ty: Type) -> Interval {
         if ty == Type::I32 {
-            return [
-                Interval::new(0.0, 100.0),
-                Interval::new(-50.0, 50.0),
-                Interval::new(0.0, 9.0),
-            ][self.rng.random_range(0..3)];
+            return [Interval::new(0.0, 100.0), Interval::new(-50.0, 50.0), Interval::new(0.0, 9.0)]
+                [self.rng.random_range(0..3)];
         }
         [
             Interval::new(-1.0, 1.0),
@@ -1837,11 +1425,7 @@ impl<'a> Gen<'a> {
 
     fn array_param(&mut self, ty: Type, role: ArrayRole, len: ArrayLen, iv: Interval) -> VarId {
         let id = self.new_var(Self::array_pool(ty, role), ty);
-        self.params.push(Param {
-            var: id,
-            kind: ParamKind::Array { role, len },
-            range: (iv.lo, iv.hi),
-        });
+        self.params.push(Param { var: id, kind: ParamKind::Array { role, len }, range: (iv.lo, iv.hi) });
         id
     }
 
@@ -1857,65 +1441,37 @@ impl<'a> Gen<'a> {
             let ty = self.pick_type(p.array_types);
             let iv = self.input_range(ty);
             let id = self.array_param(ty, ArrayRole::Input, ArrayLen::Launch, iv);
-            self.inputs.push(ArrayParam {
-                id,
-                ty,
-                iv,
-                uses: 0,
-            });
+            self.inputs.push(ArrayParam { id, ty, iv, uses: 0 });
         }
         let n_sc = self.rng.random_range(p.scalars.0..=p.scalars.1);
         for _ in 0..n_sc {
-            let ty = if self.rng.random_bool(0.7) {
-                Type::F32
-            } else {
-                Type::I32
-            };
+            let ty = if self.rng.random_bool(0.7) { Type::F32 } else { Type::I32 };
             let iv = if ty == Type::F32 {
-                [
-                    Interval::new(0.1, 2.0),
-                    Interval::new(-1.0, 1.0),
-                    Interval::new(0.5, 4.0),
-                ][self.rng.random_range(0..3)]
+                [Interval::new(0.1, 2.0), Interval::new(-1.0, 1.0), Interval::new(0.5, 4.0)]
+                    [self.rng.random_range(0..3)]
             } else {
                 Interval::new(1.0, f64::from(self.cfg.max_loop_trip))
             };
-            let pool = if ty == Type::F32 {
-                F32_PARAM_NAMES
-            } else {
-                I32_PARAM_NAMES
-            };
+            let pool = if ty == Type::F32 { F32_PARAM_NAMES } else { I32_PARAM_NAMES };
             self.value_param(ty, iv, pool);
         }
         let n_acc = self.rng.random_range(p.accumulators.0..=p.accumulators.1);
         for _ in 0..n_acc {
-            let ty = self.pick_type(TypeWeights {
-                mat: 0,
-                ..p.array_types
-            });
+            let ty = self.pick_type(TypeWeights { mat: 0, ..p.array_types });
             let len = [1u32, 4, 8, 16][self.rng.random_range(0..4)];
-            let id = self.array_param(
-                ty,
-                ArrayRole::Accumulator,
-                ArrayLen::Fixed(len),
-                Interval::point(0.0),
-            );
-            self.accs.push(Acc { id, ty, len });
+            let id = self.array_param(ty, ArrayRole::Accumulator, ArrayLen::Fixed(len), Interval::point(0.0));
+            let family = if ty.is_scalar() {
+                self.weighted(&[(AtomicOp::Add, 6), (AtomicOp::Min, 1), (AtomicOp::Max, 1)])
+            } else {
+                AtomicOp::Add
+            };
+            self.accs.push(Acc { id, ty, len, family });
         }
         let n_out = self.rng.random_range(p.outputs.0..=p.outputs.1);
-        let n_out = if n_out == 0 && self.accs.is_empty() {
-            1
-        } else {
-            n_out
-        };
+        let n_out = if n_out == 0 && self.accs.is_empty() { 1 } else { n_out };
         for _ in 0..n_out {
             let ty = self.pick_type(p.array_types);
-            let id = self.array_param(
-                ty,
-                ArrayRole::Output,
-                ArrayLen::Launch,
-                Interval::point(0.0),
-            );
+            let id = self.array_param(ty, ArrayRole::Output, ArrayLen::Launch, Interval::point(0.0));
             self.outputs.push((id, ty));
         }
 
@@ -1932,13 +1488,7 @@ impl<'a> Gen<'a> {
             pending: Interval::point(0.0),
         });
         self.tid = 0;
-        body.push(Stmt::Let {
-            var: tid_id,
-            value: Expr {
-                ty: Type::I32,
-                kind: ExprKind::Tid,
-            },
-        });
+        body.push(Stmt::Let { var: tid_id, value: Expr { ty: Type::I32, kind: ExprKind::Tid } });
 
         // read some inputs into named locals first, as hand-written kernels do
         for i in 0..self.inputs.len() {
@@ -1949,21 +1499,14 @@ impl<'a> Gen<'a> {
                 let l = self.declare(Self::local_pool(a.ty), a.ty, a.iv, true);
                 body.push(Stmt::Let {
                     var: self.locals[l].id,
-                    value: Expr {
-                        ty: a.ty,
-                        kind: ExprKind::Load(a.id, Box::new(t)),
-                    },
+                    value: Expr { ty: a.ty, kind: ExprKind::Load(a.id, Box::new(t)) },
                 });
             }
         }
 
         let max_body = p.body.1.min(self.cfg.max_statements);
         let n = self.rng.random_range(p.body.0.min(max_body)..=max_body);
-        let mut at: Vec<u32> = p
-            .required
-            .iter()
-            .map(|_| self.rng.random_range(0..=n))
-            .collect();
+        let mut at: Vec<u32> = p.required.iter().map(|_| self.rng.random_range(0..=n)).collect();
         at.sort_unstable();
         let mut req = p.required.iter().zip(at).peekable();
         for i in 0..=n {
@@ -1977,12 +1520,7 @@ impl<'a> Gen<'a> {
 
         self.finish(&mut body);
         materialize_literals(&mut body);
-        Kernel {
-            name,
-            vars: std::mem::take(&mut self.vars),
-            params: std::mem::take(&mut self.params),
-            body,
-        }
+        Kernel { name, vars: std::mem::take(&mut self.vars), params: std::mem::take(&mut self.params), body }
     }
 
     /// Stores every output, folding in whatever the body left unused (locals, parameters, inputs).
@@ -2006,13 +1544,7 @@ impl<'a> Gen<'a> {
         for a in self.inputs.clone() {
             if !read.contains(&a.id) {
                 let (t, _) = self.tid_expr();
-                leftovers.push((
-                    Expr {
-                        ty: a.ty,
-                        kind: ExprKind::Load(a.id, Box::new(t)),
-                    },
-                    a.iv,
-                ));
+                leftovers.push((Expr { ty: a.ty, kind: ExprKind::Load(a.id, Box::new(t)) }, a.iv));
             }
         }
         let sinks = self.outputs.len().max(1);
@@ -2024,11 +1556,7 @@ impl<'a> Gen<'a> {
         if self.outputs.is_empty() {
             // atomic-only kernels: the leftovers feed one more atomic update
             let a = self.accs[0];
-            let extra: Vec<TExpr> = share
-                .remove(0)
-                .into_iter()
-                .map(|e| self.convert(e, a.ty))
-                .collect();
+            let extra: Vec<TExpr> = share.remove(0).into_iter().map(|e| self.convert(e, a.ty)).collect();
             let base = self.top_expr(a.ty, depth.min(2));
             let (value, _) = Self::sum(a.ty, base, extra);
             let (t, _) = self.tid_expr();
@@ -2037,26 +1565,15 @@ impl<'a> Gen<'a> {
             } else {
                 Expr::binary(BinOp::Mod, Type::I32, t, Expr::int(i64::from(a.len)))
             };
-            body.push(Stmt::Atomic {
-                op: AtomicOp::Add,
-                array: a.id,
-                index,
-                value,
-            });
+            let op = if a.family == AtomicOp::Sub { AtomicOp::Add } else { a.family };
+            body.push(Stmt::Atomic { op, array: a.id, index, value });
         }
         for (k, (id, ty)) in self.outputs.clone().into_iter().enumerate() {
-            let extra: Vec<TExpr> = std::mem::take(&mut share[k])
-                .into_iter()
-                .map(|e| self.convert(e, ty))
-                .collect();
+            let extra: Vec<TExpr> = std::mem::take(&mut share[k]).into_iter().map(|e| self.convert(e, ty)).collect();
             let base = self.top_expr(ty, depth);
             let (value, _) = Self::sum(ty, base, extra);
             let (t, _) = self.tid_expr();
-            body.push(Stmt::Store {
-                array: id,
-                index: t,
-                value,
-            });
+            body.push(Stmt::Store { array: id, index: t, value });
         }
         // every accumulator array is updated at least once
         for a in self.accs.clone() {
@@ -2071,13 +1588,9 @@ impl<'a> Gen<'a> {
 fn updates(s: &Stmt, array: VarId) -> bool {
     match s {
         Stmt::Atomic { array: a, .. } => *a == array,
-        Stmt::If {
-            then, elifs, els, ..
-        } => {
+        Stmt::If { then, elifs, els, .. } => {
             then.iter().any(|s| updates(s, array))
-                || elifs
-                    .iter()
-                    .any(|(_, b)| b.iter().any(|s| updates(s, array)))
+                || elifs.iter().any(|(_, b)| b.iter().any(|s| updates(s, array)))
                 || els.iter().any(|s| updates(s, array))
         }
         Stmt::For { body, .. } => body.iter().any(|s| updates(s, array)),
@@ -2099,19 +1612,14 @@ pub(crate) fn is_const(e: &Expr) -> bool {
 /// Productions a person would not write: `-(-x)`, `x - x`, `min(x, x)`, `where(c, x, x)`, `x * 1.0`,
 /// `x / 1.0`, and a math builtin applied to a literal.
 pub(crate) fn redundant(e: &Expr) -> bool {
-    let one = |x: &Expr| {
-        matches!(x.kind, ExprKind::Float(v) if v == 1.0) || matches!(x.kind, ExprKind::Int(1))
-    };
+    let one = |x: &Expr| matches!(x.kind, ExprKind::Float(v) if v == 1.0) || matches!(x.kind, ExprKind::Int(1));
     match &e.kind {
         ExprKind::Unary(UnOp::Neg, a) => matches!(a.kind, ExprKind::Unary(UnOp::Neg, _)),
         ExprKind::Binary(BinOp::Sub | BinOp::Div | BinOp::Mod, a, b) if a == b => true,
         ExprKind::Binary(BinOp::Mul, a, b) => one(a) || one(b),
         ExprKind::Binary(BinOp::Div, _, b) => one(b),
         ExprKind::Call(name, args) => {
-            let same = args
-                .iter()
-                .enumerate()
-                .any(|(i, a)| !is_const(a) && args[i + 1..].contains(a));
+            let same = args.iter().enumerate().any(|(i, a)| !is_const(a) && args[i + 1..].contains(a));
             let lit_arg = args.len() == 1 && is_const(&args[0]) && *name != "diag";
             same || lit_arg
         }
@@ -2136,9 +1644,7 @@ fn materialize_literals(block: &mut [Stmt]) {
                 let ty = value.ty;
                 *value = Expr::construct(ty, vec![value.clone()]);
             }
-            Stmt::If {
-                then, elifs, els, ..
-            } => {
+            Stmt::If { then, elifs, els, .. } => {
                 materialize_literals(then);
                 elifs.iter_mut().for_each(|(_, b)| materialize_literals(b));
                 materialize_literals(els);
@@ -2162,12 +1668,7 @@ fn reads_block(block: &[Stmt], out: &mut std::collections::HashSet<VarId>) {
                 reads_expr(index, out);
                 reads_expr(value, out);
             }
-            Stmt::If {
-                cond,
-                then,
-                elifs,
-                els,
-            } => {
+            Stmt::If { cond, then, elifs, els } => {
                 reads_expr(cond, out);
                 reads_block(then, out);
                 for (c, b) in elifs {

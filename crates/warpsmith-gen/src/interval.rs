@@ -20,11 +20,7 @@ pub struct Interval {
 impl Interval {
     /// `[lo, hi]`; the bounds are swapped if given out of order.
     pub fn new(lo: f64, hi: f64) -> Self {
-        if lo <= hi {
-            Interval { lo, hi }
-        } else {
-            Interval { lo: hi, hi: lo }
-        }
+        if lo <= hi { Interval { lo, hi } } else { Interval { lo: hi, hi: lo } }
     }
 
     /// The single value `v`.
@@ -39,36 +35,22 @@ impl Interval {
 
     /// The smallest interval containing both.
     pub fn hull(self, o: Interval) -> Self {
-        Interval {
-            lo: self.lo.min(o.lo),
-            hi: self.hi.max(o.hi),
-        }
+        Interval { lo: self.lo.min(o.lo), hi: self.hi.max(o.hi) }
     }
 
     /// `self + o`.
     pub fn add(self, o: Interval) -> Self {
-        Interval {
-            lo: self.lo + o.lo,
-            hi: self.hi + o.hi,
-        }
+        Interval { lo: self.lo + o.lo, hi: self.hi + o.hi }
     }
 
     /// `self - o`.
     pub fn sub(self, o: Interval) -> Self {
-        Interval {
-            lo: self.lo - o.hi,
-            hi: self.hi - o.lo,
-        }
+        Interval { lo: self.lo - o.hi, hi: self.hi - o.lo }
     }
 
     /// `self * o`.
     pub fn mul(self, o: Interval) -> Self {
-        let c = [
-            self.lo * o.lo,
-            self.lo * o.hi,
-            self.hi * o.lo,
-            self.hi * o.hi,
-        ];
+        let c = [self.lo * o.lo, self.lo * o.hi, self.hi * o.lo, self.hi * o.hi];
         Interval {
             lo: c.iter().copied().fold(f64::INFINITY, f64::min),
             hi: c.iter().copied().fold(f64::NEG_INFINITY, f64::max),
@@ -85,10 +67,7 @@ impl Interval {
 
     /// `-self`.
     pub fn neg(self) -> Self {
-        Interval {
-            lo: -self.hi,
-            hi: -self.lo,
-        }
+        Interval { lo: -self.hi, hi: -self.lo }
     }
 
     /// `|self|`.
@@ -98,10 +77,7 @@ impl Interval {
         } else if self.hi <= 0.0 {
             self.neg()
         } else {
-            Interval {
-                lo: 0.0,
-                hi: self.mag(),
-            }
+            Interval { lo: 0.0, hi: self.mag() }
         }
     }
 
@@ -122,18 +98,12 @@ impl Interval {
 
     /// `min(self, o)` elementwise.
     pub fn min(self, o: Interval) -> Self {
-        Interval {
-            lo: self.lo.min(o.lo),
-            hi: self.hi.min(o.hi),
-        }
+        Interval { lo: self.lo.min(o.lo), hi: self.hi.min(o.hi) }
     }
 
     /// `max(self, o)` elementwise.
     pub fn max(self, o: Interval) -> Self {
-        Interval {
-            lo: self.lo.max(o.lo),
-            hi: self.hi.max(o.hi),
-        }
+        Interval { lo: self.lo.max(o.lo), hi: self.hi.max(o.hi) }
     }
 
     /// True if every value is `>= v`.
@@ -193,19 +163,8 @@ mod tests {
 
     #[test]
     fn division_by_interval_containing_zero_is_refused() {
-        assert!(
-            Interval::new(1.0, 2.0)
-                .div(Interval::new(-1.0, 1.0))
-                .is_none()
-        );
-        assert!(
-            Interval::new(1.0, 2.0)
-                .div(Interval::new(0.0, 1.0))
-                .is_none()
-        );
-        assert_eq!(
-            Interval::new(1.0, 2.0).div(Interval::new(2.0, 4.0)),
-            Some(Interval::new(0.25, 1.0))
-        );
+        assert!(Interval::new(1.0, 2.0).div(Interval::new(-1.0, 1.0)).is_none());
+        assert!(Interval::new(1.0, 2.0).div(Interval::new(0.0, 1.0)).is_none());
+        assert_eq!(Interval::new(1.0, 2.0).div(Interval::new(2.0, 4.0)), Some(Interval::new(0.25, 1.0)));
     }
 }

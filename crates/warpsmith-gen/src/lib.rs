@@ -6,6 +6,7 @@ pub mod config;
 pub mod generate;
 pub mod interval;
 pub mod policy;
+pub mod vectors;
 
 pub use config::{Category, CategoryWeights, Config, ConfigError};
 pub use generate::generate;

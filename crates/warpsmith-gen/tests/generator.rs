@@ -3,31 +3,22 @@
 
 use std::collections::HashSet;
 
-use warpsmith_ast::{
-    ArrayRole, Expr, ExprKind, Kernel, ParamKind, Stmt, canonical_id, features, python_module,
-};
+use warpsmith_ast::{ArrayRole, Expr, ExprKind, Kernel, ParamKind, Stmt, canonical_id, features, python_module};
 use warpsmith_gen::{Category, Config, generate};
 
 fn save_failure(cat: Category, seed: u64, k: &Kernel, why: &str) -> String {
-    let dir =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/generator-failures");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/generator-failures");
     let _ = std::fs::create_dir_all(&dir);
     let path = dir.join(format!("{}-{seed}.py", cat.name()));
     let _ = std::fs::write(&path, python_module(k));
-    format!(
-        "{why}: category {} seed {seed}, source in {}",
-        cat.name(),
-        path.display()
-    )
+    format!("{why}: category {} seed {seed}, source in {}", cat.name(), path.display())
 }
 
 fn walk<'a>(block: &'a [Stmt], f: &mut dyn FnMut(&'a Stmt, usize), loops: usize) {
     for s in block {
         f(s, loops);
         match s {
-            Stmt::If {
-                then, elifs, els, ..
-            } => {
+            Stmt::If { then, elifs, els, .. } => {
                 walk(then, f, loops);
                 elifs.iter().for_each(|(_, b)| walk(b, f, loops));
                 walk(els, f, loops);
@@ -92,19 +83,8 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
         0,
     );
     ok?;
-    let outputs = k
-        .params
-        .iter()
-        .filter(|p| {
-            matches!(
-                p.kind,
-                ParamKind::Array {
-                    role: ArrayRole::Output,
-                    ..
-                }
-            )
-        })
-        .count();
+    let outputs =
+        k.params.iter().filter(|p| matches!(p.kind, ParamKind::Array { role: ArrayRole::Output, .. })).count();
     if stores != outputs {
         return Err(format!("{stores} stores for {outputs} outputs"));
     }
@@ -119,15 +99,9 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
     }
     match cat {
         Category::Atomic if atomics == 0 => Err("atomic kernel without atomics".into()),
-        Category::NestedLoop if max_loops < 2 => {
-            Err("nested_loop kernel without a nested loop".into())
-        }
-        Category::MultiConditional if elifs < 2 => {
-            Err("multi_conditional kernel without an if/elif chain".into())
-        }
-        Category::ControlFlow
-            if !features(k).contains("stmt:if") || !features(k).contains("stmt:for") =>
-        {
+        Category::NestedLoop if max_loops < 2 => Err("nested_loop kernel without a nested loop".into()),
+        Category::MultiConditional if elifs < 2 => Err("multi_conditional kernel without an if/elif chain".into()),
+        Category::ControlFlow if !features(k).contains("stmt:if") || !features(k).contains("stmt:for") => {
             Err("control_flow kernel without if and for".into())
         }
         _ => Ok(()),
@@ -144,20 +118,10 @@ fn seeded_loop_every_category_holds_its_invariants_and_is_deterministic() {
             if let Err(why) = check(&k, cat) {
                 panic!("{}", save_failure(cat, seed, &k, &why));
             }
-            assert_eq!(
-                generate(cat, seed, &cfg),
-                k,
-                "{}",
-                save_failure(cat, seed, &k, "not deterministic")
-            );
+            assert_eq!(generate(cat, seed, &cfg), k, "{}", save_failure(cat, seed, &k, "not deterministic"));
             ids.insert(canonical_id(&k));
         }
-        assert!(
-            ids.len() >= 295,
-            "{}: only {} distinct kernels in 300 seeds",
-            cat.name(),
-            ids.len()
-        );
+        assert!(ids.len() >= 295, "{}: only {} distinct kernels in 300 seeds", cat.name(), ids.len());
     }
 }
 

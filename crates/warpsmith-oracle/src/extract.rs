@@ -32,11 +32,7 @@ pub struct ExtractError {
 ///
 /// # Errors
 /// [`ExtractError`] when a function is missing or its braces do not balance.
-pub fn cut_functions(
-    cpu_module: &str,
-    cuda_module: &str,
-    name: &str,
-) -> Result<KernelFunctions, ExtractError> {
+pub fn cut_functions(cpu_module: &str, cuda_module: &str, name: &str) -> Result<KernelFunctions, ExtractError> {
     Ok(KernelFunctions {
         cpu_forward: cut(cpu_module, name, "cpu_kernel_forward")?.to_string(),
         cpu_backward: cut(cpu_module, name, "cpu_kernel_backward")?.to_string(),
@@ -47,11 +43,7 @@ pub fn cut_functions(
 
 /// Finds the definition of `<name>_<hex hash>_<suffix>(` and returns it, signature to closing brace.
 fn cut<'a>(module: &'a str, name: &str, suffix: &str) -> Result<&'a str, ExtractError> {
-    let err = |why| ExtractError {
-        kernel: name.into(),
-        suffix: suffix.into(),
-        why,
-    };
+    let err = |why| ExtractError { kernel: name.into(), suffix: suffix.into(), why };
     let needle = format!("_{suffix}(");
     let mut search = 0;
     let at = loop {
@@ -60,9 +52,8 @@ fn cut<'a>(module: &'a str, name: &str, suffix: &str) -> Result<&'a str, Extract
         };
         let end_of_name = search + rel;
         // walk back over the identifier: <name>_<hash>
-        let ident_start = module[..end_of_name]
-            .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .map_or(0, |i| i + 1);
+        let ident_start =
+            module[..end_of_name].rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).map_or(0, |i| i + 1);
         let ident = &module[ident_start..end_of_name];
         let is_ours = ident
             .strip_prefix(name)
@@ -86,10 +77,7 @@ fn cut<'a>(module: &'a str, name: &str, suffix: &str) -> Result<&'a str, Extract
     }
     // match braces from the first '{' after the signature, skipping // comments
     let bytes = module.as_bytes();
-    let mut i = module[at..]
-        .find('{')
-        .map(|o| at + o)
-        .ok_or_else(|| err("no body"))?;
+    let mut i = module[at..].find('{').map(|o| at + o).ok_or_else(|| err("no body"))?;
     let mut depth = 0usize;
     while i < bytes.len() {
         match bytes[i] {
@@ -121,15 +109,12 @@ mod tests {
     #[test]
     fn cuts_definitions_with_template_headers_and_skips_calls() {
         let f = cut_functions(CPU, CUDA, "k").unwrap();
-        assert!(f.cpu_forward.starts_with(
-            "template <bool wp_linear_contiguous>\nstatic void k_1a2b_cpu_kernel_forward("
-        ));
+        assert!(
+            f.cpu_forward.starts_with("template <bool wp_linear_contiguous>\nstatic void k_1a2b_cpu_kernel_forward(")
+        );
         assert!(f.cpu_forward.ends_with("    }\n}"));
         assert!(CPU.contains(&f.cpu_forward) && CPU.contains(&f.cpu_backward));
-        assert_eq!(
-            f.cuda_backward,
-            "extern \"C\" __global__ void k_1a2b_cuda_kernel_backward(int dim)\n{\n}"
-        );
+        assert_eq!(f.cuda_backward, "extern \"C\" __global__ void k_1a2b_cuda_kernel_backward(int dim)\n{\n}");
         assert!(f.cuda_forward.ends_with("a();\n}"));
     }
 
@@ -138,9 +123,6 @@ mod tests {
         assert!(cut_functions(CPU, CUDA, "kk").is_err());
         assert!(cut_functions(CPU, "", "k").is_err());
         let unbalanced = "static void k_1a2b_cpu_kernel_forward()\n{\n{\n}\n";
-        assert_eq!(
-            cut(unbalanced, "k", "cpu_kernel_forward").unwrap_err().why,
-            "unbalanced braces"
-        );
+        assert_eq!(cut(unbalanced, "k", "cpu_kernel_forward").unwrap_err().why, "unbalanced braces");
     }
 }

@@ -7,10 +7,12 @@
 //! [`Failure`] with its reason and the tail of the worker's stderr. Workers are recycled after a fixed number
 //! of kernels because Warp keeps every loaded module in memory.
 
+mod check;
 mod extract;
 mod pool;
 mod worker;
 
+pub use check::{CheckRequest, FdSample, FindingClass, GradientRun, GradientVerdict, RunResult, assess_gradient};
 pub use extract::{ExtractError, KernelFunctions, cut_functions};
 pub use pool::{Pool, PoolOptions};
 pub use worker::WorkerCommand;
@@ -29,15 +31,19 @@ pub struct Job {
     pub name: String,
     /// The complete Python module text.
     pub source: String,
+    /// Execute it too (compile for the CPU, launch, backward, PTX); `None`: code generation only.
+    pub check: Option<CheckRequest>,
 }
 
 /// What Warp emitted for a kernel.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Modules {
     /// The CPU translation unit (block_dim 1).
     pub cpu_module: String,
     /// The CUDA translation unit (sm_80, block_dim 256).
     pub cuda_module: String,
+    /// The execution checks, when the job asked for them.
+    pub run: Option<RunResult>,
 }
 
 /// Why a kernel has no oracle output.
@@ -55,6 +61,10 @@ pub enum FailureReason {
     Protocol,
     /// The worker reported an internal error.
     Internal,
+    /// The kernel did not compile for the CPU or failed to launch.
+    Run,
+    /// NVRTC did not compile the CUDA module to PTX.
+    Ptx,
 }
 
 impl FailureReason {
@@ -67,6 +77,8 @@ impl FailureReason {
             FailureReason::Timeout => "timeout",
             FailureReason::Protocol => "protocol",
             FailureReason::Internal => "internal",
+            FailureReason::Run => "run",
+            FailureReason::Ptx => "ptx",
         }
     }
 }
@@ -87,7 +99,7 @@ pub struct Failure {
 }
 
 /// The oracle's answer for one job.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     /// Warp generated both modules.
     Ok(Modules),

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crossbeam_channel::{Receiver, Sender, unbounded};
 
 use crate::worker::{Worker, WorkerCommand};
-use crate::{Failure, Job, OracleError, Outcome};
+use crate::{Failure, FailureReason, Job, OracleError, Outcome};
 
 /// Pool settings.
 #[derive(Clone, Debug)]
@@ -19,6 +19,10 @@ pub struct PoolOptions {
     pub startup_timeout: Duration,
     /// Kernels a worker serves before it is replaced (Warp keeps every module in memory).
     pub recycle_after: u32,
+    /// Kernels sent to a worker in one request (executed kernels share one compiled module).
+    pub batch: usize,
+    /// Compile each batch's CUDA module to PTX with NVRTC.
+    pub ptx: bool,
 }
 
 impl Default for PoolOptions {
@@ -28,6 +32,8 @@ impl Default for PoolOptions {
             timeout: Duration::from_secs(60),
             startup_timeout: Duration::from_secs(120),
             recycle_after: 500,
+            batch: 1,
+            ptx: false,
         }
     }
 }
@@ -53,17 +59,12 @@ impl Pool {
         let mut first = Some(first);
         let threads = (0..opts.workers.max(1))
             .map(|_| {
-                let (cmd, opts, jobs, out) =
-                    (cmd.clone(), opts.clone(), job_rx.clone(), res_tx.clone());
+                let (cmd, opts, jobs, out) = (cmd.clone(), opts.clone(), job_rx.clone(), res_tx.clone());
                 let w = first.take();
                 std::thread::spawn(move || slot(cmd, opts, w, jobs, out))
             })
             .collect();
-        Ok(Pool {
-            jobs: Some(job_tx),
-            results,
-            threads,
-        })
+        Ok(Pool { jobs: Some(job_tx), results, threads })
     }
 
     /// Queues a job; its outcome arrives on [`Pool::results`] tagged with `index`.
@@ -88,7 +89,7 @@ impl Pool {
     }
 }
 
-/// One slot: owns at most one worker at a time; restarts it on crash, hang or garbage; retries a kernel once.
+/// One slot: owns at most one worker at a time; restarts it on crash, hang or garbage; retries a batch once.
 fn slot(
     cmd: WorkerCommand,
     opts: PoolOptions,
@@ -97,49 +98,61 @@ fn slot(
     out: Sender<(usize, Outcome)>,
 ) {
     let mut served = 0u32;
-    for (index, job) in jobs.iter() {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        while batch.len() < opts.batch.max(1) {
+            match jobs.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let items: Vec<Job> = batch.iter().map(|(_, j)| j.clone()).collect();
+        let timeout = opts.timeout * u32::try_from(items.len()).unwrap_or(u32::MAX);
         let mut attempts = 0;
-        let outcome = loop {
+        let outcomes: Vec<Outcome> = loop {
             attempts += 1;
-            let w = match worker.take() {
+            let mut w = match worker.take() {
                 Some(w) => w,
                 None => match Worker::start(&cmd, opts.startup_timeout) {
                     Ok(w) => {
                         served = 0;
                         w
                     }
+                    Err(e) if attempts < 2 => {
+                        let _ = e;
+                        continue;
+                    }
                     Err(e) => {
-                        if attempts < 2 {
-                            continue;
-                        }
-                        break Outcome::Failed(Failure {
-                            reason: crate::FailureReason::WorkerCrash,
+                        let f = Failure {
+                            reason: FailureReason::WorkerCrash,
                             message: format!("worker could not be restarted: {e}"),
                             traceback: String::new(),
                             stderr_tail: String::new(),
                             attempts,
-                        });
+                        };
+                        break vec![Outcome::Failed(f); items.len()];
                     }
                 },
             };
-            let mut w = w;
-            match w.request(&job, opts.timeout) {
-                Ok(m) => {
-                    served += 1;
+            match w.process(&items, opts.ptx, timeout) {
+                Ok(results) => {
+                    served += u32::try_from(items.len()).unwrap_or(u32::MAX);
+                    let needs_tail = results.iter().any(|r| r.is_err());
+                    let stderr_tail = if needs_tail { w.stderr_tail() } else { String::new() };
                     worker = Some(w);
-                    break Outcome::Ok(m);
-                }
-                Err(e) if !e.fatal => {
-                    served += 1;
-                    let stderr_tail = w.stderr_tail();
-                    worker = Some(w);
-                    break Outcome::Failed(Failure {
-                        reason: e.reason,
-                        message: e.message,
-                        traceback: e.traceback,
-                        stderr_tail,
-                        attempts,
-                    });
+                    break results
+                        .into_iter()
+                        .map(|r| match r {
+                            Ok(m) => Outcome::Ok(m),
+                            Err((reason, message, traceback)) => Outcome::Failed(Failure {
+                                reason,
+                                message,
+                                traceback,
+                                stderr_tail: stderr_tail.clone(),
+                                attempts,
+                            }),
+                        })
+                        .collect();
                 }
                 Err(e) => {
                     let stderr_tail = w.stderr_tail();
@@ -147,13 +160,9 @@ fn slot(
                     if attempts < 2 {
                         continue;
                     }
-                    break Outcome::Failed(Failure {
-                        reason: e.reason,
-                        message: e.message,
-                        traceback: e.traceback,
-                        stderr_tail,
-                        attempts,
-                    });
+                    let f =
+                        Failure { reason: e.reason, message: e.message, traceback: e.traceback, stderr_tail, attempts };
+                    break vec![Outcome::Failed(f); items.len()];
                 }
             }
         };
@@ -162,8 +171,10 @@ fn slot(
         {
             w.shutdown();
         }
-        if out.send((index, outcome)).is_err() {
-            break;
+        for ((index, _), outcome) in batch.into_iter().zip(outcomes) {
+            if out.send((index, outcome)).is_err() {
+                return;
+            }
         }
     }
     if let Some(w) = worker.take() {

@@ -10,6 +10,11 @@ Protocol (version 1):
   request  {"id": N, "op": "codegen", "name": KERNEL_NAME, "source": PYTHON_MODULE_TEXT}
   response {"id": N, "ok": true, "cpu_module": ..., "cuda_module": ...}
         or {"id": N, "ok": false, "kind": "import"|"codegen"|"internal", "error": "...", "traceback": "..."}
+  request  {"id": N, "op": "process", "items": [ITEM, ...], "ptx": bool}
+           ITEM = {"name", "source", "check": null | {"launch_dim", "args": [{"role", "tensor"}], "grad_outputs",
+                   "fd_seed", "fd_samples"}}
+  response {"id": N, "ok": true, "items": [RESULT, ...]} with RESULT = the codegen answer's fields plus
+           "run": null | {"ok", "error", "outputs", "deterministic", "problem", "gradient", "ptx", "ptx_error"}
   request  {"op": "shutdown"}  -> the worker exits 0
 
 Every private Warp call is in the PRIVATE API section below; nothing else touches warp._src.
@@ -17,6 +22,7 @@ Every private Warp call is in the PRIVATE API section below; nothing else touche
 
 import importlib.util
 import json
+import re
 import os
 import sys
 import tempfile
@@ -114,6 +120,203 @@ def handle(req):
     return {"id": rid, "ok": True, "cpu_module": cpu, "cuda_module": cuda}
 
 
+
+# ---------------------------------------------------------------- execution checks (public API only)
+import numpy as np
+
+DTYPES = {"float32": wp.float32, "int32": wp.int32}
+for _n in (2, 3, 4):
+    DTYPES[f"vec{_n}"] = getattr(wp, f"vec{_n}")
+    DTYPES[f"mat{_n}{_n}"] = getattr(wp, f"mat{_n}{_n}")
+
+
+def comp_shape(dtype):
+    if dtype.startswith("vec"):
+        return (int(dtype[3]),)
+    if dtype.startswith("mat"):
+        return (int(dtype[3]), int(dtype[4]))
+    return ()
+
+
+def np_dtype(dtype):
+    return np.int32 if dtype == "int32" else np.float32
+
+
+def build_args(spec, overrides=None, requires_grad=False):
+    """Launch arguments; returns (args, {index: array}) for the arrays a caller reads back."""
+    args, arrays = [], {}
+    for i, a in enumerate(spec["args"]):
+        t, role = a["tensor"], a["role"]
+        if role == "value":
+            v = t["values"][0]
+            args.append(int(v) if t["dtype"] == "int32" else float(v))
+            continue
+        shape = tuple(t["shape"]) + comp_shape(t["dtype"])
+        if role == "input":
+            data = overrides[i] if overrides and i in overrides else np.array(t["values"], dtype=np_dtype(t["dtype"])).reshape(shape)
+        else:
+            data = np.zeros(shape, dtype=np_dtype(t["dtype"]))
+        grad = requires_grad and t["dtype"] != "int32"
+        arr = wp.array(data, dtype=DTYPES[t["dtype"]], device="cpu", requires_grad=grad)
+        args.append(arr)
+        arrays[i] = arr
+    return args, arrays
+
+
+def result_indices(spec):
+    return [i for i, a in enumerate(spec["args"]) if a["role"] in ("output", "accumulator")]
+
+
+def forward(kernel, spec, overrides=None):
+    args, arrays = build_args(spec, overrides)
+    wp.launch(kernel, dim=spec["launch_dim"], inputs=args, device="cpu")
+    return {i: arrays[i].numpy().copy() for i in result_indices(spec)}
+
+
+def output_problem(spec, outs):
+    values = [outs[i] for i in result_indices(spec)]
+    if any(not np.all(np.isfinite(v.astype(np.float64))) for v in values):
+        return "non_finite"
+    if all(np.all(v == 0) for v in values):
+        return "all_zero"
+    multi = [v for v in values if v.shape[0] > 1]
+    if multi and all(np.all(v == v.reshape(v.shape[0], -1)[0].reshape(v.shape[1:])) for v in multi):
+        return "constant"
+    return None
+
+
+def loss_of(spec, outs):
+    seeds = {g["name"]: np.array(g["values"], dtype=np.float64) for g in spec["grad_outputs"]}
+    total, scale = 0.0, 0.0
+    for i in result_indices(spec):
+        name = spec["args"][i]["tensor"]["name"]
+        if name in seeds:
+            v = outs[i].astype(np.float64).ravel()
+            total += float(np.dot(seeds[name], v))
+            scale += float(np.dot(np.abs(seeds[name]), np.abs(v)))
+    return total, scale
+
+
+def gradient(kernel, spec):
+    float_inputs = [i for i, a in enumerate(spec["args"]) if a["role"] == "input" and a["tensor"]["dtype"] != "int32"]
+    if not float_inputs or not spec["grad_outputs"]:
+        return {"status": "not_differentiable"}
+    args, arrays = build_args(spec, requires_grad=True)
+    tape = wp.Tape()
+    with tape:
+        wp.launch(kernel, dim=spec["launch_dim"], inputs=args, device="cpu")
+    seeds = {g["name"]: g for g in spec["grad_outputs"]}
+    grads = {}
+    for i in result_indices(spec):
+        t = spec["args"][i]["tensor"]
+        if t["name"] in seeds:
+            shape = tuple(t["shape"]) + comp_shape(t["dtype"])
+            grads[arrays[i]] = wp.array(np.array(seeds[t["name"]]["values"], dtype=np.float32).reshape(shape),
+                                        dtype=DTYPES[t["dtype"]], device="cpu")
+    tape.backward(grads=grads)
+    ad = {i: arrays[i].grad.numpy().astype(np.float64).ravel() for i in float_inputs}
+    base = {i: np.array(spec["args"][i]["tensor"]["values"], dtype=np.float32) for i in float_inputs}
+    _, scale = loss_of(spec, forward(kernel, spec))
+    # central differences at h and h/2 on a seeded sample of input components
+    rng = np.random.default_rng(spec["fd_seed"])
+    pool = [(i, j) for i in float_inputs for j in range(base[i].size)]
+    picks = rng.choice(len(pool), size=min(spec["fd_samples"], len(pool)), replace=False)
+    samples = []
+    for p in sorted(picks.tolist()):
+        i, j = pool[p]
+        x0 = float(base[i][j])
+        ests = []
+        for h in (1e-2 * max(1.0, abs(x0)), 5e-3 * max(1.0, abs(x0))):
+            vals = []
+            for sgn in (1.0, -1.0):
+                flat = base[i].copy()
+                flat[j] = np.float32(x0 + sgn * h)
+                shape = tuple(spec["args"][i]["tensor"]["shape"]) + comp_shape(spec["args"][i]["tensor"]["dtype"])
+                vals.append(loss_of(spec, forward(kernel, spec, {i: flat.reshape(shape)}))[0])
+            ests.append(((vals[0] - vals[1]) / (2.0 * h), h))
+        samples.append({"arg": i, "index": j, "ad": float(ad[i][j]), "fd": ests[0][0], "fd_half": ests[1][0],
+                        "h": ests[0][1]})
+    grad_inputs = []
+    for i in float_inputs:
+        t = spec["args"][i]["tensor"]
+        grad_inputs.append({"name": t["name"], "dtype": t["dtype"], "shape": t["shape"], "values": ad[i].tolist()})
+    finite = all(np.all(np.isfinite(g["values"])) for g in grad_inputs)
+    return {"status": "computed" if finite else "non_finite", "grad_inputs": grad_inputs if finite else [],
+            "samples": samples, "loss_scale": scale}
+
+
+def tensor_list(spec, outs):
+    out = []
+    for i in result_indices(spec):
+        t = spec["args"][i]["tensor"]
+        out.append({"name": t["name"], "dtype": t["dtype"], "shape": t["shape"],
+                    "values": outs[i].astype(np.float64).ravel().tolist()})
+    return out
+
+
+batch_counter = 0
+
+
+def run_batch(items, want_ptx):
+    """Compiles the checked kernels of a batch as one module and runs each; fills item["run"]."""
+    global batch_counter
+    checked = [(k, it) for k, it in enumerate(items) if it.get("check") and it["result"].get("ok")]
+    if not checked:
+        return
+    batch_counter += 1
+    mod_name = f"warpsmith_b{os.getpid()}_{batch_counter}"
+    parts = ["import warp as wp\n"]
+    for k, it in checked:
+        body = it["source"].split("\n", 1)[1]
+        parts.append(re.sub(r"^def " + re.escape(it["name"]) + r"\(", f"def wsk{k}_{it['name']}(", body, count=1, flags=re.M))
+    path = os.path.join(workdir, mod_name + ".py")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("\n".join(parts))
+    try:
+        spec_ = importlib.util.spec_from_file_location(mod_name, path)
+        module = importlib.util.module_from_spec(spec_)
+        spec_.loader.exec_module(module)
+        kernels = {k: getattr(module, f"wsk{k}_{it['name']}") for k, it in checked}
+        kernels[checked[0][0]].module.load(wp.get_device("cpu"), block_dim=1)
+    except Exception as e:
+        for _, it in checked:
+            it["result"]["run"] = {"ok": False, "error": f"CPU compile: {type(e).__name__}: {e}"}
+        return
+    ptx_ok, ptx_error = None, ""
+    if want_ptx:
+        try:
+            wp.compile_aot_module(kernels[checked[0][0]].module, arch=80, module_dir=tempfile.mkdtemp(dir=workdir),
+                                  use_ptx=True)
+            ptx_ok = True
+        except Exception as e:
+            ptx_ok, ptx_error = False, f"{type(e).__name__}: {e}"
+    for k, it in checked:
+        spec = it["check"]
+        kernel = kernels[k]
+        try:
+            first = forward(kernel, spec)
+            second = forward(kernel, spec)
+            deterministic = all(first[i].tobytes() == second[i].tobytes() for i in first)
+            problem = output_problem(spec, first)
+            run = {"ok": True, "deterministic": deterministic, "problem": problem,
+                   "outputs": [] if problem == "non_finite" else tensor_list(spec, first),
+                   "ptx": ptx_ok, "ptx_error": ptx_error}
+            if problem is None and spec.get("gradient", True):
+                run["gradient"] = gradient(kernel, spec)
+            it["result"]["run"] = run
+        except Exception as e:
+            it["result"]["run"] = {"ok": False, "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
+
+
+def process(req):
+    items = req.get("items", [])
+    for it in items:
+        it["result"] = handle({"id": None, "name": it["name"], "source": it["source"]})
+        it["result"].pop("id", None)
+    run_batch(items, req.get("ptx", False))
+    return {"id": req.get("id"), "ok": True, "items": [it["result"] for it in items]}
+
+
 send({"type": "hello", "protocol": PROTOCOL, "warp_version": wp.config.version, "python": sys.version.split()[0]})
 
 for line in sys.stdin:
@@ -127,7 +330,10 @@ for line in sys.stdin:
         continue
     if req.get("op") == "shutdown":
         break
-    if req.get("op") != "codegen":
-        send({"id": req.get("id"), "ok": False, "kind": "internal", "error": f"unknown op {req.get('op')!r}"})
-        continue
-    send(handle(req))
+    op = req.get("op")
+    if op == "codegen":
+        send(handle(req))
+    elif op == "process":
+        send(process(req))
+    else:
+        send({"id": req.get("id"), "ok": False, "kind": "internal", "error": f"unknown op {op!r}"})

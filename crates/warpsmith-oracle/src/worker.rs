@@ -36,10 +36,7 @@ impl WorkerCommand {
             args: vec![script.display().to_string()],
             env: vec![
                 ("WARPSMITH_WARP_VERSION".into(), crate::WARP_VERSION.into()),
-                (
-                    "WARPSMITH_KERNEL_CACHE".into(),
-                    kernel_cache.display().to_string(),
-                ),
+                ("WARPSMITH_KERNEL_CACHE".into(), kernel_cache.display().to_string()),
                 ("PYTHONUNBUFFERED".into(), "1".into()),
             ],
             expect_warp: Some(crate::WARP_VERSION.into()),
@@ -57,23 +54,33 @@ struct Hello {
 }
 
 #[derive(Deserialize)]
-struct Response {
-    id: Option<u64>,
+struct ItemResponse {
     ok: bool,
     kind: Option<String>,
     error: Option<String>,
     traceback: Option<String>,
     cpu_module: Option<String>,
     cuda_module: Option<String>,
+    run: Option<crate::RunResult>,
 }
 
-/// A failed request: the reason, a message, and Warp's traceback if any.
+#[derive(Deserialize)]
+struct Response {
+    id: Option<u64>,
+    ok: bool,
+    error: Option<String>,
+    #[serde(default)]
+    items: Vec<ItemResponse>,
+}
+
+/// One item's answer: Warp's modules (and run), or a deterministic per-kernel failure.
+pub(crate) type ItemResult = Result<Modules, (FailureReason, String, String)>;
+
+/// A failed request (crash, hang, garbage): the worker is unusable and must be replaced.
 pub(crate) struct RequestError {
     pub reason: FailureReason,
     pub message: String,
     pub traceback: String,
-    /// True when the worker is unusable and must be replaced (crash, hang, garbage).
-    pub fatal: bool,
 }
 
 pub(crate) struct Worker {
@@ -94,10 +101,7 @@ impl Worker {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| OracleError::Spawn {
-                program: cmd.program.display().to_string(),
-                source,
-            })?;
+            .map_err(|source| OracleError::Spawn { program: cmd.program.display().to_string(), source })?;
         let (Some(stdin), Some(stdout), Some(stderr_pipe)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
@@ -138,13 +142,7 @@ impl Worker {
                 }
             }
         });
-        let mut w = Worker {
-            child,
-            stdin,
-            lines,
-            stderr,
-            next_id: 0,
-        };
+        let mut w = Worker { child, stdin, lines, stderr, next_id: 0 };
         let first = match w.lines.recv_timeout(startup) {
             Ok(Some(line)) => line,
             Ok(None) => {
@@ -179,10 +177,7 @@ impl Worker {
                 stderr_tail: w.stderr_tail(),
             });
         }
-        let version_ok = cmd
-            .expect_warp
-            .as_ref()
-            .is_none_or(|v| hello.warp_version.as_deref() == Some(v.as_str()));
+        let version_ok = cmd.expect_warp.as_ref().is_none_or(|v| hello.warp_version.as_deref() == Some(v.as_str()));
         if hello.kind != "hello" || hello.protocol != Some(PROTOCOL) || !version_ok {
             w.kill();
             return Err(OracleError::Handshake {
@@ -200,10 +195,7 @@ impl Worker {
     pub fn stderr_tail(&self) -> String {
         // give the reader thread a moment to drain what a dying process wrote
         std::thread::sleep(Duration::from_millis(20));
-        self.stderr
-            .lock()
-            .map(|q| q.iter().cloned().collect::<Vec<_>>().join("\n"))
-            .unwrap_or_default()
+        self.stderr.lock().map(|q| q.iter().cloned().collect::<Vec<_>>().join("\n")).unwrap_or_default()
     }
 
     /// Kills the process (if alive) and returns how it ended.
@@ -231,19 +223,14 @@ impl Worker {
         self.kill();
     }
 
-    /// Sends one job and waits for its answer.
-    pub fn request(&mut self, job: &Job, timeout: Duration) -> Result<Modules, RequestError> {
+    /// Sends a batch of jobs as one request and waits for the answers (in order).
+    pub fn process(&mut self, jobs: &[Job], ptx: bool, timeout: Duration) -> Result<Vec<ItemResult>, RequestError> {
         self.next_id += 1;
         let id = self.next_id;
-        let line =
-            serde_json::json!({"id": id, "op": "codegen", "name": job.name, "source": job.source})
-                .to_string();
-        let fatal = |reason, message: String| RequestError {
-            reason,
-            message,
-            traceback: String::new(),
-            fatal: true,
-        };
+        let items: Vec<serde_json::Value> =
+            jobs.iter().map(|j| serde_json::json!({"name": j.name, "source": j.source, "check": j.check})).collect();
+        let line = serde_json::json!({"id": id, "op": "process", "items": items, "ptx": ptx}).to_string();
+        let fatal = |reason, message: String| RequestError { reason, message, traceback: String::new() };
         if let Err(e) = self
             .stdin
             .write_all(line.as_bytes())
@@ -251,10 +238,7 @@ impl Worker {
             .and_then(|_| self.stdin.flush())
         {
             let status = self.kill();
-            return Err(fatal(
-                FailureReason::WorkerCrash,
-                format!("worker stdin closed ({e}); it exited: {status}"),
-            ));
+            return Err(fatal(FailureReason::WorkerCrash, format!("worker stdin closed ({e}); it exited: {status}")));
         }
         let reply = match self.lines.recv_timeout(timeout) {
             Ok(Some(l)) => l,
@@ -269,10 +253,7 @@ impl Worker {
                 self.kill();
                 return Err(fatal(
                     FailureReason::Timeout,
-                    format!(
-                        "no answer within {:.1} s; worker killed",
-                        timeout.as_secs_f64()
-                    ),
+                    format!("no answer within {:.1} s; worker killed", timeout.as_secs_f64()),
                 ));
             }
         };
@@ -281,46 +262,34 @@ impl Worker {
             Err(_) => {
                 self.kill();
                 let shown: String = reply.trim_end().chars().take(200).collect();
-                return Err(fatal(
-                    FailureReason::Protocol,
-                    format!("worker printed a non-protocol line: {shown:?}"),
-                ));
+                return Err(fatal(FailureReason::Protocol, format!("worker printed a non-protocol line: {shown:?}")));
             }
         };
         if resp.id != Some(id) {
             self.kill();
-            return Err(fatal(
-                FailureReason::Protocol,
-                format!("answer for request {:?}, expected {id}", resp.id),
-            ));
+            return Err(fatal(FailureReason::Protocol, format!("answer for request {:?}, expected {id}", resp.id)));
         }
-        if resp.ok {
-            match (resp.cpu_module, resp.cuda_module) {
-                (Some(cpu_module), Some(cuda_module)) => Ok(Modules {
-                    cpu_module,
-                    cuda_module,
-                }),
-                _ => {
-                    self.kill();
-                    Err(fatal(
-                        FailureReason::Protocol,
-                        "ok answer without both modules".into(),
-                    ))
+        if !resp.ok || resp.items.len() != jobs.len() {
+            self.kill();
+            let why = resp.error.unwrap_or_else(|| format!("{} answers for {} kernels", resp.items.len(), jobs.len()));
+            return Err(fatal(FailureReason::Protocol, why));
+        }
+        Ok(resp
+            .items
+            .into_iter()
+            .map(|it| match (it.ok, it.cpu_module, it.cuda_module) {
+                (true, Some(cpu_module), Some(cuda_module)) => Ok(Modules { cpu_module, cuda_module, run: it.run }),
+                (true, _, _) => Err((FailureReason::Protocol, "ok answer without both modules".into(), String::new())),
+                (false, _, _) => {
+                    let reason = match it.kind.as_deref() {
+                        Some("codegen") => FailureReason::Codegen,
+                        Some("import") => FailureReason::Import,
+                        _ => FailureReason::Internal,
+                    };
+                    Err((reason, it.error.unwrap_or_default(), it.traceback.unwrap_or_default()))
                 }
-            }
-        } else {
-            let reason = match resp.kind.as_deref() {
-                Some("codegen") => FailureReason::Codegen,
-                Some("import") => FailureReason::Import,
-                _ => FailureReason::Internal,
-            };
-            Err(RequestError {
-                reason,
-                message: resp.error.unwrap_or_default(),
-                traceback: resp.traceback.unwrap_or_default(),
-                fatal: false,
             })
-        }
+            .collect())
     }
 }
 

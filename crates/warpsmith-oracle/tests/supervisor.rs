@@ -16,13 +16,19 @@ if mode == "refuse":
 if mode == "badproto":
     print(json.dumps({"type": "hello", "protocol": 99, "warp_version": "x"}), flush=True)
 print(json.dumps({"type": "hello", "protocol": 1, "warp_version": "fake"}), flush=True)
+def answer(it):
+    src, name = it["source"], it["name"]
+    if "CODEGEN_ERROR" in src:
+        return {"ok": False, "kind": "codegen", "error": "WarpCodegenError: boom", "traceback": "tb"}
+    return {"ok": True, "cpu_module": f"cpu {name} {os.getpid()}", "cuda_module": f"cuda {name}", "run": None}
 for line in sys.stdin:
     req = json.loads(line)
     if req.get("op") == "shutdown":
         break
-    src, name = req["source"], req["name"]
+    src = " ".join(it["source"] for it in req["items"])
+    names = "_".join(it["name"] for it in req["items"])
     if "CRASH_ONCE" in src:
-        marker = os.path.join(os.environ["MARKER_DIR"], name)
+        marker = os.path.join(os.environ["MARKER_DIR"], names)
         if not os.path.exists(marker):
             open(marker, "w").close()
             sys.stderr.write("dying once\n"); sys.stderr.flush()
@@ -35,10 +41,7 @@ for line in sys.stdin:
     if "GARBAGE" in src:
         print("Warp 1.19.0 initialized:", flush=True)
         continue
-    if "CODEGEN_ERROR" in src:
-        print(json.dumps({"id": req["id"], "ok": False, "kind": "codegen", "error": "WarpCodegenError: boom", "traceback": "tb"}), flush=True)
-        continue
-    print(json.dumps({"id": req["id"], "ok": True, "cpu_module": f"cpu {name} {os.getpid()}", "cuda_module": f"cuda {name}"}), flush=True)
+    print(json.dumps({"id": req["id"], "ok": True, "items": [answer(it) for it in req["items"]]}), flush=True)
 "#;
 
 fn fake(dir: &Path, mode: &str) -> WorkerCommand {
@@ -47,10 +50,7 @@ fn fake(dir: &Path, mode: &str) -> WorkerCommand {
     WorkerCommand {
         program: PathBuf::from("python3"),
         args: vec![script.display().to_string()],
-        env: vec![
-            ("FAKE_MODE".into(), mode.into()),
-            ("MARKER_DIR".into(), dir.display().to_string()),
-        ],
+        env: vec![("FAKE_MODE".into(), mode.into()), ("MARKER_DIR".into(), dir.display().to_string())],
         expect_warp: None,
     }
 }
@@ -61,25 +61,17 @@ fn opts(workers: usize) -> PoolOptions {
         timeout: Duration::from_millis(1500),
         startup_timeout: Duration::from_secs(30),
         recycle_after: 1000,
+        ..PoolOptions::default()
     }
 }
 
 fn run(pool: Pool, jobs: &[(&str, &str)]) -> BTreeMap<String, Outcome> {
     for (i, (name, src)) in jobs.iter().enumerate() {
-        pool.submit(
-            i,
-            Job {
-                name: (*name).into(),
-                source: (*src).into(),
-            },
-        );
+        pool.submit(i, Job { name: (*name).into(), source: (*src).into(), check: None });
     }
     let mut out = BTreeMap::new();
     for _ in 0..jobs.len() {
-        let (i, o) = pool
-            .results()
-            .recv_timeout(Duration::from_secs(60))
-            .expect("every job gets an outcome");
+        let (i, o) = pool.results().recv_timeout(Duration::from_secs(60)).expect("every job gets an outcome");
         out.insert(jobs[i].0.to_string(), o);
     }
     pool.finish();
@@ -113,81 +105,43 @@ fn crashes_hangs_and_garbage_are_retried_once_then_recorded_and_the_run_complete
         other => panic!("{name} should have failed: {other:?}"),
     };
     let crash = failed("crash");
-    assert_eq!(
-        (crash.reason, crash.attempts),
-        (FailureReason::WorkerCrash, 2)
-    );
-    assert!(
-        crash.stderr_tail.contains("segmentation fault"),
-        "stderr kept: {:?}",
-        crash.stderr_tail
-    );
-    assert_eq!(
-        (failed("hang").reason, failed("hang").attempts),
-        (FailureReason::Timeout, 2)
-    );
+    assert_eq!((crash.reason, crash.attempts), (FailureReason::WorkerCrash, 2));
+    assert!(crash.stderr_tail.contains("segmentation fault"), "stderr kept: {:?}", crash.stderr_tail);
+    assert_eq!((failed("hang").reason, failed("hang").attempts), (FailureReason::Timeout, 2));
     let garbage = failed("garbage");
-    assert_eq!(
-        (garbage.reason, garbage.attempts),
-        (FailureReason::Protocol, 2)
-    );
+    assert_eq!((garbage.reason, garbage.attempts), (FailureReason::Protocol, 2));
     assert!(garbage.message.contains("Warp 1.19.0 initialized"));
     // a deterministic Warp error is not retried
     let bad = failed("bad");
-    assert_eq!(
-        (bad.reason, bad.attempts, bad.message.as_str()),
-        (FailureReason::Codegen, 1, "WarpCodegenError: boom")
-    );
+    assert_eq!((bad.reason, bad.attempts, bad.message.as_str()), (FailureReason::Codegen, 1, "WarpCodegenError: boom"));
 }
 
 #[test]
 fn a_refusing_or_mismatched_worker_stops_the_run_with_its_message() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let err = Pool::start(fake(dir.path(), "refuse"), opts(1))
-        .err()
-        .expect("refused");
+    let err = Pool::start(fake(dir.path(), "refuse"), opts(1)).err().expect("refused");
     assert!(err.to_string().contains("needs exactly 1.19.0"), "{err}");
-    let err = Pool::start(fake(dir.path(), "badproto"), opts(1))
-        .err()
-        .expect("bad protocol");
+    let err = Pool::start(fake(dir.path(), "badproto"), opts(1)).err().expect("bad protocol");
     assert!(err.to_string().contains("protocol"), "{err}");
     let mut missing = fake(dir.path(), "");
     missing.program = PathBuf::from("/nonexistent/python");
-    let err = Pool::start(missing, opts(1))
-        .err()
-        .expect("missing program");
+    let err = Pool::start(missing, opts(1)).err().expect("missing program");
     assert!(err.to_string().contains("/nonexistent/python"), "{err}");
 }
 
 #[test]
 fn workers_are_recycled_after_the_configured_number_of_kernels() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pool = Pool::start(
-        fake(dir.path(), ""),
-        PoolOptions {
-            recycle_after: 2,
-            ..opts(1)
-        },
-    )
-    .expect("start");
+    let pool = Pool::start(fake(dir.path(), ""), PoolOptions { recycle_after: 2, ..opts(1) }).expect("start");
     let jobs: Vec<(String, &str)> = (0..6).map(|i| (format!("k{i}"), "ok")).collect();
     let refs: Vec<(&str, &str)> = jobs.iter().map(|(n, s)| (n.as_str(), *s)).collect();
     let out = run(pool, &refs);
     let pids: std::collections::BTreeSet<String> = out
         .values()
         .map(|o| match o {
-            Outcome::Ok(m) => m
-                .cpu_module
-                .rsplit(' ')
-                .next()
-                .unwrap_or_default()
-                .to_string(),
+            Outcome::Ok(m) => m.cpu_module.rsplit(' ').next().unwrap_or_default().to_string(),
             Outcome::Failed(f) => panic!("{f:?}"),
         })
         .collect();
-    assert_eq!(
-        pids.len(),
-        3,
-        "6 kernels, recycled every 2: three processes, got {pids:?}"
-    );
+    assert_eq!(pids.len(), 3, "6 kernels, recycled every 2: three processes, got {pids:?}");
 }

@@ -25,8 +25,7 @@ pub fn home() -> anyhow::Result<PathBuf> {
     if let Some(h) = std::env::var_os("WARPSMITH_HOME") {
         return Ok(PathBuf::from(h));
     }
-    let cache =
-        dirs::cache_dir().context("no cache directory for this user: set WARPSMITH_HOME")?;
+    let cache = dirs::cache_dir().context("no cache directory for this user: set WARPSMITH_HOME")?;
     Ok(cache.join("warpsmith"))
 }
 
@@ -39,19 +38,10 @@ fn venv_python(venv: &Path) -> PathBuf {
 }
 
 fn run(cmd: &mut Command, what: &str) -> anyhow::Result<()> {
-    let out = cmd
-        .output()
-        .with_context(|| format!("{what}: cannot run {cmd:?}"))?;
+    let out = cmd.output().with_context(|| format!("{what}: cannot run {cmd:?}"))?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = stderr
-            .lines()
-            .rev()
-            .take(20)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail: Vec<&str> = stderr.lines().rev().take(20).collect::<Vec<_>>().into_iter().rev().collect();
         bail!("{what} failed ({}):\n{}", out.status, tail.join("\n"));
     }
     Ok(())
@@ -61,40 +51,19 @@ fn run(cmd: &mut Command, what: &str) -> anyhow::Result<()> {
 pub fn setup(a: &SetupArgs) -> anyhow::Result<PathBuf> {
     let venv = venv_dir()?;
     let marker = venv.join(".warpsmith-complete");
-    let wanted = REQUIREMENTS
-        .iter()
-        .map(|s| s.to_string())
-        .chain(a.with.iter().cloned())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let wanted =
+        REQUIREMENTS.iter().map(|s| s.to_string()).chain(a.with.iter().cloned()).collect::<Vec<_>>().join("\n");
     if std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
         eprintln!("environment ready: {}", venv.display());
         return Ok(venv_python(&venv));
     }
-    eprintln!(
-        "creating the Python environment in {} (warp-lang=={WARP_VERSION}) ...",
-        venv.display()
-    );
+    eprintln!("creating the Python environment in {} (warp-lang=={WARP_VERSION}) ...", venv.display());
     std::fs::create_dir_all(home()?).context("creating WARPSMITH_HOME")?;
     if !venv_python(&venv).exists() {
-        run(
-            Command::new(&a.base_python)
-                .arg("-m")
-                .arg("venv")
-                .arg(&venv),
-            "creating the virtual environment",
-        )?;
+        run(Command::new(&a.base_python).arg("-m").arg("venv").arg(&venv), "creating the virtual environment")?;
     }
     let mut pip = Command::new(venv_python(&venv));
-    pip.args([
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-    ])
-    .args(REQUIREMENTS)
-    .args(&a.with);
+    pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]).args(REQUIREMENTS).args(&a.with);
     run(&mut pip, "installing the requirements with pip")?;
     std::fs::write(&marker, wanted).with_context(|| format!("writing {}", marker.display()))?;
     eprintln!("environment ready: {}", venv.display());
@@ -110,10 +79,7 @@ pub fn python(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     if venv.join(".warpsmith-complete").exists() {
         return Ok(venv_python(&venv));
     }
-    setup(&SetupArgs {
-        base_python: PathBuf::from("python3"),
-        with: Vec::new(),
-    })
+    setup(&SetupArgs { base_python: PathBuf::from("python3"), with: Vec::new() })
 }
 
 /// The worker command: the embedded script written once under `$WARPSMITH_HOME` (named by its hash).
@@ -125,9 +91,5 @@ pub fn worker_command(python: PathBuf) -> anyhow::Result<WorkerCommand> {
     if !script.exists() {
         warpsmith_dataset::atomic_write(&script, WORKER_PY.as_bytes())?;
     }
-    Ok(WorkerCommand::python(
-        python,
-        script,
-        home.join("kernel-cache"),
-    ))
+    Ok(WorkerCommand::python(python, script, home.join("kernel-cache")))
 }

@@ -15,12 +15,28 @@ use clap::ArgMatches;
 use clap::parser::ValueSource;
 use indicatif::{ProgressBar, ProgressStyle};
 use warpsmith_ast::Kernel;
+use warpsmith_dataset::Checks;
 use warpsmith_dataset::{Record, RunInfo, split_of};
+use warpsmith_gen::vectors::{ArgRole, LaunchSpec, launch_spec};
 use warpsmith_gen::{Category, Config, record_seed};
-use warpsmith_oracle::{Failure, Job, Outcome, Pool, PoolOptions, WARP_VERSION, cut_functions};
+use warpsmith_oracle::{
+    CheckRequest, Failure, FailureReason, GradientVerdict, Job, Modules, Outcome, Pool, PoolOptions, RunResult,
+    WARP_VERSION, assess_gradient, cut_functions,
+};
 
-/// Rounds of regeneration for slots whose kernel failed in the oracle.
-const MAX_ROUNDS: u64 = 3;
+/// Rounds of regeneration for slots whose kernel failed, was rejected or became a finding.
+const MAX_ROUNDS: u64 = 8;
+
+/// How much of each kernel to verify.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Verify {
+    /// Warp code generation only.
+    Codegen,
+    /// Also compile for the CPU and launch twice on test inputs (forward, determinism, degenerate outputs).
+    Run,
+    /// Also the gradient check against finite differences and NVRTC PTX for sm_80.
+    Full,
+}
 /// Regenerations of one slot when its candidates keep colliding with earlier kernels.
 const MAX_DUPLICATE_ATTEMPTS: u64 = 1000;
 
@@ -51,6 +67,15 @@ pub struct GenerateArgs {
     /// Kernels a worker serves before it is replaced.
     #[arg(long, default_value_t = 500)]
     recycle_after: u32,
+    /// How much of each kernel to verify.
+    #[arg(long, value_enum, default_value_t = Verify::Full)]
+    verify: Verify,
+    /// Kernels per worker request; executed kernels of a batch share one compiled module.
+    #[arg(long, default_value_t = 16)]
+    batch_size: usize,
+    /// Input components checked by finite differences per kernel.
+    #[arg(long, default_value_t = 24)]
+    fd_samples: u32,
     /// Rows per Parquet shard.
     #[arg(long, default_value_t = 10_000)]
     shard_rows: usize,
@@ -64,14 +89,10 @@ fn resolve_config(a: &GenerateArgs, m: &ArgMatches) -> Result<Config, String> {
         a.generation.validate().map_err(|e| e.to_string())?;
         return Ok(a.generation.clone());
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
-    let from_file = if path.extension().is_some_and(|e| e == "json") {
-        Config::from_json(&text)
-    } else {
-        Config::from_toml(&text)
-    }
-    .map_err(|e| format!("{}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+    let from_file =
+        if path.extension().is_some_and(|e| e == "json") { Config::from_json(&text) } else { Config::from_toml(&text) }
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     let mut merged = serde_json::to_value(&from_file).map_err(|e| e.to_string())?;
     let flags = serde_json::to_value(&a.generation).map_err(|e| e.to_string())?;
     if let (Some(obj), Some(flag_obj)) = (merged.as_object_mut(), flags.as_object()) {
@@ -92,6 +113,154 @@ struct Candidate {
     kernel: Kernel,
     id: String,
     python: String,
+    spec: Option<LaunchSpec>,
+}
+
+/// What becomes of a candidate after the oracle.
+enum Verdict {
+    /// Written to the dataset.
+    Accept(Box<Record>),
+    /// Degenerate or nondeterministic outputs: counted and regenerated.
+    Reject(String),
+    /// A generator or oracle failure: written under `failures/` and regenerated.
+    Fail(Failure),
+    /// A gradient mismatch: written under `findings/` and regenerated.
+    Finding(GradientVerdict, Box<RunResult>),
+}
+
+fn fail(reason: FailureReason, message: String) -> Verdict {
+    Verdict::Fail(Failure { reason, message, traceback: String::new(), stderr_tail: String::new(), attempts: 1 })
+}
+
+/// The verification part of a record.
+struct Verified {
+    checks: Checks,
+    test_outputs: Vec<warpsmith_dataset::Tensor>,
+    grad_outputs: Vec<warpsmith_dataset::Tensor>,
+    grad_inputs: Vec<warpsmith_dataset::Tensor>,
+}
+
+/// Applies the execution checks to a worker's run; `Err` is the verdict for a candidate that does not pass.
+fn verify_run(c: &Candidate, run: Option<RunResult>, verify: Verify) -> Result<Verified, Verdict> {
+    let skipped = || "skipped".to_string();
+    let mut v = Verified {
+        checks: Checks {
+            forward: skipped(),
+            deterministic: false,
+            gradient: skipped(),
+            gradient_max_rel_error: 0.0,
+            ptx: skipped(),
+        },
+        test_outputs: Vec::new(),
+        grad_outputs: Vec::new(),
+        grad_inputs: Vec::new(),
+    };
+    if verify == Verify::Codegen {
+        return Ok(v);
+    }
+    let Some(run) = run else { return Err(fail(FailureReason::Internal, "the worker returned no run".into())) };
+    if !run.ok {
+        return Err(fail(FailureReason::Run, run.error.unwrap_or_default()));
+    }
+    if let Some(p) = &run.problem {
+        return Err(Verdict::Reject(p.clone()));
+    }
+    if run.deterministic != Some(true) {
+        return Err(Verdict::Reject("nondeterministic".into()));
+    }
+    v.checks.forward = "passed".into();
+    v.checks.deterministic = true;
+    if verify == Verify::Full {
+        if run.ptx != Some(true) {
+            return Err(fail(FailureReason::Ptx, run.ptx_error.clone().unwrap_or_default()));
+        }
+        v.checks.ptx = "passed".into();
+        match &run.gradient {
+            // not requested: the kernel mutates a float in a dynamic loop, which Warp does not differentiate
+            None => v.checks.gradient = "not_differentiable".into(),
+            Some(g) => {
+                let verdict = assess_gradient(g);
+                if verdict.status == "failed" {
+                    return Err(Verdict::Finding(verdict, Box::new(run)));
+                }
+                v.checks.gradient = verdict.status.into();
+                v.checks.gradient_max_rel_error = verdict.max_rel_error;
+                if verdict.status == "passed" {
+                    v.grad_inputs = g.grad_inputs.clone();
+                    v.grad_outputs = c.spec.as_ref().map(|s| s.grad_outputs.clone()).unwrap_or_default();
+                }
+            }
+        }
+    }
+    v.test_outputs = run.outputs;
+    Ok(v)
+}
+
+/// Judges the oracle's answer for a candidate and builds its record.
+fn judge(c: &Candidate, mods: Modules, verify: Verify) -> Verdict {
+    let f = match cut_functions(&mods.cpu_module, &mods.cuda_module, &c.kernel.name) {
+        Ok(f) => f,
+        Err(e) => return fail(FailureReason::Internal, e.to_string()),
+    };
+    let v = match verify_run(c, mods.run, verify) {
+        Ok(v) => v,
+        Err(verdict) => return verdict,
+    };
+    let executed = verify != Verify::Codegen;
+    let spec = c.spec.as_ref().filter(|_| executed);
+    let test_inputs = spec
+        .map(|s| {
+            s.args
+                .iter()
+                .filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value))
+                .map(|a| a.tensor.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    Verdict::Accept(Box::new(Record {
+        split: split_of(&c.id).to_string(),
+        id: c.id.clone(),
+        name: c.kernel.name.clone(),
+        category: c.category.name().to_string(),
+        seed: c.seed,
+        python: c.python.clone(),
+        cpu_forward: f.cpu_forward,
+        cpu_backward: f.cpu_backward,
+        cuda_forward: f.cuda_forward,
+        cuda_backward: f.cuda_backward,
+        cpu_module: mods.cpu_module,
+        cuda_module: mods.cuda_module,
+        warp_version: WARP_VERSION.to_string(),
+        features: warpsmith_ast::features(&c.kernel).into_iter().collect(),
+        launch_dim: spec.map(|s| vec![s.launch_dim as i32]).unwrap_or_default(),
+        test_inputs,
+        test_outputs: v.test_outputs,
+        grad_outputs: v.grad_outputs,
+        grad_inputs: v.grad_inputs,
+        checks: v.checks,
+    }))
+}
+
+/// Writes a gradient finding: the module, and a JSON reproducer with the launch, both gradients and the class.
+fn write_finding(dir: &Path, c: &Candidate, v: &GradientVerdict, run: &RunResult) -> anyhow::Result<()> {
+    let fdir = dir.join("findings");
+    std::fs::create_dir_all(&fdir).with_context(|| format!("creating {}", fdir.display()))?;
+    let stem = format!("{}-{}", c.category.name(), c.seed);
+    std::fs::write(fdir.join(format!("{stem}.py")), &c.python).with_context(|| format!("writing finding {stem}.py"))?;
+    let json = serde_json::json!({
+        "id": c.id,
+        "category": c.category.name(),
+        "seed": c.seed,
+        "kernel": c.kernel.name,
+        "class": v.class,
+        "verdict": v,
+        "launch": c.spec,
+        "gradient": run.gradient,
+        "reproduce": format!("warpsmith show --category {} --seed {}", c.category.name(), c.seed),
+    });
+    let text = serde_json::to_string_pretty(&json).context("serialising a finding")?;
+    std::fs::write(fdir.join(format!("{stem}.json")), text).with_context(|| format!("writing finding {stem}.json"))?;
+    Ok(())
 }
 
 /// Progress: a bar on a terminal, a plain line every 10% otherwise.
@@ -108,19 +277,15 @@ impl Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let b = ProgressBar::new(total as u64);
             b.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} {per_sec} ETA {eta} {msg}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             b.enable_steady_tick(Duration::from_millis(200));
             b
         });
-        Progress {
-            bar,
-            total,
-            done: 0,
-            next_line: total.div_ceil(10).max(1),
-            start: Instant::now(),
-        }
+        Progress { bar, total, done: 0, next_line: total.div_ceil(10).max(1), start: Instant::now() }
     }
 
     fn inc(&mut self, failed: usize) {
@@ -153,8 +318,7 @@ fn write_failure(dir: &Path, c: &Candidate, f: &Failure) -> anyhow::Result<()> {
     let fdir = dir.join("failures");
     std::fs::create_dir_all(&fdir).with_context(|| format!("creating {}", fdir.display()))?;
     let stem = format!("{}-{}", c.category.name(), c.seed);
-    std::fs::write(fdir.join(format!("{stem}.py")), &c.python)
-        .with_context(|| format!("writing failure {stem}.py"))?;
+    std::fs::write(fdir.join(format!("{stem}.py")), &c.python).with_context(|| format!("writing failure {stem}.py"))?;
     let report = format!(
         "category: {}\nseed: {}\nid: {}\nreason: {}\nattempts: {}\nmessage: {}\n\n--- traceback ---\n{}\n--- worker stderr (tail) ---\n{}\n\nreproduce: warpsmith show --category {} --seed {}\n",
         c.category.name(),
@@ -168,8 +332,7 @@ fn write_failure(dir: &Path, c: &Candidate, f: &Failure) -> anyhow::Result<()> {
         c.category.name(),
         c.seed
     );
-    std::fs::write(fdir.join(format!("{stem}.txt")), report)
-        .with_context(|| format!("writing failure {stem}.txt"))?;
+    std::fs::write(fdir.join(format!("{stem}.txt")), report).with_context(|| format!("writing failure {stem}.txt"))?;
     Ok(())
 }
 
@@ -186,14 +349,13 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let start = Instant::now();
-    let workers = a
-        .workers
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let workers = a.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let python = crate::env::python(a.python.as_deref())?;
     let cmd = crate::env::worker_command(python)?;
     let opts = PoolOptions {
         workers,
+        batch: if a.verify == Verify::Codegen { 1 } else { a.batch_size.max(1) },
+        ptx: a.verify == Verify::Full,
         timeout: Duration::from_secs(a.timeout.max(1)),
         recycle_after: a.recycle_after.max(1),
         ..PoolOptions::default()
@@ -202,14 +364,10 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let failures_dir = a.out.join("failures");
     if failures_dir.exists() {
-        std::fs::remove_dir_all(&failures_dir)
-            .with_context(|| format!("clearing {}", failures_dir.display()))?;
+        std::fs::remove_dir_all(&failures_dir).with_context(|| format!("clearing {}", failures_dir.display()))?;
     }
 
-    eprintln!(
-        "generating {} kernels with {workers} Warp worker(s), seed {}",
-        a.count, a.seed
-    );
+    eprintln!("generating {} kernels with {workers} Warp worker(s), seed {}", a.count, a.seed);
     let schedule = cfg.schedule(a.count);
     let mut attempts = vec![0u64; a.count];
     let mut seen: HashSet<String> = HashSet::new();
@@ -219,6 +377,15 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     let mut pending: Vec<usize> = (0..a.count).collect();
     let mut progress = Progress::new(a.count);
     let mut failed_total = 0usize;
+    let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
+    let mut findings: BTreeMap<String, usize> = BTreeMap::new();
+    let mut gradient_checked = 0usize;
+    for d in ["failures", "findings"] {
+        let p = a.out.join(d);
+        if p.exists() {
+            std::fs::remove_dir_all(&p).with_context(|| format!("clearing {}", p.display()))?;
+        }
+    }
 
     for _round in 0..MAX_ROUNDS {
         if pending.is_empty() {
@@ -234,13 +401,8 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
                 attempts[slot] += 1;
                 if seen.insert(id.clone()) {
                     let python = warpsmith_ast::python_module(&kernel);
-                    break Some(Candidate {
-                        category,
-                        seed,
-                        kernel,
-                        id,
-                        python,
-                    });
+                    let spec = Some(launch_spec(&kernel, seed));
+                    break Some(Candidate { category, seed, kernel, id, python, spec });
                 }
                 duplicates += 1;
                 if attempts[slot] >= MAX_DUPLICATE_ATTEMPTS {
@@ -248,64 +410,50 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
                 }
             };
             let Some(cand) = cand else { continue };
-            pool.submit(
-                slot,
-                Job {
-                    name: cand.kernel.name.clone(),
-                    source: cand.python.clone(),
-                },
-            );
+            let check = (a.verify != Verify::Codegen).then(|| CheckRequest {
+                spec: cand.spec.clone().unwrap_or_else(|| launch_spec(&cand.kernel, cand.seed)),
+                fd_seed: cand.seed,
+                fd_samples: a.fd_samples,
+                gradient: a.verify == Verify::Full && !warpsmith_ast::mutates_in_dynamic_loop(&cand.kernel),
+            });
+            pool.submit(slot, Job { name: cand.kernel.name.clone(), source: cand.python.clone(), check });
             candidates.insert(slot, cand);
         }
         let mut retry = Vec::new();
         for _ in 0..candidates.len() {
-            let (slot, outcome) = pool
-                .results()
-                .recv()
-                .context("the oracle pool stopped unexpectedly")?;
+            let (slot, outcome) = pool.results().recv().context("the oracle pool stopped unexpectedly")?;
             let Some(c) = candidates.remove(&slot) else {
                 continue;
             };
-            let failure = match outcome {
-                Outcome::Ok(mods) => {
-                    match cut_functions(&mods.cpu_module, &mods.cuda_module, &c.kernel.name) {
-                        Ok(f) => {
-                            records[slot] = Some(Record {
-                                split: split_of(&c.id).to_string(),
-                                id: c.id.clone(),
-                                name: c.kernel.name.clone(),
-                                category: c.category.name().to_string(),
-                                seed: c.seed,
-                                python: c.python.clone(),
-                                cpu_forward: f.cpu_forward,
-                                cpu_backward: f.cpu_backward,
-                                cuda_forward: f.cuda_forward,
-                                cuda_backward: f.cuda_backward,
-                                cpu_module: mods.cpu_module,
-                                cuda_module: mods.cuda_module,
-                                warp_version: WARP_VERSION.to_string(),
-                                features: warpsmith_ast::features(&c.kernel).into_iter().collect(),
-                            });
-                            None
-                        }
-                        Err(e) => Some(Failure {
-                            reason: warpsmith_oracle::FailureReason::Internal,
-                            message: e.to_string(),
-                            traceback: String::new(),
-                            stderr_tail: String::new(),
-                            attempts: 1,
-                        }),
-                    }
-                }
-                Outcome::Failed(f) => Some(f),
+            let verdict = match outcome {
+                Outcome::Ok(mods) => judge(&c, mods, a.verify),
+                Outcome::Failed(f) => Verdict::Fail(f),
             };
-            if let Some(f) = failure {
-                failed_total += 1;
-                *failures.entry(f.reason.name().to_string()).or_insert(0) += 1;
-                write_failure(&a.out, &c, &f)?;
-                retry.push(slot);
-            } else {
-                progress.inc(failed_total);
+            match verdict {
+                Verdict::Accept(r) => {
+                    if r.checks.gradient == "passed" || r.checks.gradient == "failed" {
+                        gradient_checked += 1;
+                    }
+                    records[slot] = Some(*r);
+                    progress.inc(failed_total);
+                }
+                Verdict::Reject(why) => {
+                    *rejected.entry(why).or_insert(0) += 1;
+                    retry.push(slot);
+                }
+                Verdict::Fail(f) => {
+                    failed_total += 1;
+                    *failures.entry(f.reason.name().to_string()).or_insert(0) += 1;
+                    write_failure(&a.out, &c, &f)?;
+                    retry.push(slot);
+                }
+                Verdict::Finding(v, run) => {
+                    gradient_checked += 1;
+                    let class = serde_json::to_value(v.class).ok().and_then(|x| x.as_str().map(String::from));
+                    *findings.entry(class.unwrap_or_default()).or_insert(0) += 1;
+                    write_finding(&a.out, &c, &v, &run)?;
+                    retry.push(slot);
+                }
             }
         }
         retry.sort_unstable();
@@ -325,25 +473,35 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
         duplicates_dropped: duplicates,
         wall_seconds: wall,
     };
-    let manifest = warpsmith_dataset::write_dataset(&a.out, &records, a.shard_rows, info)
-        .context("writing the dataset")?;
+    let manifest =
+        warpsmith_dataset::write_dataset(&a.out, &records, a.shard_rows, info).context("writing the dataset")?;
 
-    eprintln!(
-        "\nwrote {} records to {}",
-        manifest.records,
-        a.out.display()
-    );
+    eprintln!("\nwrote {} records to {}", manifest.records, a.out.display());
     for (split, n) in &manifest.splits {
         eprintln!("  {split:<10} {n}");
     }
     eprintln!("duplicates dropped: {duplicates}");
+    eprintln!("verification: {:?}", a.verify);
+    if !rejected.is_empty() {
+        let r: Vec<String> = rejected.iter().map(|(k, v)| format!("{k} {v}")).collect();
+        eprintln!("rejected and regenerated: {}", r.join(", "));
+    }
+    if a.verify == Verify::Full {
+        let found: usize = findings.values().sum();
+        let passed = gradient_checked - found;
+        eprintln!(
+            "gradient check: {passed}/{gradient_checked} differentiable candidates passed ({:.1}%)",
+            100.0 * passed as f64 / gradient_checked.max(1) as f64
+        );
+        if found > 0 {
+            let f: Vec<String> = findings.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            eprintln!("findings: {found} ({}) under {}", f.join(", "), a.out.join("findings").display());
+        }
+    }
     if failures.is_empty() {
         eprintln!("failures: none");
     } else {
-        eprintln!(
-            "failures: {failed_total} (sources and reasons under {})",
-            failures_dir.display()
-        );
+        eprintln!("failures: {failed_total} (sources and reasons under {})", failures_dir.display());
         for (reason, n) in &failures {
             eprintln!("  {reason:<14} {n}");
         }
@@ -355,10 +513,7 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
         manifest.records as f64 / total.max(1e-9)
     );
     if manifest.records < a.count {
-        eprintln!(
-            "error: only {} of {} records could be produced",
-            manifest.records, a.count
-        );
+        eprintln!("error: only {} of {} records could be produced", manifest.records, a.count);
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)

@@ -19,18 +19,10 @@ fn python() -> &'static Path {
         if let Some(p) = std::env::var_os("WARPSMITH_PYTHON") {
             return PathBuf::from(p);
         }
-        let out = bin()
-            .args(["setup", "--with", "datasets"])
-            .output()
-            .expect("run warpsmith setup");
-        assert!(
-            out.status.success(),
-            "setup failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let home = std::env::var_os("WARPSMITH_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| dirs_cache().join("warpsmith"));
+        let out = bin().args(["setup", "--with", "datasets"]).output().expect("run warpsmith setup");
+        assert!(out.status.success(), "setup failed: {}", String::from_utf8_lossy(&out.stderr));
+        let home =
+            std::env::var_os("WARPSMITH_HOME").map(PathBuf::from).unwrap_or_else(|| dirs_cache().join("warpsmith"));
         home.join("venv-warp-1.19.0").join("bin").join("python")
     })
 }
@@ -43,26 +35,13 @@ fn dirs_cache() -> PathBuf {
 
 fn generate(out: &Path, count: usize, seed: u64) -> std::process::Output {
     let out = bin()
-        .args([
-            "generate",
-            "--count",
-            &count.to_string(),
-            "--seed",
-            &seed.to_string(),
-            "--workers",
-            "2",
-            "--out",
-        ])
+        .args(["generate", "--count", &count.to_string(), "--seed", &seed.to_string(), "--workers", "2", "--out"])
         .arg(out)
         .arg("--python")
         .arg(python())
         .output()
         .expect("run warpsmith generate");
-    assert!(
-        out.status.success(),
-        "generate failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "generate failed:\n{}", String::from_utf8_lossy(&out.stderr));
     out
 }
 
@@ -73,40 +52,20 @@ fn records(dir: &Path) -> Vec<Record> {
         .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
         .collect();
     files.sort();
-    files
-        .iter()
-        .flat_map(|f| read_records(f).expect("read shard"))
-        .collect()
+    files.iter().flat_map(|f| read_records(f).expect("read shard")).collect()
 }
 
 fn parquet_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     std::fs::read_dir(dir.join("data"))
         .expect("data dir")
         .map(|e| e.expect("entry").path())
-        .map(|p| {
-            (
-                p.file_name()
-                    .unwrap_or_default()
-                    .to_string_lossy()
-                    .to_string(),
-                std::fs::read(&p).expect("read"),
-            )
-        })
+        .map(|p| (p.file_name().unwrap_or_default().to_string_lossy().to_string(), std::fs::read(&p).expect("read")))
         .collect()
 }
 
 fn run_python(script: &str, args: &[&str]) -> String {
-    let out = Command::new(python())
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "python failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(python()).arg("-c").arg(script).args(args).output().expect("run python");
+    assert!(out.status.success(), "python failed:\n{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).to_string()
 }
 
@@ -115,10 +74,7 @@ fn generate_writes_a_dataset_that_hugging_face_loads_with_every_column_filled() 
     let dir = tempfile::tempdir().expect("tempdir");
     let out = generate(dir.path(), 60, 7);
     let summary = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        summary.contains("wrote 60 records") && summary.contains("records/s"),
-        "{summary}"
-    );
+    assert!(summary.contains("wrote 60 records") && summary.contains("records/s"), "{summary}");
 
     let script = r#"
 import sys, datasets
@@ -135,10 +91,7 @@ for split in ds:
         assert row["split"] == split
 print(n)
 "#;
-    let n: usize = run_python(script, &[&dir.path().display().to_string()])
-        .trim()
-        .parse()
-        .expect("count");
+    let n: usize = run_python(script, &[&dir.path().display().to_string()]).trim().parse().expect("count");
     assert_eq!(n, 60);
 
     let rs = records(dir.path());
@@ -155,21 +108,13 @@ print(n)
         *per_cat.entry(&r.category).or_insert(0) += 1;
     }
     assert_eq!(per_cat.len(), 10, "{per_cat:?}");
-    let (min, max) = (
-        per_cat.values().min().copied().unwrap_or(0),
-        per_cat.values().max().copied().unwrap_or(0),
-    );
+    let (min, max) = (per_cat.values().min().copied().unwrap_or(0), per_cat.values().max().copied().unwrap_or(0));
     assert!(max - min <= 1, "{per_cat:?}");
     let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).expect("manifest"))
-            .expect("json");
+        serde_json::from_slice(&std::fs::read(dir.path().join("manifest.json")).expect("manifest")).expect("json");
     for f in manifest["files"].as_array().expect("files") {
-        let bytes =
-            std::fs::read(dir.path().join(f["path"].as_str().expect("path"))).expect("shard");
-        assert_eq!(
-            blake3::hash(&bytes).to_hex().as_str(),
-            f["blake3"].as_str().expect("hash")
-        );
+        let bytes = std::fs::read(dir.path().join(f["path"].as_str().expect("path"))).expect("shard");
+        assert_eq!(blake3::hash(&bytes).to_hex().as_str(), f["blake3"].as_str().expect("hash"));
     }
 }
 
@@ -198,46 +143,25 @@ sys.stdout.write("\n" + json.dumps({"cpu": cpu, "cuda": cuda}) + "\n")
 "#;
     // one record per category where possible
     let mut seen = HashSet::new();
-    let sample: Vec<&Record> = rs
-        .iter()
-        .filter(|r| seen.insert(r.category.clone()))
-        .take(4)
-        .collect();
+    let sample: Vec<&Record> = rs.iter().filter(|r| seen.insert(r.category.clone())).take(4).collect();
     assert!(sample.len() >= 4);
     for r in sample {
         let file = dir.path().join(format!("{}.py", r.name));
         std::fs::write(&file, &r.python).expect("write module");
         let got: serde_json::Value = serde_json::from_str(
-            run_python(script, &[&file.display().to_string(), &r.name])
-                .lines()
-                .last()
-                .unwrap_or_default(),
+            run_python(script, &[&file.display().to_string(), &r.name]).lines().last().unwrap_or_default(),
         )
         .expect("json");
-        assert!(
-            got["cpu"].as_str() == Some(r.cpu_module.as_str()),
-            "cpu_module differs for {}",
-            r.id
-        );
-        assert!(
-            got["cuda"].as_str() == Some(r.cuda_module.as_str()),
-            "cuda_module differs for {}",
-            r.id
-        );
+        assert!(got["cpu"].as_str() == Some(r.cpu_module.as_str()), "cpu_module differs for {}", r.id);
+        assert!(got["cuda"].as_str() == Some(r.cuda_module.as_str()), "cuda_module differs for {}", r.id);
         for (col, module, sig) in [
             (&r.cpu_forward, &r.cpu_module, "_cpu_kernel_forward("),
             (&r.cpu_backward, &r.cpu_module, "_cpu_kernel_backward("),
             (&r.cuda_forward, &r.cuda_module, "_cuda_kernel_forward("),
             (&r.cuda_backward, &r.cuda_module, "_cuda_kernel_backward("),
         ] {
-            assert!(
-                module.contains(col.as_str()),
-                "function is a substring of its module"
-            );
-            let first_line = col
-                .lines()
-                .find(|l| !l.starts_with("template"))
-                .unwrap_or_default();
+            assert!(module.contains(col.as_str()), "function is a substring of its module");
+            let first_line = col.lines().find(|l| !l.starts_with("template")).unwrap_or_default();
             assert!(
                 first_line.contains(&format!("{}_", r.name)) && first_line.contains(sig),
                 "starts at the signature: {first_line}"
@@ -250,56 +174,30 @@ sys.stdout.write("\n" + json.dumps({"cpu": cpu, "cuda": cuda}) + "\n")
 
 #[test]
 fn the_same_seed_gives_identical_parquet_and_another_seed_other_records() {
-    let (a, b, c) = (
-        tempfile::tempdir().expect("a"),
-        tempfile::tempdir().expect("b"),
-        tempfile::tempdir().expect("c"),
-    );
+    let (a, b, c) = (tempfile::tempdir().expect("a"), tempfile::tempdir().expect("b"), tempfile::tempdir().expect("c"));
     generate(a.path(), 30, 11);
     generate(b.path(), 30, 11);
     generate(c.path(), 30, 12);
     assert_eq!(parquet_bytes(a.path()), parquet_bytes(b.path()));
     let ids = |d: &Path| records(d).into_iter().map(|r| r.id).collect::<HashSet<_>>();
     let (ia, ic) = (ids(a.path()), ids(c.path()));
-    assert!(
-        ia.intersection(&ic).count() < 3,
-        "different seeds share almost nothing"
-    );
+    assert!(ia.intersection(&ic).count() < 3, "different seeds share almost nothing");
 }
 
 #[test]
 fn bad_flags_and_config_files_exit_2_with_one_clear_line() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = bin()
-        .args(["generate", "--categories", "nope=1"])
-        .output()
-        .expect("run");
+    let out = bin().args(["generate", "--categories", "nope=1"]).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown category `nope`"));
     let cfg = dir.path().join("bad.toml");
     std::fs::write(&cfg, "max_loop_trip = 0\n").expect("write");
-    let out = bin()
-        .args(["generate", "--config"])
-        .arg(&cfg)
-        .arg("--python")
-        .arg("/nonexistent")
-        .output()
-        .expect("run");
+    let out = bin().args(["generate", "--config"]).arg(&cfg).arg("--python").arg("/nonexistent").output().expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("max_loop_trip") && err.lines().count() == 1,
-        "{err}"
-    );
+    assert!(err.contains("max_loop_trip") && err.lines().count() == 1, "{err}");
     let out = bin()
-        .args([
-            "generate",
-            "--count",
-            "5",
-            "--python",
-            "/nonexistent/python",
-            "--out",
-        ])
+        .args(["generate", "--count", "5", "--python", "/nonexistent/python", "--out"])
         .arg(dir.path())
         .output()
         .expect("run");

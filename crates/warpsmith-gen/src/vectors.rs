@@ -1,0 +1,149 @@
+//! Test vectors: deterministic launch inputs for a kernel, drawn from its record seed inside the ranges the
+//! generator declared for each parameter (the ranges its value analysis assumed).
+
+use rand::prelude::*;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use warpsmith_ast::{ArrayLen, ArrayRole, Kernel, ParamKind, Type};
+
+/// One named tensor: a kernel argument or result. Vector and matrix elements are flattened row-major, so
+/// `values.len()` is the product of `shape` and the element's component count.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tensor {
+    /// The parameter name.
+    pub name: String,
+    /// Warp dtype short name: `float32`, `int32`, `vec3`, `mat33`, ...
+    pub dtype: String,
+    /// Array shape (`[n]`), or `[]` for a by-value scalar.
+    pub shape: Vec<i32>,
+    /// The values; float32 values are exactly representable (rounded to float32 before storage).
+    pub values: Vec<f64>,
+}
+
+/// How a parameter is used, for the worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArgRole {
+    /// Read-only array.
+    Input,
+    /// Written at `tid`.
+    Output,
+    /// Updated by atomics; starts at zero.
+    Accumulator,
+    /// By-value parameter.
+    Value,
+}
+
+/// One launch argument in signature order: its role and (for inputs and values) its contents; outputs and
+/// accumulators start as zeros of the given shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Arg {
+    /// Role.
+    pub role: ArgRole,
+    /// Name, dtype, shape and (inputs, values) contents.
+    pub tensor: Tensor,
+}
+
+/// Everything needed to launch a kernel and seed its backward pass.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LaunchSpec {
+    /// The 1-D launch dimension (threads).
+    pub launch_dim: u32,
+    /// Arguments in signature order.
+    pub args: Vec<Arg>,
+    /// Output adjoints for every float output and accumulator, uniform in `[-1, 1]`.
+    pub grad_outputs: Vec<Tensor>,
+}
+
+/// Smallest launch dimension drawn.
+pub const MIN_LAUNCH_DIM: u32 = 16;
+/// Largest launch dimension drawn (small enough for finite differences, large enough to see variation).
+pub const MAX_LAUNCH_DIM: u32 = 32;
+
+fn f32_round(v: f64) -> f64 {
+    f64::from(v as f32)
+}
+
+/// Draws the launch for `kernel` from `seed` (independent of the generator's stream: the seed is re-mixed).
+pub fn launch_spec(kernel: &Kernel, seed: u64) -> LaunchSpec {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7465_7374_7665_6374); // "testvect"
+    let launch_dim = rng.random_range(MIN_LAUNCH_DIM..=MAX_LAUNCH_DIM);
+    let mut args = Vec::new();
+    let mut grad_outputs = Vec::new();
+    for p in &kernel.params {
+        let v = &kernel.vars[p.var];
+        let comps = v.ty.components();
+        let (role, n) = match p.kind {
+            ParamKind::Array { role, len } => {
+                let n = match len {
+                    ArrayLen::Launch => launch_dim,
+                    ArrayLen::Fixed(k) => k,
+                };
+                let r = match role {
+                    ArrayRole::Input => ArgRole::Input,
+                    ArrayRole::Output => ArgRole::Output,
+                    ArrayRole::Accumulator => ArgRole::Accumulator,
+                };
+                (r, Some(n))
+            }
+            ParamKind::Value => (ArgRole::Value, None),
+        };
+        let count = n.map_or(1, |n| n as usize) * comps;
+        let shape = n.map_or_else(Vec::new, |n| vec![n as i32]);
+        let (lo, hi) = p.range;
+        let values: Vec<f64> = match role {
+            ArgRole::Input | ArgRole::Value => (0..count)
+                .map(|_| {
+                    if v.ty == Type::I32 {
+                        rng.random_range(lo.ceil() as i64..=hi.floor() as i64) as f64
+                    } else {
+                        f32_round(rng.random_range(lo..=hi))
+                    }
+                })
+                .collect(),
+            ArgRole::Output | ArgRole::Accumulator => Vec::new(),
+        };
+        let tensor = Tensor { name: v.name.clone(), dtype: v.ty.short_name(), shape: shape.clone(), values };
+        if matches!(role, ArgRole::Output | ArgRole::Accumulator) && v.ty != Type::I32 {
+            let seeds = (0..count).map(|_| f32_round(rng.random_range(-1.0..=1.0))).collect();
+            grad_outputs.push(Tensor { name: v.name.clone(), dtype: v.ty.short_name(), shape, values: seeds });
+        }
+        args.push(Arg { role, tensor });
+    }
+    LaunchSpec { launch_dim, args, grad_outputs }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Category, Config, generate};
+
+    #[test]
+    fn inputs_respect_declared_ranges_and_shapes() {
+        let cfg = Config::default();
+        for cat in Category::ALL {
+            for seed in 0..50 {
+                let k = generate(cat, seed, &cfg);
+                let spec = launch_spec(&k, seed);
+                assert_eq!(spec, launch_spec(&k, seed));
+                assert!((MIN_LAUNCH_DIM..=MAX_LAUNCH_DIM).contains(&spec.launch_dim));
+                for (a, p) in spec.args.iter().zip(&k.params) {
+                    let comps = k.vars[p.var].ty.components();
+                    match a.role {
+                        ArgRole::Input | ArgRole::Value => {
+                            let n: i32 = a.tensor.shape.iter().product();
+                            assert_eq!(a.tensor.values.len(), n as usize * comps);
+                            assert!(
+                                a.tensor
+                                    .values
+                                    .iter()
+                                    .all(|v| *v >= p.range.0 && *v <= p.range.1 && (*v as f32) as f64 == *v)
+                            );
+                        }
+                        _ => assert!(a.tensor.values.is_empty()),
+                    }
+                }
+            }
+        }
+    }
+}
