@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::{ArrayRole, BinOp, Expr, ExprKind, Kernel, ParamKind, Stmt, UnOp};
+use crate::{ArrayRole, BinOp, ExprKind, Kernel, ParamKind, Stmt, UnOp, visit_stmts};
 
 /// The sorted set of features of `kernel`.
 ///
@@ -16,54 +16,36 @@ pub fn features(kernel: &Kernel) -> BTreeSet<String> {
     for p in &kernel.params {
         let ty = kernel.vars[p.var].ty;
         f.insert(format!("type:{}", ty.short_name()));
-        match p.kind {
-            ParamKind::Array { role: ArrayRole::Accumulator, .. } => {
-                f.insert("param:accumulator".into());
+        f.insert(
+            match p.kind {
+                ParamKind::Array { role: ArrayRole::Accumulator, .. } => "param:accumulator",
+                ParamKind::Array { .. } => "param:array",
+                ParamKind::Value => "param:scalar",
             }
-            ParamKind::Array { .. } => {
-                f.insert("param:array".into());
-            }
-            ParamKind::Value => {
-                f.insert("param:scalar".into());
-            }
-        }
+            .into(),
+        );
     }
-    block(kernel, &kernel.body, 0, &mut f);
-    f
-}
-
-fn block(k: &Kernel, b: &[Stmt], loops: usize, f: &mut BTreeSet<String>) {
-    for s in b {
+    visit_stmts(&kernel.body, &mut |s, loops| {
         match s {
-            Stmt::Let { var, value } | Stmt::Assign { var, value } => {
-                f.insert(format!("type:{}", k.vars[*var].ty.short_name()));
-                expr(value, f);
+            Stmt::Let { var, .. } | Stmt::Assign { var, .. } => {
+                f.insert(format!("type:{}", kernel.vars[*var].ty.short_name()));
             }
-            Stmt::Store { index, value, .. } => {
+            Stmt::Store { .. } => {
                 f.insert("stmt:store".into());
-                expr(index, f);
-                expr(value, f);
             }
-            Stmt::Atomic { op, index, value, .. } => {
+            Stmt::Atomic { op, .. } => {
                 f.insert(op.builtin().into());
-                expr(index, f);
-                expr(value, f);
             }
-            Stmt::If { cond, then, elifs, els } => {
+            Stmt::If { elifs, els, .. } => {
                 f.insert("stmt:if".into());
-                expr(cond, f);
-                block(k, then, loops, f);
-                for (c, b) in elifs {
+                if !elifs.is_empty() {
                     f.insert("stmt:elif".into());
-                    expr(c, f);
-                    block(k, b, loops, f);
                 }
                 if !els.is_empty() {
                     f.insert("stmt:else".into());
-                    block(k, els, loops, f);
                 }
             }
-            Stmt::For { count, body, .. } => {
+            Stmt::For { count, .. } => {
                 f.insert("stmt:for".into());
                 if loops > 0 {
                     f.insert("stmt:nested_for".into());
@@ -71,8 +53,6 @@ fn block(k: &Kernel, b: &[Stmt], loops: usize, f: &mut BTreeSet<String>) {
                 if matches!(count.kind, ExprKind::Var(_)) {
                     f.insert("param:dynamic_loop".into());
                 }
-                expr(count, f);
-                block(k, body, loops + 1, f);
             }
             Stmt::Break => {
                 f.insert("stmt:break".into());
@@ -81,7 +61,28 @@ fn block(k: &Kernel, b: &[Stmt], loops: usize, f: &mut BTreeSet<String>) {
                 f.insert("stmt:continue".into());
             }
         }
-    }
+        for e in s.exprs() {
+            e.visit(&mut |e| {
+                let name: Option<String> = match &e.kind {
+                    ExprKind::Tid => Some("tid".into()),
+                    ExprKind::Unary(op, _) => Some(if *op == UnOp::Neg { "op:neg" } else { "op:not" }.into()),
+                    ExprKind::Binary(op, ..) => Some(format!("op:{}", op_name(*op))),
+                    ExprKind::Call(name, _) => Some((*name).into()),
+                    ExprKind::Construct(_) => Some(e.ty.short_name()),
+                    ExprKind::Load(..) => Some("stmt:load".into()),
+                    ExprKind::Component(_, _, j) => {
+                        Some(if j.is_some() { "op:matrix_index" } else { "op:vector_index" }.into())
+                    }
+                    ExprKind::Len(_) => Some("op:shape".into()),
+                    ExprKind::Var(_) | ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => None,
+                };
+                if let Some(n) = name {
+                    f.insert(n);
+                }
+            });
+        }
+    });
+    f
 }
 
 fn op_name(op: BinOp) -> &'static str {
@@ -100,43 +101,6 @@ fn op_name(op: BinOp) -> &'static str {
         BinOp::Ne => "ne",
         BinOp::And => "and",
         BinOp::Or => "or",
-    }
-}
-
-fn expr(e: &Expr, f: &mut BTreeSet<String>) {
-    match &e.kind {
-        ExprKind::Var(_) | ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => {}
-        ExprKind::Tid => {
-            f.insert("tid".into());
-        }
-        ExprKind::Unary(op, a) => {
-            f.insert(if *op == UnOp::Neg { "op:neg" } else { "op:not" }.into());
-            expr(a, f);
-        }
-        ExprKind::Binary(op, a, b) => {
-            f.insert(format!("op:{}", op_name(*op)));
-            expr(a, f);
-            expr(b, f);
-        }
-        ExprKind::Call(name, a) => {
-            f.insert((*name).into());
-            a.iter().for_each(|e| expr(e, f));
-        }
-        ExprKind::Construct(a) => {
-            f.insert(e.ty.short_name());
-            a.iter().for_each(|e| expr(e, f));
-        }
-        ExprKind::Load(_, i) => {
-            f.insert("stmt:load".into());
-            expr(i, f);
-        }
-        ExprKind::Component(b, _, j) => {
-            f.insert(if j.is_some() { "op:matrix_index" } else { "op:vector_index" }.into());
-            expr(b, f);
-        }
-        ExprKind::Len(_) => {
-            f.insert("op:shape".into());
-        }
     }
 }
 

@@ -323,3 +323,64 @@ impl Expr {
         Expr { ty, kind: ExprKind::Construct(args) }
     }
 }
+
+impl Stmt {
+    /// The expressions directly in this statement (not those of nested blocks), in source order.
+    pub fn exprs(&self) -> Vec<&Expr> {
+        match self {
+            Stmt::Let { value, .. } | Stmt::Assign { value, .. } => vec![value],
+            Stmt::Store { index, value, .. } | Stmt::Atomic { index, value, .. } => vec![index, value],
+            Stmt::If { cond, elifs, .. } => std::iter::once(cond).chain(elifs.iter().map(|(c, _)| c)).collect(),
+            Stmt::For { count, .. } => vec![count],
+            Stmt::Break | Stmt::Continue => Vec::new(),
+        }
+    }
+
+    /// The nested blocks of this statement, in source order.
+    pub fn blocks(&self) -> Vec<&[Stmt]> {
+        match self {
+            Stmt::If { then, elifs, els, .. } => std::iter::once(then.as_slice())
+                .chain(elifs.iter().map(|(_, b)| b.as_slice()))
+                .chain([els.as_slice()])
+                .collect(),
+            Stmt::For { body, .. } => vec![body],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Calls `f(stmt, loops)` on every statement of `block` and its nested blocks, in source order (pre-order);
+/// `loops` is the number of `for` loops enclosing the statement within `block`.
+pub fn visit_stmts<'a>(block: &'a [Stmt], f: &mut dyn FnMut(&'a Stmt, usize)) {
+    fn go<'a>(block: &'a [Stmt], loops: usize, f: &mut dyn FnMut(&'a Stmt, usize)) {
+        for s in block {
+            f(s, loops);
+            let inner = loops + usize::from(matches!(s, Stmt::For { .. }));
+            for b in s.blocks() {
+                go(b, inner, f);
+            }
+        }
+    }
+    go(block, 0, f);
+}
+
+impl Expr {
+    /// Calls `f` on this expression and every subexpression (pre-order).
+    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        f(self);
+        match &self.kind {
+            ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Load(_, a) => a.visit(f),
+            ExprKind::Binary(_, a, b) => {
+                a.visit(f);
+                b.visit(f);
+            }
+            ExprKind::Call(_, args) | ExprKind::Construct(args) => args.iter().for_each(|x| x.visit(f)),
+            ExprKind::Var(_)
+            | ExprKind::Tid
+            | ExprKind::Float(_)
+            | ExprKind::Int(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Len(_) => {}
+        }
+    }
+}

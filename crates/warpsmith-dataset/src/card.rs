@@ -5,7 +5,7 @@ use std::fmt::Write;
 use crate::{Manifest, SPLITS};
 
 /// Every column with its type and meaning, as the card lists them.
-pub const COLUMNS: [(&str, &str, &str); 14] = [
+pub const COLUMNS: [(&str, &str, &str); 21] = [
     (
         "id",
         "string",
@@ -60,6 +60,37 @@ pub const COLUMNS: [(&str, &str, &str); 14] = [
         "Builtins (by Warp registry name), operators (`op:*`), statements (`stmt:*`), types (`type:*`) and parameter kinds (`param:*`) the kernel uses, sorted.",
     ),
     ("split", "string", "`train`, `validation` or `test`, assigned from the id (about 98/1/1)."),
+    (
+        "launch_dim",
+        "list<int32>",
+        "The launch dimension the kernel was executed with (`[n]`); empty with `--verify codegen`.",
+    ),
+    (
+        "test_inputs",
+        "list<struct<name, dtype, shape: list<int32>, values: list<double>>>",
+        "Input arrays and by-value parameters, drawn from the record's seed inside the ranges the generator declared; vector and matrix elements flattened row-major; float32 values exact.",
+    ),
+    (
+        "test_outputs",
+        "same as test_inputs",
+        "Output and accumulator arrays after one CPU launch (accumulators start at zero).",
+    ),
+    (
+        "grad_outputs",
+        "same as test_inputs",
+        "The output adjoints (uniform in [-1, 1]) seeded into Warp's backward pass; empty unless the gradient check passed.",
+    ),
+    (
+        "grad_inputs",
+        "same as test_inputs",
+        "The input adjoints Warp's backward pass produced for the float input arrays; empty unless the gradient check passed.",
+    ),
+    (
+        "checks",
+        "struct<forward, deterministic, gradient, gradient_max_rel_error, ptx>",
+        "`forward`: launched on the CPU with finite, non-constant, non-zero outputs (`passed`/`skipped`); `deterministic`: two launches bitwise identical; `gradient`: `passed`, `not_differentiable` (no float input, or a float mutated in a dynamic loop, which Warp does not differentiate) or `skipped`; `gradient_max_rel_error`: largest relative error of the adjoint against central finite differences; `ptx`: NVRTC compiled `cuda_module` for sm_80 (`passed`/`skipped`).",
+    ),
+    ("ptx", "string", "With `--ptx`: the PTX that NVRTC produced from `cuda_module` for sm_80; otherwise empty."),
 ];
 
 /// The card for a written dataset.
@@ -86,9 +117,25 @@ pub fn dataset_card(m: &Manifest) -> String {
          only its own output elements (atomics excepted). Each kernel's Python module was handed to the pinned \
          Warp, whose code generator emitted the CPU module (block_dim 1) and the CUDA module (sm_80) with \
          backward enabled; the four kernel functions were cut out of those modules verbatim. Kernels with the \
-         same canonical form were dropped as duplicates. No kernel in this dataset has been executed yet: \
-         `cpu_module`/`cuda_module` are checked only in that Warp generated them.\n\n",
+         same canonical form were dropped as duplicates.\n\n",
     );
+    if m.run.verify == "codegen" {
+        s.push_str(
+            "These records were not executed (`--verify codegen`): Warp generated their code, nothing more.\n\n",
+        );
+    } else {
+        s.push_str(&format!("Verification level: `{}`.\n\n", m.run.verify));
+    }
+    if m.run.verify != "codegen" {
+        s.push_str(
+            "Each kernel was compiled for the CPU with Warp's LLVM and launched \
+         twice on inputs drawn from its seed; kernels whose outputs were all zero, constant, non-finite or not \
+         bitwise reproducible were regenerated. With `full`, Warp's backward pass (`wp.Tape`) was compared with central finite \
+         differences at two step sizes on a seeded sample of input components; kernels that failed were not \
+         written here but kept as findings with a reproducer. The CUDA module was compiled to PTX for sm_80 with \
+         NVRTC. The `checks` column records what was done for each row.\n\n",
+        );
+    }
     s.push_str("## Contents\n\n| split | records |\n|---|---|\n");
     for split in SPLITS {
         let _ = writeln!(s, "| {split} | {} |", m.splits.get(split).copied().unwrap_or(0));

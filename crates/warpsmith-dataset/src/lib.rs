@@ -66,6 +66,8 @@ pub struct Record {
     pub grad_inputs: Vec<Tensor>,
     /// What was checked and how it went.
     pub checks: Checks,
+    /// PTX of `cuda_module` for sm_80 from NVRTC (`--ptx`), else empty.
+    pub ptx: String,
 }
 
 /// The `checks` column.
@@ -159,6 +161,14 @@ pub struct RunInfo {
     pub failures: BTreeMap<String, usize>,
     /// Candidates dropped as exact duplicates (same canonical form).
     pub duplicates_dropped: usize,
+    /// The verification level (`codegen`, `run`, `full`).
+    pub verify: String,
+    /// Candidates rejected and regenerated, by reason (`all_zero`, `constant`, `non_finite`, `nondeterministic`).
+    pub rejected: BTreeMap<String, usize>,
+    /// Gradient-check findings by class (`kink`, `precision`, `suspected_adjoint_bug`).
+    pub findings: BTreeMap<String, usize>,
+    /// Candidates whose gradient was checked (passed or became a finding).
+    pub gradient_checked: usize,
     /// Wall time of the run, seconds.
     pub wall_seconds: f64,
 }

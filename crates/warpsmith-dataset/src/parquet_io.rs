@@ -62,6 +62,7 @@ pub fn schema() -> SchemaRef {
             ])),
             false,
         ),
+        s("ptx"),
     ]))
 }
 

@@ -16,6 +16,7 @@ use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use warpsmith_ast::{
     ArrayLen, ArrayRole, AtomicOp, BinOp, Expr, ExprKind, Kernel, Param, ParamKind, Stmt, Type, UnOp, VarId, VarInfo,
+    visit_stmts,
 };
 
 use crate::config::{Category, Config};
@@ -1527,8 +1528,7 @@ impl<'a> Gen<'a> {
     fn finish(&mut self, body: &mut Vec<Stmt>) {
         // ground truth from the AST, not the use counters (which count reads of expressions the range
         // analysis later dropped)
-        let mut read = std::collections::HashSet::new();
-        reads_block(body, &mut read);
+        let read = reads(body);
         let mut leftovers: Vec<TExpr> = Vec::new();
         for i in 0..self.locals.len() {
             let l = &self.locals[i];
@@ -1577,25 +1577,18 @@ impl<'a> Gen<'a> {
         }
         // every accumulator array is updated at least once
         for a in self.accs.clone() {
-            if !body.iter().any(|s| updates(s, a.id)) {
+            if !updates(body, a.id) {
                 self.atomic_on(a, body);
             }
         }
     }
 }
 
-/// True if `s` contains an atomic update of `array`.
-fn updates(s: &Stmt, array: VarId) -> bool {
-    match s {
-        Stmt::Atomic { array: a, .. } => *a == array,
-        Stmt::If { then, elifs, els, .. } => {
-            then.iter().any(|s| updates(s, array))
-                || elifs.iter().any(|(_, b)| b.iter().any(|s| updates(s, array)))
-                || els.iter().any(|s| updates(s, array))
-        }
-        Stmt::For { body, .. } => body.iter().any(|s| updates(s, array)),
-        _ => false,
-    }
+/// True if `block` contains an atomic update of `array`.
+fn updates(block: &[Stmt], array: VarId) -> bool {
+    let mut found = false;
+    visit_stmts(block, &mut |s, _| found |= matches!(s, Stmt::Atomic { array: a, .. } if a == &array));
+    found
 }
 
 /// An expression with no variable, array load or `tid` in it: its value is known before the kernel runs.
@@ -1655,54 +1648,20 @@ fn materialize_literals(block: &mut [Stmt]) {
     }
 }
 
-/// Collects every variable or array the block reads (targets of assignments are not reads).
-fn reads_block(block: &[Stmt], out: &mut std::collections::HashSet<VarId>) {
-    for s in block {
-        match s {
-            Stmt::Let { value, .. } | Stmt::Assign { value, .. } => reads_expr(value, out),
-            Stmt::Store { index, value, .. } => {
-                reads_expr(index, out);
-                reads_expr(value, out);
-            }
-            Stmt::Atomic { index, value, .. } => {
-                reads_expr(index, out);
-                reads_expr(value, out);
-            }
-            Stmt::If { cond, then, elifs, els } => {
-                reads_expr(cond, out);
-                reads_block(then, out);
-                for (c, b) in elifs {
-                    reads_expr(c, out);
-                    reads_block(b, out);
+/// Every variable or array the block reads (targets of assignments are not reads).
+fn reads(block: &[Stmt]) -> std::collections::HashSet<VarId> {
+    let mut out = std::collections::HashSet::new();
+    visit_stmts(block, &mut |s, _| {
+        for e in s.exprs() {
+            e.visit(&mut |e| match &e.kind {
+                ExprKind::Var(v) | ExprKind::Len(v) | ExprKind::Load(v, _) => {
+                    out.insert(*v);
                 }
-                reads_block(els, out);
-            }
-            Stmt::For { count, body, .. } => {
-                reads_expr(count, out);
-                reads_block(body, out);
-            }
-            Stmt::Break | Stmt::Continue => {}
+                _ => {}
+            });
         }
-    }
-}
-
-fn reads_expr(e: &Expr, out: &mut std::collections::HashSet<VarId>) {
-    match &e.kind {
-        ExprKind::Var(v) | ExprKind::Len(v) => {
-            out.insert(*v);
-        }
-        ExprKind::Load(a, i) => {
-            out.insert(*a);
-            reads_expr(i, out);
-        }
-        ExprKind::Unary(_, a) | ExprKind::Component(a, ..) => reads_expr(a, out),
-        ExprKind::Binary(_, a, b) => {
-            reads_expr(a, out);
-            reads_expr(b, out);
-        }
-        ExprKind::Call(_, a) | ExprKind::Construct(a) => a.iter().for_each(|x| reads_expr(x, out)),
-        ExprKind::Tid | ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => {}
-    }
+    });
+    out
 }
 
 /// True if `l op r` has the same value for every pair of values in the ranges.

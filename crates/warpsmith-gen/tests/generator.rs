@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use warpsmith_ast::{ArrayRole, Expr, ExprKind, Kernel, ParamKind, Stmt, canonical_id, features, python_module};
+use warpsmith_ast::{ArrayRole, ExprKind, Kernel, ParamKind, Stmt, canonical_id, features, python_module, visit_stmts};
 use warpsmith_gen::{Category, Config, generate};
 
 fn save_failure(cat: Category, seed: u64, k: &Kernel, why: &str) -> String {
@@ -14,34 +14,6 @@ fn save_failure(cat: Category, seed: u64, k: &Kernel, why: &str) -> String {
     format!("{why}: category {} seed {seed}, source in {}", cat.name(), path.display())
 }
 
-fn walk<'a>(block: &'a [Stmt], f: &mut dyn FnMut(&'a Stmt, usize), loops: usize) {
-    for s in block {
-        f(s, loops);
-        match s {
-            Stmt::If { then, elifs, els, .. } => {
-                walk(then, f, loops);
-                elifs.iter().for_each(|(_, b)| walk(b, f, loops));
-                walk(els, f, loops);
-            }
-            Stmt::For { body, .. } => walk(body, f, loops + 1),
-            _ => {}
-        }
-    }
-}
-
-fn exprs<'a>(e: &'a Expr, f: &mut dyn FnMut(&'a Expr)) {
-    f(e);
-    match &e.kind {
-        ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Load(_, a) => exprs(a, f),
-        ExprKind::Binary(_, a, b) => {
-            exprs(a, f);
-            exprs(b, f);
-        }
-        ExprKind::Call(_, a) | ExprKind::Construct(a) => a.iter().for_each(|x| exprs(x, f)),
-        _ => {}
-    }
-}
-
 /// Structural invariants that Warp would not check but the dataset promises.
 fn check(k: &Kernel, cat: Category) -> Result<(), String> {
     let mut stores = 0;
@@ -49,39 +21,35 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
     let mut max_loops = 0;
     let mut elifs = 0;
     let mut ok = Ok(());
-    walk(
-        &k.body,
-        &mut |s, loops| {
-            max_loops = max_loops.max(loops + usize::from(matches!(s, Stmt::For { .. })));
-            match s {
-                Stmt::Store { index, .. } => {
-                    stores += 1;
-                    // each thread writes only its own element
-                    if !matches!(index.kind, ExprKind::Var(v) if k.vars[v].name == "tid") {
-                        ok = Err("store not at tid".to_string());
-                    }
+    visit_stmts(&k.body, &mut |s, loops| {
+        max_loops = max_loops.max(loops + usize::from(matches!(s, Stmt::For { .. })));
+        match s {
+            Stmt::Store { index, .. } => {
+                stores += 1;
+                // each thread writes only its own element
+                if !matches!(index.kind, ExprKind::Var(v) if k.vars[v].name == "tid") {
+                    ok = Err("store not at tid".to_string());
                 }
-                Stmt::Atomic { .. } => atomics += 1,
-                Stmt::If { elifs: e, .. } => elifs = elifs.max(e.len()),
-                Stmt::For { count, .. } => {
-                    if let ExprKind::Int(n) = count.kind
-                        && !(1..=8).contains(&n)
-                    {
-                        ok = Err(format!("loop trip {n}"));
-                    }
-                }
-                Stmt::Let { value, .. } | Stmt::Assign { value, .. } => exprs(value, &mut |e| {
-                    if let ExprKind::Binary(warpsmith_ast::BinOp::Div, _, d) = &e.kind
-                        && matches!(d.kind, ExprKind::Float(v) if v == 0.0)
-                    {
-                        ok = Err("division by literal zero".into());
-                    }
-                }),
-                _ => {}
             }
-        },
-        0,
-    );
+            Stmt::Atomic { .. } => atomics += 1,
+            Stmt::If { elifs: e, .. } => elifs = elifs.max(e.len()),
+            Stmt::For { count, .. } => {
+                if let ExprKind::Int(n) = count.kind
+                    && !(1..=8).contains(&n)
+                {
+                    ok = Err(format!("loop trip {n}"));
+                }
+            }
+            Stmt::Let { value, .. } | Stmt::Assign { value, .. } => value.visit(&mut |e| {
+                if let ExprKind::Binary(warpsmith_ast::BinOp::Div, _, d) = &e.kind
+                    && matches!(d.kind, ExprKind::Float(v) if v == 0.0)
+                {
+                    ok = Err("division by literal zero".into());
+                }
+            }),
+            _ => {}
+        }
+    });
     ok?;
     let outputs =
         k.params.iter().filter(|p| matches!(p.kind, ParamKind::Array { role: ArrayRole::Output, .. })).count();

@@ -20,7 +20,7 @@ pub use worker::WorkerCommand;
 /// The worker script, shipped inside the binary.
 pub const WORKER_PY: &str = include_str!("worker.py");
 /// The protocol version the worker's hello must state.
-pub const PROTOCOL: u32 = 1;
+pub const PROTOCOL: u32 = 2;
 /// The exact `warp-lang` version warpsmith is pinned to (DESIGN.md).
 pub const WARP_VERSION: &str = "1.19.0";
 
@@ -44,6 +44,8 @@ pub struct Modules {
     pub cuda_module: String,
     /// The execution checks, when the job asked for them.
     pub run: Option<RunResult>,
+    /// The PTX NVRTC made of `cuda_module` for sm_80, when asked for (`PoolOptions::store_ptx`).
+    pub ptx: Option<String>,
 }
 
 /// Why a kernel has no oracle output.

@@ -23,6 +23,8 @@ pub struct PoolOptions {
     pub batch: usize,
     /// Compile each batch's CUDA module to PTX with NVRTC.
     pub ptx: bool,
+    /// Also compile each kernel's own CUDA module with NVRTC and return the PTX text.
+    pub store_ptx: bool,
 }
 
 impl Default for PoolOptions {
@@ -34,6 +36,7 @@ impl Default for PoolOptions {
             recycle_after: 500,
             batch: 1,
             ptx: false,
+            store_ptx: false,
         }
     }
 }
@@ -134,7 +137,7 @@ fn slot(
                     }
                 },
             };
-            match w.process(&items, opts.ptx, timeout) {
+            match w.process(&items, opts.ptx, opts.store_ptx, timeout) {
                 Ok(results) => {
                     served += u32::try_from(items.len()).unwrap_or(u32::MAX);
                     let needs_tail = results.iter().any(|r| r.is_err());

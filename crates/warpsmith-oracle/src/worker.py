@@ -4,17 +4,19 @@ Started by the supervisor (warpsmith-oracle), one process per worker slot. The r
 protocol only: file descriptor 1 is redirected to stderr before Warp is imported, so banners and C-level
 prints cannot corrupt the stream.
 
-Protocol (version 1):
-  worker -> {"type": "hello", "protocol": 1, "warp_version": "...", "python": "..."}
+Protocol (version 2):
+  worker -> {"type": "hello", "protocol": 2, "warp_version": "...", "python": "..."}
          or {"type": "fatal", "error": "..."} and exit code 3 (e.g. a Warp version other than the pinned one)
-  request  {"id": N, "op": "codegen", "name": KERNEL_NAME, "source": PYTHON_MODULE_TEXT}
-  response {"id": N, "ok": true, "cpu_module": ..., "cuda_module": ...}
-        or {"id": N, "ok": false, "kind": "import"|"codegen"|"internal", "error": "...", "traceback": "..."}
-  request  {"id": N, "op": "process", "items": [ITEM, ...], "ptx": bool}
-           ITEM = {"name", "source", "check": null | {"launch_dim", "args": [{"role", "tensor"}], "grad_outputs",
-                   "fd_seed", "fd_samples"}}
-  response {"id": N, "ok": true, "items": [RESULT, ...]} with RESULT = the codegen answer's fields plus
-           "run": null | {"ok", "error", "outputs", "deterministic", "problem", "gradient", "ptx", "ptx_error"}
+  request  {"id": N, "op": "process", "items": [ITEM, ...], "ptx": bool, "store_ptx": bool}
+           ITEM = {"name": KERNEL_NAME, "source": PYTHON_MODULE_TEXT,
+                   "check": null | {"launch_dim", "args": [{"role", "tensor"}], "grad_outputs", "fd_seed",
+                                    "fd_samples", "gradient"}}
+  response {"id": N, "ok": true, "items": [RESULT, ...]}, RESULT in item order:
+           {"ok": true, "cpu_module": ..., "cuda_module": ...}
+        or {"ok": false, "kind": "import"|"codegen"|"internal", "error": "...", "traceback": "..."}
+           plus
+           "run": null | {"ok", "error", "outputs", "deterministic", "problem", "gradient", "ptx", "ptx_error"},
+           and with store_ptx "ptx_text" (the item's own CUDA module through NVRTC) or "ptx_text_error"
   request  {"op": "shutdown"}  -> the worker exits 0
 
 Every private Warp call is in the PRIVATE API section below; nothing else touches warp._src.
@@ -28,7 +30,7 @@ import sys
 import tempfile
 import traceback
 
-PROTOCOL = 1
+PROTOCOL = 2
 
 # ---------------------------------------------------------------- keep the real stdout for the protocol
 _proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
@@ -104,10 +106,12 @@ def load_kernel(name, source):
     return kernel
 
 
-def handle(req):
+def handle(req, keep=None):
     rid = req.get("id")
     try:
         kernel = load_kernel(req["name"], req["source"])
+        if keep is not None:
+            keep.append(kernel)
     except Exception as e:
         return {"id": rid, "ok": False, "kind": "import", "error": f"{type(e).__name__}: {e}",
                 "traceback": traceback.format_exc()}
@@ -311,8 +315,19 @@ def run_batch(items, want_ptx):
 def process(req):
     items = req.get("items", [])
     for it in items:
-        it["result"] = handle({"id": None, "name": it["name"], "source": it["source"]})
+        kept = []
+        it["result"] = handle({"id": None, "name": it["name"], "source": it["source"]}, kept)
         it["result"].pop("id", None)
+        if req.get("store_ptx") and it["result"].get("ok") and kept:
+            # the record's own CUDA module through NVRTC, so the PTX belongs to exactly this cuda_module
+            try:
+                out = tempfile.mkdtemp(dir=workdir)
+                wp.compile_aot_module(kept[0].module, arch=80, module_dir=out, use_ptx=True)
+                ptx = [f for f in os.listdir(out) if f.endswith(".ptx")]
+                with open(os.path.join(out, ptx[0]), encoding="utf-8") as f:
+                    it["result"]["ptx_text"] = f.read()
+            except Exception as e:
+                it["result"]["ptx_text_error"] = f"{type(e).__name__}: {e}"
     run_batch(items, req.get("ptx", False))
     return {"id": req.get("id"), "ok": True, "items": [it["result"] for it in items]}
 
@@ -331,9 +346,7 @@ for line in sys.stdin:
     if req.get("op") == "shutdown":
         break
     op = req.get("op")
-    if op == "codegen":
-        send(handle(req))
-    elif op == "process":
+    if op == "process":
         send(process(req))
     else:
         send({"id": req.get("id"), "ok": False, "kind": "internal", "error": f"unknown op {op!r}"})

@@ -62,6 +62,8 @@ struct ItemResponse {
     cpu_module: Option<String>,
     cuda_module: Option<String>,
     run: Option<crate::RunResult>,
+    ptx_text: Option<String>,
+    ptx_text_error: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -224,12 +226,19 @@ impl Worker {
     }
 
     /// Sends a batch of jobs as one request and waits for the answers (in order).
-    pub fn process(&mut self, jobs: &[Job], ptx: bool, timeout: Duration) -> Result<Vec<ItemResult>, RequestError> {
+    pub fn process(
+        &mut self,
+        jobs: &[Job],
+        ptx: bool,
+        store_ptx: bool,
+        timeout: Duration,
+    ) -> Result<Vec<ItemResult>, RequestError> {
         self.next_id += 1;
         let id = self.next_id;
         let items: Vec<serde_json::Value> =
             jobs.iter().map(|j| serde_json::json!({"name": j.name, "source": j.source, "check": j.check})).collect();
-        let line = serde_json::json!({"id": id, "op": "process", "items": items, "ptx": ptx}).to_string();
+        let line = serde_json::json!({"id": id, "op": "process", "items": items, "ptx": ptx, "store_ptx": store_ptx})
+            .to_string();
         let fatal = |reason, message: String| RequestError { reason, message, traceback: String::new() };
         if let Err(e) = self
             .stdin
@@ -278,7 +287,12 @@ impl Worker {
             .items
             .into_iter()
             .map(|it| match (it.ok, it.cpu_module, it.cuda_module) {
-                (true, Some(cpu_module), Some(cuda_module)) => Ok(Modules { cpu_module, cuda_module, run: it.run }),
+                (true, Some(cpu_module), Some(cuda_module)) => match (store_ptx, it.ptx_text, it.ptx_text_error) {
+                    (true, None, e) => {
+                        Err((FailureReason::Ptx, e.unwrap_or_else(|| "no PTX returned".into()), String::new()))
+                    }
+                    (_, ptx, _) => Ok(Modules { cpu_module, cuda_module, run: it.run, ptx }),
+                },
                 (true, _, _) => Err((FailureReason::Protocol, "ok answer without both modules".into(), String::new())),
                 (false, _, _) => {
                     let reason = match it.kind.as_deref() {

@@ -15,7 +15,7 @@ if mode == "refuse":
     sys.exit(3)
 if mode == "badproto":
     print(json.dumps({"type": "hello", "protocol": 99, "warp_version": "x"}), flush=True)
-print(json.dumps({"type": "hello", "protocol": 1, "warp_version": "fake"}), flush=True)
+print(json.dumps({"type": "hello", "protocol": 2, "warp_version": "fake"}), flush=True)
 def answer(it):
     src, name = it["source"], it["name"]
     if "CODEGEN_ERROR" in src:

@@ -76,6 +76,9 @@ pub struct GenerateArgs {
     /// Input components checked by finite differences per kernel.
     #[arg(long, default_value_t = 24)]
     fd_samples: u32,
+    /// Also compile every record's own CUDA module with NVRTC and store the PTX in the `ptx` column.
+    #[arg(long)]
+    ptx: bool,
     /// Rows per Parquet shard.
     #[arg(long, default_value_t = 10_000)]
     shard_rows: usize,
@@ -202,10 +205,14 @@ fn judge(c: &Candidate, mods: Modules, verify: Verify) -> Verdict {
         Ok(f) => f,
         Err(e) => return fail(FailureReason::Internal, e.to_string()),
     };
-    let v = match verify_run(c, mods.run, verify) {
+    let mut v = match verify_run(c, mods.run, verify) {
         Ok(v) => v,
         Err(verdict) => return verdict,
     };
+    if mods.ptx.is_some() {
+        // --ptx compiled this record's own cuda_module with NVRTC
+        v.checks.ptx = "passed".into();
+    }
     let executed = verify != Verify::Codegen;
     let spec = c.spec.as_ref().filter(|_| executed);
     let test_inputs = spec
@@ -238,6 +245,7 @@ fn judge(c: &Candidate, mods: Modules, verify: Verify) -> Verdict {
         grad_outputs: v.grad_outputs,
         grad_inputs: v.grad_inputs,
         checks: v.checks,
+        ptx: mods.ptx.unwrap_or_default(),
     }))
 }
 
@@ -356,6 +364,7 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
         workers,
         batch: if a.verify == Verify::Codegen { 1 } else { a.batch_size.max(1) },
         ptx: a.verify == Verify::Full,
+        store_ptx: a.ptx,
         timeout: Duration::from_secs(a.timeout.max(1)),
         recycle_after: a.recycle_after.max(1),
         ..PoolOptions::default()
@@ -471,6 +480,10 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
         warp_version: WARP_VERSION.to_string(),
         failures: failures.clone(),
         duplicates_dropped: duplicates,
+        verify: format!("{:?}", a.verify).to_lowercase(),
+        rejected: rejected.clone(),
+        findings: findings.clone(),
+        gradient_checked,
         wall_seconds: wall,
     };
     let manifest =
@@ -517,4 +530,83 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warpsmith_oracle::{FdSample, GradientRun};
+
+    fn candidate() -> Candidate {
+        let kernel = warpsmith_gen::generate(Category::Arithmetic, 1, &Config::default());
+        let spec = Some(launch_spec(&kernel, 1));
+        Candidate {
+            category: Category::Arithmetic,
+            seed: 1,
+            id: warpsmith_ast::canonical_id(&kernel),
+            python: warpsmith_ast::python_module(&kernel),
+            kernel,
+            spec,
+        }
+    }
+
+    fn run() -> RunResult {
+        RunResult {
+            ok: true,
+            error: None,
+            deterministic: Some(true),
+            problem: None,
+            outputs: vec![],
+            ptx: Some(true),
+            ptx_error: None,
+            gradient: Some(GradientRun {
+                status: "computed".into(),
+                grad_inputs: vec![],
+                samples: vec![FdSample { arg: 0, index: 0, ad: 1.0, fd: 1.0, fd_half: 1.0, h: 1e-2 }],
+                loss_scale: 1.0,
+            }),
+        }
+    }
+
+    #[test]
+    fn passing_runs_are_accepted_with_their_checks() {
+        let v = verify_run(&candidate(), Some(run()), Verify::Full).ok().expect("accepted");
+        assert_eq!(
+            (v.checks.forward.as_str(), v.checks.gradient.as_str(), v.checks.ptx.as_str()),
+            ("passed", "passed", "passed")
+        );
+        assert!(v.checks.deterministic);
+        let v = verify_run(&candidate(), Some(run()), Verify::Run).ok().expect("accepted");
+        assert_eq!((v.checks.gradient.as_str(), v.checks.ptx.as_str()), ("skipped", "skipped"));
+        let mut no_grad = run();
+        no_grad.gradient = None;
+        let v = verify_run(&candidate(), Some(no_grad), Verify::Full).ok().expect("accepted");
+        assert_eq!(v.checks.gradient, "not_differentiable");
+    }
+
+    #[test]
+    fn degenerate_nondeterministic_ptx_and_gradient_failures_are_not_accepted() {
+        let c = candidate();
+        let mut r = run();
+        r.problem = Some("constant".into());
+        assert!(matches!(verify_run(&c, Some(r), Verify::Full), Err(Verdict::Reject(why)) if why == "constant"));
+        let mut r = run();
+        r.deterministic = Some(false);
+        assert!(matches!(verify_run(&c, Some(r), Verify::Run), Err(Verdict::Reject(why)) if why == "nondeterministic"));
+        let mut r = run();
+        r.ptx = Some(false);
+        assert!(
+            matches!(verify_run(&c, Some(r), Verify::Full), Err(Verdict::Fail(f)) if f.reason == FailureReason::Ptx)
+        );
+        let mut r = run();
+        if let Some(g) = r.gradient.as_mut() {
+            g.samples[0].ad = -3.0;
+        }
+        assert!(matches!(verify_run(&c, Some(r), Verify::Full), Err(Verdict::Finding(..))));
+        let mut r = run();
+        r.ok = false;
+        assert!(
+            matches!(verify_run(&c, Some(r), Verify::Run), Err(Verdict::Fail(f)) if f.reason == FailureReason::Run)
+        );
+    }
 }

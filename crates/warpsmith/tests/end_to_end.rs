@@ -95,6 +95,21 @@ print(n)
     assert_eq!(n, 60);
 
     let rs = records(dir.path());
+    // no record computes nothing: outputs finite, not all zero, not all constant
+    for r in &rs {
+        assert_eq!((r.checks.forward.as_str(), r.checks.ptx.as_str()), ("passed", "passed"), "{}", r.id);
+        assert!(r.checks.deterministic);
+        let all: Vec<f64> = r.test_outputs.iter().flat_map(|t| t.values.iter().copied()).collect();
+        assert!(!all.is_empty() && all.iter().all(|v| v.is_finite()), "{}", r.id);
+        assert!(all.iter().any(|v| *v != 0.0), "all-zero outputs in {}", r.id);
+        let varies = r.test_outputs.iter().filter(|t| t.shape.first().copied().unwrap_or(1) > 1).any(|t| {
+            let comps = t.values.len() / t.shape[0] as usize;
+            t.values.chunks(comps).any(|c| c != &t.values[..comps])
+        });
+        let single = r.test_outputs.iter().all(|t| t.shape.first().copied().unwrap_or(1) <= 1);
+        assert!(varies || single, "constant outputs in {}", r.id);
+        assert!(["passed", "not_differentiable"].contains(&r.checks.gradient.as_str()), "{}", r.id);
+    }
     let ids: HashSet<&str> = rs.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids.len(), rs.len(), "ids are unique");
     // the id is the canonical form's hash: recompute it from the seed
@@ -170,6 +185,69 @@ sys.stdout.write("\n" + json.dumps({"cpu": cpu, "cuda": cuda}) + "\n")
             assert_eq!(col.matches('{').count(), col.matches('}').count());
         }
     }
+}
+
+/// Launches stored kernels with Warp from the record alone (its `python`, `launch_dim` and `test_inputs`),
+/// without any warpsmith code, and compares with `test_outputs`.
+#[test]
+fn stored_test_inputs_reproduce_stored_test_outputs_in_a_separate_warp_process() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    generate(dir.path(), 20, 5);
+    let rs = records(dir.path());
+    let script = r#"
+import importlib.util, json, sys
+import numpy as np
+import warp as wp
+rec = json.load(open(sys.argv[1]))
+path = sys.argv[2]
+open(path, "w").write(rec["python"])
+spec = importlib.util.spec_from_file_location("repro_mod", path)
+mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+kernel = getattr(mod, rec["name"])
+n = rec["launch_dim"][0]
+inputs = {t["name"]: t for t in rec["test_inputs"]}
+outputs = {t["name"]: t for t in rec["test_outputs"]}
+def dtype_of(name):
+    return {"float32": wp.float32, "int32": wp.int32}.get(name) or getattr(wp, name)
+def comp(name):
+    return (int(name[3]),) if name.startswith("vec") else (int(name[3]), int(name[4])) if name.startswith("mat") else ()
+import ast
+fn = next(x for x in ast.walk(ast.parse(rec["python"])) if isinstance(x, ast.FunctionDef))
+args, results = [], {}
+for label in [a.arg for a in fn.args.args]:
+    t = inputs.get(label) or outputs[label]
+    npdt = np.int32 if t["dtype"] == "int32" else np.float32
+    if not t["shape"]:
+        args.append(int(t["values"][0]) if t["dtype"] == "int32" else float(t["values"][0]))
+        continue
+    shape = tuple(t["shape"]) + comp(t["dtype"])
+    data = np.array(t["values"], dtype=npdt).reshape(shape) if label in inputs else np.zeros(shape, npdt)
+    arr = wp.array(data, dtype=dtype_of(t["dtype"]), device="cpu")
+    args.append(arr)
+    if label in outputs:
+        results[label] = arr
+wp.launch(kernel, dim=n, inputs=args, device="cpu")
+worst = 0.0
+for name, arr in results.items():
+    got = arr.numpy().astype(np.float64).ravel()
+    want = np.array(outputs[name]["values"])
+    assert got.shape == want.shape, (name, got.shape, want.shape)
+    assert np.allclose(got, want, rtol=1e-4, atol=1e-5), (name, np.max(np.abs(got - want)))
+print("\nOK", len(results))
+"#;
+    let mut checked = 0;
+    for r in rs.iter().take(12) {
+        assert_eq!(r.checks.forward, "passed");
+        assert_eq!(r.checks.ptx, "passed");
+        assert!(!r.test_outputs.is_empty() && r.launch_dim.len() == 1);
+        let json = dir.path().join(format!("{}.json", r.id));
+        std::fs::write(&json, serde_json::to_vec(r).expect("json")).expect("write record");
+        let module = dir.path().join(format!("{}_repro.py", r.name));
+        let out = run_python(script, &[&json.display().to_string(), &module.display().to_string()]);
+        assert!(out.lines().last().unwrap_or_default().starts_with("OK"), "{out}");
+        checked += 1;
+    }
+    assert_eq!(checked, 12);
 }
 
 #[test]
