@@ -87,8 +87,8 @@ pub const COLUMNS: [(&str, &str, &str); 21] = [
     ),
     (
         "checks",
-        "struct<forward, deterministic, gradient, gradient_max_rel_error, ptx>",
-        "`forward`: launched on the CPU with finite, non-constant, non-zero outputs (`passed`/`skipped`); `deterministic`: two launches bitwise identical; `gradient`: `passed`, `not_differentiable` (no float input, or a float mutated in a dynamic loop, which Warp does not differentiate) or `skipped`; `gradient_max_rel_error`: largest relative error of the adjoint against central finite differences; `ptx`: NVRTC compiled `cuda_module` for sm_80 (`passed`/`skipped`).",
+        "struct<forward, deterministic, gradient, gradient_max_rel_error, ptx, cuda_forward, cuda_backward>",
+        "`forward`: launched on the CPU with finite, non-constant, non-zero outputs (`passed`/`skipped`); `deterministic`: two launches bitwise identical; `gradient`: `passed`, `not_differentiable` (no float input, or a float mutated in a dynamic loop, which Warp does not differentiate) or `skipped`; `gradient_max_rel_error`: largest relative error of the adjoint against central finite differences; `ptx`: NVRTC compiled `cuda_module` for sm_80 (`passed`/`skipped`); `cuda_forward`, `cuda_backward`: with `--device cuda`, the CUDA launch and adjoints matched the CPU (`passed`/`skipped`).",
     ),
     ("ptx", "string", "With `--ptx`: the PTX that NVRTC produced from `cuda_module` for sm_80; otherwise empty."),
 ];

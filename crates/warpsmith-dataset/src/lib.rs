@@ -83,6 +83,10 @@ pub struct Checks {
     pub gradient_max_rel_error: f64,
     /// `passed` (NVRTC compiled the CUDA module to PTX for sm_80), `failed`, or `skipped`.
     pub ptx: String,
+    /// With `--device cuda`: the CUDA forward launch matched the CPU outputs (`passed`), else `skipped`.
+    pub cuda_forward: String,
+    /// With `--device cuda`: the CUDA input adjoints matched the CPU's (`passed`), else `skipped`.
+    pub cuda_backward: String,
 }
 
 /// The three splits, in file order.

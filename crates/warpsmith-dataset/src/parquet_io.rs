@@ -59,6 +59,8 @@ pub fn schema() -> SchemaRef {
                 s("gradient"),
                 Field::new("gradient_max_rel_error", DataType::Float64, false),
                 s("ptx"),
+                s("cuda_forward"),
+                s("cuda_backward"),
             ])),
             false,
         ),

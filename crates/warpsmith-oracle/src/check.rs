@@ -77,6 +77,12 @@ pub struct RunResult {
     /// The backward pass and finite differences.
     #[serde(default)]
     pub gradient: Option<GradientRun>,
+    /// With `--device cuda`: the CUDA forward matched the CPU (`passed`/`failed`).
+    #[serde(default)]
+    pub cuda_forward: Option<String>,
+    /// With `--device cuda`: the CUDA input adjoints matched the CPU's (`passed`/`failed`).
+    #[serde(default)]
+    pub cuda_backward: Option<String>,
 }
 
 /// Why a gradient check failed.

@@ -67,6 +67,8 @@ pub enum FailureReason {
     Run,
     /// NVRTC did not compile the CUDA module to PTX.
     Ptx,
+    /// With `--device cuda`: the CUDA launch disagreed with the CPU (a finding about Warp).
+    CudaMismatch,
 }
 
 impl FailureReason {
@@ -81,6 +83,7 @@ impl FailureReason {
             FailureReason::Internal => "internal",
             FailureReason::Run => "run",
             FailureReason::Ptx => "ptx",
+            FailureReason::CudaMismatch => "cuda_mismatch",
         }
     }
 }

@@ -66,6 +66,10 @@ cache = os.environ.get("WARPSMITH_KERNEL_CACHE")
 if cache:
     wp.config.kernel_cache_dir = cache
 wp.init()
+DEVICE = os.environ.get("WARPSMITH_DEVICE", "cpu")
+if DEVICE == "cuda" and not wp.is_cuda_available():
+    send({"type": "fatal", "error": "--device cuda: Warp sees no CUDA device on this machine (no GPU or no driver)"})
+    sys.exit(3)
 
 
 # ---------------------------------------------------------------- PRIVATE API (warp._src, pinned 1.19.0)
@@ -146,7 +150,7 @@ def np_dtype(dtype):
     return np.int32 if dtype == "int32" else np.float32
 
 
-def build_args(spec, overrides=None, requires_grad=False):
+def build_args(spec, overrides=None, requires_grad=False, device="cpu"):
     """Launch arguments; returns (args, {index: array}) for the arrays a caller reads back."""
     args, arrays = [], {}
     for i, a in enumerate(spec["args"]):
@@ -161,7 +165,7 @@ def build_args(spec, overrides=None, requires_grad=False):
         else:
             data = np.zeros(shape, dtype=np_dtype(t["dtype"]))
         grad = requires_grad and t["dtype"] != "int32"
-        arr = wp.array(data, dtype=DTYPES[t["dtype"]], device="cpu", requires_grad=grad)
+        arr = wp.array(data, dtype=DTYPES[t["dtype"]], device=device, requires_grad=grad)
         args.append(arr)
         arrays[i] = arr
     return args, arrays
@@ -171,9 +175,9 @@ def result_indices(spec):
     return [i for i, a in enumerate(spec["args"]) if a["role"] in ("output", "accumulator")]
 
 
-def forward(kernel, spec, overrides=None):
-    args, arrays = build_args(spec, overrides)
-    wp.launch(kernel, dim=spec["launch_dim"], inputs=args, device="cpu")
+def forward(kernel, spec, overrides=None, device="cpu"):
+    args, arrays = build_args(spec, overrides, device=device)
+    wp.launch(kernel, dim=spec["launch_dim"], inputs=args, device=device)
     return {i: arrays[i].numpy().copy() for i in result_indices(spec)}
 
 
@@ -201,14 +205,12 @@ def loss_of(spec, outs):
     return total, scale
 
 
-def gradient(kernel, spec):
-    float_inputs = [i for i, a in enumerate(spec["args"]) if a["role"] == "input" and a["tensor"]["dtype"] != "int32"]
-    if not float_inputs or not spec["grad_outputs"]:
-        return {"status": "not_differentiable"}
-    args, arrays = build_args(spec, requires_grad=True)
+def adjoints(kernel, spec, float_inputs, device):
+    """Input adjoints from wp.Tape with the spec's seeded output adjoints, on `device`."""
+    args, arrays = build_args(spec, requires_grad=True, device=device)
     tape = wp.Tape()
     with tape:
-        wp.launch(kernel, dim=spec["launch_dim"], inputs=args, device="cpu")
+        wp.launch(kernel, dim=spec["launch_dim"], inputs=args, device=device)
     seeds = {g["name"]: g for g in spec["grad_outputs"]}
     grads = {}
     for i in result_indices(spec):
@@ -216,9 +218,16 @@ def gradient(kernel, spec):
         if t["name"] in seeds:
             shape = tuple(t["shape"]) + comp_shape(t["dtype"])
             grads[arrays[i]] = wp.array(np.array(seeds[t["name"]]["values"], dtype=np.float32).reshape(shape),
-                                        dtype=DTYPES[t["dtype"]], device="cpu")
+                                        dtype=DTYPES[t["dtype"]], device=device)
     tape.backward(grads=grads)
-    ad = {i: arrays[i].grad.numpy().astype(np.float64).ravel() for i in float_inputs}
+    return {i: arrays[i].grad.numpy().astype(np.float64).ravel() for i in float_inputs}
+
+
+def gradient(kernel, spec):
+    float_inputs = [i for i, a in enumerate(spec["args"]) if a["role"] == "input" and a["tensor"]["dtype"] != "int32"]
+    if not float_inputs or not spec["grad_outputs"]:
+        return {"status": "not_differentiable"}
+    ad = adjoints(kernel, spec, float_inputs, "cpu")
     base = {i: np.array(spec["args"][i]["tensor"]["values"], dtype=np.float32) for i in float_inputs}
     _, scale = loss_of(spec, forward(kernel, spec))
     # central differences at h and h/2 on a seeded sample of input components
@@ -259,6 +268,22 @@ def tensor_list(spec, outs):
 
 
 batch_counter = 0
+
+
+def compare_cuda(kernel, spec, cpu_outs, run):
+    """Launches forward (and backward, if the CPU gradient was computed) on CUDA and compares with the CPU."""
+    gpu = forward(kernel, spec, device="cuda")
+    same = all(np.allclose(gpu[i].astype(np.float64), cpu_outs[i].astype(np.float64), rtol=1e-4, atol=1e-5)
+               for i in cpu_outs)
+    run["cuda_forward"] = "passed" if same else "failed"
+    g = run.get("gradient") or {}
+    if g.get("status") == "computed":
+        float_inputs = [i for i, a in enumerate(spec["args"]) if a["role"] == "input" and a["tensor"]["dtype"] != "int32"]
+        ad_gpu = adjoints(kernel, spec, float_inputs, "cuda")
+        ad_cpu = {t["name"]: np.array(t["values"]) for t in g["grad_inputs"]}
+        ok = all(np.allclose(ad_gpu[i], ad_cpu[spec["args"][i]["tensor"]["name"]], rtol=1e-3, atol=1e-4)
+                 for i in float_inputs)
+        run["cuda_backward"] = "passed" if ok else "failed"
 
 
 def run_batch(items, want_ptx):
@@ -307,6 +332,8 @@ def run_batch(items, want_ptx):
                    "ptx": ptx_ok, "ptx_error": ptx_error}
             if problem is None and spec.get("gradient", True):
                 run["gradient"] = gradient(kernel, spec)
+            if DEVICE == "cuda" and problem is None:
+                compare_cuda(kernel, spec, first, run)
             it["result"]["run"] = run
         except Exception as e:
             it["result"]["run"] = {"ok": False, "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}

@@ -29,8 +29,9 @@ pub struct WorkerCommand {
 }
 
 impl WorkerCommand {
-    /// The real worker: `python script` with the pinned Warp version and a kernel cache directory.
-    pub fn python(python: PathBuf, script: PathBuf, kernel_cache: PathBuf) -> Self {
+    /// The real worker: `python script` with the pinned Warp version, a kernel cache directory, and the
+    /// device that execution checks also run on (`cpu`, or `cuda` to compare CUDA launches with the CPU).
+    pub fn python(python: PathBuf, script: PathBuf, kernel_cache: PathBuf, device: &str) -> Self {
         WorkerCommand {
             program: python,
             args: vec![script.display().to_string()],
@@ -38,6 +39,7 @@ impl WorkerCommand {
                 ("WARPSMITH_WARP_VERSION".into(), crate::WARP_VERSION.into()),
                 ("WARPSMITH_KERNEL_CACHE".into(), kernel_cache.display().to_string()),
                 ("PYTHONUNBUFFERED".into(), "1".into()),
+                ("WARPSMITH_DEVICE".into(), device.into()),
             ],
             expect_warp: Some(crate::WARP_VERSION.into()),
         }

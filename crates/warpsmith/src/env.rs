@@ -83,7 +83,7 @@ pub fn python(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
 }
 
 /// The worker command: the embedded script written once under `$WARPSMITH_HOME` (named by its hash).
-pub fn worker_command(python: PathBuf) -> anyhow::Result<WorkerCommand> {
+pub fn worker_command(python: PathBuf, device: &str) -> anyhow::Result<WorkerCommand> {
     let home = home()?;
     std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
     let hash = blake3::hash(WORKER_PY.as_bytes()).to_hex();
@@ -91,5 +91,5 @@ pub fn worker_command(python: PathBuf) -> anyhow::Result<WorkerCommand> {
     if !script.exists() {
         warpsmith_dataset::atomic_write(&script, WORKER_PY.as_bytes())?;
     }
-    Ok(WorkerCommand::python(python, script, home.join("kernel-cache")))
+    Ok(WorkerCommand::python(python, script, home.join("kernel-cache"), device))
 }

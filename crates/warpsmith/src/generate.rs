@@ -27,6 +27,15 @@ use warpsmith_oracle::{
 /// Rounds of regeneration for slots whose kernel failed, was rejected or became a finding.
 const MAX_ROUNDS: u64 = 8;
 
+/// Where execution checks run besides the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Device {
+    /// The CPU only.
+    Cpu,
+    /// Also a CUDA GPU, compared with the CPU.
+    Cuda,
+}
+
 /// How much of each kernel to verify.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Verify {
@@ -76,6 +85,10 @@ pub struct GenerateArgs {
     /// Input components checked by finite differences per kernel.
     #[arg(long, default_value_t = 24)]
     fd_samples: u32,
+    /// Also launch forward and backward on this device and compare with the CPU (`cuda` needs a GPU;
+    /// with `--verify run` or `full`).
+    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    device: Device,
     /// Also compile every record's own CUDA module with NVRTC and store the PTX in the `ptx` column.
     #[arg(long)]
     ptx: bool,
@@ -153,6 +166,8 @@ fn verify_run(c: &Candidate, run: Option<RunResult>, verify: Verify) -> Result<V
             gradient: skipped(),
             gradient_max_rel_error: 0.0,
             ptx: skipped(),
+            cuda_forward: skipped(),
+            cuda_backward: skipped(),
         },
         test_outputs: Vec::new(),
         grad_outputs: Vec::new(),
@@ -193,6 +208,18 @@ fn verify_run(c: &Candidate, run: Option<RunResult>, verify: Verify) -> Result<V
                     v.grad_outputs = c.spec.as_ref().map(|s| s.grad_outputs.clone()).unwrap_or_default();
                 }
             }
+        }
+    }
+    for (what, status, field) in [
+        ("forward", &run.cuda_forward, &mut v.checks.cuda_forward),
+        ("backward", &run.cuda_backward, &mut v.checks.cuda_backward),
+    ] {
+        match status.as_deref() {
+            Some("passed") => *field = "passed".into(),
+            Some(other) => {
+                return Err(fail(FailureReason::CudaMismatch, format!("CUDA {what} {other} against the CPU")));
+            }
+            None => {}
         }
     }
     v.test_outputs = run.outputs;
@@ -359,7 +386,8 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     let start = Instant::now();
     let workers = a.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let python = crate::env::python(a.python.as_deref())?;
-    let cmd = crate::env::worker_command(python)?;
+    let device = if a.device == Device::Cuda { "cuda" } else { "cpu" };
+    let cmd = crate::env::worker_command(python, device)?;
     let opts = PoolOptions {
         workers,
         batch: if a.verify == Verify::Codegen { 1 } else { a.batch_size.max(1) },
@@ -565,6 +593,8 @@ mod tests {
                 samples: vec![FdSample { arg: 0, index: 0, ad: 1.0, fd: 1.0, fd_half: 1.0, h: 1e-2 }],
                 loss_scale: 1.0,
             }),
+            cuda_forward: None,
+            cuda_backward: None,
         }
     }
 
@@ -603,6 +633,16 @@ mod tests {
             g.samples[0].ad = -3.0;
         }
         assert!(matches!(verify_run(&c, Some(r), Verify::Full), Err(Verdict::Finding(..))));
+        let mut r = run();
+        r.cuda_forward = Some("failed".into());
+        assert!(
+            matches!(verify_run(&c, Some(r), Verify::Run), Err(Verdict::Fail(f)) if f.reason == FailureReason::CudaMismatch)
+        );
+        let mut r = run();
+        r.cuda_forward = Some("passed".into());
+        r.cuda_backward = Some("passed".into());
+        let v = verify_run(&c, Some(r), Verify::Full).ok().expect("accepted");
+        assert_eq!((v.checks.cuda_forward.as_str(), v.checks.cuda_backward.as_str()), ("passed", "passed"));
         let mut r = run();
         r.ok = false;
         assert!(

@@ -263,6 +263,25 @@ fn the_same_seed_gives_identical_parquet_and_another_seed_other_records() {
 }
 
 #[test]
+fn device_cuda_without_a_gpu_stops_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = bin()
+        .args(["generate", "--count", "2", "--device", "cuda", "--python"])
+        .arg(python())
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    // CI machines have no GPU; where one is present this test has nothing to check
+    if err.contains("Warp sees no CUDA device") {
+        assert_eq!(out.status.code(), Some(1), "{err}");
+    } else {
+        assert!(out.status.success(), "{err}");
+    }
+}
+
+#[test]
 fn bad_flags_and_config_files_exit_2_with_one_clear_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = bin().args(["generate", "--categories", "nope=1"]).output().expect("run");
