@@ -107,7 +107,7 @@ pub struct Failure {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
     /// Warp generated both modules.
-    Ok(Modules),
+    Ok(Box<Modules>),
     /// No output; see the failure.
     Failed(Failure),
 }

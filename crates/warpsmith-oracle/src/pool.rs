@@ -146,7 +146,7 @@ fn slot(
                     break results
                         .into_iter()
                         .map(|r| match r {
-                            Ok(m) => Outcome::Ok(m),
+                            Ok(m) => Outcome::Ok(Box::new(m)),
                             Err((reason, message, traceback)) => Outcome::Failed(Failure {
                                 reason,
                                 message,

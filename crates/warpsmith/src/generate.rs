@@ -463,7 +463,7 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
                 continue;
             };
             let verdict = match outcome {
-                Outcome::Ok(mods) => judge(&c, mods, a.verify),
+                Outcome::Ok(mods) => judge(&c, *mods, a.verify),
                 Outcome::Failed(f) => Verdict::Fail(f),
             };
             match verdict {
