@@ -400,9 +400,6 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     let pool = Pool::start(cmd, opts).context("starting the Warp oracle")?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let failures_dir = a.out.join("failures");
-    if failures_dir.exists() {
-        std::fs::remove_dir_all(&failures_dir).with_context(|| format!("clearing {}", failures_dir.display()))?;
-    }
 
     eprintln!("generating {} kernels with {workers} Warp worker(s), seed {}", a.count, a.seed);
     let schedule = cfg.schedule(a.count);
