@@ -78,7 +78,9 @@ fn generate_writes_a_dataset_that_hugging_face_loads_with_every_column_filled() 
 
     let script = r#"
 import sys, datasets
-ds = datasets.load_dataset(sys.argv[1])
+# a fresh cache: datasets may otherwise serve an earlier build of another directory
+ds = datasets.load_dataset(sys.argv[1], cache_dir=sys.argv[2])
+assert len(ds["train"].features) == 21, ds["train"].features
 cols = ["id","name","category","seed","python","cpu_forward","cpu_backward","cuda_forward","cuda_backward",
         "cpu_module","cuda_module","warp_version","features","split"]
 n = 0
@@ -91,7 +93,11 @@ for split in ds:
         assert row["split"] == split
 print(n)
 "#;
-    let n: usize = run_python(script, &[&dir.path().display().to_string()]).trim().parse().expect("count");
+    let cache = tempfile::tempdir().expect("cache dir");
+    let n: usize = run_python(script, &[&dir.path().display().to_string(), &cache.path().display().to_string()])
+        .trim()
+        .parse()
+        .expect("count");
     assert_eq!(n, 60);
 
     let rs = records(dir.path());
