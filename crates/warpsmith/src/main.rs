@@ -18,7 +18,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Create the managed Python environment (warp-lang==1.19.0 and numpy from PyPI).
+    /// Create the managed Python environment (warp-lang==1.19.0 and numpy from PyPI); prints its interpreter.
     Setup(env::SetupArgs),
     /// Generate a dataset.
     Generate(generate::GenerateArgs),
@@ -34,7 +34,11 @@ fn main() -> ExitCode {
     };
     let sub = matches.subcommand().map(|(_, m)| m.clone());
     let result = match cli.command {
-        Command::Setup(a) => env::setup(&a).map(|_| ExitCode::SUCCESS),
+        Command::Setup(a) => env::setup(&a).map(|python| {
+            // the interpreter on stdout, for scripts: `PY=$(warpsmith setup)`
+            println!("{}", python.display());
+            ExitCode::SUCCESS
+        }),
         Command::Generate(a) => match sub {
             Some(m) => generate::run(a, &m),
             None => Ok(ExitCode::from(2)),

@@ -21,16 +21,8 @@ fn python() -> &'static Path {
         }
         let out = bin().args(["setup", "--with", "datasets"]).output().expect("run warpsmith setup");
         assert!(out.status.success(), "setup failed: {}", String::from_utf8_lossy(&out.stderr));
-        let home =
-            std::env::var_os("WARPSMITH_HOME").map(PathBuf::from).unwrap_or_else(|| dirs_cache().join("warpsmith"));
-        home.join("venv-warp-1.19.0").join("bin").join("python")
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
     })
-}
-
-fn dirs_cache() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"))
 }
 
 fn generate(out: &Path, count: usize, seed: u64) -> std::process::Output {
