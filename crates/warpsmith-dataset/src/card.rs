@@ -5,7 +5,7 @@ use std::fmt::Write;
 use crate::{Manifest, SPLITS};
 
 /// Every column with its type and meaning, as the card lists them.
-pub const COLUMNS: [(&str, &str, &str); 21] = [
+pub const COLUMNS: [(&str, &str, &str); 22] = [
     (
         "id",
         "string",
@@ -87,10 +87,15 @@ pub const COLUMNS: [(&str, &str, &str); 21] = [
     ),
     (
         "checks",
-        "struct<forward, deterministic, gradient, gradient_max_rel_error, ptx, cuda_forward, cuda_backward>",
-        "`forward`: launched on the CPU with finite, non-constant, non-zero outputs (`passed`/`skipped`); `deterministic`: two launches bitwise identical; `gradient`: `passed`, `not_differentiable` (no float input, or a float mutated in a dynamic loop, which Warp does not differentiate) or `skipped`; `gradient_max_rel_error`: largest relative error of the adjoint against central finite differences; `ptx`: NVRTC compiled `cuda_module` for sm_80 (`passed`/`skipped`); `cuda_forward`, `cuda_backward`: with `--device cuda`, the CUDA launch and adjoints matched the CPU (`passed`/`skipped`).",
+        "struct<forward, deterministic, gradient, gradient_max_rel_error, ptx, cuda_forward, cuda_backward, standalone_compile, standalone_equivalence>",
+        "`forward`: launched on the CPU with finite, non-constant, non-zero outputs (`passed`/`skipped`); `deterministic`: two launches bitwise identical; `gradient`: `passed`, `not_differentiable` (no float input, or a float mutated in a dynamic loop, which Warp does not differentiate) or `skipped`; `gradient_max_rel_error`: largest relative error of the adjoint against central finite differences; `ptx`: NVRTC compiled `cuda_module` for sm_80 (`passed`/`skipped`); `cuda_forward`, `cuda_backward`: with `--device cuda`, the CUDA launch and adjoints matched the CPU (`passed`/`skipped`); `standalone_compile`: `nvcc --ptx -arch=sm_80` compiled `cuda_standalone` (`passed`/`skipped`); `standalone_equivalence`: `cuda_standalone` built as host C++ (g++) reproduced `test_outputs` on `test_inputs` at rtol 1e-4, atol 1e-5 (`passed`/`skipped`).",
     ),
     ("ptx", "string", "With `--ptx`: the PTX that NVRTC produced from `cuda_module` for sm_80; otherwise empty."),
+    (
+        "cuda_standalone",
+        "string",
+        "A standalone CUDA C++ translation written by warpsmith from the kernel's AST (no Warp headers): value types for Warp's vectors and matrices, helpers with Warp's semantics, the kernel body as a `__host__ __device__` function, a grid-stride `__global__` kernel, a host launcher that checks every CUDA call, and a `main()` that runs `test_inputs` and compares with `test_outputs`. Builds with `nvcc` for a GPU or with a host C++ compiler for the CPU.",
+    ),
 ];
 
 /// The card for a written dataset.

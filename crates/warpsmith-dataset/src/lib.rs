@@ -68,6 +68,9 @@ pub struct Record {
     pub checks: Checks,
     /// PTX of `cuda_module` for sm_80 from NVRTC (`--ptx`), else empty.
     pub ptx: String,
+    /// The standalone CUDA translation (`warpsmith-cuda`): one self-contained `.cu` with the kernel, a host
+    /// launcher and a `main()` that runs `test_inputs` and compares with `test_outputs`.
+    pub cuda_standalone: String,
 }
 
 /// The `checks` column.
@@ -87,6 +90,11 @@ pub struct Checks {
     pub cuda_forward: String,
     /// With `--device cuda`: the CUDA input adjoints matched the CPU's (`passed`), else `skipped`.
     pub cuda_backward: String,
+    /// `passed` (nvcc compiled `cuda_standalone` to PTX for sm_80), `failed`, or `skipped`.
+    pub standalone_compile: String,
+    /// `passed` (the host build of `cuda_standalone` reproduced `test_outputs` at rtol 1e-4, atol 1e-5),
+    /// `failed`, or `skipped`.
+    pub standalone_equivalence: String,
 }
 
 /// The three splits, in file order.

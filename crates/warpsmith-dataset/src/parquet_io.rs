@@ -61,10 +61,13 @@ pub fn schema() -> SchemaRef {
                 s("ptx"),
                 s("cuda_forward"),
                 s("cuda_backward"),
+                s("standalone_compile"),
+                s("standalone_equivalence"),
             ])),
             false,
         ),
         s("ptx"),
+        s("cuda_standalone"),
     ]))
 }
 

@@ -69,6 +69,12 @@ pub enum FailureReason {
     Ptx,
     /// With `--device cuda`: the CUDA launch disagreed with the CPU (a finding about Warp).
     CudaMismatch,
+    /// The standalone CUDA emitter has no translation for a construct (an emitter gap).
+    StandaloneEmit,
+    /// nvcc did not compile the standalone translation (an emitter bug).
+    StandaloneCompile,
+    /// The standalone translation's host build did not reproduce Warp's outputs (an emitter bug).
+    StandaloneEquivalence,
 }
 
 impl FailureReason {
@@ -84,6 +90,9 @@ impl FailureReason {
             FailureReason::Run => "run",
             FailureReason::Ptx => "ptx",
             FailureReason::CudaMismatch => "cuda_mismatch",
+            FailureReason::StandaloneEmit => "standalone_emit",
+            FailureReason::StandaloneCompile => "standalone_compile",
+            FailureReason::StandaloneEquivalence => "standalone_equivalence",
         }
     }
 }

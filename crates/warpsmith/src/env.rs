@@ -9,6 +9,12 @@ use warpsmith_oracle::{WARP_VERSION, WORKER_PY, WorkerCommand};
 /// The requirements installed into the managed environment.
 pub const REQUIREMENTS: [&str; 2] = ["warp-lang==1.19.0", "numpy"];
 
+/// The CUDA 13 toolkit packages from PyPI that `setup --cuda` adds (nvcc, its NVVM back end, the CUDA C
+/// runtime headers and the runtime library), all of one version. nvcc lands in
+/// `site-packages/nvidia/cu13/bin`.
+pub const CUDA_REQUIREMENTS: [&str; 4] =
+    ["nvidia-cuda-nvcc==13.5.37", "nvidia-nvvm==13.5.37", "nvidia-cuda-crt==13.5.37", "nvidia-cuda-runtime==13.5.37"];
+
 /// Flags of `setup`.
 #[derive(clap::Args, Debug)]
 pub struct SetupArgs {
@@ -18,6 +24,9 @@ pub struct SetupArgs {
     /// Extra packages to install with the requirements (e.g. `datasets` to load the output in tests).
     #[arg(long = "with", value_name = "PACKAGE")]
     with: Vec<String>,
+    /// Also install the CUDA 13 compiler packages (nvcc) for the standalone CUDA compile check.
+    #[arg(long)]
+    cuda: bool,
 }
 
 /// Where warpsmith keeps its environment, worker script and Warp kernel cache.
@@ -51,9 +60,18 @@ fn run(cmd: &mut Command, what: &str) -> anyhow::Result<()> {
 pub fn setup(a: &SetupArgs) -> anyhow::Result<PathBuf> {
     let venv = venv_dir()?;
     let marker = venv.join(".warpsmith-complete");
-    let wanted =
-        REQUIREMENTS.iter().map(|s| s.to_string()).chain(a.with.iter().cloned()).collect::<Vec<_>>().join("\n");
-    if std::fs::read_to_string(&marker).is_ok_and(|m| m == wanted) {
+    let cuda: &[&str] = if a.cuda { &CUDA_REQUIREMENTS } else { &[] };
+    let wanted = REQUIREMENTS
+        .iter()
+        .chain(cuda)
+        .map(|s| s.to_string())
+        .chain(a.with.iter().cloned())
+        .collect::<Vec<_>>()
+        .join("\n");
+    // an environment that already has everything asked for (and perhaps more) is kept as it is
+    let have = std::fs::read_to_string(&marker).unwrap_or_default();
+    let have: Vec<&str> = have.lines().collect();
+    if !have.is_empty() && wanted.lines().all(|w| have.contains(&w)) {
         eprintln!("environment ready: {}", venv.display());
         return Ok(venv_python(&venv));
     }
@@ -63,9 +81,19 @@ pub fn setup(a: &SetupArgs) -> anyhow::Result<PathBuf> {
         run(Command::new(&a.base_python).arg("-m").arg("venv").arg(&venv), "creating the virtual environment")?;
     }
     let mut pip = Command::new(venv_python(&venv));
-    pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"]).args(REQUIREMENTS).args(&a.with);
+    pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
+        .args(REQUIREMENTS)
+        .args(cuda)
+        .args(&a.with);
     run(&mut pip, "installing the requirements with pip")?;
-    std::fs::write(&marker, wanted).with_context(|| format!("writing {}", marker.display()))?;
+    // keep what an earlier setup installed in the record too
+    let mut all: Vec<String> = have.iter().map(|s| s.to_string()).collect();
+    for w in wanted.lines() {
+        if !all.iter().any(|h| h == w) {
+            all.push(w.to_string());
+        }
+    }
+    std::fs::write(&marker, all.join("\n")).with_context(|| format!("writing {}", marker.display()))?;
     eprintln!("environment ready: {}", venv.display());
     Ok(venv_python(&venv))
 }
@@ -79,7 +107,36 @@ pub fn python(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     if venv.join(".warpsmith-complete").exists() {
         return Ok(venv_python(&venv));
     }
-    setup(&SetupArgs { base_python: PathBuf::from("python3"), with: Vec::new() })
+    setup(&SetupArgs { base_python: PathBuf::from("python3"), with: Vec::new(), cuda: false })
+}
+
+/// nvcc inside the Python environment of `python` (a virtual environment's interpreter), if installed there.
+fn nvcc_in_env(python: &Path) -> Option<PathBuf> {
+    let root = python.parent()?.parent()?;
+    let lib = std::fs::read_dir(root.join("lib")).ok()?;
+    lib.flatten().map(|e| e.path().join("site-packages/nvidia/cu13/bin/nvcc")).find(|p| p.is_file())
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(program)).find(|p| p.is_file()))
+}
+
+/// The nvcc for the standalone compile check: `explicit` (`--nvcc` / `WARPSMITH_NVCC`), else the one in
+/// `python`'s environment, else `nvcc` on `PATH`. When none is found and `python` is the managed
+/// environment, the CUDA packages are installed into it (`setup --cuda`). `None`: no nvcc anywhere.
+pub fn nvcc(explicit: Option<&Path>, python: &Path) -> anyhow::Result<Option<PathBuf>> {
+    if let Some(p) = explicit {
+        return Ok(Some(p.to_path_buf()));
+    }
+    if let Some(p) = nvcc_in_env(python).or_else(|| on_path("nvcc")) {
+        return Ok(Some(p));
+    }
+    if python == venv_python(&venv_dir()?) {
+        let py = setup(&SetupArgs { base_python: PathBuf::from("python3"), with: Vec::new(), cuda: true })?;
+        return Ok(nvcc_in_env(&py));
+    }
+    Ok(None)
 }
 
 /// The worker command: the embedded script written once under `$WARPSMITH_HOME` (named by its hash).

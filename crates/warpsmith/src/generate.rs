@@ -60,7 +60,7 @@ pub struct GenerateArgs {
     out: PathBuf,
     /// Master seed.
     #[arg(long, default_value_t = 0)]
-    seed: u64,
+    pub seed: u64,
     /// Oracle worker processes (default: one per core).
     #[arg(long)]
     workers: Option<usize>,
@@ -95,6 +95,13 @@ pub struct GenerateArgs {
     /// Rows per Parquet shard.
     #[arg(long, default_value_t = 10_000)]
     shard_rows: usize,
+    /// nvcc for the standalone CUDA compile check (default: the managed environment's, installed on first
+    /// use, else `nvcc` on PATH).
+    #[arg(long, env = "WARPSMITH_NVCC")]
+    nvcc: Option<PathBuf>,
+    /// Host C++ compiler for the standalone CUDA equivalence check.
+    #[arg(long, default_value = "g++")]
+    cxx: PathBuf,
     #[command(flatten)]
     generation: Config,
 }
@@ -123,13 +130,14 @@ fn resolve_config(a: &GenerateArgs, m: &ArgMatches) -> Result<Config, String> {
     Ok(c)
 }
 
-struct Candidate {
-    category: Category,
+/// One generated kernel on its way through the checks.
+pub struct Candidate {
+    pub category: Category,
     seed: u64,
-    kernel: Kernel,
-    id: String,
-    python: String,
-    spec: Option<LaunchSpec>,
+    pub kernel: Kernel,
+    pub id: String,
+    pub python: String,
+    pub spec: Option<LaunchSpec>,
 }
 
 /// What becomes of a candidate after the oracle.
@@ -168,6 +176,8 @@ fn verify_run(c: &Candidate, run: Option<RunResult>, verify: Verify) -> Result<V
             ptx: skipped(),
             cuda_forward: skipped(),
             cuda_backward: skipped(),
+            standalone_compile: skipped(),
+            standalone_equivalence: skipped(),
         },
         test_outputs: Vec::new(),
         grad_outputs: Vec::new(),
@@ -273,6 +283,8 @@ fn judge(c: &Candidate, mods: Modules, verify: Verify) -> Verdict {
         grad_inputs: v.grad_inputs,
         checks: v.checks,
         ptx: mods.ptx.unwrap_or_default(),
+        // set by the standalone stage
+        cuda_standalone: String::new(),
     }))
 }
 
@@ -342,6 +354,12 @@ impl Progress {
         }
     }
 
+    fn message(&self, m: &str) {
+        if let Some(b) = &self.bar {
+            b.set_message(m.to_string());
+        }
+    }
+
     fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
@@ -349,11 +367,15 @@ impl Progress {
     }
 }
 
-fn write_failure(dir: &Path, c: &Candidate, f: &Failure) -> anyhow::Result<()> {
+/// Writes a failure: the module, the standalone translation when there is one (`cuda`), and a report.
+fn write_failure(dir: &Path, c: &Candidate, f: &Failure, cuda: &str) -> anyhow::Result<()> {
     let fdir = dir.join("failures");
     std::fs::create_dir_all(&fdir).with_context(|| format!("creating {}", fdir.display()))?;
     let stem = format!("{}-{}", c.category.name(), c.seed);
     std::fs::write(fdir.join(format!("{stem}.py")), &c.python).with_context(|| format!("writing failure {stem}.py"))?;
+    if !cuda.is_empty() {
+        std::fs::write(fdir.join(format!("{stem}.cu")), cuda).with_context(|| format!("writing failure {stem}.cu"))?;
+    }
     let report = format!(
         "category: {}\nseed: {}\nid: {}\nreason: {}\nattempts: {}\nmessage: {}\n\n--- traceback ---\n{}\n--- worker stderr (tail) ---\n{}\n\nreproduce: warpsmith show --category {} --seed {}\n",
         c.category.name(),
@@ -369,6 +391,37 @@ fn write_failure(dir: &Path, c: &Candidate, f: &Failure) -> anyhow::Result<()> {
     );
     std::fs::write(fdir.join(format!("{stem}.txt")), report).with_context(|| format!("writing failure {stem}.txt"))?;
     Ok(())
+}
+
+/// The standalone stage for these flags: translate always; with `--verify run`, also the host equivalence
+/// check; with `--verify full`, also the nvcc compile check (nvcc found or installed by [`crate::env::nvcc`]).
+fn standalone_stage(
+    a: &GenerateArgs,
+    python: PathBuf,
+    workers: usize,
+    workdir: PathBuf,
+) -> anyhow::Result<crate::standalone::Stage> {
+    let equivalence = a.verify != Verify::Codegen;
+    let mut nvcc = None;
+    if a.verify == Verify::Full {
+        nvcc = crate::env::nvcc(a.nvcc.as_deref(), &python)?;
+        if nvcc.is_none() {
+            eprintln!(
+                "warning: no nvcc found (pass --nvcc, or `warpsmith setup --cuda` for the managed environment): \
+                 the standalone compile check is skipped"
+            );
+        }
+    }
+    let compile = nvcc.is_some();
+    let toolchain =
+        (equivalence || compile).then(|| warpsmith_cuda::toolchain::Toolchain { cxx: a.cxx.clone(), nvcc, workdir });
+    if let Some(tc) = &toolchain {
+        let probe = std::process::Command::new(&tc.cxx).arg("--version").output();
+        if !probe.is_ok_and(|o| o.status.success()) {
+            anyhow::bail!("the host C++ compiler {} does not run (install g++ or pass --cxx)", tc.cxx.display());
+        }
+    }
+    Ok(crate::standalone::Stage { toolchain, compile, equivalence, workers })
 }
 
 pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
@@ -387,6 +440,7 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     let workers = a.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let python = crate::env::python(a.python.as_deref())?;
     let device = if a.device == Device::Cuda { "cuda" } else { "cpu" };
+    let python_for_nvcc = python.clone();
     let cmd = crate::env::worker_command(python, device)?;
     let opts = PoolOptions {
         workers,
@@ -397,6 +451,8 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
         recycle_after: a.recycle_after.max(1),
         ..PoolOptions::default()
     };
+    let (_scratch, workdir) = crate::standalone::scratch()?;
+    let stage = standalone_stage(&a, python_for_nvcc, workers, workdir)?;
     let pool = Pool::start(cmd, opts).context("starting the Warp oracle")?;
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
     let failures_dir = a.out.join("failures");
@@ -414,6 +470,7 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     let mut rejected: BTreeMap<String, usize> = BTreeMap::new();
     let mut findings: BTreeMap<String, usize> = BTreeMap::new();
     let mut gradient_checked = 0usize;
+    let mut standalone_checked = 0usize;
     for d in ["failures", "findings"] {
         let p = a.out.join(d);
         if p.exists() {
@@ -421,10 +478,11 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
         }
     }
 
-    for _round in 0..MAX_ROUNDS {
+    for round in 0..MAX_ROUNDS {
         if pending.is_empty() {
             break;
         }
+        let mut accepted: Vec<(usize, Candidate, Box<Record>)> = Vec::new();
         let mut candidates: BTreeMap<usize, Candidate> = BTreeMap::new();
         for &slot in &pending {
             let category = schedule[slot];
@@ -468,7 +526,7 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
                     if r.checks.gradient == "passed" || r.checks.gradient == "failed" {
                         gradient_checked += 1;
                     }
-                    records[slot] = Some(*r);
+                    accepted.push((slot, c, r));
                     progress.inc(failed_total);
                 }
                 Verdict::Reject(why) => {
@@ -478,7 +536,7 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
                 Verdict::Fail(f) => {
                     failed_total += 1;
                     *failures.entry(f.reason.name().to_string()).or_insert(0) += 1;
-                    write_failure(&a.out, &c, &f)?;
+                    write_failure(&a.out, &c, &f, "")?;
                     retry.push(slot);
                 }
                 Verdict::Finding(v, run) => {
@@ -490,6 +548,23 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        progress.message("checking the standalone CUDA translations");
+        let verdicts = crate::standalone::run(&stage, &mut accepted, round)?;
+        for ((slot, c, r), verdict) in accepted.into_iter().zip(verdicts) {
+            match verdict {
+                None => {
+                    standalone_checked += usize::from(r.checks.standalone_equivalence == "passed");
+                    records[slot] = Some(*r);
+                }
+                Some((f, cuda)) => {
+                    failed_total += 1;
+                    *failures.entry(f.reason.name().to_string()).or_insert(0) += 1;
+                    write_failure(&a.out, &c, &f, &cuda)?;
+                    retry.push(slot);
+                }
+            }
+        }
+        progress.message("");
         retry.sort_unstable();
         pending = retry;
     }
@@ -535,6 +610,14 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
             let f: Vec<String> = findings.iter().map(|(k, v)| format!("{k} {v}")).collect();
             eprintln!("findings: {found} ({}) under {}", f.join(", "), a.out.join("findings").display());
         }
+    }
+    let standalone_failed: usize = failures.iter().filter(|(k, _)| k.starts_with("standalone")).map(|(_, n)| *n).sum();
+    if stage.equivalence {
+        eprintln!(
+            "standalone CUDA: {standalone_checked}/{} translations reproduced Warp's outputs on the host{}",
+            standalone_checked + standalone_failed,
+            if stage.compile { ", all accepted ones compiled with nvcc --ptx" } else { "" }
+        );
     }
     if failures.is_empty() {
         eprintln!("failures: none");

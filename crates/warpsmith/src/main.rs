@@ -3,6 +3,7 @@
 mod env;
 mod generate;
 mod show;
+mod standalone;
 
 use std::process::ExitCode;
 

@@ -1,0 +1,987 @@
+//! The standalone CUDA emitter: typed AST in, one self-contained `.cu` out. Pure: no I/O.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt::Write as _;
+
+use warpsmith_ast::{ArrayLen, ArrayRole, BinOp, Expr, ExprKind, Kernel, ParamKind, Stmt, Type, UnOp, VarId};
+use warpsmith_gen::vectors::Tensor;
+
+use crate::helpers::{AtomicKind, Elem, Helper};
+
+/// Why a kernel could not be translated: a construct the emitter does not support (an emitter gap, reported
+/// as a failure, never silently dropped) or a test case that does not match the kernel's signature.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum EmitError {
+    /// An AST construct without a translation.
+    #[error("unsupported construct: {0}")]
+    Unsupported(String),
+    /// A test tensor is missing or has the wrong size.
+    #[error("test case does not match the kernel: {0}")]
+    Test(String),
+}
+
+/// The record's test: Warp's launch and, when the kernel was executed, Warp's CPU results.
+#[derive(Clone, Copy, Debug)]
+pub struct TestCase<'a> {
+    /// The 1-D launch dimension (threads).
+    pub launch_dim: u32,
+    /// Input arrays and by-value parameters (the record's `test_inputs`), matched to parameters by name.
+    pub inputs: &'a [Tensor],
+    /// Warp's outputs and accumulators after one launch (the record's `test_outputs`); `None` when the kernel
+    /// was not executed, and then `main()` prints the results instead of comparing them.
+    pub expected: Option<&'a [Tensor]>,
+}
+
+/// One kernel's translation.
+#[derive(Clone, Debug)]
+pub struct Translation {
+    /// The kernel's name (the Warp function's name).
+    pub name: String,
+    /// The helpers the section uses (before closing under dependencies).
+    pub helpers: BTreeSet<Helper>,
+    /// The kernel-specific code: the per-thread function, the `__global__` kernel, the launcher, the test
+    /// data and `int run_test()`. It needs [`crate::prelude`] of [`Translation::helpers`] before it.
+    pub section: String,
+    /// The complete, self-contained `.cu` file: header comment, prelude, section and `main()`.
+    pub source: String,
+}
+
+/// C++ keywords, CUDA names and the emitter's own names, which a Warp variable must not shadow.
+const RESERVED: &[&str] = &[
+    "alignas",
+    "alignof",
+    "and",
+    "asm",
+    "auto",
+    "bool",
+    "break",
+    "case",
+    "catch",
+    "char",
+    "class",
+    "const",
+    "constexpr",
+    "continue",
+    "default",
+    "delete",
+    "do",
+    "double",
+    "else",
+    "enum",
+    "explicit",
+    "extern",
+    "false",
+    "float",
+    "for",
+    "friend",
+    "goto",
+    "if",
+    "inline",
+    "int",
+    "long",
+    "mutable",
+    "namespace",
+    "new",
+    "not",
+    "operator",
+    "or",
+    "private",
+    "protected",
+    "public",
+    "register",
+    "return",
+    "short",
+    "signed",
+    "sizeof",
+    "static",
+    "struct",
+    "switch",
+    "template",
+    "this",
+    "throw",
+    "true",
+    "try",
+    "typedef",
+    "typename",
+    "union",
+    "unsigned",
+    "using",
+    "virtual",
+    "void",
+    "volatile",
+    "while",
+    "xor",
+    "threadIdx",
+    "blockIdx",
+    "blockDim",
+    "gridDim",
+    "warpSize",
+    "main",
+    "tid",
+    "dim",
+    "abs",
+    "sign",
+    "dot",
+    "length",
+    "length_sq",
+    "normalize",
+    "cross",
+    "cw_mul",
+    "cw_min",
+    "cw_max",
+    "outer",
+    "skew",
+    "diag",
+    "transpose",
+    "trace",
+    "determinant",
+    "ddot",
+    "mul",
+    "lerp",
+    "smoothstep",
+    "clampf",
+    "clampi",
+    "mini",
+    "maxi",
+    "degrees",
+    "radians",
+    "failures",
+    "run_test",
+    "compare_floats",
+    "compare_ints",
+    "vec2",
+    "vec3",
+    "vec4",
+    "mat22",
+    "mat33",
+    "mat44",
+    "threads",
+    "blocks",
+    "bytes",
+];
+
+/// C operator precedence (higher binds tighter), from the C++ standard's grammar.
+const P_ATOM: u8 = 16;
+const P_UNARY: u8 = 15;
+const P_TERNARY: u8 = 2;
+
+fn c_prec(op: BinOp) -> u8 {
+    match op {
+        BinOp::Mul | BinOp::Div | BinOp::Mod => 13,
+        BinOp::Add | BinOp::Sub => 12,
+        BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 10,
+        BinOp::Eq | BinOp::Ne => 9,
+        BinOp::And => 5,
+        BinOp::Or => 4,
+        BinOp::MatMul => P_ATOM,
+    }
+}
+
+fn c_token(op: BinOp) -> &'static str {
+    match op {
+        BinOp::And => "&&",
+        BinOp::Or => "||",
+        other => other.token(),
+    }
+}
+
+/// The C++ type of a value.
+fn c_type(t: Type) -> String {
+    match t {
+        Type::F32 => "float".into(),
+        Type::I32 => "int".into(),
+        Type::Bool => "bool".into(),
+        Type::Vec(n) => format!("vec{n}"),
+        Type::Mat(n) => format!("mat{n}{n}"),
+    }
+}
+
+/// The element type of an array as stored in memory (booleans are never stored).
+fn c_elem(t: Type) -> String {
+    c_type(t)
+}
+
+/// A float32 value as a C++ literal that parses to the same float (shortest round-trip form).
+pub fn float_lit(v: f64) -> String {
+    let f = v as f32;
+    let s = format!("{f:?}");
+    let s = if s.contains('.') || s.contains('e') { s } else { format!("{s}.0") };
+    format!("{s}f")
+}
+
+struct Emitter<'k> {
+    k: &'k Kernel,
+    names: HashMap<VarId, String>,
+    helpers: BTreeSet<Helper>,
+    hoisted: HashSet<VarId>,
+    /// The variable bound to `wp.tid()` and named `tid`: the thread index parameter itself.
+    tid_var: Option<VarId>,
+}
+
+/// Translates `kernel` and its test into a standalone `.cu`.
+///
+/// Errors: [`EmitError::Unsupported`] for a construct without a translation, [`EmitError::Test`] when a
+/// parameter has no test tensor or the tensor's size does not match.
+pub fn translate(kernel: &Kernel, test: &TestCase) -> Result<Translation, EmitError> {
+    let mut e = Emitter::new(kernel)?;
+    let mut section = String::new();
+    e.thread_function(&mut section)?;
+    e.global_kernel(&mut section);
+    e.launcher(&mut section);
+    e.run_test(&mut section, test)?;
+    let prelude = crate::prelude(&e.helpers);
+    let source = format!(
+        "// {name}.cu: standalone CUDA translation of the Warp kernel `{name}`, written by warpsmith.\n\
+         // GPU: nvcc -O2 -arch=sm_80 {name}.cu -o {name} && ./{name}\n\
+         // CPU: g++ -O2 -x c++ {name}.cu -o {name} && ./{name}\n\
+         // It runs the kernel on the record's test inputs and compares with Warp's outputs.\n\n\
+         {prelude}\n{section}\nint main() {{ return run_test() == 0 ? 0 : 1; }}\n",
+        name = kernel.name
+    );
+    Ok(Translation { name: kernel.name.clone(), helpers: e.helpers, section, source })
+}
+
+impl<'k> Emitter<'k> {
+    fn new(k: &'k Kernel) -> Result<Self, EmitError> {
+        let mut names = HashMap::new();
+        let mut used: HashSet<String> = RESERVED.iter().map(|s| s.to_string()).collect();
+        used.insert(k.name.clone());
+        used.insert(format!("{}_kernel", k.name));
+        used.insert(format!("launch_{}", k.name));
+        let mut tid_var = None;
+        if let Some(Stmt::Let { var, value: Expr { kind: ExprKind::Tid, .. } }) = k.body.first()
+            && k.vars[*var].name == "tid"
+        {
+            tid_var = Some(*var);
+            names.insert(*var, "tid".to_string());
+        }
+        for (id, v) in k.vars.iter().enumerate() {
+            if names.contains_key(&id) {
+                continue;
+            }
+            let mut name = v.name.clone();
+            while used.contains(&name) {
+                name.push('_');
+            }
+            used.insert(name.clone());
+            names.insert(id, name);
+        }
+        let hoisted = hoisted_locals(k)?;
+        Ok(Emitter { k, names, helpers: BTreeSet::new(), hoisted, tid_var })
+    }
+
+    fn name(&self, id: VarId) -> &str {
+        &self.names[&id]
+    }
+
+    fn need(&mut self, h: Helper) {
+        self.helpers.insert(h);
+    }
+
+    /// The parameter list shared by the thread function, the kernel and the launcher (after `dim`).
+    fn params(&self) -> Vec<String> {
+        self.k
+            .params
+            .iter()
+            .map(|p| {
+                let v = &self.k.vars[p.var];
+                match p.kind {
+                    ParamKind::Array { role: ArrayRole::Input, .. } => {
+                        format!("const {}* {}", c_elem(v.ty), self.name(p.var))
+                    }
+                    ParamKind::Array { .. } => format!("{}* {}", c_elem(v.ty), self.name(p.var)),
+                    ParamKind::Value => format!("{} {}", c_type(v.ty), self.name(p.var)),
+                }
+            })
+            .collect()
+    }
+
+    fn arg_names(&self) -> Vec<String> {
+        self.k.params.iter().map(|p| self.name(p.var).to_string()).collect()
+    }
+
+    fn thread_function(&mut self, out: &mut String) -> Result<(), EmitError> {
+        let mut body = String::new();
+        let mut hoisted: Vec<VarId> = self.hoisted.iter().copied().collect();
+        hoisted.sort_unstable();
+        for id in hoisted {
+            let ty = self.k.vars[id].ty;
+            let zero = match ty {
+                Type::F32 => " = 0.0f".to_string(),
+                Type::I32 => " = 0".to_string(),
+                Type::Bool => " = false".to_string(),
+                _ => " = {}".to_string(),
+            };
+            let _ = writeln!(body, "    {} {}{zero};", c_type(ty), self.name(id));
+        }
+        self.block(&self.k.body.clone(), 1, &mut body)?;
+        let _ = writeln!(
+            out,
+            "// One thread of `{}`: the Warp kernel's body, for thread index `tid` of `dim`.\n\
+             HD inline void {}(int tid, int dim, {}) {{\n{body}}}\n",
+            self.k.name,
+            self.k.name,
+            self.params().join(", ")
+        );
+        Ok(())
+    }
+
+    fn global_kernel(&self, out: &mut String) {
+        let _ = writeln!(
+            out,
+            "#ifdef __CUDACC__\n\
+             __global__ void {name}_kernel(int dim, {params}) {{\n    \
+             for (int tid = blockIdx.x * blockDim.x + threadIdx.x; tid < dim; tid += blockDim.x * gridDim.x) {{\n        \
+             {name}(tid, dim, {args});\n    }}\n}}\n#endif\n",
+            name = self.k.name,
+            params = self.params().join(", "),
+            args = self.arg_names().join(", ")
+        );
+    }
+
+    /// Element count of an array parameter for `dim` threads, as C++ text.
+    fn array_len(len: ArrayLen) -> String {
+        match len {
+            ArrayLen::Launch => "dim".into(),
+            ArrayLen::Fixed(k) => k.to_string(),
+        }
+    }
+
+    fn launcher(&self, out: &mut String) {
+        let name = &self.k.name;
+        let params = self.params().join(", ");
+        let _ = writeln!(
+            out,
+            "// Runs `{name}` over `dim` threads on host arrays. Under nvcc: copies the arrays to the GPU, launches\n\
+             // the kernel, copies the outputs back and checks every CUDA call. Otherwise: runs the threads in order\n\
+             // on the CPU, as Warp's CPU backend does.\n\
+             void launch_{name}(int dim, {params}) {{\n#ifdef __CUDACC__"
+        );
+        let mut dev_args = Vec::new();
+        let mut copy_back = String::new();
+        let mut free = String::new();
+        for p in &self.k.params {
+            let v = &self.k.vars[p.var];
+            let n = self.name(p.var);
+            match p.kind {
+                ParamKind::Value => dev_args.push(n.to_string()),
+                ParamKind::Array { role, len } => {
+                    let t = c_elem(v.ty);
+                    let count = Self::array_len(len);
+                    let _ = writeln!(
+                        out,
+                        "    {t}* d_{n} = nullptr;\n    \
+                         CUDA_CHECK(cudaMalloc(&d_{n}, {count} * sizeof({t})));\n    \
+                         CUDA_CHECK(cudaMemcpy(d_{n}, {n}, {count} * sizeof({t}), cudaMemcpyHostToDevice));"
+                    );
+                    if role != ArrayRole::Input {
+                        let _ = writeln!(
+                            copy_back,
+                            "    CUDA_CHECK(cudaMemcpy({n}, d_{n}, {count} * sizeof({t}), cudaMemcpyDeviceToHost));"
+                        );
+                    }
+                    let _ = writeln!(free, "    CUDA_CHECK(cudaFree(d_{n}));");
+                    dev_args.push(format!("d_{n}"));
+                }
+            }
+        }
+        let _ = writeln!(
+            out,
+            "    const int threads = 256;\n    const int blocks = (dim + threads - 1) / threads;\n    \
+             {name}_kernel<<<blocks, threads>>>(dim, {});\n    \
+             CUDA_CHECK(cudaGetLastError());\n    CUDA_CHECK(cudaDeviceSynchronize());\n{copy_back}{free}#else\n    \
+             for (int tid = 0; tid < dim; ++tid) {name}(tid, dim, {});\n#endif\n}}\n",
+            dev_args.join(", "),
+            self.arg_names().join(", ")
+        );
+    }
+
+    fn run_test(&mut self, out: &mut String, test: &TestCase) -> Result<(), EmitError> {
+        let k = self.k;
+        let find = |name: &str, ts: &[Tensor]| -> Option<Tensor> { ts.iter().find(|t| t.name == name).cloned() };
+        let _ = writeln!(
+            out,
+            "// The record's test: Warp's launch on `test_inputs`; the expected values are Warp's CPU results.\n\
+             int run_test() {{\n    const int dim = {};",
+            test.launch_dim
+        );
+        let mut checks = String::new();
+        let mut prints = String::new();
+        for p in &k.params {
+            let v = &k.vars[p.var];
+            let n = self.name(p.var).to_string();
+            let comps = v.ty.components();
+            let is_int = v.ty == Type::I32;
+            let lit = |x: f64| if is_int { format!("{}", x as i64) } else { float_lit(x) };
+            match p.kind {
+                ParamKind::Value => {
+                    let t = find(&v.name, test.inputs)
+                        .ok_or_else(|| EmitError::Test(format!("no test input for parameter `{}`", v.name)))?;
+                    if t.values.len() != comps {
+                        return Err(EmitError::Test(format!("`{}` has {} values", v.name, t.values.len())));
+                    }
+                    let value = match v.ty {
+                        Type::F32 | Type::I32 => lit(t.values[0]),
+                        Type::Vec(d) => {
+                            format!("make_vec{d}({})", t.values.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", "))
+                        }
+                        Type::Mat(d) => {
+                            format!(
+                                "make_mat{d}{d}({})",
+                                t.values.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")
+                            )
+                        }
+                        Type::Bool => return Err(EmitError::Unsupported("bool parameter".into())),
+                    };
+                    let _ = writeln!(out, "    const {} {n} = {value};", c_type(v.ty));
+                }
+                ParamKind::Array { role, len } => {
+                    let count = match len {
+                        ArrayLen::Launch => test.launch_dim as usize,
+                        ArrayLen::Fixed(c) => c as usize,
+                    };
+                    let t = c_elem(v.ty);
+                    let scalar = if is_int { "int" } else { "float" };
+                    if role == ArrayRole::Input {
+                        let data = find(&v.name, test.inputs)
+                            .ok_or_else(|| EmitError::Test(format!("no test input for array `{}`", v.name)))?;
+                        if data.values.len() != count * comps {
+                            return Err(EmitError::Test(format!(
+                                "`{}` has {} values, expected {}",
+                                v.name,
+                                data.values.len(),
+                                count * comps
+                            )));
+                        }
+                        let _ = writeln!(
+                            out,
+                            "    static const {t} {n}[{count}] = {};",
+                            initializer(v.ty, &data.values, &lit)
+                        );
+                        continue;
+                    }
+                    let _ = writeln!(out, "    static {t} {n}[{count}];\n    memset({n}, 0, sizeof({n}));");
+                    let flat = count * comps;
+                    let cmp = if is_int { "compare_ints" } else { "compare_floats" };
+                    match test.expected {
+                        Some(expected) => {
+                            let want = find(&v.name, expected)
+                                .ok_or_else(|| EmitError::Test(format!("no expected output for `{}`", v.name)))?;
+                            if want.values.len() != flat {
+                                return Err(EmitError::Test(format!(
+                                    "expected `{}` has {} values, expected {flat}",
+                                    v.name,
+                                    want.values.len()
+                                )));
+                            }
+                            let values = want.values.iter().map(|x| lit(*x)).collect::<Vec<_>>();
+                            let _ = writeln!(
+                                checks,
+                                "    static const {scalar} {n}_expected[{flat}] = {{{}}};\n    \
+                                 failures += {cmp}(\"{}\", (const {scalar}*){n}, {n}_expected, {flat});",
+                                wrap(&values, 8),
+                                v.name
+                            );
+                        }
+                        None => {
+                            let fmt = if is_int { "%d" } else { "%.9g" };
+                            let _ = writeln!(
+                                prints,
+                                "    printf(\"{}:\");\n    \
+                                 for (int i = 0; i < {flat}; ++i) printf(\" {fmt}\", ((const {scalar}*){n})[i]);\n    \
+                                 printf(\"\\n\");",
+                                v.name
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        let _ = writeln!(out, "    launch_{}(dim, {});", k.name, self.arg_names().join(", "));
+        if test.expected.is_some() {
+            let _ = writeln!(
+                out,
+                "    int failures = 0;\n{checks}    \
+                 printf(\"{}: %s (%d values differ from Warp's)\\n\", failures == 0 ? \"PASS\" : \"FAIL\", failures);\n    \
+                 return failures;\n}}",
+                k.name
+            );
+        } else {
+            let _ = writeln!(out, "{prints}    return 0;\n}}");
+        }
+        self.need_types_of_params();
+        Ok(())
+    }
+
+    fn need_types_of_params(&mut self) {
+        let tys: Vec<Type> = self.k.params.iter().map(|p| self.k.vars[p.var].ty).collect();
+        for t in tys {
+            self.need_type(t);
+        }
+    }
+
+    fn need_type(&mut self, t: Type) {
+        match t {
+            Type::Vec(n) => self.need(Helper::Vec(n)),
+            Type::Mat(n) => self.need(Helper::Mat(n)),
+            _ => {}
+        }
+    }
+
+    fn block(&mut self, stmts: &[Stmt], depth: usize, out: &mut String) -> Result<(), EmitError> {
+        for s in stmts {
+            self.stmt(s, depth, out)?;
+        }
+        Ok(())
+    }
+
+    fn stmt(&mut self, s: &Stmt, depth: usize, out: &mut String) -> Result<(), EmitError> {
+        let ind = "    ".repeat(depth);
+        match s {
+            Stmt::Let { var, value } => {
+                if Some(*var) == self.tid_var && matches!(value.kind, ExprKind::Tid) {
+                    return Ok(());
+                }
+                let v = self.expr(value)?.0;
+                let ty = self.k.vars[*var].ty;
+                self.need_type(ty);
+                if self.hoisted.contains(var) {
+                    let _ = writeln!(out, "{ind}{} = {v};", self.name(*var));
+                } else {
+                    let _ = writeln!(out, "{ind}{} {} = {v};", c_type(ty), self.name(*var));
+                }
+            }
+            Stmt::Assign { var, value } => {
+                let v = self.expr(value)?.0;
+                let _ = writeln!(out, "{ind}{} = {v};", self.name(*var));
+            }
+            Stmt::Store { array, index, value } => {
+                let (i, v) = (self.expr(index)?.0, self.expr(value)?.0);
+                let _ = writeln!(out, "{ind}{}[{i}] = {v};", self.name(*array));
+            }
+            Stmt::Atomic { op, array, index, value } => {
+                let kind = AtomicKind::from(*op);
+                let ty = self.k.vars[*array].ty;
+                match ty {
+                    Type::F32 => self.need(Helper::Atomic(kind, Elem::F32)),
+                    Type::I32 => self.need(Helper::Atomic(kind, Elem::I32)),
+                    Type::Vec(n) => self.need(Helper::AtomicVec(kind, n)),
+                    Type::Mat(n) => self.need(Helper::AtomicMat(kind, n)),
+                    Type::Bool => return Err(EmitError::Unsupported("atomic on a bool array".into())),
+                }
+                let (i, v) = (self.expr(index)?.0, self.expr(value)?.0);
+                let _ = writeln!(out, "{ind}{}(&{}[{i}], {v});", kind.name(), self.name(*array));
+            }
+            Stmt::If { cond, then, elifs, els } => {
+                let c = self.expr(cond)?.0;
+                let _ = writeln!(out, "{ind}if ({c}) {{");
+                self.block(then, depth + 1, out)?;
+                for (c, b) in elifs {
+                    let c = self.expr(c)?.0;
+                    let _ = writeln!(out, "{ind}}} else if ({c}) {{");
+                    self.block(b, depth + 1, out)?;
+                }
+                if !els.is_empty() {
+                    let _ = writeln!(out, "{ind}}} else {{");
+                    self.block(els, depth + 1, out)?;
+                }
+                let _ = writeln!(out, "{ind}}}");
+            }
+            Stmt::For { var, count, body } => {
+                let n = self.expr(count)?;
+                let n = paren(n, c_prec(BinOp::Lt) + 1);
+                let i = self.name(*var).to_string();
+                let _ = writeln!(out, "{ind}for (int {i} = 0; {i} < {n}; ++{i}) {{");
+                self.block(body, depth + 1, out)?;
+                let _ = writeln!(out, "{ind}}}");
+            }
+            Stmt::Break => {
+                let _ = writeln!(out, "{ind}break;");
+            }
+            Stmt::Continue => {
+                let _ = writeln!(out, "{ind}continue;");
+            }
+        }
+        Ok(())
+    }
+
+    /// Translates an expression; returns its C++ text and precedence.
+    fn expr(&mut self, e: &Expr) -> Result<(String, u8), EmitError> {
+        Ok(match &e.kind {
+            ExprKind::Var(id) => (self.name(*id).to_string(), P_ATOM),
+            ExprKind::Tid => ("tid".into(), P_ATOM),
+            ExprKind::Float(v) => (float_lit(*v), P_ATOM),
+            ExprKind::Int(v) => (v.to_string(), P_ATOM),
+            ExprKind::Bool(b) => ((if *b { "true" } else { "false" }).into(), P_ATOM),
+            ExprKind::Unary(op, a) => {
+                match (op, a.ty) {
+                    (UnOp::Neg, Type::Vec(n)) => self.need(Helper::VecNeg(n)),
+                    (UnOp::Neg, Type::Mat(n)) => self.need(Helper::MatNeg(n)),
+                    _ => {}
+                }
+                let tok = if *op == UnOp::Neg { "-" } else { "!" };
+                let inner = self.expr(a)?;
+                // `- -x` must not print as the decrement `--x`
+                let nested = matches!(a.kind, ExprKind::Unary(..)) || inner.0.starts_with('-');
+                let s = if nested { format!("({})", inner.0) } else { paren(inner, P_UNARY) };
+                (format!("{tok}{s}"), P_UNARY)
+            }
+            ExprKind::Binary(op, a, b) => self.binary(*op, e.ty, a, b)?,
+            ExprKind::Call(name, args) => self.call(name, e.ty, args)?,
+            ExprKind::Construct(args) => self.construct(e.ty, args)?,
+            ExprKind::Load(arr, idx) => {
+                let i = self.expr(idx)?.0;
+                (format!("{}[{i}]", self.name(*arr)), P_ATOM)
+            }
+            ExprKind::Component(base, i, j) => {
+                self.need_type(base.ty);
+                let b = self.expr(base)?;
+                let b = paren(b, P_ATOM);
+                match j {
+                    None => (format!("{b}[{i}]"), P_ATOM),
+                    Some(j) => (format!("{b}[{i}][{j}]"), P_ATOM),
+                }
+            }
+            ExprKind::Len(arr) => {
+                let p = self
+                    .k
+                    .params
+                    .iter()
+                    .find(|p| p.var == *arr)
+                    .ok_or_else(|| EmitError::Unsupported("shape of a non-parameter".into()))?;
+                match p.kind {
+                    ParamKind::Array { len, .. } => (Self::array_len(len), P_ATOM),
+                    ParamKind::Value => return Err(EmitError::Unsupported("shape of a by-value parameter".into())),
+                }
+            }
+        })
+    }
+
+    fn binary(&mut self, op: BinOp, ty: Type, a: &Expr, b: &Expr) -> Result<(String, u8), EmitError> {
+        let unsupported = || EmitError::Unsupported(format!("{:?} {} {:?}", a.ty, op.token(), b.ty));
+        // operators spelled as calls
+        let call = match (op, a.ty, b.ty) {
+            (BinOp::MatMul | BinOp::Mul, Type::Mat(n), Type::Vec(_)) => Some(("mul", Some(Helper::MatVec(n)))),
+            (BinOp::MatMul | BinOp::Mul, Type::Vec(n), Type::Mat(_)) => Some(("mul", Some(Helper::VecMat(n)))),
+            (BinOp::MatMul | BinOp::Mul, Type::Mat(n), Type::Mat(_)) => Some(("mul", Some(Helper::MatMat(n)))),
+            (BinOp::MatMul, _, _) => return Err(unsupported()),
+            // Warp's float `%` is C's fmodf (sign of the dividend), not Python's
+            (BinOp::Mod, Type::F32, Type::F32) => Some(("fmodf", None)),
+            _ => None,
+        };
+        if let Some((f, h)) = call {
+            if let Some(h) = h {
+                self.need(h);
+            }
+            let (x, y) = (self.expr(a)?.0, self.expr(b)?.0);
+            return Ok((format!("{f}({x}, {y})"), P_ATOM));
+        }
+        let helper = match (op, a.ty, b.ty) {
+            (_, Type::F32 | Type::I32 | Type::Bool, Type::F32 | Type::I32 | Type::Bool) => None,
+            (BinOp::Add, Type::Vec(n), Type::Vec(_)) => Some(Helper::VecAdd(n)),
+            (BinOp::Sub, Type::Vec(n), Type::Vec(_)) => Some(Helper::VecSub(n)),
+            (BinOp::Mul, Type::Vec(n), Type::F32) | (BinOp::Mul, Type::F32, Type::Vec(n)) => Some(Helper::VecScale(n)),
+            (BinOp::Div, Type::Vec(n), Type::F32) => Some(Helper::VecDiv(n)),
+            (BinOp::Div, Type::F32, Type::Vec(n)) => Some(Helper::ScalarDivVec(n)),
+            (BinOp::Add, Type::Mat(n), Type::Mat(_)) => Some(Helper::MatAdd(n)),
+            (BinOp::Sub, Type::Mat(n), Type::Mat(_)) => Some(Helper::MatSub(n)),
+            (BinOp::Mul, Type::Mat(n), Type::F32) | (BinOp::Mul, Type::F32, Type::Mat(n)) => Some(Helper::MatScale(n)),
+            (BinOp::Div, Type::Mat(n), Type::F32) => Some(Helper::MatDiv(n)),
+            _ => return Err(unsupported()),
+        };
+        if let Some(h) = helper {
+            self.need(h);
+        }
+        self.need_type(ty);
+        let prec = c_prec(op);
+        let (x, y) = (self.expr(a)?, self.expr(b)?);
+        // left-associative: the right operand needs strictly tighter binding
+        Ok((format!("{} {} {}", paren(x, prec), c_token(op), paren(y, prec + 1)), prec))
+    }
+
+    fn construct(&mut self, ty: Type, args: &[Expr]) -> Result<(String, u8), EmitError> {
+        let unsupported = || {
+            EmitError::Unsupported(format!(
+                "{}({})",
+                ty.warp_name(),
+                args.iter().map(|a| a.ty.short_name()).collect::<Vec<_>>().join(", ")
+            ))
+        };
+        self.need_type(ty);
+        match (ty, args) {
+            (_, [a]) if a.ty == ty => self.expr(a),
+            (Type::F32 | Type::I32, [a]) if a.ty.is_scalar() || a.ty == Type::Bool => {
+                let x = self.expr(a)?;
+                Ok((format!("({}){}", c_type(ty), paren(x, P_UNARY)), P_UNARY))
+            }
+            (Type::Vec(n), [a]) if a.ty == Type::F32 => {
+                self.need(Helper::VecSplat(n));
+                let x = self.expr(a)?.0;
+                Ok((format!("make_vec{n}({x})"), P_ATOM))
+            }
+            (Type::Vec(n), xs) if xs.len() == n as usize && xs.iter().all(|x| x.ty == Type::F32) => {
+                Ok((format!("make_vec{n}({})", self.args(xs)?), P_ATOM))
+            }
+            (Type::Mat(n), [a]) if a.ty == Type::F32 => {
+                self.need(Helper::MatSplat(n));
+                let x = self.expr(a)?.0;
+                Ok((format!("make_mat{n}{n}({x})"), P_ATOM))
+            }
+            (Type::Mat(n), xs) if xs.len() == (n * n) as usize && xs.iter().all(|x| x.ty == Type::F32) => {
+                Ok((format!("make_mat{n}{n}({})", self.args(xs)?), P_ATOM))
+            }
+            _ => Err(unsupported()),
+        }
+    }
+
+    fn args(&mut self, xs: &[Expr]) -> Result<String, EmitError> {
+        let mut v = Vec::new();
+        for x in xs {
+            v.push(self.expr(x)?.0);
+        }
+        Ok(v.join(", "))
+    }
+
+    fn call(&mut self, name: &str, ty: Type, args: &[Expr]) -> Result<(String, u8), EmitError> {
+        let first = args.first().map(|a| a.ty);
+        let unsupported = || {
+            EmitError::Unsupported(format!(
+                "wp.{name}({})",
+                args.iter().map(|a| a.ty.short_name()).collect::<Vec<_>>().join(", ")
+            ))
+        };
+        if name == "where" {
+            let [c, a, b] = args else { return Err(unsupported()) };
+            let (c, a, b) = (self.expr(c)?, self.expr(a)?, self.expr(b)?);
+            return Ok((format!("({} ? {} : {})", paren(c, P_TERNARY + 1), a.0, b.0), P_ATOM));
+        }
+        self.need_type(ty);
+        let f: String = match (name, first) {
+            // float math with a C spelling of the same semantics
+            (
+                "sin" | "cos" | "tan" | "sinh" | "cosh" | "tanh" | "asin" | "acos" | "atan" | "exp" | "log" | "log2"
+                | "log10" | "sqrt" | "cbrt" | "erf" | "floor" | "ceil" | "round" | "trunc" | "atan2" | "pow",
+                Some(Type::F32),
+            ) => format!("{name}f"),
+            ("abs", Some(Type::F32)) => "fabsf".into(),
+            ("abs", Some(Type::I32)) => "abs".into(),
+            ("abs", Some(Type::Vec(n))) => {
+                self.need(Helper::VecAbs(n));
+                "abs".into()
+            }
+            ("sign", Some(Type::F32)) => {
+                self.need(Helper::Sign);
+                "sign".into()
+            }
+            ("sign", Some(Type::I32)) => {
+                self.need(Helper::SignI);
+                "sign".into()
+            }
+            ("degrees", Some(Type::F32)) => {
+                self.need(Helper::Degrees);
+                "degrees".into()
+            }
+            ("radians", Some(Type::F32)) => {
+                self.need(Helper::Radians);
+                "radians".into()
+            }
+            ("min", Some(Type::F32)) => "fminf".into(),
+            ("max", Some(Type::F32)) => "fmaxf".into(),
+            ("min", Some(Type::I32)) => {
+                self.need(Helper::MinI);
+                "mini".into()
+            }
+            ("max", Some(Type::I32)) => {
+                self.need(Helper::MaxI);
+                "maxi".into()
+            }
+            ("min", Some(Type::Vec(n))) => {
+                self.need(Helper::CwMin(n));
+                "cw_min".into()
+            }
+            ("max", Some(Type::Vec(n))) => {
+                self.need(Helper::CwMax(n));
+                "cw_max".into()
+            }
+            ("clamp", Some(Type::F32)) => {
+                self.need(Helper::ClampF);
+                "clampf".into()
+            }
+            ("clamp", Some(Type::I32)) => {
+                self.need(Helper::ClampI);
+                "clampi".into()
+            }
+            ("smoothstep", Some(Type::F32)) => {
+                self.need(Helper::ClampF);
+                self.need(Helper::Smoothstep);
+                "smoothstep".into()
+            }
+            ("lerp", Some(Type::F32)) => {
+                self.need(Helper::LerpF);
+                "lerp".into()
+            }
+            ("lerp", Some(Type::Vec(n))) => {
+                self.need(Helper::LerpV(n));
+                "lerp".into()
+            }
+            (
+                "dot" | "length" | "length_sq" | "normalize" | "cw_mul" | "outer" | "diag" | "cross",
+                Some(Type::Vec(n)),
+            ) => {
+                self.need(match name {
+                    "dot" => Helper::Dot(n),
+                    "length" => Helper::Length(n),
+                    "length_sq" => Helper::LengthSq(n),
+                    "normalize" => Helper::Normalize(n),
+                    "cw_mul" => Helper::CwMul(n),
+                    "outer" => Helper::Outer(n),
+                    "cross" if n == 3 => Helper::Cross,
+                    "diag" => Helper::Diag(n),
+                    _ => return Err(unsupported()),
+                });
+                name.into()
+            }
+            ("skew", Some(Type::Vec(3))) => {
+                self.need(Helper::Skew);
+                "skew".into()
+            }
+            ("transpose" | "trace" | "determinant" | "ddot", Some(Type::Mat(n))) => {
+                self.need(match name {
+                    "transpose" => Helper::Transpose(n),
+                    "trace" => Helper::Trace(n),
+                    "determinant" => Helper::Determinant(n),
+                    _ => Helper::Ddot(n),
+                });
+                name.into()
+            }
+            _ => return Err(unsupported()),
+        };
+        let a = self.args(args)?;
+        Ok((format!("{f}({a})"), P_ATOM))
+    }
+}
+
+fn paren((s, p): (String, u8), need: u8) -> String {
+    if p < need { format!("({s})") } else { s }
+}
+
+/// A brace initializer for an array of `ty` elements from flattened values.
+fn initializer(ty: Type, values: &[f64], lit: &dyn Fn(f64) -> String) -> String {
+    let comps = ty.components();
+    let items: Vec<String> = match ty {
+        Type::F32 | Type::I32 | Type::Bool => values.iter().map(|x| lit(*x)).collect(),
+        Type::Vec(_) => values
+            .chunks(comps)
+            .map(|c| format!("{{{{{}}}}}", c.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")))
+            .collect(),
+        Type::Mat(n) => values
+            .chunks(comps)
+            .map(|c| {
+                let rows: Vec<String> = c
+                    .chunks(n as usize)
+                    .map(|r| format!("{{{}}}", r.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")))
+                    .collect();
+                format!("{{{{{}}}}}", rows.join(", "))
+            })
+            .collect(),
+    };
+    format!("{{{}}}", wrap(&items, if comps == 1 { 8 } else { 2 }))
+}
+
+/// Joins items with `, `, `per_line` to a line, continuation lines indented for a function body.
+fn wrap(items: &[String], per_line: usize) -> String {
+    if items.len() <= per_line {
+        return items.join(", ");
+    }
+    let lines: Vec<String> = items.chunks(per_line).map(|c| c.join(", ")).collect();
+    format!("\n        {}\n    ", lines.join(",\n        "))
+}
+
+/// Locals that cannot be declared where Python first assigns them, because they are used outside that
+/// block or first-assigned in more than one place: these are declared (zeroed) at the top of the function.
+///
+/// Errors: a `for` counter read after its loop ([`EmitError::Unsupported`]: Python leaves it at `count - 1`,
+/// C++ would not have it in scope).
+fn hoisted_locals(k: &Kernel) -> Result<HashSet<VarId>, EmitError> {
+    let params: HashSet<VarId> = k.params.iter().map(|p| p.var).collect();
+    let mut counters = HashSet::new();
+    warpsmith_ast::visit_stmts(&k.body, &mut |s, _| {
+        if let Stmt::For { var, .. } = s {
+            counters.insert(*var);
+        }
+    });
+    struct Walk<'a> {
+        params: &'a HashSet<VarId>,
+        counters: &'a HashSet<VarId>,
+        scopes: Vec<HashSet<VarId>>,
+        declared: HashSet<VarId>,
+        hoist: HashSet<VarId>,
+        error: Option<EmitError>,
+    }
+    impl Walk<'_> {
+        fn in_scope(&self, v: VarId) -> bool {
+            self.params.contains(&v) || self.scopes.iter().any(|s| s.contains(&v))
+        }
+        fn use_var(&mut self, v: VarId) {
+            if !self.in_scope(v) {
+                if self.counters.contains(&v) {
+                    self.error = Some(EmitError::Unsupported("a loop counter used outside its loop".into()));
+                }
+                self.hoist.insert(v);
+            }
+        }
+        fn expr(&mut self, e: &Expr) {
+            let mut vars = Vec::new();
+            e.visit(&mut |x| {
+                if let ExprKind::Var(v) | ExprKind::Load(v, _) | ExprKind::Len(v) = x.kind {
+                    vars.push(v);
+                }
+            });
+            for v in vars {
+                self.use_var(v);
+            }
+        }
+        fn block(&mut self, b: &[Stmt], extra: Option<VarId>) {
+            self.scopes.push(extra.into_iter().collect());
+            for s in b {
+                for e in s.exprs() {
+                    self.expr(e);
+                }
+                match s {
+                    Stmt::Let { var, .. } => {
+                        if !self.declared.insert(*var) {
+                            self.hoist.insert(*var);
+                        }
+                        if let Some(top) = self.scopes.last_mut() {
+                            top.insert(*var);
+                        }
+                    }
+                    Stmt::Assign { var, .. } => self.use_var(*var),
+                    Stmt::For { var, body, .. } => self.block(body, Some(*var)),
+                    Stmt::If { then, elifs, els, .. } => {
+                        self.block(then, None);
+                        for (_, b) in elifs {
+                            self.block(b, None);
+                        }
+                        self.block(els, None);
+                    }
+                    _ => {}
+                }
+            }
+            self.scopes.pop();
+        }
+    }
+    let mut w = Walk {
+        params: &params,
+        counters: &counters,
+        scopes: Vec::new(),
+        declared: HashSet::new(),
+        hoist: HashSet::new(),
+        error: None,
+    };
+    w.block(&k.body, None);
+    if let Some(e) = w.error {
+        return Err(e);
+    }
+    Ok(w.hoist)
+}

@@ -1,0 +1,460 @@
+//! The C++ helpers a translation may need: Warp's vector and matrix types with their operators, and the
+//! builtins whose CUDA/C spelling differs from Warp's semantics. Each helper is emitted only when a kernel
+//! uses it, in the order of [`Helper`] (dependencies are declared before the helpers that use them).
+//!
+//! Every formula follows Warp 1.19.0's `warp/native/{builtin,vec,mat}.h`, operation for operation, so that
+//! the host build reproduces Warp's CPU results (same rounding order, `fmaf` where Warp uses `muladd`).
+//! Where Warp's semantics differ from C's or CUDA's spelling, the helper closes the gap:
+//!
+//! | builtin | Warp | plain C/CUDA | here |
+//! | --- | --- | --- | --- |
+//! | `int / int`, `int % int` | C truncation (`a / b`, `a % b`), unlike Python's floor division | same | `/`, `%` |
+//! | `float % float` | `fmodf(a, b)` (sign of the dividend), unlike Python | `%` does not exist for float | `fmodf` |
+//! | `sign(x)` | `x < 0 ? -1 : 1`, so `sign(0) == 1` | `copysignf` / no `sign` | [`Helper::Sign`] |
+//! | `min`/`max` of floats | C `fmin`/`fmax` (NaN as missing) | `fminf`/`fmaxf` | `fminf`/`fmaxf` |
+//! | `min`/`max` of vectors | component-wise | none | [`Helper::CwMin`] / [`Helper::CwMax`] |
+//! | `clamp(x, a, b)` | `min(max(a, x), b)`, so `a > b` gives `b` | none | [`Helper::ClampF`] |
+//! | `normalize(v)` | zero vector when `length(v) == 0` | division by zero (NaN) | [`Helper::Normalize`] |
+//! | `round(x)` | `roundf`: halves away from zero, unlike Python's banker's rounding | `roundf` | `roundf` |
+//! | `degrees`/`radians` | `x * 57.29…` with a `double` constant, rounded to float | | [`Helper::Degrees`] |
+//! | `lerp(a, b, t)` | `a * (1 - t) + b * t` | none | [`Helper::LerpF`] |
+//! | `smoothstep(e0, e1, x)` | clamped Hermite `x*x*(3 - 2*x)` | none | [`Helper::Smoothstep`] |
+//! | `determinant` (4×4) | USD's cofactor form with `double` 2×2 minors | none | [`Helper::Determinant`] |
+//! | `m @ m`, `ddot` | `fmaf` accumulation from 0 | | [`Helper::MatMat`], [`Helper::Ddot`] |
+//! | `atomic_min/max` (float) | compare-and-swap loop on CUDA | no float `atomicMin` | [`Helper::Atomic`] |
+//! | `atomic_sub` (float) | `atomic_add(-v)` | no float `atomicSub` | [`Helper::Atomic`] |
+
+use std::collections::BTreeSet;
+
+use warpsmith_ast::AtomicOp;
+
+/// A scalar element type of an atomic: `float` or `int`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Elem {
+    /// `float`
+    F32,
+    /// `int`
+    I32,
+}
+
+/// One emitted helper. `u8` fields are the vector length or matrix order `N` (2..=4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)]
+pub enum Helper {
+    Sign,
+    SignI,
+    MinI,
+    MaxI,
+    ClampF,
+    ClampI,
+    Smoothstep,
+    LerpF,
+    Degrees,
+    Radians,
+    /// `struct vecN` and `make_vecN(x, y, ...)`.
+    Vec(u8),
+    /// `struct matNN` (row-major) and `make_matNN(...)`.
+    Mat(u8),
+    VecSplat(u8),
+    VecNeg(u8),
+    VecAdd(u8),
+    VecSub(u8),
+    VecScale(u8),
+    VecDiv(u8),
+    ScalarDivVec(u8),
+    VecAbs(u8),
+    Dot(u8),
+    Length(u8),
+    LengthSq(u8),
+    Normalize(u8),
+    Cross,
+    CwMul(u8),
+    CwMin(u8),
+    CwMax(u8),
+    LerpV(u8),
+    MatSplat(u8),
+    MatNeg(u8),
+    MatAdd(u8),
+    MatSub(u8),
+    MatScale(u8),
+    MatDiv(u8),
+    MatVec(u8),
+    VecMat(u8),
+    MatMat(u8),
+    Outer(u8),
+    Skew,
+    Diag(u8),
+    Transpose(u8),
+    Trace(u8),
+    Determinant(u8),
+    Ddot(u8),
+    /// A scalar atomic on `float*` or `int*`.
+    Atomic(AtomicKind, Elem),
+    /// A component-wise atomic on a vector (`Some(N)`) or matrix element type.
+    AtomicVec(AtomicKind, u8),
+    AtomicMat(AtomicKind, u8),
+}
+
+/// [`AtomicOp`] with an order, for [`Helper`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[allow(missing_docs)]
+pub enum AtomicKind {
+    Add,
+    Sub,
+    Min,
+    Max,
+}
+
+impl From<AtomicOp> for AtomicKind {
+    fn from(op: AtomicOp) -> Self {
+        match op {
+            AtomicOp::Add => AtomicKind::Add,
+            AtomicOp::Sub => AtomicKind::Sub,
+            AtomicOp::Min => AtomicKind::Min,
+            AtomicOp::Max => AtomicKind::Max,
+        }
+    }
+}
+
+impl AtomicKind {
+    /// The helper's name, e.g. `atomic_add`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AtomicKind::Add => "atomic_add",
+            AtomicKind::Sub => "atomic_sub",
+            AtomicKind::Min => "atomic_min",
+            AtomicKind::Max => "atomic_max",
+        }
+    }
+}
+
+/// The fixed head of every translation: includes, the `HD` qualifier and the error-checking macro.
+pub const HEAD: &str = r#"#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+// HD marks code that runs on both sides: the GPU under nvcc, the CPU under a host C++ compiler.
+#ifdef __CUDACC__
+#define HD __host__ __device__
+#else
+#define HD
+#endif
+
+#ifdef __CUDACC__
+#define CUDA_CHECK(call)                                                                      \
+    do {                                                                                      \
+        cudaError_t err_ = (call);                                                            \
+        if (err_ != cudaSuccess) {                                                            \
+            fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #call, cudaGetErrorString(err_)); \
+            exit(2);                                                                          \
+        }                                                                                     \
+    } while (0)
+#endif
+"#;
+
+/// The comparison helpers of the test harness (host only).
+pub const HARNESS: &str = r#"// Test harness: counts the values that differ from Warp's beyond |got - want| <= atol + rtol * |want|.
+static int compare_floats(const char* name, const float* got, const float* want, int count) {
+    const double rtol = 1e-4, atol = 1e-5;
+    int bad = 0;
+    for (int i = 0; i < count; ++i) {
+        double err = fabs((double)got[i] - (double)want[i]);
+        if (!(err <= atol + rtol * fabs((double)want[i]))) {
+            if (bad < 3) printf("  %s[%d] = %.9g, Warp gave %.9g\n", name, i, got[i], want[i]);
+            ++bad;
+        }
+    }
+    return bad;
+}
+
+static int compare_ints(const char* name, const int* got, const int* want, int count) {
+    int bad = 0;
+    for (int i = 0; i < count; ++i) {
+        if (got[i] != want[i]) {
+            if (bad < 3) printf("  %s[%d] = %d, Warp gave %d\n", name, i, got[i], want[i]);
+            ++bad;
+        }
+    }
+    return bad;
+}
+"#;
+
+impl Helper {
+    /// Helpers that must be declared before this one.
+    pub fn deps(self) -> Vec<Helper> {
+        use Helper::*;
+        match self {
+            VecSplat(n) | VecNeg(n) | VecAdd(n) | VecSub(n) | VecScale(n) | VecDiv(n) | ScalarDivVec(n) | VecAbs(n)
+            | Dot(n) | LengthSq(n) | CwMul(n) | CwMin(n) | CwMax(n) => vec![Vec(n)],
+            Length(n) => vec![Dot(n)],
+            Normalize(n) => vec![Length(n), VecDiv(n)],
+            Cross => vec![Vec(3)],
+            LerpV(n) => vec![VecScale(n), VecAdd(n)],
+            MatSplat(n) | MatNeg(n) | MatAdd(n) | MatSub(n) | MatScale(n) | MatDiv(n) | MatMat(n) | Transpose(n)
+            | Trace(n) | Ddot(n) => vec![Mat(n)],
+            Determinant(n) => vec![Mat(n)],
+            MatVec(n) | VecMat(n) | Outer(n) | Diag(n) => vec![Mat(n), Vec(n)],
+            Skew => vec![Mat(3), Vec(3)],
+            AtomicVec(k, n) => vec![Vec(n), Atomic(k, Elem::F32)],
+            AtomicMat(k, n) => vec![Mat(n), Atomic(k, Elem::F32)],
+            _ => std::vec::Vec::new(),
+        }
+    }
+
+    /// The C++ text of this helper.
+    pub fn code(self) -> String {
+        use Helper::*;
+        match self {
+            Sign => "// Warp's sign: -1 for negative values, else 1 (so sign(0) == 1).\n\
+                     HD inline float sign(float x) { return x < 0.0f ? -1.0f : 1.0f; }\n"
+                .into(),
+            SignI => "HD inline int sign(int x) { return x < 0 ? -1 : 1; }\n".into(),
+            MinI => "HD inline int mini(int a, int b) { return a < b ? a : b; }\n".into(),
+            MaxI => "HD inline int maxi(int a, int b) { return a > b ? a : b; }\n".into(),
+            ClampF => "// Warp's clamp: min(max(lo, x), hi).\n\
+                       HD inline float clampf(float x, float lo, float hi) { return fminf(fmaxf(lo, x), hi); }\n"
+                .into(),
+            ClampI => "HD inline int clampi(int x, int lo, int hi) {\n    \
+                       int m = x > lo ? x : lo;\n    return m < hi ? m : hi;\n}\n"
+                .into(),
+            Smoothstep => "HD inline float smoothstep(float edge0, float edge1, float x) {\n    \
+                           x = clampf((x - edge0) / (edge1 - edge0), 0.0f, 1.0f);\n    \
+                           return x * x * (3.0f - 2.0f * x);\n}\n"
+                .into(),
+            LerpF => "HD inline float lerp(float a, float b, float t) { return a * (1.0f - t) + b * t; }\n".into(),
+            Degrees => "// Warp multiplies by a double constant and rounds the product to float.\n\
+                        HD inline float degrees(float x) { return (float)(x * 57.29577951308232087679); }\n"
+                .into(),
+            Radians => "HD inline float radians(float x) { return (float)(x * 0.01745329251994329577); }\n".into(),
+            Vec(n) => vec_type(n),
+            Mat(n) => mat_type(n),
+            VecSplat(n) => format!(
+                "HD inline vec{n} make_vec{n}(float s) {{ return {{{{{}}}}}; }}\n",
+                vec!["s"; n as usize].join(", ")
+            ),
+            VecNeg(n) => vec_map(n, "operator-", "vec{n} a", "-a[i]"),
+            VecAdd(n) => vec_map(n, "operator+", "vec{n} a, vec{n} b", "a[i] + b[i]"),
+            VecSub(n) => vec_map(n, "operator-", "vec{n} a, vec{n} b", "a[i] - b[i]"),
+            VecScale(n) => vec_map(n, "operator*", "vec{n} a, float s", "a[i] * s")
+                + &format!("HD inline vec{n} operator*(float s, vec{n} a) {{ return a * s; }}\n"),
+            VecDiv(n) => vec_map(n, "operator/", "vec{n} a, float s", "a[i] / s"),
+            ScalarDivVec(n) => vec_map(n, "operator/", "float s, vec{n} a", "s / a[i]"),
+            VecAbs(n) => vec_map(n, "abs", "vec{n} a", "fabsf(a[i])"),
+            Dot(n) => format!(
+                "HD inline float dot(vec{n} a, vec{n} b) {{\n    float r = 0.0f;\n    \
+                 for (int i = 0; i < {n}; ++i) r += a[i] * b[i];\n    return r;\n}}\n"
+            ),
+            Length(n) => format!("HD inline float length(vec{n} a) {{ return sqrtf(dot(a, a)); }}\n"),
+            LengthSq(n) => format!(
+                "HD inline float length_sq(vec{n} a) {{\n    float r = 0.0f;\n    \
+                 for (int i = 0; i < {n}; ++i) r += a[i] * a[i];\n    return r;\n}}\n"
+            ),
+            Normalize(n) => format!(
+                "// Warp returns the zero vector for a zero-length input (plain a / length(a) would give NaN).\n\
+                 HD inline vec{n} normalize(vec{n} a) {{\n    float l = length(a);\n    \
+                 if (l > 0.0f) return a / l;\n    return vec{n}{{}};\n}}\n"
+            ),
+            Cross => "HD inline vec3 cross(vec3 a, vec3 b) {\n    \
+                      return {{a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]}};\n}\n"
+                .into(),
+            CwMul(n) => vec_map(n, "cw_mul", "vec{n} a, vec{n} b", "a[i] * b[i]"),
+            CwMin(n) => vec_map(n, "cw_min", "vec{n} a, vec{n} b", "fminf(a[i], b[i])"),
+            CwMax(n) => vec_map(n, "cw_max", "vec{n} a, vec{n} b", "fmaxf(a[i], b[i])"),
+            LerpV(n) => {
+                format!("HD inline vec{n} lerp(vec{n} a, vec{n} b, float t) {{ return a * (1.0f - t) + b * t; }}\n")
+            }
+            MatSplat(n) => mat_map(n, "make_mat{n}{n}", "float s", "s"),
+            MatNeg(n) => mat_map(n, "operator-", "mat{n}{n} a", "-a[i][j]"),
+            MatAdd(n) => mat_map(n, "operator+", "mat{n}{n} a, mat{n}{n} b", "a[i][j] + b[i][j]"),
+            MatSub(n) => mat_map(n, "operator-", "mat{n}{n} a, mat{n}{n} b", "a[i][j] - b[i][j]"),
+            MatScale(n) => mat_map(n, "operator*", "mat{n}{n} a, float s", "a[i][j] * s")
+                + &format!("HD inline mat{n}{n} operator*(float s, mat{n}{n} a) {{ return a * s; }}\n"),
+            MatDiv(n) => mat_map(n, "operator/", "mat{n}{n} a, float s", "a[i][j] / s"),
+            MatVec(n) => format!(
+                "// m @ v, accumulated column by column as Warp does.\n\
+                 HD inline vec{n} mul(mat{n}{n} m, vec{n} v) {{\n    vec{n} r;\n    \
+                 for (int i = 0; i < {n}; ++i) r[i] = m[i][0] * v[0];\n    \
+                 for (int j = 1; j < {n}; ++j)\n        for (int i = 0; i < {n}; ++i) r[i] = r[i] + m[i][j] * v[j];\n    \
+                 return r;\n}}\n"
+            ),
+            VecMat(n) => format!(
+                "// v @ m, accumulated row by row as Warp does.\n\
+                 HD inline vec{n} mul(vec{n} v, mat{n}{n} m) {{\n    vec{n} r;\n    \
+                 for (int j = 0; j < {n}; ++j) r[j] = m[0][j] * v[0];\n    \
+                 for (int i = 1; i < {n}; ++i)\n        for (int j = 0; j < {n}; ++j) r[j] = r[j] + m[i][j] * v[i];\n    \
+                 return r;\n}}\n"
+            ),
+            MatMat(n) => format!(
+                "// a @ b with fused multiply-adds, as Warp does.\n\
+                 HD inline mat{n}{n} mul(mat{n}{n} a, mat{n}{n} b) {{\n    mat{n}{n} r;\n    \
+                 for (int i = 0; i < {n}; ++i)\n        for (int j = 0; j < {n}; ++j) {{\n            \
+                 float sum = 0.0f;\n            for (int k = 0; k < {n}; ++k) sum = fmaf(a[i][k], b[k][j], sum);\n            \
+                 r[i][j] = sum;\n        }}\n    return r;\n}}\n"
+            ),
+            Outer(n) => format!(
+                "HD inline mat{n}{n} outer(vec{n} a, vec{n} b) {{\n    mat{n}{n} r;\n    \
+                 for (int i = 0; i < {n}; ++i)\n        for (int j = 0; j < {n}; ++j) r[i][j] = a[i] * b[j];\n    \
+                 return r;\n}}\n"
+            ),
+            Skew => "HD inline mat33 skew(vec3 a) { return {{{0.0f, -a[2], a[1]}, {a[2], 0.0f, -a[0]}, {-a[1], a[0], 0.0f}}}; }\n"
+                .into(),
+            Diag(n) => format!(
+                "HD inline mat{n}{n} diag(vec{n} d) {{\n    mat{n}{n} r = {{}};\n    \
+                 for (int i = 0; i < {n}; ++i) r[i][i] = d[i];\n    return r;\n}}\n"
+            ),
+            Transpose(n) => mat_map(n, "transpose", "mat{n}{n} a", "a[j][i]"),
+            Trace(n) => format!(
+                "HD inline float trace(mat{n}{n} a) {{\n    float r = a[0][0];\n    \
+                 for (int i = 1; i < {n}; ++i) r += a[i][i];\n    return r;\n}}\n"
+            ),
+            Determinant(2) => "HD inline float determinant(mat22 m) { return m[0][0] * m[1][1] - m[1][0] * m[0][1]; }\n"
+                .into(),
+            Determinant(3) => "// dot(row 0, cross(row 1, row 2)), as Warp does.\n\
+                 HD inline float determinant(mat33 m) {\n    \
+                 float c0 = m[1][1] * m[2][2] - m[1][2] * m[2][1];\n    \
+                 float c1 = m[1][2] * m[2][0] - m[1][0] * m[2][2];\n    \
+                 float c2 = m[1][0] * m[2][1] - m[1][1] * m[2][0];\n    \
+                 return m[0][0] * c0 + m[0][1] * c1 + m[0][2] * c2;\n}\n"
+                .into(),
+            Determinant(_) => DET4.into(),
+            Ddot(n) => format!(
+                "// Frobenius inner product with fused multiply-adds, as Warp does.\n\
+                 HD inline float ddot(mat{n}{n} a, mat{n}{n} b) {{\n    float r = 0.0f;\n    \
+                 for (int i = 0; i < {n}; ++i)\n        for (int j = 0; j < {n}; ++j) r = fmaf(a[i][j], b[i][j], r);\n    \
+                 return r;\n}}\n"
+            ),
+            Atomic(k, e) => atomic(k, e),
+            AtomicVec(k, n) => format!(
+                "HD inline void {name}(vec{n}* p, vec{n} v) {{\n    \
+                 for (int i = 0; i < {n}; ++i) {name}(&p->c[i], v[i]);\n}}\n",
+                name = k.name()
+            ),
+            AtomicMat(k, n) => format!(
+                "HD inline void {name}(mat{n}{n}* p, mat{n}{n} v) {{\n    \
+                 for (int i = 0; i < {n}; ++i)\n        for (int j = 0; j < {n}; ++j) {name}(&p->m[i][j], v[i][j]);\n}}\n",
+                name = k.name()
+            ),
+        }
+    }
+}
+
+fn vec_type(n: u8) -> String {
+    let names = ["x", "y", "z", "w"];
+    let params: Vec<String> = names[..n as usize].iter().map(|c| format!("float {c}")).collect();
+    format!(
+        "// wp.vec{n}: {n} floats, laid out as in a Warp array.\n\
+         struct vec{n} {{\n    float c[{n}];\n    \
+         HD float& operator[](int i) {{ return c[i]; }}\n    \
+         HD float operator[](int i) const {{ return c[i]; }}\n}};\n\
+         static_assert(sizeof(vec{n}) == {n} * sizeof(float), \"vec{n} must be packed\");\n\
+         HD inline vec{n} make_vec{n}({}) {{ return {{{{{}}}}}; }}\n",
+        params.join(", "),
+        names[..n as usize].join(", ")
+    )
+}
+
+fn mat_type(n: u8) -> String {
+    let k = (n as usize) * (n as usize);
+    let params: Vec<String> = (0..k).map(|i| format!("float m{}{}", i / n as usize, i % n as usize)).collect();
+    let rows: Vec<String> = (0..n as usize)
+        .map(|i| format!("{{{}}}", (0..n as usize).map(|j| format!("m{i}{j}")).collect::<Vec<_>>().join(", ")))
+        .collect();
+    format!(
+        "// wp.mat{n}{n}: {n}x{n} floats, row-major as in a Warp array.\n\
+         struct mat{n}{n} {{\n    float m[{n}][{n}];\n    \
+         HD float* operator[](int i) {{ return m[i]; }}\n    \
+         HD const float* operator[](int i) const {{ return m[i]; }}\n}};\n\
+         static_assert(sizeof(mat{n}{n}) == {k} * sizeof(float), \"mat{n}{n} must be packed\");\n\
+         HD inline mat{n}{n} make_mat{n}{n}({}) {{\n    return {{{{{}}}}};\n}}\n",
+        params.join(", "),
+        rows.join(", ")
+    )
+}
+
+/// A component-wise vector function `name(params)` whose component `i` is `expr`.
+fn vec_map(n: u8, name: &str, params: &str, expr: &str) -> String {
+    let params = params.replace("{n}", &n.to_string());
+    format!(
+        "HD inline vec{n} {name}({params}) {{\n    vec{n} r;\n    \
+         for (int i = 0; i < {n}; ++i) r[i] = {expr};\n    return r;\n}}\n"
+    )
+}
+
+/// An element-wise matrix function `name(params)` whose element `[i][j]` is `expr`.
+fn mat_map(n: u8, name: &str, params: &str, expr: &str) -> String {
+    let params = params.replace("{n}", &n.to_string());
+    let name = name.replace("{n}", &n.to_string());
+    format!(
+        "HD inline mat{n}{n} {name}({params}) {{\n    mat{n}{n} r;\n    \
+         for (int i = 0; i < {n}; ++i)\n        for (int j = 0; j < {n}; ++j) r[i][j] = {expr};\n    return r;\n}}\n"
+    )
+}
+
+fn atomic(k: AtomicKind, e: Elem) -> String {
+    let (t, name) = (if e == Elem::F32 { "float" } else { "int" }, k.name());
+    let (device, host) = match (k, e) {
+        (AtomicKind::Add, _) => ("atomicAdd(p, v);".to_string(), "*p += v;"),
+        (AtomicKind::Sub, Elem::F32) => ("atomicAdd(p, -v);  // CUDA has no float atomicSub".to_string(), "*p -= v;"),
+        (AtomicKind::Sub, Elem::I32) => ("atomicSub(p, v);".to_string(), "*p -= v;"),
+        (AtomicKind::Min, Elem::I32) => ("atomicMin(p, v);".to_string(), "if (v < *p) *p = v;"),
+        (AtomicKind::Max, Elem::I32) => ("atomicMax(p, v);".to_string(), "if (v > *p) *p = v;"),
+        (AtomicKind::Min | AtomicKind::Max, Elem::F32) => {
+            let f = if k == AtomicKind::Min { "fminf" } else { "fmaxf" };
+            (
+                format!(
+                    "// CUDA has no float atomicMin/atomicMax: compare-and-swap on the bits, as Warp does.\n    \
+                     int* bits = (int*)p;\n    int old = *bits;\n    while (true) {{\n        \
+                     int want = __float_as_int({f}(__int_as_float(old), v));\n        \
+                     if (want == old) break;\n        int seen = atomicCAS(bits, old, want);\n        \
+                     if (seen == old) break;\n        old = seen;\n    }}"
+                ),
+                if k == AtomicKind::Min { "*p = fminf(*p, v);" } else { "*p = fmaxf(*p, v);" },
+            )
+        }
+    };
+    format!(
+        "HD inline void {name}({t}* p, {t} v) {{\n#ifdef __CUDA_ARCH__\n    {device}\n#else\n    {host}\n#endif\n}}\n"
+    )
+}
+
+const DET4: &str = r#"// 4x4 determinant from the 2x2 minors of the last two columns (double) and the cofactors of the first
+// two, in Warp's order and types (Warp adapted it from USD).
+HD inline float determinant(mat44 m) {
+    float x00 = m[0][0], x01 = m[0][1], x10 = m[1][0], x11 = m[1][1];
+    float x20 = m[2][0], x21 = m[2][1], x30 = m[3][0], x31 = m[3][1];
+    float x02 = m[0][2], x03 = m[0][3], x12 = m[1][2], x13 = m[1][3];
+    float x22 = m[2][2], x23 = m[2][3], x32 = m[3][2], x33 = m[3][3];
+    double y01 = x02 * x13 - x12 * x03;
+    double y02 = x02 * x23 - x22 * x03;
+    double y03 = x02 * x33 - x32 * x03;
+    double y12 = x12 * x23 - x22 * x13;
+    double y13 = x12 * x33 - x32 * x13;
+    double y23 = x22 * x33 - x32 * x23;
+    float z30 = x11 * y02 - x21 * y01 - x01 * y12;
+    float z20 = x01 * y13 - x11 * y03 + x31 * y01;
+    float z10 = x21 * y03 - x31 * y02 - x01 * y23;
+    float z00 = x11 * y23 - x21 * y13 + x31 * y12;
+    double det = x30 * z30 + x20 * z20 + x10 * z10 + x00 * z00;
+    return (float)det;
+}
+"#;
+
+/// Closes `set` under [`Helper::deps`].
+pub fn close(set: &mut BTreeSet<Helper>) {
+    let mut todo: Vec<Helper> = set.iter().copied().collect();
+    while let Some(h) = todo.pop() {
+        for d in h.deps() {
+            if set.insert(d) {
+                todo.push(d);
+            }
+        }
+    }
+}
+
+/// The helpers' code, in dependency order.
+pub fn helper_code(set: &BTreeSet<Helper>) -> String {
+    let mut set = set.clone();
+    close(&mut set);
+    set.iter().map(|h| h.code()).collect::<Vec<_>>().join("\n")
+}

@@ -1,0 +1,248 @@
+//! Runs the compilers and host binaries that check translations: `nvcc --ptx` for the GPU side, a host C++
+//! compiler (g++) for equivalence with Warp's CPU results. Batched: one translation unit per call, and only
+//! when a batch fails are its translations compiled or run one by one, to say which one failed and why.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{BATCH_MARKER, Translation, batch_unit};
+
+/// Flags of the host build: C++17, no fused multiply-add contraction (Warp's CPU code is compiled without
+/// FMA contraction on x86-64), optimised like a release build.
+pub const HOST_FLAGS: &[&str] = &["-std=c++17", "-O1", "-ffp-contract=off", "-x", "c++"];
+
+/// The GPU architecture the PTX check targets (Ampere, as Warp's own PTX check).
+pub const PTX_ARCH: &str = "sm_80";
+
+/// Longest a host binary may run before it is killed (a batch of small kernels takes milliseconds).
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Outcome of one check of one translation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// The check passed.
+    Passed,
+    /// The check failed; the compiler's or the test's message.
+    Failed(String),
+    /// The check was not run.
+    Skipped,
+}
+
+impl Status {
+    /// `passed`, `failed` or `skipped`, as in the dataset's `checks`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::Failed(_) => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// Both standalone checks of one translation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    /// `nvcc --ptx -arch=sm_80`.
+    pub compile: Status,
+    /// Host build run on the test inputs, compared with Warp's outputs.
+    pub equivalence: Status,
+}
+
+/// The compilers, and a scratch directory for their files.
+#[derive(Clone, Debug)]
+pub struct Toolchain {
+    /// A host C++ compiler accepting g++'s flags (`g++`, `clang++`), for the equivalence check.
+    pub cxx: PathBuf,
+    /// nvcc, for the compile check; `None` skips it.
+    pub nvcc: Option<PathBuf>,
+    /// Where sources and binaries are written (created if missing).
+    pub workdir: PathBuf,
+}
+
+/// Errors that stop the checks themselves (not a translation's failure).
+#[derive(Debug, thiserror::Error)]
+pub enum ToolchainError {
+    /// Writing a source file or creating the directory failed.
+    #[error("{0}: {1}")]
+    Io(String, std::io::Error),
+    /// A compiler or binary could not be started at all.
+    #[error("cannot run {0}: {1}")]
+    Spawn(String, std::io::Error),
+}
+
+struct Ran {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(cmd: &mut Command, timeout: Duration) -> Result<Ran, ToolchainError> {
+    let what = format!("{:?}", cmd.get_program());
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| ToolchainError::Spawn(what.clone(), e))?;
+    let mut out_pipe = child.stdout.take();
+    let mut err_pipe = child.stderr.take();
+    let out_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(p) = out_pipe.as_mut() {
+            let _ = p.read_to_string(&mut s);
+        }
+        s
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(p) = err_pipe.as_mut() {
+            let _ = p.read_to_string(&mut s);
+        }
+        s
+    });
+    let start = Instant::now();
+    let status = loop {
+        match child.try_wait().map_err(|e| ToolchainError::Spawn(what.clone(), e))? {
+            Some(s) => break Some(s),
+            None if start.elapsed() > timeout => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            None => std::thread::sleep(Duration::from_millis(5)),
+        }
+    };
+    let stdout = out_thread.join().unwrap_or_default();
+    let mut stderr = err_thread.join().unwrap_or_default();
+    let ok = match status {
+        Some(s) => {
+            if !s.success() {
+                stderr.push_str(&format!("\n[{what} exited with {s}]"));
+            }
+            s.success()
+        }
+        None => {
+            stderr.push_str(&format!("\n[{what} killed after {} s]", timeout.as_secs()));
+            false
+        }
+    };
+    Ok(Ran { ok, stdout, stderr })
+}
+
+/// The last `n` lines of `s`.
+fn tail(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+impl Toolchain {
+    fn write(&self, name: &str, text: &str) -> Result<PathBuf, ToolchainError> {
+        std::fs::create_dir_all(&self.workdir)
+            .map_err(|e| ToolchainError::Io(format!("creating {}", self.workdir.display()), e))?;
+        let path = self.workdir.join(name);
+        std::fs::write(&path, text).map_err(|e| ToolchainError::Io(format!("writing {}", path.display()), e))?;
+        Ok(path)
+    }
+
+    /// `nvcc --ptx -arch=sm_80` on one source file.
+    fn ptx(&self, nvcc: &Path, src: &Path) -> Result<Ran, ToolchainError> {
+        let out = src.with_extension("ptx");
+        run(
+            Command::new(nvcc).arg("--ptx").arg(format!("-arch={PTX_ARCH}")).arg(src).arg("-o").arg(&out),
+            Duration::from_secs(600),
+        )
+    }
+
+    /// Host build of one source file into `bin`.
+    fn host_build(&self, src: &Path, bin: &Path) -> Result<Ran, ToolchainError> {
+        run(Command::new(&self.cxx).args(HOST_FLAGS).arg(src).arg("-o").arg(bin).arg("-lm"), Duration::from_secs(600))
+    }
+
+    /// Runs both checks on `items` (either may be skipped); one [`Outcome`] per item, in order.
+    ///
+    /// `tag` names the batch's files in the work directory. Errors only when a compiler cannot be started
+    /// or a file cannot be written; a translation that fails a check is an `Outcome`, not an error.
+    pub fn check(
+        &self,
+        items: &[&Translation],
+        compile: bool,
+        equivalence: bool,
+        tag: &str,
+    ) -> Result<Vec<Outcome>, ToolchainError> {
+        let mut out = vec![Outcome { compile: Status::Skipped, equivalence: Status::Skipped }; items.len()];
+        if items.is_empty() {
+            return Ok(out);
+        }
+        let unit = batch_unit(items);
+        let batch_src = self.write(&format!("{tag}.cu"), &unit)?;
+        if let (true, Some(nvcc)) = (compile, &self.nvcc) {
+            let ran = self.ptx(nvcc, &batch_src)?;
+            if ran.ok {
+                out.iter_mut().for_each(|o| o.compile = Status::Passed);
+            } else {
+                for (i, t) in items.iter().enumerate() {
+                    let src = self.write(&format!("{tag}-{i}.cu"), &t.source)?;
+                    let one = self.ptx(nvcc, &src)?;
+                    out[i].compile = if one.ok { Status::Passed } else { Status::Failed(tail(&one.stderr, 30)) };
+                }
+            }
+        }
+        if equivalence {
+            self.equivalence(items, &batch_src, tag, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    fn equivalence(
+        &self,
+        items: &[&Translation],
+        batch_src: &Path,
+        tag: &str,
+        out: &mut [Outcome],
+    ) -> Result<(), ToolchainError> {
+        let bin = self.workdir.join(format!("{tag}.bin"));
+        let built = self.host_build(batch_src, &bin)?;
+        let mut done = vec![false; items.len()];
+        if built.ok {
+            let ran = run(&mut Command::new(&bin), RUN_TIMEOUT)?;
+            let mut pending = String::new();
+            for line in ran.stdout.lines() {
+                if let Some(rest) = line.strip_prefix(BATCH_MARKER) {
+                    let mut it = rest.split_whitespace().map(|x| x.parse::<i64>());
+                    if let (Some(Ok(i)), Some(Ok(bad))) = (it.next(), it.next())
+                        && let Some(o) = usize::try_from(i).ok().and_then(|i| out.get_mut(i))
+                    {
+                        o.equivalence = if bad == 0 { Status::Passed } else { Status::Failed(pending.clone()) };
+                        done[i as usize] = true;
+                    }
+                    pending.clear();
+                } else {
+                    pending.push_str(line);
+                    pending.push('\n');
+                }
+            }
+        }
+        // a batch that did not build, or a binary that died before some markers: one by one
+        for (i, t) in items.iter().enumerate() {
+            if done[i] {
+                continue;
+            }
+            let src = self.write(&format!("{tag}-{i}.cu"), &t.source)?;
+            let bin = self.workdir.join(format!("{tag}-{i}.bin"));
+            let b = self.host_build(&src, &bin)?;
+            if !b.ok {
+                out[i].equivalence = Status::Failed(format!("host build failed:\n{}", tail(&b.stderr, 30)));
+                continue;
+            }
+            let r = run(&mut Command::new(&bin), RUN_TIMEOUT)?;
+            out[i].equivalence = if r.ok {
+                Status::Passed
+            } else {
+                Status::Failed(format!("{}\n{}", tail(&r.stdout, 10), tail(&r.stderr, 10)))
+            };
+        }
+        Ok(())
+    }
+}

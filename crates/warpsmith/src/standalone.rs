@@ -1,0 +1,124 @@
+//! The standalone-CUDA stage of `generate`: translates each accepted record with `warpsmith-cuda`, then
+//! checks the translations in batches (nvcc PTX compile, host equivalence with Warp's outputs) on
+//! `workers` threads.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use warpsmith_cuda::toolchain::{Outcome, Status, Toolchain, ToolchainError};
+use warpsmith_cuda::{TestCase, Translation, translate};
+use warpsmith_dataset::Record;
+use warpsmith_gen::vectors::ArgRole;
+use warpsmith_oracle::{Failure, FailureReason};
+
+use crate::generate::Candidate;
+
+/// Translations per translation unit: large enough that compiler start-up is amortised (nvcc ~0.4 s,
+/// g++ ~0.2 s per run), small enough that a failing batch is cheap to split.
+pub const BATCH: usize = 48;
+
+/// What the stage runs.
+pub struct Stage {
+    /// The compilers, or `None` to only translate (`--verify codegen`).
+    pub toolchain: Option<Toolchain>,
+    /// Run the nvcc PTX compile check.
+    pub compile: bool,
+    /// Run the host equivalence check (needs executed records).
+    pub equivalence: bool,
+    /// Threads that run compilers at once.
+    pub workers: usize,
+}
+
+fn failure(reason: FailureReason, message: String) -> Failure {
+    Failure { reason, message, traceback: String::new(), stderr_tail: String::new(), attempts: 1 }
+}
+
+/// Translates and checks `records` (each with its candidate); sets `cuda_standalone` and the two checks on
+/// each, or returns the failure (with the translation's source, if there is one) for records that failed.
+///
+/// Errors: a compiler that cannot be started, or a scratch file that cannot be written.
+pub fn run(
+    stage: &Stage,
+    items: &mut [(usize, Candidate, Box<Record>)],
+    round: u64,
+) -> anyhow::Result<Vec<Option<(Failure, String)>>> {
+    let mut verdicts: Vec<Option<(Failure, String)>> = vec![None; items.len()];
+    let mut translations: Vec<(usize, Translation)> = Vec::new();
+    for (i, (_, c, r)) in items.iter_mut().enumerate() {
+        let executed = !r.launch_dim.is_empty();
+        let inputs: Vec<_> = if executed {
+            r.test_inputs.clone()
+        } else {
+            c.spec
+                .iter()
+                .flat_map(|s| s.args.iter())
+                .filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value))
+                .map(|a| a.tensor.clone())
+                .collect()
+        };
+        let launch_dim = r.launch_dim.first().map(|d| *d as u32).or(c.spec.as_ref().map(|s| s.launch_dim));
+        let Some(launch_dim) = launch_dim else {
+            verdicts[i] =
+                Some((failure(FailureReason::Internal, "no launch for the translation".into()), String::new()));
+            continue;
+        };
+        let test = TestCase { launch_dim, inputs: &inputs, expected: executed.then_some(r.test_outputs.as_slice()) };
+        match translate(&c.kernel, &test) {
+            Ok(t) => {
+                r.cuda_standalone = t.source.clone();
+                translations.push((i, t));
+            }
+            Err(e) => verdicts[i] = Some((failure(FailureReason::StandaloneEmit, e.to_string()), String::new())),
+        }
+    }
+    let Some(tc) = &stage.toolchain else {
+        return Ok(verdicts);
+    };
+    let chunks: Vec<&[(usize, Translation)]> = translations.chunks(BATCH).collect();
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<(usize, Vec<Outcome>)>> = Mutex::new(Vec::new());
+    let errors: Mutex<Vec<ToolchainError>> = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..stage.workers.max(1).min(chunks.len()) {
+            s.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(chunk) = chunks.get(k) else { break };
+                    let refs: Vec<&Translation> = chunk.iter().map(|(_, t)| t).collect();
+                    let tag = format!("r{round}-b{k}");
+                    match tc.check(&refs, stage.compile, stage.equivalence, &tag) {
+                        Ok(o) => results.lock().unwrap_or_else(|p| p.into_inner()).push((k, o)),
+                        Err(e) => errors.lock().unwrap_or_else(|p| p.into_inner()).push(e),
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = errors.into_inner().unwrap_or_else(|p| p.into_inner()).into_iter().next() {
+        return Err(anyhow::Error::new(e).context("running the standalone CUDA checks"));
+    }
+    for (k, outcomes) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        for ((i, t), o) in chunks[k].iter().zip(outcomes) {
+            let r = &mut items[*i].2;
+            r.checks.standalone_compile = o.compile.as_str().into();
+            r.checks.standalone_equivalence = o.equivalence.as_str().into();
+            let failed = match (o.compile, o.equivalence) {
+                (Status::Failed(m), _) => Some(failure(FailureReason::StandaloneCompile, m)),
+                (_, Status::Failed(m)) => Some(failure(FailureReason::StandaloneEquivalence, m)),
+                _ => None,
+            };
+            if let Some(f) = failed {
+                verdicts[*i] = Some((f, t.source.clone()));
+            }
+        }
+    }
+    Ok(verdicts)
+}
+
+/// A scratch directory for the compilers, removed when dropped.
+pub fn scratch() -> anyhow::Result<(tempfile::TempDir, PathBuf)> {
+    let dir = tempfile::Builder::new().prefix("warpsmith-standalone-").tempdir()?;
+    let path = dir.path().to_path_buf();
+    Ok((dir, path))
+}
