@@ -753,7 +753,7 @@ impl<'k> Emitter<'k> {
         if name == "where" {
             let [c, a, b] = args else { return Err(unsupported()) };
             let (c, a, b) = (self.expr(c)?, self.expr(a)?, self.expr(b)?);
-            return Ok((format!("({} ? {} : {})", paren(c, P_TERNARY + 1), a.0, b.0), P_ATOM));
+            return Ok((format!("{} ? {} : {}", paren(c, P_TERNARY + 1), a.0, paren(b, P_TERNARY)), P_TERNARY));
         }
         self.need_type(ty);
         let f: String = match (name, first) {

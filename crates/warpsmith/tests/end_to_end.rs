@@ -1,5 +1,6 @@
 //! End-to-end tests with real Warp 1.19.0 from PyPI, in the environment warpsmith manages
-//! (`warpsmith setup --with datasets`; set WARPSMITH_PYTHON to use an interpreter that already has both).
+//! (`warpsmith setup --cuda --with datasets`; set WARPSMITH_PYTHON to use an interpreter that already has
+//! warp-lang and datasets, and WARPSMITH_NVCC for nvcc).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -19,7 +20,7 @@ fn python() -> &'static Path {
         if let Some(p) = std::env::var_os("WARPSMITH_PYTHON") {
             return PathBuf::from(p);
         }
-        let out = bin().args(["setup", "--with", "datasets"]).output().expect("run warpsmith setup");
+        let out = bin().args(["setup", "--cuda", "--with", "datasets"]).output().expect("run warpsmith setup");
         assert!(out.status.success(), "setup failed: {}", String::from_utf8_lossy(&out.stderr));
         PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
     })
@@ -107,6 +108,13 @@ print(n)
         let single = r.test_outputs.iter().all(|t| t.shape.first().copied().unwrap_or(1) <= 1);
         assert!(varies || single, "constant outputs in {}", r.id);
         assert!(["passed", "not_differentiable"].contains(&r.checks.gradient.as_str()), "{}", r.id);
+        assert_eq!(
+            (r.checks.standalone_compile.as_str(), r.checks.standalone_equivalence.as_str()),
+            ("passed", "passed"),
+            "{}",
+            r.id
+        );
+        assert!(r.cuda_standalone.contains("__global__ void") && !r.cuda_standalone.contains("wp::"), "{}", r.id);
     }
     let ids: HashSet<&str> = rs.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids.len(), rs.len(), "ids are unique");
@@ -298,4 +306,42 @@ fn bad_flags_and_config_files_exit_2_with_one_clear_line() {
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/python"));
+}
+
+#[test]
+fn a_records_standalone_cuda_builds_and_passes_on_the_host_by_itself_and_fails_when_an_output_is_edited() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    generate(dir.path(), 12, 5);
+    let rs = records(dir.path());
+    for r in rs.iter().take(4) {
+        let src = dir.path().join(format!("{}.cu", r.name));
+        std::fs::write(&src, &r.cuda_standalone).expect("write .cu");
+        let exe = dir.path().join(&r.name);
+        // the README's host command
+        let b = Command::new("g++").args(["-O2", "-x", "c++"]).arg(&src).arg("-o").arg(&exe).output().expect("g++");
+        assert!(b.status.success(), "{}: {}", r.id, String::from_utf8_lossy(&b.stderr));
+        let run = Command::new(&exe).output().expect("run");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success() && stdout.contains("PASS"), "{}: {stdout}", r.id);
+    }
+    // the record's own expected values decide: a copy with one of Warp's outputs moved by 1% fails
+    let r = &rs[0];
+    let first = r.test_outputs.iter().flat_map(|t| t.values.iter()).find(|v| v.abs() > 1e-2).expect("an output");
+    let lit = warpsmith_cuda::float_lit(*first);
+    let edited = warpsmith_cuda::float_lit(*first * 1.01);
+    let marker = "_expected[";
+    let pos = r.cuda_standalone.find(marker).expect("expected values");
+    let (head, tail) = r.cuda_standalone.split_at(pos);
+    // a whole literal: after a space or an opening brace
+    let (from, to) = [(format!(" {lit}"), format!(" {edited}")), (format!("{{{lit}"), format!("{{{edited}"))]
+        .into_iter()
+        .find(|(f, _)| tail.contains(f.as_str()))
+        .expect("the output among the expected values");
+    let src = dir.path().join("edited.cu");
+    std::fs::write(&src, format!("{head}{}", tail.replacen(&from, &to, 1))).expect("write");
+    let exe = dir.path().join("edited");
+    let b = Command::new("g++").args(["-O2", "-x", "c++"]).arg(&src).arg("-o").arg(&exe).output().expect("g++");
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let run = Command::new(&exe).output().expect("run");
+    assert!(!run.status.success() && String::from_utf8_lossy(&run.stdout).contains("FAIL"));
 }
