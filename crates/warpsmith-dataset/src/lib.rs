@@ -12,6 +12,7 @@
 //! give byte-identical files.
 
 mod card;
+pub mod export;
 mod parquet_io;
 
 use std::collections::BTreeMap;

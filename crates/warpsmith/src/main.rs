@@ -1,6 +1,7 @@
 //! The `warpsmith` command line: thin clap types; each subcommand lives in its own module.
 
 mod env;
+mod export;
 mod generate;
 mod show;
 mod standalone;
@@ -25,6 +26,8 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Print the Python module of one kernel, regenerated from its category and seed.
     Show(show::ShowArgs),
+    /// Export a dataset for trainers: chat-format SFT JSONL for one task, or the raw records as JSONL.
+    Export(export::ExportArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +48,7 @@ fn main() -> ExitCode {
             None => Ok(ExitCode::from(2)),
         },
         Command::Show(a) => show::run(&a),
+        Command::Export(a) => export::run(&a),
     };
     match result {
         Ok(code) => code,

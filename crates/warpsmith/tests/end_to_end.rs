@@ -345,3 +345,48 @@ fn a_records_standalone_cuda_builds_and_passes_on_the_host_by_itself_and_fails_w
     let run = Command::new(&exe).output().expect("run");
     assert!(!run.status.success() && String::from_utf8_lossy(&run.stdout).contains("FAIL"));
 }
+
+#[test]
+fn every_export_task_loads_with_hugging_face_datasets_with_three_roles_per_row() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    generate(dir.path(), 10, 9);
+    let script = r#"
+import sys, json, datasets
+out, cache, task = sys.argv[1], sys.argv[2], sys.argv[3]
+files = {s: f"{out}/{s}.jsonl" for s in ("train", "validation", "test")}
+files = {s: f for s, f in files.items() if open(f).read().strip()}
+ds = datasets.load_dataset("json", data_files=files, cache_dir=cache)
+n = 0
+for split in ds:
+    for row in ds[split]:
+        if task == "jsonl":
+            assert row["split"] == split and row["cuda_standalone"], row["id"]
+        else:
+            roles = [m["role"] for m in row["messages"]]
+            assert roles == ["system", "user", "assistant"], roles
+            assert "```python" in row["messages"][1]["content"] and row["messages"][2]["content"].startswith("```")
+        n += 1
+print(n)
+"#;
+    let want: usize = records(dir.path()).len();
+    for task in ["python-to-cuda", "python-to-cpp", "python-to-adjoint", "python-to-standalone-cuda", "jsonl"] {
+        let out = dir.path().join(format!("export-{task}"));
+        let mut cmd = bin();
+        cmd.arg("export").arg(dir.path()).arg("--out").arg(&out);
+        if task == "jsonl" {
+            cmd.args(["--to", "jsonl"]);
+        } else {
+            cmd.args(["--to", "sft", "--task", task]);
+        }
+        let o = cmd.output().expect("run export");
+        assert!(o.status.success(), "{task}: {}", String::from_utf8_lossy(&o.stderr));
+        let cache = tempfile::tempdir().expect("cache");
+        let n: usize = run_python(script, &[&out.display().to_string(), &cache.path().display().to_string(), task])
+            .trim()
+            .parse()
+            .expect("count");
+        assert_eq!(n, want, "{task}");
+    }
+    let o = bin().arg("export").arg(dir.path()).args(["--to", "sft"]).output().expect("run");
+    assert_eq!(o.status.code(), Some(2), "--to sft without --task is a usage error");
+}
