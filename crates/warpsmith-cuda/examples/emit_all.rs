@@ -29,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    let tc = Toolchain { cxx: "g++".into(), nvcc, workdir: dir };
+    let tc = Toolchain { cxx: "g++".into(), nvcc, workdir: dir, gpu: false };
     let refs: Vec<_> = ts.iter().collect();
     let t0 = std::time::Instant::now();
     let out = tc.check(&refs, true, true, "all")?;

@@ -41,13 +41,15 @@ impl Status {
     }
 }
 
-/// Both standalone checks of one translation.
+/// The standalone checks of one translation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outcome {
     /// `nvcc --ptx -arch=sm_80`.
     pub compile: Status,
     /// Host build run on the test inputs, compared with Warp's outputs.
     pub equivalence: Status,
+    /// With [`Toolchain::gpu`]: the nvcc-built binary run on the GPU, compared with Warp's outputs.
+    pub gpu: Status,
 }
 
 /// The compilers, and a scratch directory for their files.
@@ -59,6 +61,8 @@ pub struct Toolchain {
     pub nvcc: Option<PathBuf>,
     /// Where sources and binaries are written (created if missing).
     pub workdir: PathBuf,
+    /// Also build each batch with nvcc into a real binary and run it on the GPU (needs a GPU and `nvcc`).
+    pub gpu: bool,
 }
 
 /// Errors that stop the checks themselves (not a translation's failure).
@@ -131,6 +135,28 @@ fn run(cmd: &mut Command, timeout: Duration) -> Result<Ran, ToolchainError> {
     Ok(Ran { ok, stdout, stderr })
 }
 
+/// Each test's result from a batch binary's output: [`BATCH_MARKER`] lines, with the lines a failing test printed
+/// before its marker as the message; `None` for a test without a marker (the binary died first).
+fn parse_markers(stdout: &str, n: usize) -> Vec<Option<Status>> {
+    let mut out = vec![None; n];
+    let mut pending = String::new();
+    for line in stdout.lines() {
+        if let Some(rest) = line.strip_prefix(BATCH_MARKER) {
+            let mut it = rest.split_whitespace().map(|x| x.parse::<i64>());
+            if let (Some(Ok(i)), Some(Ok(bad))) = (it.next(), it.next())
+                && let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i))
+            {
+                *slot = Some(if bad == 0 { Status::Passed } else { Status::Failed(pending.clone()) });
+            }
+            pending.clear();
+        } else {
+            pending.push_str(line);
+            pending.push('\n');
+        }
+    }
+    out
+}
+
 /// The last `n` lines of `s`.
 fn tail(s: &str, n: usize) -> String {
     let lines: Vec<&str> = s.lines().collect();
@@ -171,7 +197,8 @@ impl Toolchain {
         equivalence: bool,
         tag: &str,
     ) -> Result<Vec<Outcome>, ToolchainError> {
-        let mut out = vec![Outcome { compile: Status::Skipped, equivalence: Status::Skipped }; items.len()];
+        let skipped = Outcome { compile: Status::Skipped, equivalence: Status::Skipped, gpu: Status::Skipped };
+        let mut out = vec![skipped; items.len()];
         if items.is_empty() {
             return Ok(out);
         }
@@ -192,6 +219,22 @@ impl Toolchain {
         if equivalence {
             self.equivalence(items, &batch_src, tag, &mut out)?;
         }
+        if let (true, Some(nvcc)) = (self.gpu, &self.nvcc) {
+            let bin = self.workdir.join(format!("{tag}.gpu"));
+            let built = run(
+                Command::new(nvcc).args(["-O2", &format!("-arch={PTX_ARCH}")]).arg(&batch_src).arg("-o").arg(&bin),
+                Duration::from_secs(600),
+            )?;
+            let ran = if built.ok { Some(run(&mut Command::new(&bin), RUN_TIMEOUT)?) } else { None };
+            let statuses = ran.as_ref().map(|r| parse_markers(&r.stdout, items.len())).unwrap_or_default();
+            for (i, o) in out.iter_mut().enumerate() {
+                o.gpu = match (statuses.get(i), &ran) {
+                    (Some(Some(s)), _) => s.clone(),
+                    (_, None) => Status::Failed(format!("nvcc build failed:\n{}", tail(&built.stderr, 30))),
+                    (_, Some(r)) => Status::Failed(format!("GPU run ended early:\n{}", tail(&r.stderr, 10))),
+                };
+            }
+        }
         Ok(out)
     }
 
@@ -207,20 +250,10 @@ impl Toolchain {
         let mut done = vec![false; items.len()];
         if built.ok {
             let ran = run(&mut Command::new(&bin), RUN_TIMEOUT)?;
-            let mut pending = String::new();
-            for line in ran.stdout.lines() {
-                if let Some(rest) = line.strip_prefix(BATCH_MARKER) {
-                    let mut it = rest.split_whitespace().map(|x| x.parse::<i64>());
-                    if let (Some(Ok(i)), Some(Ok(bad))) = (it.next(), it.next())
-                        && let Some(o) = usize::try_from(i).ok().and_then(|i| out.get_mut(i))
-                    {
-                        o.equivalence = if bad == 0 { Status::Passed } else { Status::Failed(pending.clone()) };
-                        done[i as usize] = true;
-                    }
-                    pending.clear();
-                } else {
-                    pending.push_str(line);
-                    pending.push('\n');
+            for (i, s) in parse_markers(&ran.stdout, items.len()).into_iter().enumerate() {
+                if let Some(s) = s {
+                    out[i].equivalence = s;
+                    done[i] = true;
                 }
             }
         }
@@ -244,5 +277,20 @@ impl Toolchain {
             };
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_give_each_test_its_status_and_a_failing_tests_own_lines() {
+        let stdout = "a: PASS\n@@warpsmith 0 0\n  out[3] = 1, Warp gave 2\nb: FAIL\n@@warpsmith 1 1\n";
+        let s = parse_markers(stdout, 3);
+        assert_eq!(s[0], Some(Status::Passed));
+        assert_eq!(s[1], Some(Status::Failed("  out[3] = 1, Warp gave 2\nb: FAIL\n".into())));
+        // the binary died before the third marker
+        assert_eq!(s[2], None);
     }
 }

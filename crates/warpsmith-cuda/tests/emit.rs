@@ -113,7 +113,7 @@ fn toolchain_batches_report_each_translation_and_isolate_a_broken_one() {
     // a translation whose section does not compile: the batch fails, and only that one is blamed
     ts[2].section.push_str("int broken( {\n");
     ts[2].source.push_str("int broken( {\n");
-    let tc = Toolchain { cxx: "g++".into(), nvcc: None, workdir: dir.path().to_path_buf() };
+    let tc = Toolchain { cxx: "g++".into(), nvcc: None, workdir: dir.path().to_path_buf(), gpu: false };
     let refs: Vec<&Translation> = ts.iter().collect();
     let out = tc.check(&refs, true, true, "batch").expect("check");
     let eq: Vec<&str> = out.iter().map(|o| o.equivalence.as_str()).collect();

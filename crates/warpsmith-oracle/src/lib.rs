@@ -75,6 +75,8 @@ pub enum FailureReason {
     StandaloneCompile,
     /// The standalone translation's host build did not reproduce Warp's outputs (an emitter bug).
     StandaloneEquivalence,
+    /// With `--device cuda`: the standalone translation built by nvcc disagreed with Warp on the GPU.
+    StandaloneGpu,
 }
 
 impl FailureReason {
@@ -93,6 +95,7 @@ impl FailureReason {
             FailureReason::StandaloneEmit => "standalone_emit",
             FailureReason::StandaloneCompile => "standalone_compile",
             FailureReason::StandaloneEquivalence => "standalone_equivalence",
+            FailureReason::StandaloneGpu => "standalone_gpu",
         }
     }
 }

@@ -413,8 +413,12 @@ fn standalone_stage(
         }
     }
     let compile = nvcc.is_some();
-    let toolchain =
-        (equivalence || compile).then(|| warpsmith_cuda::toolchain::Toolchain { cxx: a.cxx.clone(), nvcc, workdir });
+    let toolchain = (equivalence || compile).then(|| warpsmith_cuda::toolchain::Toolchain {
+        cxx: a.cxx.clone(),
+        nvcc,
+        workdir,
+        gpu: a.device == Device::Cuda,
+    });
     if let Some(tc) = &toolchain {
         let probe = std::process::Command::new(&tc.cxx).arg("--version").output();
         if !probe.is_ok_and(|o| o.status.success()) {

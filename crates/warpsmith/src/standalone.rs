@@ -103,9 +103,10 @@ pub fn run(
             let r = &mut items[*i].2;
             r.checks.standalone_compile = o.compile.as_str().into();
             r.checks.standalone_equivalence = o.equivalence.as_str().into();
-            let failed = match (o.compile, o.equivalence) {
-                (Status::Failed(m), _) => Some(failure(FailureReason::StandaloneCompile, m)),
-                (_, Status::Failed(m)) => Some(failure(FailureReason::StandaloneEquivalence, m)),
+            let failed = match (o.compile, o.equivalence, o.gpu) {
+                (Status::Failed(m), _, _) => Some(failure(FailureReason::StandaloneCompile, m)),
+                (_, Status::Failed(m), _) => Some(failure(FailureReason::StandaloneEquivalence, m)),
+                (_, _, Status::Failed(m)) => Some(failure(FailureReason::StandaloneGpu, m)),
                 _ => None,
             };
             if let Some(f) = failed {
