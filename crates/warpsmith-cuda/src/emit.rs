@@ -196,11 +196,6 @@ fn c_type(t: Type) -> String {
     }
 }
 
-/// The element type of an array as stored in memory (booleans are never stored).
-fn c_elem(t: Type) -> String {
-    c_type(t)
-}
-
 /// A float32 value as a C++ literal that parses to the same float (shortest round-trip form).
 pub fn float_lit(v: f64) -> String {
     let f = v as f32;
@@ -287,9 +282,9 @@ impl<'k> Emitter<'k> {
                 let v = &self.k.vars[p.var];
                 match p.kind {
                     ParamKind::Array { role: ArrayRole::Input, .. } => {
-                        format!("const {}* {}", c_elem(v.ty), self.name(p.var))
+                        format!("const {}* {}", c_type(v.ty), self.name(p.var))
                     }
-                    ParamKind::Array { .. } => format!("{}* {}", c_elem(v.ty), self.name(p.var)),
+                    ParamKind::Array { .. } => format!("{}* {}", c_type(v.ty), self.name(p.var)),
                     ParamKind::Value => format!("{} {}", c_type(v.ty), self.name(p.var)),
                 }
             })
@@ -366,7 +361,7 @@ impl<'k> Emitter<'k> {
             match p.kind {
                 ParamKind::Value => dev_args.push(n.to_string()),
                 ParamKind::Array { role, len } => {
-                    let t = c_elem(v.ty);
+                    let t = c_type(v.ty);
                     let count = Self::array_len(len);
                     let _ = writeln!(
                         out,
@@ -440,7 +435,7 @@ impl<'k> Emitter<'k> {
                         ArrayLen::Launch => test.launch_dim as usize,
                         ArrayLen::Fixed(c) => c as usize,
                     };
-                    let t = c_elem(v.ty);
+                    let t = c_type(v.ty);
                     let scalar = if is_int { "int" } else { "float" };
                     if role == ArrayRole::Input {
                         let data = find(&v.name, test.inputs)
