@@ -10,6 +10,7 @@
 
 mod features;
 mod print;
+pub mod text;
 mod types;
 
 pub use features::{WARP_MAX_UNROLL, features, mutates_in_dynamic_loop};

@@ -5,7 +5,7 @@ use std::fmt::Write;
 use crate::{Manifest, SPLITS};
 
 /// Every column with its type and meaning, as the card lists them.
-pub const COLUMNS: [(&str, &str, &str); 22] = [
+pub const COLUMNS: [(&str, &str, &str); 23] = [
     (
         "id",
         "string",
@@ -59,7 +59,16 @@ pub const COLUMNS: [(&str, &str, &str); 22] = [
         "list<string>",
         "Builtins (by Warp registry name), operators (`op:*`), statements (`stmt:*`), types (`type:*`) and parameter kinds (`param:*`) the kernel uses, sorted.",
     ),
-    ("split", "string", "`train`, `validation` or `test`, assigned from the id (about 98/1/1)."),
+    (
+        "split",
+        "string",
+        "`train`, `validation` or `test`, assigned from the hash of `cluster` (about 98/1/1), so near-duplicates never cross splits.",
+    ),
+    (
+        "cluster",
+        "string",
+        "The id of the first record of this record's near-duplicate cluster (MinHash/LSH over token 5-grams of `python`, confirmed by exact Jaccard ≥ the manifest's threshold, default 0.8; union-find); the record's own id when it has no near-duplicate.",
+    ),
     (
         "launch_dim",
         "list<int32>",

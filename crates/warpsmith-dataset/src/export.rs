@@ -189,17 +189,10 @@ mod tests {
     use super::*;
 
     fn record() -> Record {
-        let r = serde_json::json!({
-            "id": "ab", "name": "k", "category": "arithmetic", "seed": 1, "python": "import warp as wp\n",
-            "cpu_forward": "void k_cpu_kernel_forward() {}", "cpu_backward": "b", "cuda_forward": "__global__ f",
-            "cuda_backward": "__global__ b", "cpu_module": "m", "cuda_module": "m", "warp_version": "1.19.0",
-            "features": [], "split": "train", "launch_dim": [], "test_inputs": [], "test_outputs": [],
-            "grad_outputs": [], "grad_inputs": [], "checks": {"forward": "passed", "deterministic": true,
-            "gradient": "skipped", "gradient_max_rel_error": 0.0, "ptx": "skipped", "cuda_forward": "skipped",
-            "cuda_backward": "skipped", "standalone_compile": "skipped", "standalone_equivalence": "skipped"},
-            "ptx": "", "cuda_standalone": ""
-        });
-        serde_json::from_value(r).expect("record")
+        let mut r = crate::tests::record("ab", "import warp as wp\n");
+        r.cpu_forward = "void k_cpu_kernel_forward() {}".into();
+        r.cuda_backward = "__global__ b".into();
+        r
     }
 
     #[test]

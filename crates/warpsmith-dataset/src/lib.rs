@@ -13,6 +13,7 @@
 
 mod card;
 pub mod export;
+pub mod near_dup;
 mod parquet_io;
 
 use std::collections::BTreeMap;
@@ -53,8 +54,11 @@ pub struct Record {
     pub warp_version: String,
     /// Builtins and constructs used, sorted.
     pub features: Vec<String>,
-    /// `train`, `validation` or `test`.
+    /// `train`, `validation` or `test`: [`split_of`] the `cluster`.
     pub split: String,
+    /// The id of the first record of this record's near-duplicate cluster ([`near_dup::clusters`] over
+    /// `python`); the record's own id when it has no near-duplicate.
+    pub cluster: String,
     /// The launch dimension (`[n]`; empty when not executed).
     pub launch_dim: Vec<i32>,
     /// Array inputs and by-value parameters the kernel was launched with.
@@ -101,9 +105,10 @@ pub struct Checks {
 /// The three splits, in file order.
 pub const SPLITS: [&str; 3] = ["train", "validation", "test"];
 
-/// The split of a record: the first 8 bytes (little-endian) of `BLAKE3("warpsmith-split" || id)` modulo 100;
-/// 0 is `validation`, 1 is `test`, the rest `train` (98/1/1). Depends on the id only, so a kernel keeps its
-/// split across runs and seeds.
+/// The split of a record, given its cluster's id: the first 8 bytes (little-endian) of
+/// `BLAKE3("warpsmith-split" || id)` modulo 100; 0 is `validation`, 1 is `test`, the rest `train` (98/1/1).
+/// Depends on the id only, so a kernel keeps its split across runs and seeds, and all members of a
+/// near-duplicate cluster share one split.
 pub fn split_of(id: &str) -> &'static str {
     let mut h = blake3::Hasher::new();
     h.update(b"warpsmith-split");
@@ -145,7 +150,7 @@ pub(crate) fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(st
 }
 
 /// One written file, as listed in the manifest.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct FileEntry {
     /// Path relative to the dataset directory.
     pub path: String,
@@ -160,7 +165,7 @@ pub struct FileEntry {
 }
 
 /// What the caller knows about the run, for the manifest and the card.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct RunInfo {
     /// The master seed.
     pub seed: u64,
@@ -174,6 +179,12 @@ pub struct RunInfo {
     pub failures: BTreeMap<String, usize>,
     /// Candidates dropped as exact duplicates (same canonical form).
     pub duplicates_dropped: usize,
+    /// Candidates dropped as near-duplicates of an earlier candidate (0 with `--keep-near-duplicates`).
+    #[serde(default)]
+    pub near_duplicates_dropped: usize,
+    /// The near-duplicate rule: Jaccard threshold, shingle length and whether near-duplicates were kept.
+    #[serde(default)]
+    pub near_dup: NearDupInfo,
     /// The verification level (`codegen`, `run`, `full`).
     pub verify: String,
     /// Candidates rejected and regenerated, by reason (`all_zero`, `constant`, `non_finite`, `nondeterministic`).
@@ -186,8 +197,37 @@ pub struct RunInfo {
     pub wall_seconds: f64,
 }
 
+/// How near-duplicates were handled (in the manifest, so `validate` can recompute the clusters).
+#[derive(Clone, Debug, Serialize, serde::Deserialize, PartialEq)]
+pub struct NearDupInfo {
+    /// Jaccard threshold over token shingles of `python`.
+    pub threshold: f64,
+    /// Shingle length in tokens.
+    pub ngram: usize,
+    /// `true`: near-duplicates were written, grouped by the `cluster` column; `false`: one per cluster.
+    pub keep: bool,
+}
+
+impl Default for NearDupInfo {
+    fn default() -> Self {
+        NearDupInfo { threshold: near_dup::DEFAULT_THRESHOLD, ngram: near_dup::DEFAULT_NGRAM, keep: false }
+    }
+}
+
+/// Sets `cluster` and `split` of every record: near-duplicate clusters over `python` by `rule`, the
+/// representative being the earliest record, and the split [`split_of`] the representative's id.
+pub fn assign_clusters(records: &mut [Record], rule: &NearDupInfo) {
+    let texts: Vec<&str> = records.iter().map(|r| r.python.as_str()).collect();
+    let reps = near_dup::clusters(&texts, rule.threshold, rule.ngram);
+    let ids: Vec<String> = reps.iter().map(|&r| records[r].id.clone()).collect();
+    for (r, cluster) in records.iter_mut().zip(ids) {
+        r.split = split_of(&cluster).to_string();
+        r.cluster = cluster;
+    }
+}
+
 /// The manifest (`manifest.json`).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
 pub struct Manifest {
     /// Format version of this manifest.
     pub format: u32,
@@ -279,9 +319,51 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A record with the given id and python, every other column minimal.
+    pub(crate) fn record(id: &str, python: &str) -> Record {
+        let r = serde_json::json!({
+            "id": id, "name": "k", "category": "arithmetic", "seed": 1, "python": python,
+            "cpu_forward": "f", "cpu_backward": "b", "cuda_forward": "__global__ f",
+            "cuda_backward": "__global__ b", "cpu_module": "m", "cuda_module": "m", "warp_version": "1.19.0",
+            "features": [], "split": "train", "cluster": id, "launch_dim": [], "test_inputs": [], "test_outputs": [],
+            "grad_outputs": [], "grad_inputs": [], "checks": {"forward": "passed", "deterministic": true,
+            "gradient": "skipped", "gradient_max_rel_error": 0.0, "ptx": "skipped", "cuda_forward": "skipped",
+            "cuda_backward": "skipped", "standalone_compile": "skipped", "standalone_equivalence": "skipped"},
+            "ptx": "", "cuda_standalone": ""
+        });
+        serde_json::from_value(r).expect("record")
+    }
+
+    #[test]
+    fn no_near_duplicate_cluster_spans_two_splits() {
+        // 60 families of 4 near-copies each (one constant changed): with one split per id, about 8% of the
+        // families would straddle splits; assigned per cluster, none may
+        let mut records = Vec::new();
+        for fam in 0..60 {
+            let body: String =
+                (0..10).map(|i| format!("    x{i} = a[tid] * {fam}.{i} + wp.sin(a[tid] - {i}.0)\n")).collect();
+            for copy in 0..4 {
+                let python = format!(
+                    "import warp as wp\n@wp.kernel\ndef k(a: wp.array(dtype=wp.float32)):\n    tid = wp.tid()\n{body}    a[tid] = {copy}.25\n"
+                );
+                let id = blake3::hash(python.as_bytes()).to_hex().to_string();
+                records.push(record(&id, &python));
+            }
+        }
+        assign_clusters(&mut records, &NearDupInfo::default());
+        let mut split_of_cluster: BTreeMap<&str, &str> = BTreeMap::new();
+        for r in &records {
+            let s = split_of_cluster.entry(&r.cluster).or_insert(&r.split);
+            assert_eq!(*s, r.split, "cluster {} spans two splits", r.cluster);
+        }
+        assert_eq!(split_of_cluster.len(), 60, "each family is one cluster");
+        // every member's split is the split of its representative's id
+        assert!(records.iter().all(|r| r.split == split_of(&r.cluster)));
+    }
 
     proptest! {
         #[test]

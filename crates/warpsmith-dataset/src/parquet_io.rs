@@ -46,6 +46,7 @@ pub fn schema() -> SchemaRef {
         s("warp_version"),
         Field::new("features", list(DataType::Utf8), false),
         s("split"),
+        s("cluster"),
         Field::new("launch_dim", list(DataType::Int32), false),
         Field::new("test_inputs", tensor_list(), false),
         Field::new("test_outputs", tensor_list(), false),

@@ -16,7 +16,8 @@ use clap::parser::ValueSource;
 use indicatif::{ProgressBar, ProgressStyle};
 use warpsmith_ast::Kernel;
 use warpsmith_dataset::Checks;
-use warpsmith_dataset::{Record, RunInfo, split_of};
+use warpsmith_dataset::near_dup::Lsh;
+use warpsmith_dataset::{NearDupInfo, Record, RunInfo, split_of};
 use warpsmith_gen::vectors::{ArgRole, LaunchSpec, launch_spec};
 use warpsmith_gen::{Category, Config, record_seed};
 use warpsmith_oracle::{
@@ -102,8 +103,22 @@ pub struct GenerateArgs {
     /// Host C++ compiler for the standalone CUDA equivalence check.
     #[arg(long, default_value = "g++")]
     cxx: PathBuf,
+    /// Jaccard similarity over token 5-grams of `python` at or above which two kernels are near-duplicates.
+    #[arg(long, default_value_t = warpsmith_dataset::near_dup::DEFAULT_THRESHOLD, value_parser = parse_threshold)]
+    near_dup_threshold: f64,
+    /// Keep near-duplicates (grouped by the `cluster` column, one split per cluster) instead of regenerating
+    /// them so that each cluster has one record.
+    #[arg(long)]
+    keep_near_duplicates: bool,
     #[command(flatten)]
     generation: Config,
+}
+
+fn parse_threshold(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(t) if t > 0.0 && t <= 1.0 => Ok(t),
+        _ => Err(format!("{s:?} is not a Jaccard threshold in (0, 1]")),
+    }
 }
 
 /// Layers the configuration: defaults, then the file, then the flags actually given on the command line.
@@ -262,7 +277,9 @@ fn judge(c: &Candidate, mods: Modules, verify: Verify) -> Verdict {
         })
         .unwrap_or_default();
     Verdict::Accept(Box::new(Record {
+        // set with the clusters once every record is known
         split: split_of(&c.id).to_string(),
+        cluster: c.id.clone(),
         id: c.id.clone(),
         name: c.kernel.name.clone(),
         category: c.category.name().to_string(),
@@ -468,6 +485,13 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     let mut records: Vec<Option<Record>> = vec![None; a.count];
     let mut failures: BTreeMap<String, usize> = BTreeMap::new();
     let mut duplicates = 0usize;
+    let mut near_duplicates = 0usize;
+    let near_dup = NearDupInfo {
+        threshold: a.near_dup_threshold,
+        ngram: warpsmith_dataset::near_dup::DEFAULT_NGRAM,
+        keep: a.keep_near_duplicates,
+    };
+    let mut lsh = Lsh::new(near_dup.threshold, near_dup.ngram);
     let mut pending: Vec<usize> = (0..a.count).collect();
     let mut progress = Progress::new(a.count);
     let mut failed_total = 0usize;
@@ -497,10 +521,22 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
                 attempts[slot] += 1;
                 if seen.insert(id.clone()) {
                     let python = warpsmith_ast::python_module(&kernel);
-                    let spec = Some(launch_spec(&kernel, seed));
-                    break Some(Candidate { category, seed, kernel, id, python, spec });
+                    let near = (!near_dup.keep).then(|| {
+                        let set = lsh.shingle(&python);
+                        let near = !lsh.neighbours(&set).is_empty();
+                        if !near {
+                            lsh.insert(set);
+                        }
+                        near
+                    });
+                    if near != Some(true) {
+                        let spec = Some(launch_spec(&kernel, seed));
+                        break Some(Candidate { category, seed, kernel, id, python, spec });
+                    }
+                    near_duplicates += 1;
+                } else {
+                    duplicates += 1;
                 }
-                duplicates += 1;
                 if attempts[slot] >= MAX_DUPLICATE_ATTEMPTS {
                     break None;
                 }
@@ -575,7 +611,8 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     progress.finish();
     pool.finish();
 
-    let records: Vec<Record> = records.into_iter().flatten().collect();
+    let mut records: Vec<Record> = records.into_iter().flatten().collect();
+    warpsmith_dataset::assign_clusters(&mut records, &near_dup);
     let wall = start.elapsed().as_secs_f64();
     let info = RunInfo {
         seed: a.seed,
@@ -584,6 +621,8 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
         warp_version: WARP_VERSION.to_string(),
         failures: failures.clone(),
         duplicates_dropped: duplicates,
+        near_duplicates_dropped: near_duplicates,
+        near_dup,
         verify: format!("{:?}", a.verify).to_lowercase(),
         rejected: rejected.clone(),
         findings: findings.clone(),
@@ -597,7 +636,7 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     for (split, n) in &manifest.splits {
         eprintln!("  {split:<10} {n}");
     }
-    eprintln!("duplicates dropped: {duplicates}");
+    eprintln!("duplicates dropped: {duplicates} exact, {near_duplicates} near (Jaccard >= {})", a.near_dup_threshold);
     eprintln!("verification: {:?}", a.verify);
     if !rejected.is_empty() {
         let r: Vec<String> = rejected.iter().map(|(k, v)| format!("{k} {v}")).collect();
