@@ -2,6 +2,7 @@
 //! and the generator itself. Pure and deterministic: no I/O, the same `(category, seed, config)` always gives
 //! the same [`Kernel`](warpsmith_ast::Kernel).
 
+pub mod catalog;
 pub mod config;
 pub mod generate;
 pub mod interval;

@@ -1,5 +1,6 @@
 //! The `warpsmith` command line: thin clap types; each subcommand lives in its own module.
 
+mod catalog;
 mod env;
 mod export;
 mod generate;
@@ -26,6 +27,8 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Print the Python module of one kernel, regenerated from its category and seed.
     Show(show::ShowArgs),
+    /// Regenerate the builtin catalog from Warp's registry (JSON).
+    Catalog(catalog::CatalogArgs),
     /// Export a dataset for trainers: chat-format SFT JSONL for one task, or the raw records as JSONL.
     Export(export::ExportArgs),
 }
@@ -49,6 +52,7 @@ fn main() -> ExitCode {
         },
         Command::Show(a) => show::run(&a),
         Command::Export(a) => export::run(&a),
+        Command::Catalog(a) => catalog::run(&a),
     };
     match result {
         Ok(code) => code,

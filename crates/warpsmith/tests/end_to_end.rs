@@ -390,3 +390,17 @@ print(n)
     let o = bin().arg("export").arg(dir.path()).args(["--to", "sft"]).output().expect("run");
     assert_eq!(o.status.code(), Some(2), "--to sft without --task is a usage error");
 }
+
+#[test]
+fn the_committed_builtin_catalog_is_what_warps_registry_gives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("builtins.json");
+    let o = bin().arg("catalog").arg("--out").arg(&out).arg("--python").arg(python()).output().expect("run catalog");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let fresh = std::fs::read_to_string(&out).expect("read catalog");
+    let committed = include_str!("../../warpsmith-gen/data/builtins.json");
+    assert!(
+        fresh == committed,
+        "the committed catalog is stale: run `warpsmith catalog --out crates/warpsmith-gen/data/builtins.json`"
+    );
+}
