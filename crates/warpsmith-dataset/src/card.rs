@@ -107,8 +107,8 @@ pub const COLUMNS: [(&str, &str, &str); 23] = [
     ),
 ];
 
-/// The card for a written dataset.
-pub fn dataset_card(m: &Manifest) -> String {
+/// The card for a written dataset; `statistics` is a Markdown section placed after the contents tables.
+pub fn dataset_card(m: &Manifest, statistics: &str) -> String {
     let mut s = String::new();
     s.push_str("---\nlicense: apache-2.0\npretty_name: warpsmith Warp kernels\ntags:\n- code\n- cuda\n- nvidia-warp\n- synthetic\ntask_categories:\n- text-generation\nconfigs:\n- config_name: default\n  data_files:\n");
     for split in SPLITS {
@@ -158,6 +158,8 @@ pub fn dataset_card(m: &Manifest) -> String {
     for (c, n) in &m.categories {
         let _ = writeln!(s, "| {c} | {n} |");
     }
+    s.push('\n');
+    s.push_str(statistics);
     s.push_str("\n## Columns\n\n| column | type | description |\n|---|---|---|\n");
     for (name, ty, desc) in COLUMNS {
         let _ = writeln!(s, "| `{name}` | {ty} | {desc} |");

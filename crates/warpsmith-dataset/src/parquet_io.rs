@@ -121,3 +121,46 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, DatasetError> {
     }
     Ok(out)
 }
+
+/// The Arrow schema stored in a Parquet file's footer.
+///
+/// # Errors
+/// [`DatasetError`] if the file cannot be opened or is not Parquet (a truncated file has no footer).
+pub fn read_schema(path: &Path) -> Result<SchemaRef, DatasetError> {
+    let err = perr(path);
+    let file = std::fs::File::open(path).map_err(crate::io_err("open", path))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| err(e.to_string()))?;
+    Ok(Arc::clone(builder.schema()))
+}
+
+/// How `found` differs from [`schema`]: one line per missing, extra, retyped or nullable column.
+pub fn schema_differences(found: &Schema) -> Vec<String> {
+    let want = schema();
+    let mut out = Vec::new();
+    for w in want.fields() {
+        match found.field_with_name(w.name()) {
+            Err(_) => out.push(format!("column {} is missing", w.name())),
+            Ok(f) if f.data_type() != w.data_type() => {
+                out.push(format!("column {} is {}, expected {}", w.name(), f.data_type(), w.data_type()))
+            }
+            Ok(f) if f.is_nullable() != w.is_nullable() => out.push(format!(
+                "column {} nullability is {}, expected {}",
+                w.name(),
+                f.is_nullable(),
+                w.is_nullable()
+            )),
+            Ok(_) => {}
+        }
+    }
+    for f in found.fields() {
+        if want.field_with_name(f.name()).is_err() {
+            out.push(format!("column {} is not in the schema", f.name()));
+        }
+    }
+    let order: Vec<&String> = found.fields().iter().map(|f| f.name()).collect();
+    let want_order: Vec<&String> = want.fields().iter().map(|f| f.name()).collect();
+    if out.is_empty() && order != want_order {
+        out.push("columns are out of order".into());
+    }
+    out
+}

@@ -629,8 +629,9 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
         gradient_checked,
         wall_seconds: wall,
     };
-    let manifest =
-        warpsmith_dataset::write_dataset(&a.out, &records, a.shard_rows, info).context("writing the dataset")?;
+    let statistics = warpsmith_report::card_section(&warpsmith_report::Stats::compute(&records, Some(&info)));
+    let manifest = warpsmith_dataset::write_dataset(&a.out, &records, a.shard_rows, info, &statistics)
+        .context("writing the dataset")?;
 
     eprintln!("\nwrote {} records to {}", manifest.records, a.out.display());
     for (split, n) in &manifest.splits {

@@ -6,6 +6,8 @@ mod export;
 mod generate;
 mod show;
 mod standalone;
+mod stats;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -27,6 +29,11 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Print the Python module of one kernel, regenerated from its category and seed.
     Show(show::ShowArgs),
+    /// Write a dataset's statistics: a Markdown report with SVG plots, or `--json`.
+    Stats(stats::StatsArgs),
+    /// Check a dataset: files against the manifest, schema, ids, canonical forms, clusters and splits, each
+    /// record against its seed, and a sample re-run through Warp. One line per violation; exit 1 if any.
+    Validate(validate::ValidateArgs),
     /// Regenerate the builtin catalog from Warp's registry (JSON).
     Catalog(catalog::CatalogArgs),
     /// Export a dataset for trainers: chat-format SFT JSONL for one task, or the raw records as JSONL.
@@ -53,6 +60,8 @@ fn main() -> ExitCode {
         Command::Show(a) => show::run(&a),
         Command::Export(a) => export::run(&a),
         Command::Catalog(a) => catalog::run(&a),
+        Command::Stats(a) => stats::run(&a),
+        Command::Validate(a) => validate::run(&a),
     };
     match result {
         Ok(code) => code,

@@ -404,3 +404,116 @@ fn the_committed_builtin_catalog_is_what_warps_registry_gives() {
         "the committed catalog is stale: run `warpsmith catalog --out crates/warpsmith-gen/data/builtins.json`"
     );
 }
+
+fn copy_dataset(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to.join("data")).expect("mkdir");
+    std::fs::copy(from.join("manifest.json"), to.join("manifest.json")).expect("copy manifest");
+    for e in std::fs::read_dir(from.join("data")).expect("data") {
+        let p = e.expect("entry").path();
+        std::fs::copy(&p, to.join("data").join(p.file_name().expect("name"))).expect("copy shard");
+    }
+}
+
+/// Runs `validate` and returns (exit code, stdout: one line per violation).
+fn validate(dir: &Path) -> (Option<i32>, String) {
+    let o =
+        bin().arg("validate").arg(dir).args(["--sample", "1000"]).arg("--python").arg(python()).output().expect("run");
+    (o.status.code(), String::from_utf8_lossy(&o.stdout).to_string())
+}
+
+/// Rewrites a dataset's records through `edit`, with a fresh, consistent manifest, so that only the checks of
+/// content (not the file hashes) can see the corruption.
+fn rewrite(dir: &Path, edit: impl FnOnce(&mut Vec<Record>)) {
+    let manifest = warpsmith_dataset::read_manifest(dir).expect("manifest");
+    let mut recs = warpsmith_dataset::read_dataset(dir).expect("records");
+    edit(&mut recs);
+    warpsmith_dataset::write_dataset(dir, &recs, 10_000, manifest.run, "").expect("rewrite");
+}
+
+#[test]
+fn stats_and_validate_pass_on_a_dataset_and_validate_names_each_corruption() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("ok");
+    generate(&data, 12, 21);
+
+    // stats: the report, and SVG plots that parse as XML and draw data
+    let o = bin().arg("stats").arg(&data).output().expect("run stats");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let report = std::fs::read_to_string(data.join("stats/report.md")).expect("report.md");
+    for svg in ["categories", "lengths", "expansion", "builtins", "constructs", "gradient_error"] {
+        assert!(report.contains(&format!("({svg}.svg)")), "report embeds {svg}.svg");
+        let text = std::fs::read_to_string(data.join(format!("stats/{svg}.svg"))).expect("svg");
+        let doc = roxmltree::Document::parse(&text).unwrap_or_else(|e| panic!("{svg}.svg is not XML: {e}"));
+        let filled =
+            doc.descendants().filter(|n| n.has_tag_name("rect") && n.attribute("fill") != Some("#FFFFFF")).count();
+        assert!(filled >= 2, "{svg}.svg draws {filled} bars");
+    }
+    let o = bin().arg("stats").arg(&data).arg("--json").output().expect("run stats --json");
+    let figures: serde_json::Value = serde_json::from_slice(&o.stdout).expect("stats --json is JSON");
+    assert_eq!(figures["records"], 12);
+    assert_eq!(figures["coverage"]["catalog"], 355);
+    assert!(figures["coverage"]["used"].as_u64().is_some_and(|n| n >= 10), "{}", figures["coverage"]);
+
+    // the card carries the statistics
+    let card = std::fs::read_to_string(data.join("README.md")).expect("card");
+    assert!(card.contains("## Statistics") && card.contains("builtins in Warp's registry"), "{card}");
+
+    let (code, out) = validate(&data);
+    assert_eq!((code, out.as_str()), (Some(0), ""), "a fresh dataset validates");
+
+    // a truncated shard
+    let bad = dir.path().join("truncated");
+    copy_dataset(&data, &bad);
+    let shard = bad.join("data/train-00000-of-00001.parquet");
+    let bytes = std::fs::read(&shard).expect("read");
+    std::fs::write(&shard, &bytes[..bytes.len() / 2]).expect("truncate");
+    let (code, out) = validate(&bad);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("data/train-00000-of-00001.parquet: ") && out.contains("BLAKE3"), "{out}");
+    assert!(out.contains("not a readable Parquet file"), "{out}");
+
+    // a duplicated row
+    let bad = dir.path().join("duplicated");
+    copy_dataset(&data, &bad);
+    rewrite(&bad, |r| {
+        let first = r[0].clone();
+        r.push(first);
+    });
+    let (code, out) = validate(&bad);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("id appears twice"), "{out}");
+
+    // an edited cuda_forward
+    let bad = dir.path().join("edited");
+    copy_dataset(&data, &bad);
+    let mut edited_id = String::new();
+    rewrite(&bad, |r| {
+        r[0].cuda_forward = r[0].cuda_forward.replacen("var_", "var_x", 1);
+        edited_id = r[0].id.clone();
+    });
+    let (code, out) = validate(&bad);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains(&format!("record {edited_id}: cuda_forward is not the kernel's function in its module")),
+        "{out}"
+    );
+    assert_eq!(out.lines().count(), 1, "only the edited record is flagged: {out}");
+
+    // a test output moved by 1%
+    let bad = dir.path().join("output");
+    copy_dataset(&data, &bad);
+    let mut moved = String::new();
+    rewrite(&bad, |r| {
+        let rec = r
+            .iter_mut()
+            .find(|x| x.test_outputs.iter().any(|t| t.values.iter().any(|v| *v != 0.0)))
+            .expect("a nonzero output");
+        moved = rec.id.clone();
+        let t = rec.test_outputs.iter_mut().find(|t| t.values.iter().any(|v| *v != 0.0)).expect("tensor");
+        let v = t.values.iter_mut().find(|v| **v != 0.0).expect("value");
+        *v *= 1.01;
+    });
+    let (code, out) = validate(&bad);
+    assert_eq!(code, Some(1));
+    assert!(out.contains(&format!("record {moved}: test_outputs.")) && out.contains("Warp computes"), "{out}");
+}

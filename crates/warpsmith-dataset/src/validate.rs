@@ -1,0 +1,361 @@
+//! `warpsmith validate`, the checks that need no Warp: files against the manifest, shard schemas, and every
+//! record against its own columns, the generator and the near-duplicate clusters. The re-run of a sample
+//! through Warp is the binary's (it owns the worker pool); [`compare_outputs`] is its comparison.
+//!
+//! Each problem is one [`Violation`]: where, and what. A corrupted copy yields the violations that name the
+//! corruption (a truncated shard: its hash and its Parquet footer; an edited function: its hash and "not the
+//! function in the module"), never a panic.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::path::Path;
+
+use crate::{Manifest, Record, SPLITS, near_dup, split_of};
+
+/// One problem found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// A file (relative to the dataset) or `record <id>`.
+    pub location: String,
+    /// What is wrong, in one line.
+    pub problem: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.location, self.problem)
+    }
+}
+
+fn v(location: impl Into<String>, problem: impl Into<String>) -> Violation {
+    Violation { location: location.into(), problem: problem.into() }
+}
+
+/// The records that could be read, each with the shard it came from, and the violations found on the way.
+pub struct Loaded {
+    /// `(relative shard path, record)` in manifest order.
+    pub records: Vec<(String, Record)>,
+    /// Problems with files and schemas.
+    pub violations: Vec<Violation>,
+}
+
+/// Checks every file against the manifest (present, size, BLAKE3, rows, split), that no unlisted shard is in
+/// `data/`, and each shard's Arrow schema against [`crate::schema`], then reads the records of the readable
+/// shards.
+pub fn check_files(dir: &Path, m: &Manifest) -> Loaded {
+    let mut out = Loaded { records: Vec::new(), violations: Vec::new() };
+    let listed: HashSet<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
+    if let Ok(entries) = std::fs::read_dir(dir.join("data")) {
+        let mut extra: Vec<String> = entries
+            .flatten()
+            .map(|e| format!("data/{}", e.file_name().to_string_lossy()))
+            .filter(|p| p.ends_with(".parquet") && !listed.contains(p.as_str()))
+            .collect();
+        extra.sort();
+        for p in extra {
+            out.violations.push(v(p, "shard not listed in manifest.json"));
+        }
+    }
+    for f in &m.files {
+        let path = dir.join(&f.path);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                out.violations.push(v(&f.path, format!("cannot be read: {e}")));
+                continue;
+            }
+        };
+        if bytes.len() as u64 != f.bytes {
+            out.violations.push(v(&f.path, format!("{} bytes, manifest.json says {}", bytes.len(), f.bytes)));
+        }
+        let hash = blake3::hash(&bytes).to_hex().to_string();
+        if hash != f.blake3 {
+            out.violations.push(v(&f.path, format!("BLAKE3 {hash} differs from manifest.json's {}", f.blake3)));
+        }
+        let name = f.path.trim_start_matches("data/");
+        if !name.starts_with(&format!("{}-", f.split)) || !SPLITS.contains(&f.split.as_str()) {
+            out.violations.push(v(&f.path, format!("listed as split {:?}, which its name does not carry", f.split)));
+        }
+        match crate::parquet_io::read_schema(&path) {
+            Ok(schema) => {
+                for problem in crate::parquet_io::schema_differences(&schema) {
+                    out.violations.push(v(&f.path, problem));
+                }
+            }
+            Err(e) => {
+                out.violations.push(v(&f.path, format!("not a readable Parquet file: {e}")));
+                continue;
+            }
+        }
+        match crate::read_records(&path) {
+            Ok(rows) => {
+                if rows.len() != f.rows {
+                    out.violations.push(v(&f.path, format!("{} rows, manifest.json says {}", rows.len(), f.rows)));
+                }
+                for r in rows {
+                    if r.split != f.split {
+                        out.violations
+                            .push(v(format!("record {}", r.id), format!("split {:?} in a {} shard", r.split, f.split)));
+                    }
+                    out.records.push((f.path.clone(), r));
+                }
+            }
+            Err(e) => out.violations.push(v(&f.path, format!("rows cannot be read: {e}"))),
+        }
+    }
+    out
+}
+
+/// Checks the records among themselves and against the manifest: counts per split and category, unique ids,
+/// unique canonical forms recomputed from `python`, splits derived from clusters, clusters recomputed from
+/// `python` with the manifest's near-duplicate rule, and each record by [`check_record`].
+pub fn check_records(records: &[(String, Record)], m: &Manifest) -> Vec<Violation> {
+    let mut out = Vec::new();
+    if records.len() != m.records {
+        out.push(v("manifest.json", format!("lists {} records, the shards hold {}", m.records, records.len())));
+    }
+    let mut splits: BTreeMap<String, usize> = BTreeMap::new();
+    let mut categories: BTreeMap<String, usize> = BTreeMap::new();
+    for (_, r) in records {
+        *splits.entry(r.split.clone()).or_insert(0) += 1;
+        *categories.entry(r.category.clone()).or_insert(0) += 1;
+    }
+    for split in SPLITS {
+        let (have, said) = (splits.get(split).copied().unwrap_or(0), m.splits.get(split).copied().unwrap_or(0));
+        if have != said {
+            out.push(v("manifest.json", format!("lists {said} {split} records, the shards hold {have}")));
+        }
+    }
+    if categories != m.categories {
+        out.push(v(
+            "manifest.json",
+            format!("category counts {:?} differ from the shards' {categories:?}", m.categories),
+        ));
+    }
+    let mut ids: HashMap<&str, &str> = HashMap::new();
+    let mut forms: HashMap<blake3::Hash, &str> = HashMap::new();
+    for (file, r) in records {
+        if let Some(first) = ids.insert(&r.id, file) {
+            out.push(v(format!("record {}", r.id), format!("id appears twice ({first} and {file})")));
+            continue;
+        }
+        let form = blake3::hash(warpsmith_ast::text::canonical_text(&r.python).as_bytes());
+        if let Some(other) = forms.insert(form, &r.id) {
+            out.push(v(format!("record {}", r.id), format!("same canonical form as record {other}")));
+        }
+    }
+    let rule = &m.run.near_dup;
+    let texts: Vec<&str> = records.iter().map(|(_, r)| r.python.as_str()).collect();
+    let reps = near_dup::clusters(&texts, rule.threshold, rule.ngram);
+    // each recomputed cluster must carry one stored `cluster` value, the id of one of its members, used by
+    // no other cluster; records are in file order here, so the representative may differ from generation's
+    let mut groups: BTreeMap<usize, Vec<&Record>> = BTreeMap::new();
+    for ((_, r), rep) in records.iter().zip(&reps) {
+        groups.entry(*rep).or_default().push(r);
+    }
+    let mut owner: HashMap<&str, usize> = HashMap::new();
+    for (rep, members) in &groups {
+        let stored: std::collections::BTreeSet<&str> = members.iter().map(|r| r.cluster.as_str()).collect();
+        let first = members[0];
+        if stored.len() > 1 {
+            let ids: Vec<&str> = members.iter().map(|r| r.id.as_str()).collect();
+            out.push(v(
+                format!("record {}", first.id),
+                format!("near-duplicates {ids:?} (Jaccard >= {}) carry different clusters {stored:?}", rule.threshold),
+            ));
+        }
+        if !rule.keep && members.len() > 1 {
+            let ids: Vec<&str> = members.iter().map(|r| r.id.as_str()).collect();
+            out.push(v(
+                format!("record {}", first.id),
+                format!(
+                    "near-duplicates {ids:?} (Jaccard >= {}) though the dataset keeps one per cluster",
+                    rule.threshold
+                ),
+            ));
+        }
+        for c in stored {
+            if !members.iter().any(|r| r.id == c) {
+                out.push(v(format!("record {}", first.id), format!("cluster {c} is not the id of a member")));
+            }
+            if let Some(other) = owner.insert(c, *rep)
+                && other != *rep
+            {
+                out.push(v(
+                    format!("record {}", first.id),
+                    format!("cluster {c} also holds kernels that are not near-duplicates of it"),
+                ));
+            }
+        }
+    }
+    let mut cluster_split: HashMap<&str, &str> = HashMap::new();
+    for (_, r) in records {
+        let loc = format!("record {}", r.id);
+        if r.split != split_of(&r.cluster) {
+            out.push(v(&loc, format!("split {:?}, but its cluster's split is {:?}", r.split, split_of(&r.cluster))));
+        }
+        if let Some(s) = cluster_split.insert(&r.cluster, &r.split)
+            && s != r.split
+        {
+            out.push(v(&loc, format!("cluster {} spans splits {s} and {}", r.cluster, r.split)));
+        }
+    }
+    let config: Option<warpsmith_gen::Config> = serde_json::from_value(m.run.config.clone()).ok();
+    if config.is_none() {
+        out.push(v("manifest.json", "run.config is not a generator configuration"));
+    }
+    for (_, r) in records {
+        out.extend(check_record(r, config.as_ref()));
+    }
+    out
+}
+
+/// Checks one record against itself and the generator: the id's form, the four functions cut again from the
+/// modules, the kernel regenerated from `category` and `seed` with `config` (same `python`, same id, same
+/// test inputs), the `checks` values, and the shapes of the test vectors.
+pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let loc = format!("record {}", r.id);
+    if r.id.len() != 64 || !r.id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
+        out.push(v(&loc, "id is not 64 lowercase hex digits"));
+    }
+    match warpsmith_oracle::cut_functions(&r.cpu_module, &r.cuda_module, &r.name) {
+        Ok(f) => {
+            for (col, stored, cut) in [
+                ("cpu_forward", &r.cpu_forward, &f.cpu_forward),
+                ("cpu_backward", &r.cpu_backward, &f.cpu_backward),
+                ("cuda_forward", &r.cuda_forward, &f.cuda_forward),
+                ("cuda_backward", &r.cuda_backward, &f.cuda_backward),
+            ] {
+                if stored != cut {
+                    out.push(v(&loc, format!("{col} is not the kernel's function in its module")));
+                }
+            }
+        }
+        Err(e) => out.push(v(&loc, format!("the modules do not hold kernel {}: {e}", r.name))),
+    }
+    if let Some(cfg) = config {
+        match serde_json::from_value::<warpsmith_gen::Category>(serde_json::Value::String(r.category.clone())) {
+            Err(_) => out.push(v(&loc, format!("unknown category {:?}", r.category))),
+            Ok(cat) => {
+                let kernel = warpsmith_gen::generate(cat, r.seed, cfg);
+                if warpsmith_ast::python_module(&kernel) != r.python {
+                    out.push(v(
+                        &loc,
+                        format!(
+                            "python differs from the kernel that category {} seed {} generates",
+                            r.category, r.seed
+                        ),
+                    ));
+                }
+                if warpsmith_ast::canonical_id(&kernel) != r.id {
+                    out.push(v(&loc, "id is not the hash of the regenerated kernel's canonical form"));
+                }
+                if kernel.name != r.name {
+                    out.push(v(&loc, format!("name {:?}, the regenerated kernel's is {:?}", r.name, kernel.name)));
+                }
+                if !r.test_inputs.is_empty() {
+                    let spec = warpsmith_gen::vectors::launch_spec(&kernel, r.seed);
+                    let inputs: Vec<&crate::Tensor> = spec
+                        .args
+                        .iter()
+                        .filter(|a| {
+                            matches!(
+                                a.role,
+                                warpsmith_gen::vectors::ArgRole::Input | warpsmith_gen::vectors::ArgRole::Value
+                            )
+                        })
+                        .map(|a| &a.tensor)
+                        .collect();
+                    if inputs.len() != r.test_inputs.len() || inputs.iter().zip(&r.test_inputs).any(|(a, b)| *a != b) {
+                        out.push(v(&loc, "test_inputs are not the inputs drawn from the record's seed"));
+                    }
+                    if r.launch_dim != [spec.launch_dim as i32] {
+                        out.push(v(
+                            &loc,
+                            format!("launch_dim {:?}, the seed draws [{}]", r.launch_dim, spec.launch_dim),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let c = &r.checks;
+    for (field, value, allowed) in [
+        ("forward", &c.forward, &["passed", "failed", "skipped"][..]),
+        ("gradient", &c.gradient, &["passed", "failed", "not_differentiable", "skipped"][..]),
+        ("ptx", &c.ptx, &["passed", "failed", "skipped"][..]),
+        ("cuda_forward", &c.cuda_forward, &["passed", "failed", "skipped"][..]),
+        ("cuda_backward", &c.cuda_backward, &["passed", "failed", "skipped"][..]),
+        ("standalone_compile", &c.standalone_compile, &["passed", "failed", "skipped"][..]),
+        ("standalone_equivalence", &c.standalone_equivalence, &["passed", "failed", "skipped"][..]),
+    ] {
+        if !allowed.contains(&value.as_str()) {
+            out.push(v(&loc, format!("checks.{field} is {value:?}, not one of {allowed:?}")));
+        }
+    }
+    if !(c.gradient_max_rel_error.is_finite() && c.gradient_max_rel_error >= 0.0) {
+        out.push(v(&loc, format!("checks.gradient_max_rel_error is {}", c.gradient_max_rel_error)));
+    }
+    for (col, tensors) in [
+        ("test_inputs", &r.test_inputs),
+        ("test_outputs", &r.test_outputs),
+        ("grad_outputs", &r.grad_outputs),
+        ("grad_inputs", &r.grad_inputs),
+    ] {
+        for t in tensors {
+            let elems: i64 = t.shape.iter().map(|&d| i64::from(d)).product();
+            let per = components(&t.dtype);
+            if per == 0 || t.values.len() as i64 != elems * per {
+                out.push(v(
+                    &loc,
+                    format!("{col}.{} has {} values for shape {:?} of {}", t.name, t.values.len(), t.shape, t.dtype),
+                ));
+            }
+        }
+    }
+    if c.forward == "passed" && r.test_outputs.is_empty() {
+        out.push(v(&loc, "checks.forward passed but test_outputs is empty"));
+    }
+    out
+}
+
+/// Scalar components of one element of a Warp dtype (`float32` 1, `vec3` 3, `mat33` 9); 0 when unknown.
+fn components(dtype: &str) -> i64 {
+    let digits = |s: &str| s.parse::<i64>().ok();
+    if let Some(n) = dtype.strip_prefix("vec").and_then(digits) {
+        n
+    } else if let Some(nn) = dtype.strip_prefix("mat") {
+        let b = nn.as_bytes();
+        if b.len() == 2 { i64::from(b[0] - b'0') * i64::from(b[1] - b'0') } else { 0 }
+    } else if ["float32", "float64", "float16", "int32", "int64", "uint32", "int8", "uint8", "bool"].contains(&dtype) {
+        1
+    } else {
+        0
+    }
+}
+
+/// Compares outputs Warp produced again with the stored `test_outputs`: same names and shapes, and every value
+/// within `|a - b| <= 1e-6 + 1e-6 |b|` (a CPU re-run on the same Warp is expected to be bitwise equal; the
+/// slack only absorbs a different CPU's libm). Returns one problem per differing tensor.
+pub fn compare_outputs(stored: &[crate::Tensor], again: &[crate::Tensor]) -> Vec<String> {
+    let mut out = Vec::new();
+    if stored.len() != again.len() {
+        out.push(format!("{} output tensors stored, Warp produced {}", stored.len(), again.len()));
+        return out;
+    }
+    for (s, a) in stored.iter().zip(again) {
+        if s.name != a.name || s.shape != a.shape || s.values.len() != a.values.len() {
+            out.push(format!("test_outputs.{} has another name or shape than Warp's {}", s.name, a.name));
+            continue;
+        }
+        let bad = s.values.iter().zip(&a.values).position(|(x, y)| !((x - y).abs() <= 1e-6 + 1e-6 * x.abs() || x == y));
+        if let Some(i) = bad {
+            out.push(format!(
+                "test_outputs.{}[{i}] is {}, Warp computes {} on test_inputs",
+                s.name, s.values[i], a.values[i]
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,146 @@
+//! `warpsmith validate`: the checks of [`warpsmith_dataset::validate`], then a sample of records re-run through
+//! Warp: code generation must give the stored modules byte for byte, and a CPU launch on the stored
+//! `test_inputs` must give the stored `test_outputs`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use warpsmith_dataset::Record;
+use warpsmith_dataset::validate::{Violation, check_files, check_records, compare_outputs};
+use warpsmith_gen::vectors::{ArgRole, launch_spec};
+use warpsmith_oracle::{CheckRequest, Job, Outcome, Pool, PoolOptions};
+
+/// Flags of `validate`.
+#[derive(clap::Args, Debug)]
+pub struct ValidateArgs {
+    /// The dataset directory (as written by `generate`).
+    dir: PathBuf,
+    /// Records re-run through Warp (chosen by the hash of their id; 0: none; more than the dataset: all).
+    #[arg(long, default_value_t = 64)]
+    sample: usize,
+    /// Python interpreter that has warp-lang 1.19.0 (default: the managed environment).
+    #[arg(long, env = "WARPSMITH_PYTHON")]
+    python: Option<PathBuf>,
+    /// Oracle worker processes (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+}
+
+/// The sample: the `n` records with the smallest `BLAKE3("warpsmith-validate" || id)`.
+fn sample(records: &[(String, Record)], n: usize) -> Vec<&Record> {
+    let mut keyed: Vec<(blake3::Hash, &Record)> = records
+        .iter()
+        .map(|(_, r)| {
+            let mut h = blake3::Hasher::new();
+            h.update(b"warpsmith-validate");
+            h.update(r.id.as_bytes());
+            (h.finalize(), r)
+        })
+        .collect();
+    keyed.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    keyed.into_iter().take(n).map(|(_, r)| r).collect()
+}
+
+/// Re-runs `records` through Warp and returns the violations.
+fn rerun(a: &ValidateArgs, records: &[&Record], config: &warpsmith_gen::Config) -> anyhow::Result<Vec<Violation>> {
+    let python = crate::env::python(a.python.as_deref())?;
+    let workers = a.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let opts = PoolOptions { workers, batch: 8, timeout: Duration::from_secs(120), ..PoolOptions::default() };
+    let pool = Pool::start(crate::env::worker_command(python, "cpu")?, opts).context("starting the Warp oracle")?;
+    let mut submitted = BTreeMap::new();
+    let mut out = Vec::new();
+    for (slot, r) in records.iter().enumerate() {
+        let loc = format!("record {}", r.id);
+        let Ok(category) = serde_json::from_value(serde_json::Value::String(r.category.clone())) else {
+            continue; // reported by check_record
+        };
+        let kernel = warpsmith_gen::generate(category, r.seed, config);
+        let check = (r.checks.forward == "passed").then(|| {
+            let mut spec = launch_spec(&kernel, r.seed);
+            // launch on the stored inputs, not the regenerated ones
+            let mut stored = r.test_inputs.iter();
+            for arg in spec.args.iter_mut().filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value)) {
+                if let Some(t) = stored.next() {
+                    arg.tensor = t.clone();
+                }
+            }
+            CheckRequest { spec, fd_seed: r.seed, fd_samples: 0, gradient: false }
+        });
+        if check.is_none() && r.checks.forward == "passed" {
+            out.push(Violation { location: loc, problem: "no launch could be built".into() });
+            continue;
+        }
+        pool.submit(slot, Job { name: r.name.clone(), source: r.python.clone(), check });
+        submitted.insert(slot, *r);
+    }
+    for _ in 0..submitted.len() {
+        let (slot, outcome) = pool.results().recv().context("the oracle pool stopped unexpectedly")?;
+        let Some(r) = submitted.get(&slot) else { continue };
+        let loc = format!("record {}", r.id);
+        let mut problems = Vec::new();
+        match outcome {
+            Outcome::Failed(f) => {
+                problems.push(format!("Warp failed on it again ({}): {}", f.reason.name(), f.message))
+            }
+            Outcome::Ok(mods) => {
+                if mods.cpu_module != r.cpu_module {
+                    problems.push("cpu_module is not what Warp emits for python".into());
+                }
+                if mods.cuda_module != r.cuda_module {
+                    problems.push("cuda_module is not what Warp emits for python".into());
+                }
+                if let Some(run) = mods.run {
+                    if run.ok {
+                        problems.extend(compare_outputs(&r.test_outputs, &run.outputs));
+                    } else {
+                        problems.push(format!("the CPU launch failed: {}", run.error.unwrap_or_default()));
+                    }
+                }
+            }
+        }
+        out.extend(problems.into_iter().map(|p| Violation { location: loc.clone(), problem: p }));
+    }
+    pool.finish();
+    Ok(out)
+}
+
+pub fn run(a: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let manifest = match warpsmith_dataset::read_manifest(&a.dir) {
+        Ok(m) => m,
+        Err(e) => {
+            println!("manifest.json: {e}");
+            eprintln!("invalid: the manifest cannot be read");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let loaded = check_files(&a.dir, &manifest);
+    let mut violations = loaded.violations;
+    violations.extend(check_records(&loaded.records, &manifest));
+    let config: Option<warpsmith_gen::Config> = serde_json::from_value(manifest.run.config.clone()).ok();
+    let chosen = sample(&loaded.records, a.sample);
+    let mut rerun_count = 0;
+    if let Some(cfg) = &config
+        && !chosen.is_empty()
+    {
+        eprintln!("re-running {} records through Warp", chosen.len());
+        violations.extend(rerun(a, &chosen, cfg)?);
+        rerun_count = chosen.len();
+    }
+    for v in &violations {
+        println!("{v}");
+    }
+    if violations.is_empty() {
+        eprintln!(
+            "valid: {} files, {} records; {rerun_count} re-run through Warp matched their modules and test outputs",
+            manifest.files.len(),
+            loaded.records.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!("invalid: {} violations", violations.len());
+        Ok(ExitCode::FAILURE)
+    }
+}
