@@ -196,6 +196,9 @@ pub struct RunInfo {
     pub gradient_checked: usize,
     /// Wall time of the run, seconds.
     pub wall_seconds: f64,
+    /// Versions of the tools that checked the records (`warp-lang`, `nvcc`, `c++`), as they report them.
+    #[serde(default)]
+    pub tools: BTreeMap<String, String>,
 }
 
 /// How near-duplicates were handled (in the manifest, so `validate` can recompute the clusters).

@@ -445,6 +445,28 @@ fn standalone_stage(
     Ok(crate::standalone::Stage { toolchain, compile, equivalence, workers })
 }
 
+/// The first line of `PROGRAM --version` that names a version (nvcc prints a banner first), if it runs.
+fn version_of(program: &Path) -> Option<String> {
+    let out = std::process::Command::new(program).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let line = text.lines().find(|l| l.contains("release")).or_else(|| text.lines().next())?;
+    Some(line.trim().to_string())
+}
+
+/// The versions of Warp and the standalone stage's compilers, for the manifest and the card.
+fn tool_versions(stage: &crate::standalone::Stage) -> BTreeMap<String, String> {
+    let mut tools = BTreeMap::from([("warp-lang".to_string(), WARP_VERSION.to_string())]);
+    if let Some(tc) = &stage.toolchain {
+        if let Some(v) = version_of(&tc.cxx) {
+            tools.insert("c++".into(), v);
+        }
+        if let Some(v) = tc.nvcc.as_deref().and_then(version_of) {
+            tools.insert("nvcc".into(), v);
+        }
+    }
+    tools
+}
+
 pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     let cfg = match resolve_config(&a, m) {
         Ok(c) => c,
@@ -628,6 +650,7 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
         findings: findings.clone(),
         gradient_checked,
         wall_seconds: wall,
+        tools: tool_versions(&stage),
     };
     let statistics = warpsmith_report::card_section(&warpsmith_report::Stats::compute(&records, Some(&info)));
     let manifest = warpsmith_dataset::write_dataset(&a.out, &records, a.shard_rows, info, &statistics)
