@@ -106,10 +106,23 @@ pub fn check_files(dir: &Path, m: &Manifest) -> Loaded {
     out
 }
 
-/// Checks the records among themselves and against the manifest: counts per split and category, unique ids,
-/// unique canonical forms recomputed from `python`, splits derived from clusters, clusters recomputed from
-/// `python` with the manifest's near-duplicate rule, and each record by [`check_record`].
+/// [`check_set`], then each record by [`check_record`] with the manifest's generator configuration.
 pub fn check_records(records: &[(String, Record)], m: &Manifest) -> Vec<Violation> {
+    let mut out = check_set(records, m);
+    let config: Option<warpsmith_gen::Config> = serde_json::from_value(m.run.config.clone()).ok();
+    if config.is_none() {
+        out.push(v("manifest.json", "run.config is not a generator configuration"));
+    }
+    for (_, r) in records {
+        out.extend(check_record(r, config.as_ref()));
+    }
+    out
+}
+
+/// Checks the records among themselves and against the manifest: counts per split and category, unique ids,
+/// unique canonical forms recomputed from `python`, splits derived from clusters, and clusters recomputed from
+/// `python` with the manifest's near-duplicate rule.
+pub fn check_set(records: &[(String, Record)], m: &Manifest) -> Vec<Violation> {
     let mut out = Vec::new();
     if records.len() != m.records {
         out.push(v("manifest.json", format!("lists {} records, the shards hold {}", m.records, records.len())));
@@ -199,13 +212,6 @@ pub fn check_records(records: &[(String, Record)], m: &Manifest) -> Vec<Violatio
         {
             out.push(v(&loc, format!("cluster {} spans splits {s} and {}", r.cluster, r.split)));
         }
-    }
-    let config: Option<warpsmith_gen::Config> = serde_json::from_value(m.run.config.clone()).ok();
-    if config.is_none() {
-        out.push(v("manifest.json", "run.config is not a generator configuration"));
-    }
-    for (_, r) in records {
-        out.extend(check_record(r, config.as_ref()));
     }
     out
 }
@@ -358,4 +364,92 @@ pub fn compare_outputs(stored: &[crate::Tensor], again: &[crate::Tensor]) -> Vec
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{NearDupInfo, RunInfo};
+
+    fn manifest(records: &[(String, Record)]) -> Manifest {
+        let mut splits = BTreeMap::new();
+        let mut categories = BTreeMap::new();
+        for (_, r) in records {
+            *splits.entry(r.split.clone()).or_insert(0) += 1;
+            *categories.entry(r.category.clone()).or_insert(0) += 1;
+        }
+        let run = RunInfo {
+            seed: 0,
+            config: serde_json::Value::Null,
+            warpsmith_version: "0".into(),
+            warp_version: "1.19.0".into(),
+            failures: BTreeMap::new(),
+            duplicates_dropped: 0,
+            near_duplicates_dropped: 0,
+            near_dup: NearDupInfo::default(),
+            verify: "codegen".into(),
+            rejected: BTreeMap::new(),
+            findings: BTreeMap::new(),
+            gradient_checked: 0,
+            wall_seconds: 1.0,
+            tools: BTreeMap::new(),
+        };
+        Manifest { format: 1, run, records: records.len(), splits, categories, files: Vec::new() }
+    }
+
+    fn rec(k: u32, body: &str) -> (String, Record) {
+        let python = format!("import warp as wp\n@wp.kernel\ndef k(a: wp.array(dtype=wp.float32)):\n{body}");
+        let id = blake3::hash(&k.to_le_bytes()).to_hex().to_string();
+        let mut r = crate::tests::record(&id, &python);
+        r.split = split_of(&id).to_string();
+        ("data/train-00000-of-00001.parquet".to_string(), r)
+    }
+
+    /// Twelve statements and a last one with the constant `c`: bodies with different `c` are near-duplicates.
+    fn long_body(c: f64) -> String {
+        let mut b: String = (0..12).map(|i| format!("    x{i} = a[{i}] * 0.5 + wp.sin(a[{i}] - {i}.0)\n")).collect();
+        b.push_str(&format!("    a[0] = {c}\n"));
+        b
+    }
+
+    fn problems(records: &[(String, Record)]) -> String {
+        let m = manifest(records);
+        let out: Vec<String> = check_set(records, &m).into_iter().map(|v| v.to_string()).collect();
+        out.join("\n")
+    }
+
+    #[test]
+    fn distinct_records_pass_and_each_corruption_is_named() {
+        let good = vec![rec(1, "    a[0] = 1.0\n"), rec(2, "    a[1] = wp.cos(a[1])\n")];
+        assert_eq!(problems(&good), "");
+
+        let mut dup = good.clone();
+        dup.push(good[0].clone());
+        assert!(problems(&dup).contains("id appears twice"), "{}", problems(&dup));
+
+        let mut renamed = good.clone();
+        renamed.push(rec(3, "    a[0] = 1.0\n"));
+        assert!(problems(&renamed).contains("same canonical form"), "{}", problems(&renamed));
+
+        let mut wrong_split = good.clone();
+        wrong_split[1].1.split = if wrong_split[1].1.split == "test" { "train" } else { "test" }.into();
+        assert!(problems(&wrong_split).contains("but its cluster's split is"), "{}", problems(&wrong_split));
+
+        // near-duplicates with the default rule (one per cluster kept), then with keep but split clusters
+        let near = vec![rec(4, &long_body(2.5)), rec(5, &long_body(3.5))];
+        assert!(problems(&near).contains("though the dataset keeps one per cluster"), "{}", problems(&near));
+        let mut m = manifest(&near);
+        m.run.near_dup.keep = true;
+        let out: Vec<String> = check_set(&near, &m).iter().map(ToString::to_string).collect();
+        assert!(out.iter().any(|l| l.contains("carry different clusters")), "{out:?}");
+    }
+
+    #[test]
+    fn output_comparison_allows_libm_noise_but_not_one_percent() {
+        let t = |v: f64| crate::Tensor { name: "out".into(), dtype: "float32".into(), shape: vec![1], values: vec![v] };
+        assert!(compare_outputs(&[t(2.0)], &[t(2.0)]).is_empty());
+        assert!(compare_outputs(&[t(2.0)], &[t(2.0 + 1e-7)]).is_empty());
+        assert_eq!(compare_outputs(&[t(2.0)], &[t(2.02)]).len(), 1);
+        assert_eq!(compare_outputs(&[t(2.0)], &[]).len(), 1);
+    }
 }

@@ -460,3 +460,90 @@ pub fn report(s: &Stats, title: &str) -> Result<Vec<(String, String)>, String> {
     files.extend(plots);
     Ok(files)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, python: &str, features: &[&str], gradient: &str, error: f64) -> Record {
+        let r = serde_json::json!({
+            "id": id, "name": "k", "category": "arithmetic", "seed": 1, "python": python,
+            "cpu_forward": "f", "cpu_backward": "b", "cuda_forward": "__global__ void f() {\n}\n",
+            "cuda_backward": "b", "cpu_module": "m", "cuda_module": "m", "warp_version": "1.19.0",
+            "features": features, "split": "train", "cluster": id, "launch_dim": [], "test_inputs": [],
+            "test_outputs": [], "grad_outputs": [], "grad_inputs": [], "checks": {"forward": "passed",
+            "deterministic": true, "gradient": gradient, "gradient_max_rel_error": error, "ptx": "skipped",
+            "cuda_forward": "skipped", "cuda_backward": "skipped", "standalone_compile": "skipped",
+            "standalone_equivalence": "passed"},
+            "ptx": "", "cuda_standalone": ""
+        });
+        serde_json::from_value(r).expect("record")
+    }
+
+    fn module(body: &str) -> String {
+        format!("import warp as wp\n\n@wp.kernel\ndef k(a: wp.array(dtype=wp.float32)):\n    tid = wp.tid()\n{body}")
+    }
+
+    fn sample() -> Vec<Record> {
+        vec![
+            record(
+                "a",
+                &module("    a[tid] = a[tid] * 2.0\n"),
+                &["vec2", "vec3", "op:mul", "stmt:store"],
+                "passed",
+                1e-5,
+            ),
+            // differs from the first only in a constant: another canonical form, the same skeleton
+            record("b", &module("    a[tid] = a[tid] * 3.0\n"), &["op:mul", "stmt:store"], "passed", 1e-3),
+            record(
+                "c",
+                &module("    for i in range(3):\n        a[tid] = wp.sin(a[tid])\n"),
+                &["sin", "stmt:for"],
+                "not_differentiable",
+                0.0,
+            ),
+        ]
+    }
+
+    #[test]
+    fn summary_uses_nearest_rank_percentiles() {
+        let v: Vec<f64> = (1..=10).map(f64::from).collect();
+        let s = Summary::of(&v);
+        assert_eq!((s.min, s.p10, s.median, s.p90, s.max, s.mean), (1.0, 1.0, 5.0, 9.0, 10.0, 5.5));
+        assert_eq!(Summary::of(&[]).n, 0);
+    }
+
+    #[test]
+    fn figures_count_records_skeletons_and_builtins_once_per_record() {
+        let s = Stats::compute(&sample(), None);
+        assert_eq!(s.records, 3);
+        assert_eq!((s.distinct.ids, s.distinct.canonical_forms, s.distinct.skeletons), (3, 3, 2));
+        // vec2 and vec3 are both Warp's `vector` builtin: one record
+        assert_eq!(s.coverage.records_per_builtin.get("vector"), Some(&1));
+        assert_eq!(s.coverage.records_per_builtin.get("mul"), Some(&2));
+        assert_eq!(s.coverage.records_per_builtin.get("sin"), Some(&1));
+        assert_eq!(s.coverage.used, 3);
+        assert_eq!(s.coverage.catalog, 355);
+        assert_eq!(s.constructs.get("stmt:store"), Some(&2));
+        assert_eq!(s.checks["gradient"].get("passed"), Some(&2));
+        assert_eq!(s.gradient_error.n, 2);
+        assert_eq!(s.gradient_error.max, 1e-3);
+        assert_eq!(s.lengths["cuda_forward"].lines.max, 2.0);
+    }
+
+    #[test]
+    fn the_report_embeds_plots_that_parse_as_svg_and_draw_bars() {
+        let files = report(&Stats::compute(&sample(), None), "test").expect("report");
+        let (name, md) = &files[0];
+        assert_eq!(name, "report.md");
+        for (name, svg) in &files[1..] {
+            assert!(md.contains(&format!("]({name})")), "report.md embeds {name}");
+            let doc = roxmltree::Document::parse(svg).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(doc.root_element().tag_name().name(), "svg");
+            let bars =
+                doc.descendants().filter(|n| n.has_tag_name("rect") && n.attribute("fill") != Some("#FFFFFF")).count();
+            assert!(bars >= 1, "{name} draws no bar");
+        }
+        assert_eq!(files.len(), 7);
+    }
+}
