@@ -106,8 +106,10 @@ pub(crate) fn to_parquet(rows: &[&Record], path: &Path) -> Result<Vec<u8>, Datas
 pub fn read_records(path: &Path) -> Result<Vec<Record>, DatasetError> {
     let err = perr(path);
     let file = std::fs::File::open(path).map_err(crate::io_err("open", path))?;
+    // batches of 256 rows keep the JSON bridge's buffer small (a row with both modules is ~100 KB)
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .map_err(|e| err(e.to_string()))?
+        .with_batch_size(256)
         .build()
         .map_err(|e| err(e.to_string()))?;
     let mut out = Vec::new();
