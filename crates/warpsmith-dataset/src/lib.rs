@@ -127,7 +127,8 @@ pub fn split_of(id: &str) -> &'static str {
 #[derive(Debug, thiserror::Error)]
 pub enum DatasetError {
     /// A file system operation failed.
-    #[error("{action} {path}: {source}")]
+    // the OS error is the `source()`, not repeated here (an error chain printer shows it once)
+    #[error("cannot {action} {path}")]
     Io {
         /// What was being done.
         action: &'static str,

@@ -111,7 +111,7 @@ pub fn run(a: &ValidateArgs) -> anyhow::Result<ExitCode> {
     let manifest = match warpsmith_dataset::read_manifest(&a.dir) {
         Ok(m) => m,
         Err(e) => {
-            println!("manifest.json: {e}");
+            println!("manifest.json: {:#}", anyhow::Error::from(e));
             eprintln!("invalid: the manifest cannot be read");
             return Ok(ExitCode::FAILURE);
         }
