@@ -73,9 +73,9 @@ fn generate_writes_a_dataset_that_hugging_face_loads_with_every_column_filled() 
 import sys, datasets
 # a fresh cache: datasets may otherwise serve an earlier build of another directory
 ds = datasets.load_dataset(sys.argv[1], cache_dir=sys.argv[2])
-assert len(ds["train"].features) == 22, ds["train"].features
+assert len(ds["train"].features) == 23, ds["train"].features
 cols = ["id","name","category","seed","python","cpu_forward","cpu_backward","cuda_forward","cuda_backward",
-        "cpu_module","cuda_module","warp_version","features","split"]
+        "cpu_module","cuda_module","warp_version","features","split","cluster"]
 n = 0
 for split in ds:
     for row in ds[split]:
