@@ -135,6 +135,25 @@ pub fn read_schema(path: &Path) -> Result<SchemaRef, DatasetError> {
     Ok(Arc::clone(builder.schema()))
 }
 
+/// Equal types, where a list's item field may have any name: Parquet writers differ (`item` from arrow-rs,
+/// `element` from pyarrow, the Parquet spec's name) and readers ignore it.
+fn same_type(a: &DataType, b: &DataType) -> bool {
+    match (a, b) {
+        (DataType::List(x), DataType::List(y)) => {
+            x.is_nullable() == y.is_nullable() && same_type(x.data_type(), y.data_type())
+        }
+        (DataType::Struct(x), DataType::Struct(y)) => {
+            x.len() == y.len()
+                && x.iter().zip(y.iter()).all(|(p, q)| {
+                    p.name() == q.name()
+                        && p.is_nullable() == q.is_nullable()
+                        && same_type(p.data_type(), q.data_type())
+                })
+        }
+        _ => a == b,
+    }
+}
+
 /// How `found` differs from [`schema`]: one line per missing, extra, retyped or nullable column.
 pub fn schema_differences(found: &Schema) -> Vec<String> {
     let want = schema();
@@ -142,7 +161,7 @@ pub fn schema_differences(found: &Schema) -> Vec<String> {
     for w in want.fields() {
         match found.field_with_name(w.name()) {
             Err(_) => out.push(format!("column {} is missing", w.name())),
-            Ok(f) if f.data_type() != w.data_type() => {
+            Ok(f) if !same_type(f.data_type(), w.data_type()) => {
                 out.push(format!("column {} is {}, expected {}", w.name(), f.data_type(), w.data_type()))
             }
             Ok(f) if f.is_nullable() != w.is_nullable() => out.push(format!(
@@ -165,4 +184,24 @@ pub fn schema_differences(found: &Schema) -> Vec<String> {
         out.push("columns are out of order".into());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_item_names_do_not_matter_but_item_types_do() {
+        let item = |name: &str, t: DataType| DataType::List(Arc::new(Field::new(name, t, true)));
+        assert!(same_type(&item("item", DataType::Utf8), &item("element", DataType::Utf8)));
+        assert!(!same_type(&item("item", DataType::Utf8), &item("item", DataType::Int32)));
+        let mut fields: Vec<Field> = schema().fields().iter().map(|f| f.as_ref().clone()).collect();
+        assert!(schema_differences(&Schema::new(fields.clone())).is_empty());
+        fields[3] = Field::new("seed", DataType::Int64, false);
+        fields.pop();
+        assert_eq!(
+            schema_differences(&Schema::new(fields)),
+            ["column seed is Int64, expected UInt64", "column cuda_standalone is missing"]
+        );
+    }
 }

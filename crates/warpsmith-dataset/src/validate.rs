@@ -177,8 +177,10 @@ pub fn check_set(records: &[(String, Record)], m: &Manifest) -> Vec<Violation> {
                 format!("near-duplicates {ids:?} (Jaccard >= {}) carry different clusters {stored:?}", rule.threshold),
             ));
         }
-        if !rule.keep && members.len() > 1 {
-            let ids: Vec<&str> = members.iter().map(|r| r.id.as_str()).collect();
+        // a row repeated is reported as a repeated id, not again as its own near-duplicate
+        let distinct: std::collections::BTreeSet<&str> = members.iter().map(|r| r.id.as_str()).collect();
+        if !rule.keep && distinct.len() > 1 {
+            let ids: Vec<&str> = distinct.into_iter().collect();
             out.push(v(
                 format!("record {}", first.id),
                 format!(
