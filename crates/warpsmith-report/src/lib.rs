@@ -329,16 +329,30 @@ pub fn card_section(s: &Stats) -> String {
             s.gradient_error.n, s.gradient_error.median, s.gradient_error.max
         );
     }
-    o.push_str("\n| column | min lines | p10 | median | mean | p90 | max |\n|---|---|---|---|---|---|---|\n");
+    o.push('\n');
+    o.push_str(&length_table(s, "lines"));
+    o.push('\n');
+    o.push_str(&checks_table(s));
+    o.push('\n');
+    o
+}
+
+/// The length table of every text column, in `lines` or `chars`.
+fn length_table(s: &Stats, unit: &str) -> String {
+    let mut o = format!("| column | min {unit} | p10 | median | mean | p90 | max |\n|---|---|---|---|---|---|---|\n");
     for (col, l) in &s.lengths {
-        o.push_str(&summary_row(&format!("`{col}`"), &l.lines));
+        o.push_str(&summary_row(&format!("`{col}`"), if unit == "lines" { &l.lines } else { &l.chars }));
     }
-    o.push_str("\n| check | outcomes |\n|---|---|\n");
+    o
+}
+
+/// Records per outcome of every `checks` field.
+fn checks_table(s: &Stats) -> String {
+    let mut o = String::from("| check | outcomes |\n|---|---|\n");
     for (field, values) in &s.checks {
         let v: Vec<String> = values.iter().map(|(k, n)| format!("{k} {n}")).collect();
         let _ = writeln!(o, "| `{field}` | {} |", v.join(", "));
     }
-    o.push('\n');
     o
 }
 
@@ -386,16 +400,10 @@ pub fn report(s: &Stats, title: &str) -> Result<Vec<(String, String)>, String> {
         let _ = writeln!(o, "| {c} | {:.1}% |", 100.0 * r);
     }
 
-    o.push_str(
-        "\n## Lengths\n\n| column | min lines | p10 | median | mean | p90 | max |\n|---|---|---|---|---|---|---|\n",
-    );
-    for (col, l) in &s.lengths {
-        o.push_str(&summary_row(&format!("`{col}`"), &l.lines));
-    }
-    o.push_str("\n| column | min chars | p10 | median | mean | p90 | max |\n|---|---|---|---|---|---|---|\n");
-    for (col, l) in &s.lengths {
-        o.push_str(&summary_row(&format!("`{col}`"), &l.chars));
-    }
+    o.push_str("\n## Lengths\n\n");
+    o.push_str(&length_table(s, "lines"));
+    o.push('\n');
+    o.push_str(&length_table(s, "chars"));
     let e = &s.expansion;
     let _ = writeln!(
         o,
@@ -427,11 +435,8 @@ pub fn report(s: &Stats, title: &str) -> Result<Vec<(String, String)>, String> {
     for (f, n) in &s.constructs {
         let _ = writeln!(o, "| `{f}` | {n} | {} |", pct(*n, s.records));
     }
-    o.push_str("\n![constructs](constructs.svg)\n\n## Verification\n\n| check | outcomes |\n|---|---|\n");
-    for (field, values) in &s.checks {
-        let v: Vec<String> = values.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        let _ = writeln!(o, "| `{field}` | {} |", v.join(", "));
-    }
+    o.push_str("\n![constructs](constructs.svg)\n\n## Verification\n\n");
+    o.push_str(&checks_table(s));
     let g = &s.gradient_error;
     let _ = writeln!(
         o,
