@@ -9,13 +9,18 @@ use crate::{ArrayRole, BinOp, ExprKind, Kernel, ParamKind, Stmt, UnOp, visit_stm
 /// Spellings: a Warp builtin by its registry name (`sin`, `atomic_add`, `tid`, `vec3` for a constructor);
 /// operators as `op:<name>` (`op:add`, `op:matmul`, `op:lt`); constructs as `stmt:<name>` (`stmt:if`,
 /// `stmt:elif`, `stmt:else`, `stmt:for`, `stmt:nested_for`, `stmt:break`, `stmt:continue`, `stmt:store`,
-/// `stmt:load`); types as `type:<name>` (`type:vec3`); parameters as `param:array`, `param:scalar`,
+/// `stmt:load`); types as `type:<name>` (`type:vec3`, `type:array2d`); a 2-D/3-D launch as `launch:2d`/`launch:3d`; parameters as `param:array`, `param:scalar`,
 /// `param:accumulator`, `param:dynamic_loop`.
 pub fn features(kernel: &Kernel) -> BTreeSet<String> {
     let mut f = BTreeSet::new();
     for p in &kernel.params {
         let ty = kernel.vars[p.var].ty;
         f.insert(format!("type:{}", ty.short_name()));
+        if let ParamKind::Array { len, .. } = p.kind
+            && kernel.array_ndim(len) > 1
+        {
+            f.insert(format!("type:array{}d", kernel.array_ndim(len)));
+        }
         f.insert(
             match p.kind {
                 ParamKind::Array { role: ArrayRole::Accumulator, .. } => "param:accumulator",
@@ -54,6 +59,10 @@ pub fn features(kernel: &Kernel) -> BTreeSet<String> {
                     f.insert("param:dynamic_loop".into());
                 }
             }
+            Stmt::LaunchIndex { vars } => {
+                f.insert("tid".into());
+                f.insert(format!("launch:{}d", vars.len()));
+            }
             Stmt::Break => {
                 f.insert("stmt:break".into());
             }
@@ -73,7 +82,7 @@ pub fn features(kernel: &Kernel) -> BTreeSet<String> {
                     ExprKind::Component(_, _, j) => {
                         Some(if j.is_some() { "op:matrix_index" } else { "op:vector_index" }.into())
                     }
-                    ExprKind::Len(_) => Some("op:shape".into()),
+                    ExprKind::Len(..) => Some("op:shape".into()),
                     ExprKind::Var(_) | ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => None,
                 };
                 if let Some(n) = name {

@@ -33,6 +33,24 @@ pub struct Kernel {
     pub body: Vec<Stmt>,
 }
 
+impl Kernel {
+    /// The launch's dimensionality: 2 or 3 when the body starts with [`Stmt::LaunchIndex`], else 1.
+    pub fn ndim(&self) -> usize {
+        match self.body.first() {
+            Some(Stmt::LaunchIndex { vars }) => vars.len(),
+            _ => 1,
+        }
+    }
+
+    /// The dimensionality of an array parameter: [`Kernel::ndim`] for a launch-shaped array, 1 otherwise.
+    pub fn array_ndim(&self, len: ArrayLen) -> usize {
+        match len {
+            ArrayLen::Launch => self.ndim(),
+            ArrayLen::Fixed(_) => 1,
+        }
+    }
+}
+
 /// A variable's display name and type.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VarInfo {
@@ -57,7 +75,9 @@ pub struct Param {
 /// What a parameter is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ParamKind {
-    /// A 1-D `wp.array(dtype=...)`; its dtype is the variable's [`VarInfo::ty`].
+    /// A `wp.array(dtype=...)`; its dtype is the variable's [`VarInfo::ty`]. An array of length
+    /// [`ArrayLen::Launch`] has the launch's shape (`wp.array2d`/`wp.array3d` in 2-D/3-D kernels, see
+    /// [`Kernel::ndim`]); a [`ArrayLen::Fixed`] array is 1-D.
     Array {
         /// How the kernel uses the array.
         role: ArrayRole,
@@ -82,7 +102,7 @@ pub enum ArrayRole {
 /// The length of an array parameter.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ArrayLen {
-    /// One element per thread: the launch dimension.
+    /// One element per thread: the launch's shape.
     Launch,
     /// A fixed number of elements (accumulators).
     Fixed(u32),
@@ -105,12 +125,12 @@ pub enum Stmt {
         /// Its new value.
         value: Expr,
     },
-    /// Array element store: `array[index] = value`.
+    /// Array element store: `array[i]`, `array[i, j]` or `array[i, j, k] = value`.
     Store {
         /// The output array.
         array: VarId,
-        /// Element index (`int32`).
-        index: Expr,
+        /// Element indices (`int32`), one per array dimension.
+        index: Vec<Expr>,
         /// Stored value, of the array's dtype.
         value: Expr,
     },
@@ -144,6 +164,12 @@ pub enum Stmt {
         count: Expr,
         /// The body (non-empty).
         body: Vec<Stmt>,
+    },
+    /// `i, j = wp.tid()` or `i, j, k = wp.tid()`: the thread's index in a 2-D or 3-D launch (a 1-D kernel
+    /// uses `tid = wp.tid()`, a [`Stmt::Let`] of [`ExprKind::Tid`]). Only as a kernel's first statement.
+    LaunchIndex {
+        /// One `int32` variable per launch dimension (2 or 3).
+        vars: Vec<VarId>,
     },
     /// `break` (only inside a loop).
     Break,
@@ -206,12 +232,12 @@ pub enum ExprKind {
     Call(&'static str, Vec<Expr>),
     /// A constructor or cast: `wp.float32(x)`, `wp.vec3(a, b, c)`, `wp.mat22(...)`.
     Construct(Vec<Expr>),
-    /// `array[index]`.
-    Load(VarId, Box<Expr>),
+    /// `array[i]`, `array[i, j]` or `array[i, j, k]`: one `int32` index per array dimension.
+    Load(VarId, Vec<Expr>),
     /// `v[i]` (vector component) or `m[i, j]` (matrix element).
     Component(Box<Expr>, u8, Option<u8>),
-    /// `array.shape[0]`.
-    Len(VarId),
+    /// `array.shape[axis]`.
+    Len(VarId, u8),
 }
 
 /// Unary operators.
@@ -330,10 +356,11 @@ impl Stmt {
     pub fn exprs(&self) -> Vec<&Expr> {
         match self {
             Stmt::Let { value, .. } | Stmt::Assign { value, .. } => vec![value],
-            Stmt::Store { index, value, .. } | Stmt::Atomic { index, value, .. } => vec![index, value],
+            Stmt::Store { index, value, .. } => index.iter().chain([value]).collect(),
+            Stmt::Atomic { index, value, .. } => vec![index, value],
             Stmt::If { cond, elifs, .. } => std::iter::once(cond).chain(elifs.iter().map(|(c, _)| c)).collect(),
             Stmt::For { count, .. } => vec![count],
-            Stmt::Break | Stmt::Continue => Vec::new(),
+            Stmt::LaunchIndex { .. } | Stmt::Break | Stmt::Continue => Vec::new(),
         }
     }
 
@@ -370,7 +397,8 @@ impl Expr {
     pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
         f(self);
         match &self.kind {
-            ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Load(_, a) => a.visit(f),
+            ExprKind::Unary(_, a) | ExprKind::Component(a, ..) => a.visit(f),
+            ExprKind::Load(_, idx) => idx.iter().for_each(|x| x.visit(f)),
             ExprKind::Binary(_, a, b) => {
                 a.visit(f);
                 b.visit(f);
@@ -381,7 +409,7 @@ impl Expr {
             | ExprKind::Float(_)
             | ExprKind::Int(_)
             | ExprKind::Bool(_)
-            | ExprKind::Len(_) => {}
+            | ExprKind::Len(..) => {}
         }
     }
 }

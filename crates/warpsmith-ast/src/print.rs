@@ -92,7 +92,10 @@ fn print_kernel(k: &Kernel, n: &mut dyn Namer, out: &mut String) {
             let name = n.var(k, p.var);
             let ty = k.vars[p.var].ty.warp_name();
             match p.kind {
-                Array { .. } => format!("{name}: wp.array(dtype={ty})"),
+                Array { len, .. } => match k.array_ndim(len) {
+                    1 => format!("{name}: wp.array(dtype={ty})"),
+                    d => format!("{name}: wp.array{d}d(dtype={ty})"),
+                },
                 ParamKind::Value => format!("{name}: {ty}"),
             }
         })
@@ -140,7 +143,7 @@ fn print_stmt(k: &Kernel, n: &mut dyn Namer, s: &Stmt, depth: usize, out: &mut S
         }
         Stmt::Store { array, index, value } => {
             let a = n.var(k, *array);
-            let i = expr(k, n, index).0;
+            let i = args(k, n, index);
             let v = expr(k, n, value).0;
             let _ = writeln!(out, "{a}[{i}] = {v}");
         }
@@ -171,6 +174,10 @@ fn print_stmt(k: &Kernel, n: &mut dyn Namer, s: &Stmt, depth: usize, out: &mut S
             let c = expr(k, n, count).0;
             let _ = writeln!(out, "for {i} in range({c}):");
             print_block(k, n, body, depth + 1, out);
+        }
+        Stmt::LaunchIndex { vars } => {
+            let names: Vec<String> = vars.iter().map(|v| n.var(k, *v)).collect();
+            let _ = writeln!(out, "{} = wp.tid()", names.join(", "));
         }
         Stmt::Break => out.push_str("break\n"),
         Stmt::Continue => out.push_str("continue\n"),
@@ -221,7 +228,7 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
         ExprKind::Construct(a) => (format!("{}({})", e.ty.warp_name(), args(k, n, a)), PREC_ATOM),
         ExprKind::Load(arr, idx) => {
             let a = n.var(k, *arr);
-            (format!("{a}[{}]", expr(k, n, idx).0), PREC_ATOM)
+            (format!("{a}[{}]", args(k, n, idx)), PREC_ATOM)
         }
         ExprKind::Component(base, i, j) => {
             let (s, p) = expr(k, n, base);
@@ -231,6 +238,6 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
                 Some(j) => (format!("{s}[{i}, {j}]"), PREC_ATOM),
             }
         }
-        ExprKind::Len(arr) => (format!("{}.shape[0]", n.var(k, *arr)), PREC_ATOM),
+        ExprKind::Len(arr, axis) => (format!("{}.shape[{axis}]", n.var(k, *arr)), PREC_ATOM),
     }
 }

@@ -1,6 +1,7 @@
 //! Value types of the generated kernels.
 
-/// The value types warpsmith generates: 32-bit scalars, `bool`, and `float32` vectors and square matrices.
+/// The value types warpsmith generates: 32-bit scalars, `bool`, `float32` vectors and square matrices,
+/// quaternions and rigid transforms.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Type {
     /// `wp.float32`
@@ -13,6 +14,10 @@ pub enum Type {
     Vec(u8),
     /// `wp.matNN` (float32, square), `N` in 2..=4
     Mat(u8),
+    /// `wp.quat`: `x, y, z` (imaginary), `w` (real), float32
+    Quat,
+    /// `wp.transform`: translation `p` (vec3) then rotation `q` (quat), 7 float32
+    Transform,
 }
 
 impl Type {
@@ -24,6 +29,8 @@ impl Type {
             Type::Bool => "bool".into(),
             Type::Vec(n) => format!("wp.vec{n}"),
             Type::Mat(n) => format!("wp.mat{n}{n}"),
+            Type::Quat => "wp.quat".into(),
+            Type::Transform => "wp.transform".into(),
         }
     }
 
@@ -35,15 +42,20 @@ impl Type {
             Type::Bool => "bool".into(),
             Type::Vec(n) => format!("vec{n}"),
             Type::Mat(n) => format!("mat{n}{n}"),
+            Type::Quat => "quat".into(),
+            Type::Transform => "transform".into(),
         }
     }
 
-    /// Number of scalar components: 1 for scalars, `N` for vectors, `N*N` for matrices.
+    /// Number of scalar components: 1 for scalars, `N` for vectors, `N*N` for matrices, 4 for a quaternion,
+    /// 7 for a transform.
     pub fn components(self) -> usize {
         match self {
             Type::F32 | Type::I32 | Type::Bool => 1,
             Type::Vec(n) => n as usize,
             Type::Mat(n) => (n as usize) * (n as usize),
+            Type::Quat => 4,
+            Type::Transform => 7,
         }
     }
 

@@ -23,7 +23,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value))
                 .map(|a| a.tensor.clone())
                 .collect();
-            match translate(&k, &TestCase { launch_dim: spec.launch_dim, inputs: &inputs, expected: None }) {
+            match translate(&k, &TestCase { launch_dim: &spec.launch_dim, inputs: &inputs, expected: None }) {
                 Ok(t) => ts.push(t),
                 Err(e) => println!("{} {s}: {e}", c.name()),
             }

@@ -23,8 +23,8 @@ pub enum EmitError {
 /// The record's test: Warp's launch and, when the kernel was executed, Warp's CPU results.
 #[derive(Clone, Copy, Debug)]
 pub struct TestCase<'a> {
-    /// The 1-D launch dimension (threads).
-    pub launch_dim: u32,
+    /// The launch shape: `[threads]`, or 2 or 3 extents for a 2-D/3-D launch (row-major, last fastest).
+    pub launch_dim: &'a [u32],
     /// Input arrays and by-value parameters (the record's `test_inputs`), matched to parameters by name.
     pub inputs: &'a [Tensor],
     /// Warp's outputs and accumulators after one launch (the record's `test_outputs`); `None` when the kernel
@@ -119,6 +119,9 @@ const RESERVED: &[&str] = &[
     "main",
     "tid",
     "dim",
+    "dim0",
+    "dim1",
+    "dim2",
     "abs",
     "sign",
     "dot",
@@ -155,6 +158,23 @@ const RESERVED: &[&str] = &[
     "mat22",
     "mat33",
     "mat44",
+    "quat",
+    "transform",
+    "make_quat",
+    "make_transform",
+    "quat_inverse",
+    "quat_rotate",
+    "quat_rotate_inv",
+    "quat_from_axis_angle",
+    "quat_rpy",
+    "quat_to_matrix",
+    "quat_identity",
+    "transform_multiply",
+    "transform_inverse",
+    "transform_point",
+    "transform_vector",
+    "transform_get_translation",
+    "transform_get_rotation",
     "threads",
     "blocks",
     "bytes",
@@ -193,6 +213,8 @@ fn c_type(t: Type) -> String {
         Type::Bool => "bool".into(),
         Type::Vec(n) => format!("vec{n}"),
         Type::Mat(n) => format!("mat{n}{n}"),
+        Type::Quat => "quat".into(),
+        Type::Transform => "transform".into(),
     }
 }
 
@@ -295,6 +317,24 @@ impl<'k> Emitter<'k> {
         self.k.params.iter().map(|p| self.name(p.var).to_string()).collect()
     }
 
+    /// The launch extents' C++ names: `dim` in 1-D, `dim0, dim1(, dim2)` in 2-D/3-D.
+    fn dim_names(&self) -> Vec<String> {
+        match self.k.ndim() {
+            1 => vec!["dim".into()],
+            n => (0..n).map(|a| format!("dim{a}")).collect(),
+        }
+    }
+
+    /// `int dim` or `int dim0, int dim1(, int dim2)`.
+    fn dim_params(&self) -> String {
+        self.dim_names().iter().map(|d| format!("int {d}")).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The thread count as C++ text: `dim` or `dim0 * dim1(* dim2)`.
+    fn threads(&self) -> String {
+        self.dim_names().join(" * ")
+    }
+
     fn thread_function(&mut self, out: &mut String) -> Result<(), EmitError> {
         let mut body = String::new();
         let mut hoisted: Vec<VarId> = self.hoisted.iter().copied().collect();
@@ -310,12 +350,21 @@ impl<'k> Emitter<'k> {
             let _ = writeln!(body, "    {} {}{zero};", c_type(ty), self.name(id));
         }
         self.block(&self.k.body.clone(), 1, &mut body)?;
+        let what = if self.k.ndim() == 1 {
+            "thread index `tid` of `dim`".to_string()
+        } else {
+            format!(
+                "linear thread index `tid` of a {} launch (row-major, as Warp's `wp.tid()`)",
+                self.dim_names().join(" x ")
+            )
+        };
         let _ = writeln!(
             out,
-            "// One thread of `{}`: the Warp kernel's body, for thread index `tid` of `dim`.\n\
-             HD inline void {}(int tid, int dim, {}) {{\n{body}}}\n",
+            "// One thread of `{}`: the Warp kernel's body, for {what}.\n\
+             HD inline void {}(int tid, {}, {}) {{\n{body}}}\n",
             self.k.name,
             self.k.name,
+            self.dim_params(),
             self.params().join(", ")
         );
         Ok(())
@@ -325,19 +374,22 @@ impl<'k> Emitter<'k> {
         let _ = writeln!(
             out,
             "#ifdef __CUDACC__\n\
-             __global__ void {name}_kernel(int dim, {params}) {{\n    \
-             for (int tid = blockIdx.x * blockDim.x + threadIdx.x; tid < dim; tid += blockDim.x * gridDim.x) {{\n        \
-             {name}(tid, dim, {args});\n    }}\n}}\n#endif\n",
+             __global__ void {name}_kernel({dims}, {params}) {{\n    \
+             for (int tid = blockIdx.x * blockDim.x + threadIdx.x; tid < {threads}; tid += blockDim.x * gridDim.x) {{\n        \
+             {name}(tid, {dim_args}, {args});\n    }}\n}}\n#endif\n",
             name = self.k.name,
+            dims = self.dim_params(),
+            threads = self.threads(),
+            dim_args = self.dim_names().join(", "),
             params = self.params().join(", "),
             args = self.arg_names().join(", ")
         );
     }
 
-    /// Element count of an array parameter for `dim` threads, as C++ text.
-    fn array_len(len: ArrayLen) -> String {
+    /// Element count of an array parameter, as C++ text: the thread count for a launch-shaped array.
+    fn array_len(&self, len: ArrayLen) -> String {
         match len {
-            ArrayLen::Launch => "dim".into(),
+            ArrayLen::Launch => self.threads(),
             ArrayLen::Fixed(k) => k.to_string(),
         }
     }
@@ -345,12 +397,13 @@ impl<'k> Emitter<'k> {
     fn launcher(&self, out: &mut String) {
         let name = &self.k.name;
         let params = self.params().join(", ");
+        let (dims, threads, dim_args) = (self.dim_params(), self.threads(), self.dim_names().join(", "));
         let _ = writeln!(
             out,
-            "// Runs `{name}` over `dim` threads on host arrays. Under nvcc: copies the arrays to the GPU, launches\n\
+            "// Runs `{name}` over `{threads}` threads on host arrays. Under nvcc: copies the arrays to the GPU, launches\n\
              // the kernel, copies the outputs back and checks every CUDA call. Otherwise: runs the threads in order\n\
              // on the CPU, as Warp's CPU backend does.\n\
-             void launch_{name}(int dim, {params}) {{\n#ifdef __CUDACC__"
+             void launch_{name}({dims}, {params}) {{\n#ifdef __CUDACC__"
         );
         let mut dev_args = Vec::new();
         let mut copy_back = String::new();
@@ -362,7 +415,7 @@ impl<'k> Emitter<'k> {
                 ParamKind::Value => dev_args.push(n.to_string()),
                 ParamKind::Array { role, len } => {
                     let t = c_type(v.ty);
-                    let count = Self::array_len(len);
+                    let count = self.array_len(len);
                     let _ = writeln!(
                         out,
                         "    {t}* d_{n} = nullptr;\n    \
@@ -382,10 +435,10 @@ impl<'k> Emitter<'k> {
         }
         let _ = writeln!(
             out,
-            "    const int threads = 256;\n    const int blocks = (dim + threads - 1) / threads;\n    \
-             {name}_kernel<<<blocks, threads>>>(dim, {});\n    \
+            "    const int threads = 256;\n    const int blocks = ({threads} + threads - 1) / threads;\n    \
+             {name}_kernel<<<blocks, threads>>>({dim_args}, {});\n    \
              CUDA_CHECK(cudaGetLastError());\n    CUDA_CHECK(cudaDeviceSynchronize());\n{copy_back}{free}#else\n    \
-             for (int tid = 0; tid < dim; ++tid) {name}(tid, dim, {});\n#endif\n}}\n",
+             for (int tid = 0; tid < {threads}; ++tid) {name}(tid, {dim_args}, {});\n#endif\n}}\n",
             dev_args.join(", "),
             self.arg_names().join(", ")
         );
@@ -394,12 +447,18 @@ impl<'k> Emitter<'k> {
     fn run_test(&mut self, out: &mut String, test: &TestCase) -> Result<(), EmitError> {
         let k = self.k;
         let find = |name: &str, ts: &[Tensor]| -> Option<Tensor> { ts.iter().find(|t| t.name == name).cloned() };
+        if test.launch_dim.len() != k.ndim() {
+            return Err(EmitError::Test(format!("launch shape {:?} for a {}-D kernel", test.launch_dim, k.ndim())));
+        }
         let _ = writeln!(
             out,
             "// The record's test: Warp's launch on `test_inputs`; the expected values are Warp's CPU results.\n\
-             int run_test() {{\n    const int dim = {};",
-            test.launch_dim
+             int run_test() {{"
         );
+        for (d, n) in self.dim_names().iter().zip(test.launch_dim) {
+            let _ = writeln!(out, "    const int {d} = {n};");
+        }
+        let threads: usize = test.launch_dim.iter().map(|&d| d as usize).product();
         let mut checks = String::new();
         let mut prints = String::new();
         for p in &k.params {
@@ -426,13 +485,15 @@ impl<'k> Emitter<'k> {
                                 t.values.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")
                             )
                         }
-                        Type::Bool => return Err(EmitError::Unsupported("bool parameter".into())),
+                        Type::Bool | Type::Quat | Type::Transform => {
+                            return Err(EmitError::Unsupported(format!("a by-value {} parameter", v.ty.short_name())));
+                        }
                     };
                     let _ = writeln!(out, "    const {} {n} = {value};", c_type(v.ty));
                 }
                 ParamKind::Array { role, len } => {
                     let count = match len {
-                        ArrayLen::Launch => test.launch_dim as usize,
+                        ArrayLen::Launch => threads,
                         ArrayLen::Fixed(c) => c as usize,
                     };
                     let t = c_type(v.ty);
@@ -492,7 +553,8 @@ impl<'k> Emitter<'k> {
                 }
             }
         }
-        let _ = writeln!(out, "    launch_{}(dim, {});", k.name, self.arg_names().join(", "));
+        let _ =
+            writeln!(out, "    launch_{}({}, {});", k.name, self.dim_names().join(", "), self.arg_names().join(", "));
         if test.expected.is_some() {
             let _ = writeln!(
                 out,
@@ -519,6 +581,8 @@ impl<'k> Emitter<'k> {
         match t {
             Type::Vec(n) => self.need(Helper::Vec(n)),
             Type::Mat(n) => self.need(Helper::Mat(n)),
+            Type::Quat => self.need(Helper::Quat),
+            Type::Transform => self.need(Helper::Transform),
             _ => {}
         }
     }
@@ -551,8 +615,20 @@ impl<'k> Emitter<'k> {
                 let _ = writeln!(out, "{ind}{} = {v};", self.name(*var));
             }
             Stmt::Store { array, index, value } => {
-                let (i, v) = (self.expr(index)?.0, self.expr(value)?.0);
+                let (i, v) = (self.flat_index(index)?, self.expr(value)?.0);
                 let _ = writeln!(out, "{ind}{}[{i}] = {v};", self.name(*array));
+            }
+            Stmt::LaunchIndex { vars } => {
+                // Warp's `wp.tid()` in 2-D/3-D: the linear index split row-major (last index fastest)
+                let names: Vec<String> = vars.iter().map(|v| self.name(*v).to_string()).collect();
+                let split = match names.len() {
+                    2 => vec!["tid / dim1".to_string(), "tid % dim1".to_string()],
+                    3 => vec!["tid / (dim1 * dim2)".into(), "(tid / dim2) % dim1".into(), "tid % dim2".into()],
+                    n => return Err(EmitError::Unsupported(format!("a {n}-D launch"))),
+                };
+                for (n, e) in names.iter().zip(split) {
+                    let _ = writeln!(out, "{ind}const int {n} = {e};");
+                }
             }
             Stmt::Atomic { op, array, index, value } => {
                 let kind = AtomicKind::from(*op);
@@ -562,7 +638,9 @@ impl<'k> Emitter<'k> {
                     Type::I32 => self.need(Helper::Atomic(kind, Elem::I32)),
                     Type::Vec(n) => self.need(Helper::AtomicVec(kind, n)),
                     Type::Mat(n) => self.need(Helper::AtomicMat(kind, n)),
-                    Type::Bool => return Err(EmitError::Unsupported("atomic on a bool array".into())),
+                    Type::Bool | Type::Quat | Type::Transform => {
+                        return Err(EmitError::Unsupported(format!("atomic on a {} array", ty.short_name())));
+                    }
                 }
                 let (i, v) = (self.expr(index)?.0, self.expr(value)?.0);
                 let _ = writeln!(out, "{ind}{}(&{}[{i}], {v});", kind.name(), self.name(*array));
@@ -610,6 +688,8 @@ impl<'k> Emitter<'k> {
             ExprKind::Bool(b) => ((if *b { "true" } else { "false" }).into(), P_ATOM),
             ExprKind::Unary(op, a) => {
                 match (op, a.ty) {
+                    (UnOp::Neg, Type::Quat) => self.need(Helper::QuatNeg),
+                    (UnOp::Neg, Type::Transform) => return Err(EmitError::Unsupported("-transform".into())),
                     (UnOp::Neg, Type::Vec(n)) => self.need(Helper::VecNeg(n)),
                     (UnOp::Neg, Type::Mat(n)) => self.need(Helper::MatNeg(n)),
                     _ => {}
@@ -625,7 +705,7 @@ impl<'k> Emitter<'k> {
             ExprKind::Call(name, args) => self.call(name, e.ty, args)?,
             ExprKind::Construct(args) => self.construct(e.ty, args)?,
             ExprKind::Load(arr, idx) => {
-                let i = self.expr(idx)?.0;
+                let i = self.flat_index(idx)?;
                 (format!("{}[{i}]", self.name(*arr)), P_ATOM)
             }
             ExprKind::Component(base, i, j) => {
@@ -637,7 +717,7 @@ impl<'k> Emitter<'k> {
                     Some(j) => (format!("{b}[{i}][{j}]"), P_ATOM),
                 }
             }
-            ExprKind::Len(arr) => {
+            ExprKind::Len(arr, axis) => {
                 let p = self
                     .k
                     .params
@@ -645,11 +725,34 @@ impl<'k> Emitter<'k> {
                     .find(|p| p.var == *arr)
                     .ok_or_else(|| EmitError::Unsupported("shape of a non-parameter".into()))?;
                 match p.kind {
-                    ParamKind::Array { len, .. } => (Self::array_len(len), P_ATOM),
+                    ParamKind::Array { len: ArrayLen::Launch, .. } if self.k.ndim() > 1 => {
+                        (format!("dim{axis}"), P_ATOM)
+                    }
+                    ParamKind::Array { len, .. } => (self.array_len(len), P_ATOM),
                     ParamKind::Value => return Err(EmitError::Unsupported("shape of a by-value parameter".into())),
                 }
             }
         })
+    }
+
+    /// The row-major flat offset of `array[i, j(, k)]` in the launch's shape: `i`, `i * dim1 + j`,
+    /// `(i * dim1 + j) * dim2 + k`.
+    fn flat_index(&mut self, index: &[Expr]) -> Result<String, EmitError> {
+        let mut parts = Vec::new();
+        for e in index {
+            parts.push(self.expr(e)?);
+        }
+        let (mul, add) = (c_prec(BinOp::Mul) + 1, c_prec(BinOp::Add) + 1);
+        let mut it = parts.into_iter();
+        let Some(first) = it.next() else {
+            return Err(EmitError::Unsupported("an array access without an index".into()));
+        };
+        let mut flat = first;
+        for (axis, x) in it.enumerate() {
+            let text = format!("{} * dim{} + {}", paren(flat, mul), axis + 1, paren(x, add));
+            flat = (text, c_prec(BinOp::Add));
+        }
+        Ok(flat.0)
     }
 
     fn binary(&mut self, op: BinOp, ty: Type, a: &Expr, b: &Expr) -> Result<(String, u8), EmitError> {
@@ -682,6 +785,12 @@ impl<'k> Emitter<'k> {
             (BinOp::Sub, Type::Mat(n), Type::Mat(_)) => Some(Helper::MatSub(n)),
             (BinOp::Mul, Type::Mat(n), Type::F32) | (BinOp::Mul, Type::F32, Type::Mat(n)) => Some(Helper::MatScale(n)),
             (BinOp::Div, Type::Mat(n), Type::F32) => Some(Helper::MatDiv(n)),
+            (BinOp::Add, Type::Quat, Type::Quat) => Some(Helper::QuatAdd),
+            (BinOp::Sub, Type::Quat, Type::Quat) => Some(Helper::QuatSub),
+            (BinOp::Mul, Type::Quat, Type::F32) | (BinOp::Mul, Type::F32, Type::Quat) => Some(Helper::QuatScale),
+            (BinOp::Mul, Type::Quat, Type::Quat) => Some(Helper::QuatMul),
+            (BinOp::Add, Type::Transform, Type::Transform) => Some(Helper::TransformAdd),
+            (BinOp::Mul, Type::Transform, Type::Transform) => Some(Helper::TransformMultiply),
             _ => return Err(unsupported()),
         };
         if let Some(h) = helper {
@@ -724,6 +833,13 @@ impl<'k> Emitter<'k> {
             }
             (Type::Mat(n), xs) if xs.len() == (n * n) as usize && xs.iter().all(|x| x.ty == Type::F32) => {
                 Ok((format!("make_mat{n}{n}({})", self.args(xs)?), P_ATOM))
+            }
+            (Type::Quat, xs) if xs.len() == 4 && xs.iter().all(|x| x.ty == Type::F32) => {
+                Ok((format!("make_quat({})", self.args(xs)?), P_ATOM))
+            }
+            (Type::Transform, [p, q]) if p.ty == Type::Vec(3) && q.ty == Type::Quat => {
+                self.need(Helper::Vec(3));
+                Ok((format!("make_transform({})", self.args(args)?), P_ATOM))
             }
             _ => Err(unsupported()),
         }
@@ -836,6 +952,56 @@ impl<'k> Emitter<'k> {
                 });
                 name.into()
             }
+            ("dot" | "length" | "normalize", Some(Type::Quat)) => {
+                self.need(match name {
+                    "dot" => Helper::QuatDot,
+                    "length" => Helper::QuatLength,
+                    _ => Helper::QuatNormalize,
+                });
+                name.into()
+            }
+            ("quat_inverse", Some(Type::Quat)) => {
+                self.need(Helper::QuatInverse);
+                name.into()
+            }
+            ("quat_rotate" | "quat_rotate_inv" | "quat_to_matrix", Some(Type::Quat)) => {
+                self.need(match name {
+                    "quat_rotate" => Helper::QuatRotate,
+                    "quat_rotate_inv" => Helper::QuatRotateInv,
+                    _ => Helper::QuatToMatrix,
+                });
+                name.into()
+            }
+            ("quat_from_axis_angle", Some(Type::Vec(3))) => {
+                self.need(Helper::QuatFromAxisAngle);
+                name.into()
+            }
+            ("quat_rpy", Some(Type::F32)) => {
+                self.need(Helper::QuatRpy);
+                name.into()
+            }
+            ("quat_identity", None) => {
+                self.need(Helper::QuatIdentity);
+                name.into()
+            }
+            (
+                "transform_multiply"
+                | "transform_inverse"
+                | "transform_point"
+                | "transform_vector"
+                | "transform_get_translation"
+                | "transform_get_rotation",
+                Some(Type::Transform),
+            ) => {
+                self.need(match name {
+                    "transform_multiply" => Helper::TransformMultiply,
+                    "transform_inverse" => Helper::TransformInverse,
+                    "transform_point" => Helper::TransformPoint,
+                    "transform_vector" => Helper::TransformVector,
+                    _ => Helper::TransformGet,
+                });
+                name.into()
+            }
             ("skew", Some(Type::Vec(3))) => {
                 self.need(Helper::Skew);
                 "skew".into()
@@ -865,7 +1031,7 @@ fn initializer(ty: Type, values: &[f64], lit: &dyn Fn(f64) -> String) -> String 
     let comps = ty.components();
     let items: Vec<String> = match ty {
         Type::F32 | Type::I32 | Type::Bool => values.iter().map(|x| lit(*x)).collect(),
-        Type::Vec(_) => values
+        Type::Vec(_) | Type::Quat => values
             .chunks(comps)
             .map(|c| format!("{{{{{}}}}}", c.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")))
             .collect(),
@@ -877,6 +1043,13 @@ fn initializer(ty: Type, values: &[f64], lit: &dyn Fn(f64) -> String) -> String 
                     .map(|r| format!("{{{}}}", r.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")))
                     .collect();
                 format!("{{{{{}}}}}", rows.join(", "))
+            })
+            .collect(),
+        Type::Transform => values
+            .chunks(comps)
+            .map(|c| {
+                let part = |xs: &[f64]| xs.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ");
+                format!("{{{{{{{}}}}}, {{{{{}}}}}}}", part(&c[..3]), part(&c[3..]))
             })
             .collect(),
     };
@@ -928,7 +1101,7 @@ fn hoisted_locals(k: &Kernel) -> Result<HashSet<VarId>, EmitError> {
         fn expr(&mut self, e: &Expr) {
             let mut vars = Vec::new();
             e.visit(&mut |x| {
-                if let ExprKind::Var(v) | ExprKind::Load(v, _) | ExprKind::Len(v) = x.kind {
+                if let ExprKind::Var(v) | ExprKind::Load(v, _) | ExprKind::Len(v, _) = x.kind {
                     vars.push(v);
                 }
             });
@@ -952,6 +1125,14 @@ fn hoisted_locals(k: &Kernel) -> Result<HashSet<VarId>, EmitError> {
                         }
                     }
                     Stmt::Assign { var, .. } => self.use_var(*var),
+                    Stmt::LaunchIndex { vars } => {
+                        for v in vars {
+                            self.declared.insert(*v);
+                            if let Some(top) = self.scopes.last_mut() {
+                                top.insert(*v);
+                            }
+                        }
+                    }
                     Stmt::For { var, body, .. } => self.block(body, Some(*var)),
                     Stmt::If { then, elifs, els, .. } => {
                         self.block(then, None);

@@ -23,6 +23,8 @@
 //! | `m @ m`, `ddot` | `fmaf` accumulation from 0 | | [`Helper::MatMat`], [`Helper::Ddot`] |
 //! | `atomic_min/max` (float) | compare-and-swap loop on CUDA | no float `atomicMin` | [`Helper::Atomic`] |
 //! | `atomic_sub` (float) | `atomic_add(-v)` | no float `atomicSub` | [`Helper::Atomic`] |
+//! | `normalize(q)` (quat) | identity quaternion `(0, 0, 0, 1)` when `length(q) == 0` | | [`Helper::QuatNormalize`] |
+//! | `q * q`, `quat_rotate`, `quat_rpy`, `transform_*` | `quat.h`/`spatial.h` formulas, same operation order | none | [`Helper::QuatMul`], ... |
 
 use std::collections::BTreeSet;
 
@@ -88,6 +90,31 @@ pub enum Helper {
     Trace(u8),
     Determinant(u8),
     Ddot(u8),
+    /// `struct quat` (`x, y, z, w`) and `make_quat`.
+    Quat,
+    QuatAdd,
+    QuatSub,
+    QuatNeg,
+    QuatScale,
+    QuatMul,
+    QuatInverse,
+    QuatDot,
+    QuatLength,
+    QuatNormalize,
+    QuatRotate,
+    QuatRotateInv,
+    QuatFromAxisAngle,
+    QuatRpy,
+    QuatToMatrix,
+    QuatIdentity,
+    /// `struct transform` (`p`, then `q`) and `make_transform(p, q)`.
+    Transform,
+    TransformAdd,
+    TransformMultiply,
+    TransformInverse,
+    TransformPoint,
+    TransformVector,
+    TransformGet,
     /// A scalar atomic on `float*` or `int*`.
     Atomic(AtomicKind, Elem),
     /// A component-wise atomic on a vector (`Some(N)`) or matrix element type.
@@ -196,6 +223,19 @@ impl Helper {
             Determinant(n) => vec![Mat(n)],
             MatVec(n) | VecMat(n) | Outer(n) | Diag(n) => vec![Mat(n), Vec(n)],
             Skew => vec![Mat(3), Vec(3)],
+            QuatAdd | QuatSub | QuatNeg | QuatScale | QuatMul | QuatInverse | QuatDot | QuatRpy | QuatIdentity => {
+                vec![Quat]
+            }
+            QuatLength => vec![QuatDot],
+            QuatNormalize => vec![QuatLength],
+            QuatRotate | QuatRotateInv | QuatFromAxisAngle => vec![Quat, Vec(3)],
+            QuatToMatrix => vec![QuatRotate, Mat(3)],
+            Transform => vec![Vec(3), Quat],
+            TransformAdd => vec![Transform, VecAdd(3), QuatAdd],
+            TransformMultiply => vec![Transform, QuatRotate, VecAdd(3), QuatMul],
+            TransformInverse => vec![Transform, QuatInverse, QuatRotate, VecNeg(3)],
+            TransformPoint => vec![Transform, QuatRotate, VecAdd(3)],
+            TransformVector | TransformGet => vec![Transform, QuatRotate],
             AtomicVec(k, n) => vec![Vec(n), Atomic(k, Elem::F32)],
             AtomicMat(k, n) => vec![Mat(n), Atomic(k, Elem::F32)],
             _ => std::vec::Vec::new(),
@@ -324,6 +364,61 @@ impl Helper {
                  for (int i = 0; i < {n}; ++i)\n        for (int j = 0; j < {n}; ++j) r = fmaf(a[i][j], b[i][j], r);\n    \
                  return r;\n}}\n"
             ),
+            Quat => QUAT.into(),
+            QuatAdd => "HD inline quat operator+(quat a, quat b) { return {{a[0] + b[0], a[1] + b[1], a[2] + b[2], a[3] + b[3]}}; }\n".into(),
+            QuatSub => "HD inline quat operator-(quat a, quat b) { return {{a[0] - b[0], a[1] - b[1], a[2] - b[2], a[3] - b[3]}}; }\n".into(),
+            QuatNeg => "HD inline quat operator-(quat a) { return {{-a[0], -a[1], -a[2], -a[3]}}; }\n".into(),
+            QuatScale => "HD inline quat operator*(quat a, float s) { return {{a[0] * s, a[1] * s, a[2] * s, a[3] * s}}; }\n\
+                          HD inline quat operator*(float s, quat a) { return a * s; }\n"
+                .into(),
+            QuatMul => "// The Hamilton product, in Warp's operation order.\n\
+                        HD inline quat operator*(quat a, quat b) {\n    \
+                        return {{a.w() * b.x() + b.w() * a.x() + a.y() * b.z() - b.y() * a.z(),\n             \
+                        a.w() * b.y() + b.w() * a.y() + a.z() * b.x() - b.z() * a.x(),\n             \
+                        a.w() * b.z() + b.w() * a.z() + a.x() * b.y() - b.x() * a.y(),\n             \
+                        a.w() * b.w() - a.x() * b.x() - a.y() * b.y() - a.z() * b.z()}};\n}\n"
+                .into(),
+            QuatInverse => "HD inline quat quat_inverse(quat q) { return {{-q[0], -q[1], -q[2], q[3]}}; }\n".into(),
+            QuatDot => "HD inline float dot(quat a, quat b) { return a[0] * b[0] + a[1] * b[1] + a[2] * b[2] + a[3] * b[3]; }\n"
+                .into(),
+            QuatLength => "HD inline float length(quat q) { return sqrtf(dot(q, q)); }\n".into(),
+            QuatNormalize => "// Warp returns the identity rotation for a zero-length quaternion.\n\
+                              HD inline quat normalize(quat q) {\n    float l = length(q);\n    \
+                              if (l > 0.0f) {\n        float inv = 1.0f / l;\n        \
+                              return {{q[0] * inv, q[1] * inv, q[2] * inv, q[3] * inv}};\n    }\n    \
+                              return {{0.0f, 0.0f, 0.0f, 1.0f}};\n}\n"
+                .into(),
+            QuatRotate => rotate("quat_rotate", "+"),
+            QuatRotateInv => rotate("quat_rotate_inv", "-"),
+            QuatFromAxisAngle => "HD inline quat quat_from_axis_angle(vec3 axis, float angle) {\n    \
+                                  float half = angle * 0.5f;\n    float w = cosf(half);\n    float s = sinf(half);\n    \
+                                  return {{axis[0] * s, axis[1] * s, axis[2] * s, w}};\n}\n"
+                .into(),
+            QuatRpy => QUAT_RPY.into(),
+            QuatToMatrix => "// Columns are the rotated basis vectors, as Warp computes them.\n\
+                             HD inline mat33 quat_to_matrix(quat q) {\n    \
+                             vec3 c0 = quat_rotate(q, make_vec3(1.0f, 0.0f, 0.0f));\n    \
+                             vec3 c1 = quat_rotate(q, make_vec3(0.0f, 1.0f, 0.0f));\n    \
+                             vec3 c2 = quat_rotate(q, make_vec3(0.0f, 0.0f, 1.0f));\n    \
+                             return make_mat33(c0[0], c1[0], c2[0], c0[1], c1[1], c2[1], c0[2], c1[2], c2[2]);\n}\n"
+                .into(),
+            QuatIdentity => "HD inline quat quat_identity() { return {{0.0f, 0.0f, 0.0f, 1.0f}}; }\n".into(),
+            Transform => TRANSFORM.into(),
+            TransformAdd => "HD inline transform operator+(transform a, transform b) { return {a.p + b.p, a.q + b.q}; }\n"
+                .into(),
+            TransformMultiply => "HD inline transform transform_multiply(transform a, transform b) {\n    \
+                                  return {quat_rotate(a.q, b.p) + a.p, a.q * b.q};\n}\n\
+                                  HD inline transform operator*(transform a, transform b) { return transform_multiply(a, b); }\n"
+                .into(),
+            TransformInverse => "HD inline transform transform_inverse(transform t) {\n    \
+                                 quat q_inv = quat_inverse(t.q);\n    return {-quat_rotate(q_inv, t.p), q_inv};\n}\n"
+                .into(),
+            TransformPoint => "HD inline vec3 transform_point(transform t, vec3 x) { return t.p + quat_rotate(t.q, x); }\n"
+                .into(),
+            TransformVector => "HD inline vec3 transform_vector(transform t, vec3 x) { return quat_rotate(t.q, x); }\n".into(),
+            TransformGet => "HD inline vec3 transform_get_translation(transform t) { return t.p; }\n\
+                             HD inline quat transform_get_rotation(transform t) { return t.q; }\n"
+                .into(),
             Atomic(k, e) => atomic(k, e),
             AtomicVec(k, n) => format!(
                 "HD inline void {name}(vec{n}* p, vec{n} v) {{\n    \
@@ -369,6 +464,55 @@ fn mat_type(n: u8) -> String {
          HD inline mat{n}{n} make_mat{n}{n}({}) {{\n    return {{{{{}}}}};\n}}\n",
         params.join(", "),
         rows.join(", ")
+    )
+}
+
+const QUAT: &str = r#"// wp.quat: x, y, z (imaginary part), w (real part), as in a Warp array.
+struct quat {
+    float c[4];
+    HD float& operator[](int i) { return c[i]; }
+    HD float operator[](int i) const { return c[i]; }
+    HD float x() const { return c[0]; }
+    HD float y() const { return c[1]; }
+    HD float z() const { return c[2]; }
+    HD float w() const { return c[3]; }
+};
+static_assert(sizeof(quat) == 4 * sizeof(float), "quat must be packed");
+HD inline quat make_quat(float x, float y, float z, float w) { return {{x, y, z, w}}; }
+"#;
+
+const TRANSFORM: &str = r#"// wp.transform: translation p, then rotation q (7 floats), as in a Warp array.
+struct transform {
+    vec3 p;
+    quat q;
+};
+static_assert(sizeof(transform) == 7 * sizeof(float), "transform must be packed");
+HD inline transform make_transform(vec3 p, quat q) { return {p, q}; }
+"#;
+
+const QUAT_RPY: &str = r#"// Roll (x), pitch (y), yaw (z) to a quaternion, in Warp's operation order.
+HD inline quat quat_rpy(float roll, float pitch, float yaw) {
+    float cy = cosf(yaw * 0.5f), sy = sinf(yaw * 0.5f);
+    float cr = cosf(roll * 0.5f), sr = sinf(roll * 0.5f);
+    float cp = cosf(pitch * 0.5f), sp = sinf(pitch * 0.5f);
+    float w = (cy * cr * cp + sy * sr * sp);
+    float x = (cy * sr * cp - sy * cr * sp);
+    float y = (cy * cr * sp + sy * sr * cp);
+    float z = (sy * cr * cp - cy * sr * sp);
+    return {{x, y, z, w}};
+}
+"#;
+
+/// `quat_rotate` (`sign` `+`) or `quat_rotate_inv` (`-`), Warp's formula
+/// `x (2 w^2 - 1) + 2 q.xyz (q.xyz . x) ± 2 w (q.xyz × x)` in its operation order.
+fn rotate(name: &str, sign: &str) -> String {
+    format!(
+        "HD inline vec3 {name}(quat q, vec3 x) {{\n    \
+         float c = (2.0f * q[3] * q[3] - 1.0f);\n    \
+         float d = 2.0f * (q[0] * x[0] + q[1] * x[1] + q[2] * x[2]);\n    \
+         return {{{{x[0] * c + q[0] * d {sign} (q[1] * x[2] - q[2] * x[1]) * q[3] * 2.0f,\n             \
+         x[1] * c + q[1] * d {sign} (q[2] * x[0] - q[0] * x[2]) * q[3] * 2.0f,\n             \
+         x[2] * c + q[2] * d {sign} (q[0] * x[1] - q[1] * x[0]) * q[3] * 2.0f}}}};\n}}\n"
     )
 }
 

@@ -12,7 +12,7 @@ use warpsmith_cuda::{Helper, TestCase, Translation, float_lit, prelude, translat
 use warpsmith_gen::vectors::{ArgRole, Tensor, launch_spec};
 use warpsmith_gen::{Category, Config};
 
-fn inputs_of(k: &Kernel, seed: u64) -> (u32, Vec<Tensor>) {
+fn inputs_of(k: &Kernel, seed: u64) -> (Vec<u32>, Vec<Tensor>) {
     let spec = launch_spec(k, seed);
     let inputs = spec
         .args
@@ -26,7 +26,7 @@ fn inputs_of(k: &Kernel, seed: u64) -> (u32, Vec<Tensor>) {
 fn translation(cat: Category, seed: u64, expected: Option<&[Tensor]>) -> Translation {
     let k = warpsmith_gen::generate(cat, seed, &Config::default());
     let (launch_dim, inputs) = inputs_of(&k, seed);
-    translate(&k, &TestCase { launch_dim, inputs: &inputs, expected }).expect("translate")
+    translate(&k, &TestCase { launch_dim: &launch_dim, inputs: &inputs, expected }).expect("translate")
 }
 
 fn gxx(dir: &Path, name: &str, source: &str) -> PathBuf {
@@ -73,7 +73,8 @@ fn host_build_passes_on_its_own_outputs_and_fails_when_one_moves_by_one_percent(
         let seed = 100 + i as u64;
         let k = warpsmith_gen::generate(cat, seed, &Config::default());
         let (launch_dim, inputs) = inputs_of(&k, seed);
-        let probe = translate(&k, &TestCase { launch_dim, inputs: &inputs, expected: None }).expect("translate");
+        let probe =
+            translate(&k, &TestCase { launch_dim: &launch_dim, inputs: &inputs, expected: None }).expect("translate");
         let outputs = printed_outputs(&gxx(dir.path(), &format!("probe{i}"), &probe.source));
         assert!(!outputs.is_empty() && outputs.iter().all(|(_, v)| !v.is_empty()), "{}: {outputs:?}", cat.name());
         let mut expected: Vec<Tensor> = outputs
@@ -85,7 +86,8 @@ fn host_build_passes_on_its_own_outputs_and_fails_when_one_moves_by_one_percent(
                 values: values.clone(),
             })
             .collect();
-        let same = translate(&k, &TestCase { launch_dim, inputs: &inputs, expected: Some(&expected) }).expect("t");
+        let same = translate(&k, &TestCase { launch_dim: &launch_dim, inputs: &inputs, expected: Some(&expected) })
+            .expect("t");
         let run = Command::new(gxx(dir.path(), &format!("same{i}"), &same.source)).output().expect("run");
         assert!(run.status.success(), "{}: {}", cat.name(), String::from_utf8_lossy(&run.stdout));
         // move the largest float output value by 1%: the test must notice
@@ -99,7 +101,8 @@ fn host_build_passes_on_its_own_outputs_and_fails_when_one_moves_by_one_percent(
             .map(|(t, j, _)| (t, j))
             .expect("a value");
         expected[t].values[j] = if expected[t].values[j] == 0.0 { 1.0 } else { expected[t].values[j] * 1.01 };
-        let moved = translate(&k, &TestCase { launch_dim, inputs: &inputs, expected: Some(&expected) }).expect("t");
+        let moved = translate(&k, &TestCase { launch_dim: &launch_dim, inputs: &inputs, expected: Some(&expected) })
+            .expect("t");
         let run = Command::new(gxx(dir.path(), &format!("moved{i}"), &moved.source)).output().expect("run");
         let stdout = String::from_utf8_lossy(&run.stdout);
         assert!(!run.status.success() && stdout.contains("FAIL"), "{}: {stdout}", cat.name());
@@ -224,12 +227,12 @@ fn locals_first_assigned_in_two_branches_and_used_after_are_declared_before() {
                 elifs: vec![],
                 els: vec![Stmt::Let { var: 2, value: Expr::float(2.0) }],
             },
-            Stmt::Store { array: 0, index: tid, value: Expr::var(2, Type::F32) },
+            Stmt::Store { array: 0, index: vec![tid], value: Expr::var(2, Type::F32) },
         ],
     };
     let expected =
         [Tensor { name: "out".into(), dtype: "float32".into(), shape: vec![5], values: vec![1.0, 1.0, 1.0, 2.0, 2.0] }];
-    let t = translate(&k, &TestCase { launch_dim: 5, inputs: &[], expected: Some(&expected) }).expect("translate");
+    let t = translate(&k, &TestCase { launch_dim: &[5], inputs: &[], expected: Some(&expected) }).expect("translate");
     assert!(t.section.contains("    float x = 0.0f;\n"), "{}", t.section);
     let dir = tempfile::tempdir().expect("tempdir");
     let run = Command::new(gxx(dir.path(), "branchy", &t.source)).output().expect("run");
@@ -239,7 +242,7 @@ fn locals_first_assigned_in_two_branches_and_used_after_are_declared_before() {
 #[test]
 fn a_missing_test_input_is_an_error_not_a_guess() {
     let k = warpsmith_gen::generate(Category::Arithmetic, 3, &Config::default());
-    let err = translate(&k, &TestCase { launch_dim: 16, inputs: &[], expected: None }).expect_err("no inputs");
+    let err = translate(&k, &TestCase { launch_dim: &[16], inputs: &[], expected: None }).expect_err("no inputs");
     assert!(err.to_string().contains("no test input"), "{err}");
 }
 

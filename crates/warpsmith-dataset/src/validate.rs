@@ -278,11 +278,9 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
                     if inputs.len() != r.test_inputs.len() || inputs.iter().zip(&r.test_inputs).any(|(a, b)| *a != b) {
                         out.push(v(&loc, "test_inputs are not the inputs drawn from the record's seed"));
                     }
-                    if r.launch_dim != [spec.launch_dim as i32] {
-                        out.push(v(
-                            &loc,
-                            format!("launch_dim {:?}, the seed draws [{}]", r.launch_dim, spec.launch_dim),
-                        ));
+                    let drawn: Vec<i32> = spec.launch_dim.iter().map(|&d| d as i32).collect();
+                    if r.launch_dim != drawn {
+                        out.push(v(&loc, format!("launch_dim {:?}, the seed draws {drawn:?}", r.launch_dim)));
                     }
                 }
             }
@@ -328,7 +326,8 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
     out
 }
 
-/// Scalar components of one element of a Warp dtype (`float32` 1, `vec3` 3, `mat33` 9); 0 when unknown.
+/// Scalar components of one element of a Warp dtype (`float32` 1, `vec3` 3, `mat33` 9, `quat` 4,
+/// `transform` 7); 0 when unknown.
 fn components(dtype: &str) -> i64 {
     let digits = |s: &str| s.parse::<i64>().ok();
     if let Some(n) = dtype.strip_prefix("vec").and_then(digits) {
@@ -336,6 +335,10 @@ fn components(dtype: &str) -> i64 {
     } else if let Some(nn) = dtype.strip_prefix("mat") {
         let b = nn.as_bytes();
         if b.len() == 2 { i64::from(b[0] - b'0') * i64::from(b[1] - b'0') } else { 0 }
+    } else if dtype == "quat" {
+        4
+    } else if dtype == "transform" {
+        7
     } else if ["float32", "float64", "float16", "int32", "int64", "uint32", "int8", "uint8", "bool"].contains(&dtype) {
         1
     } else {

@@ -60,6 +60,8 @@ pub fn builtin_of_feature(feature: &str) -> Option<&'static str> {
         "op:matmul" => "mul",
         "op:not" => "unot",
         "op:vector_index" | "op:matrix_index" => "extract",
+        "quat" => "quaternion",
+        "transform" => "transformation",
         f if f.starts_with("vec") && f[3..].chars().all(|c| c.is_ascii_digit()) => "vector",
         f if f.starts_with("mat") && f[3..].chars().all(|c| c.is_ascii_digit()) => "matrix",
         f => f.strip_prefix("op:").unwrap_or(f),

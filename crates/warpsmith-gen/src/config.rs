@@ -31,11 +31,23 @@ pub enum Category {
     Combined,
     /// Kernels driven by several by-value scalar parameters.
     ScalarParam,
+    /// Per-thread partial results reduced into one (or two) elements with atomics.
+    Reduction,
+    /// Weighted sums of neighbouring elements (periodic or clamped boundaries).
+    Stencil,
+    /// Rigid-body math: quaternions, transforms, points and directions.
+    Transform,
+    /// 2-D launches over `wp.array2d`.
+    #[serde(rename = "grid_2d")]
+    Grid2d,
+    /// 3-D launches over `wp.array3d`.
+    #[serde(rename = "grid_3d")]
+    Grid3d,
 }
 
 impl Category {
     /// Every category, in their canonical order.
-    pub const ALL: [Category; 10] = [
+    pub const ALL: [Category; 15] = [
         Category::Arithmetic,
         Category::Math,
         Category::Vector,
@@ -46,6 +58,11 @@ impl Category {
         Category::MultiConditional,
         Category::Combined,
         Category::ScalarParam,
+        Category::Reduction,
+        Category::Stencil,
+        Category::Transform,
+        Category::Grid2d,
+        Category::Grid3d,
     ];
 
     /// The snake_case name used in records, flags and files.
@@ -61,6 +78,11 @@ impl Category {
             Category::MultiConditional => "multi_conditional",
             Category::Combined => "combined",
             Category::ScalarParam => "scalar_param",
+            Category::Reduction => "reduction",
+            Category::Stencil => "stencil",
+            Category::Transform => "transform",
+            Category::Grid2d => "grid_2d",
+            Category::Grid3d => "grid_3d",
         }
     }
 }

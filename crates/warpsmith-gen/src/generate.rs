@@ -162,7 +162,10 @@ struct Gen<'a> {
     values: Vec<ArrayParam>,
     outputs: Vec<(VarId, Type)>,
     accs: Vec<Acc>,
+    /// The local of `tid` (1-D) or of the first launch index (2-D/3-D).
     tid: usize,
+    /// The locals of the launch indices, one per launch dimension (`[tid]` in 1-D).
+    idx: Vec<usize>,
     trips: Vec<u32>,
     /// Literal trip count of each enclosing loop (1 for a dynamic loop): Warp unrolls the literal ones.
     unrolled: Vec<u32>,
@@ -177,6 +180,10 @@ const F32_NAMES: &[&str] = &["x", "y", "z", "t", "u", "w", "s", "val", "tmp", "r
 const I32_NAMES: &[&str] = &["k", "m", "idx", "cnt", "j", "flag", "step"];
 const VEC_NAMES: &[&str] = &["v", "p", "dir", "n", "c", "a", "b", "o"];
 const MAT_NAMES: &[&str] = &["M", "R", "A", "B", "T", "J"];
+const QUAT_NAMES: &[&str] = &["q", "rot", "orient", "qa", "qb", "spin"];
+const XFORM_NAMES: &[&str] = &["X", "pose", "xf", "frame", "body", "link"];
+const IN_QUAT_NAMES: &[&str] = &["rotations", "orientations", "quats", "spins"];
+const IN_XFORM_NAMES: &[&str] = &["poses", "body_q", "frames", "joints", "xforms"];
 const ACC_NAMES: &[&str] = &["acc", "total", "sum", "best", "energy", "score"];
 const IN_NAMES: &[&str] = &["a", "b", "src", "values", "data", "weights", "inputs", "field", "xs", "ys", "coeffs"];
 const IN_VEC_NAMES: &[&str] = &["positions", "velocities", "normals", "points", "forces", "dirs"];
@@ -243,6 +250,7 @@ impl<'a> Gen<'a> {
             outputs: Vec::new(),
             accs: Vec::new(),
             tid: 0,
+            idx: Vec::new(),
             trips: Vec::new(),
             unrolled: Vec::new(),
             nest: 0,
@@ -281,6 +289,8 @@ impl<'a> Gen<'a> {
             Type::I32 => I32_NAMES,
             Type::Vec(_) => VEC_NAMES,
             Type::Mat(_) => MAT_NAMES,
+            Type::Quat => QUAT_NAMES,
+            Type::Transform => XFORM_NAMES,
         }
     }
 
@@ -306,12 +316,18 @@ impl<'a> Gen<'a> {
     }
 
     fn pick_type(&mut self, w: TypeWeights) -> Type {
-        let class = self.weighted(&[(0u8, w.f32), (1, w.i32), (2, w.vec), (3, w.mat), (0, 1)]);
+        let class =
+            self.weighted(&[(0u8, w.f32), (1, w.i32), (2, w.vec), (3, w.mat), (4, w.quat), (5, w.xform), (0, 1)]);
         match class {
             0 => Type::F32,
             1 => Type::I32,
+            // rigid-body math works on vec3
+            2 if w.quat + w.xform > 0 && self.rng.random_bool(0.7) => Type::Vec(3),
             2 => Type::Vec(self.rng.random_range(2..=4)),
-            _ => Type::Mat(self.rng.random_range(2..=4)),
+            3 if w.quat + w.xform > 0 => Type::Mat(3),
+            3 => Type::Mat(self.rng.random_range(2..=4)),
+            4 => Type::Quat,
+            _ => Type::Transform,
         }
     }
 
@@ -343,9 +359,83 @@ impl<'a> Gen<'a> {
         if self.rng.random_bool(0.3) { (Expr::unary(UnOp::Neg, e), iv.neg()) } else { (e, iv) }
     }
 
+    /// `tid` in 1-D; one of the launch indices, drawn, in 2-D/3-D.
     fn tid_expr(&mut self) -> TExpr {
-        self.locals[self.tid].uses += 1;
-        (Expr::var(self.locals[self.tid].id, Type::I32), self.locals[self.tid].iv)
+        let l = if self.idx.len() > 1 { *self.idx.choose(&mut self.rng).unwrap_or(&self.tid) } else { self.tid };
+        self.locals[l].uses += 1;
+        (Expr::var(self.locals[l].id, Type::I32), self.locals[l].iv)
+    }
+
+    /// True for the locals of the launch indices (`tid`, or `i, j, k`).
+    fn is_index(&self, l: usize) -> bool {
+        self.idx.contains(&l) || l == self.tid
+    }
+
+    /// The thread's own element of a launch-shaped array: `[tid]` or `[i, j(, k)]`.
+    fn own_index(&mut self) -> Vec<Expr> {
+        self.idx
+            .clone()
+            .into_iter()
+            .map(|l| {
+                self.locals[l].uses += 1;
+                Expr::var(self.locals[l].id, Type::I32)
+            })
+            .collect()
+    }
+
+    /// A neighbour of the thread's own element of `array` along one axis, in bounds by construction:
+    /// `(i + c) % n`, `(i + n - c) % n` (periodic), `wp.min(i + c, n - 1)`, `wp.max(i - c, 0)` or
+    /// `wp.clamp(i + s, 0, n - 1)` (clamped), where `n = array.shape[axis]` and `c` is the literal offset or
+    /// the loop counter `counter`.
+    fn neighbour_index(&mut self, array: VarId, counter: Option<usize>) -> Vec<Expr> {
+        let mut index = self.own_index();
+        let axis = self.rng.random_range(0..index.len());
+        let i = index[axis].clone();
+        let n = Expr { ty: Type::I32, kind: ExprKind::Len(array, axis as u8) };
+        let off = match counter {
+            Some(c) => {
+                self.locals[c].uses += 1;
+                Expr::var(self.locals[c].id, Type::I32)
+            }
+            None => Expr::int(self.rng.random_range(1..=2)),
+        };
+        let add = |a: Expr, b: Expr| Expr::binary(BinOp::Add, Type::I32, a, b);
+        let sub = |a: Expr, b: Expr| Expr::binary(BinOp::Sub, Type::I32, a, b);
+        let last = sub(n.clone(), Expr::int(1));
+        let form = if counter.is_some() { self.rng.random_range(0..3) } else { self.rng.random_range(0..5) };
+        index[axis] = match form {
+            0 => Expr::binary(BinOp::Mod, Type::I32, add(i, off), n),
+            1 => Expr::call("min", Type::I32, vec![add(i, off), last]),
+            2 => Expr::call("clamp", Type::I32, vec![add(i, off), Expr::int(0), last]),
+            3 => Expr::binary(BinOp::Mod, Type::I32, sub(add(i, n.clone()), off), n),
+            _ => Expr::call("max", Type::I32, vec![sub(i, off), Expr::int(0)]),
+        };
+        index
+    }
+
+    /// A weighted stencil over one input: `c0 * a[own] + c1 * a[neighbour] + ...` (2 to 4 taps).
+    fn stencil_expr(&mut self) -> Option<TExpr> {
+        let cands: Vec<usize> = (0..self.inputs.len()).filter(|&i| self.inputs[i].ty != Type::I32).collect();
+        let &i = cands.choose(&mut self.rng)?;
+        let a = self.inputs[i];
+        self.inputs[i].uses += 1;
+        let taps = self.rng.random_range(2..=4);
+        let mut acc: Option<TExpr> = None;
+        for t in 0..taps {
+            let index = if t == 0 { self.own_index() } else { self.neighbour_index(a.id, None) };
+            let load = Expr { ty: a.ty, kind: ExprKind::Load(a.id, index) };
+            let (term, iv) = if self.rng.random_bool(0.6) {
+                let (c, ic) = self.signed_lit(Type::F32);
+                (Expr::binary(BinOp::Mul, a.ty, c, load), a.iv.mul(ic))
+            } else {
+                (load, a.iv)
+            };
+            acc = Some(match acc {
+                None => (term, iv),
+                Some((e, ie)) => (Expr::binary(BinOp::Add, a.ty, e, term), ie.add(iv)),
+            });
+        }
+        acc
     }
 
     // ---------------------------------------------------------------- expressions
@@ -389,12 +479,13 @@ impl<'a> Gen<'a> {
             Value(usize),
             Load(usize),
             Neighbour(usize, usize),
+            Offset(usize),
             Lit,
         }
         let mut c: Vec<(L, u32)> = Vec::new();
         let n = self.locals.len();
         for (i, l) in self.locals.iter().enumerate() {
-            if l.ty == ty && !l.frozen && i != self.tid {
+            if l.ty == ty && !l.frozen && !self.is_index(i) {
                 let recency = if n - i <= 3 { 3 } else { 1 };
                 c.push((L::Local(i), recency + if l.uses == 0 { 6 } else { 0 }));
             }
@@ -411,10 +502,15 @@ impl<'a> Gen<'a> {
                 if let Some(ci) = counter {
                     c.push((L::Neighbour(i, ci), 2));
                 }
+                if self.pol.neighbour > 0 {
+                    c.push((L::Offset(i), self.pol.neighbour));
+                }
             }
         }
         if ty == Type::I32 {
-            c.push((L::Local(self.tid), 2));
+            for l in self.idx.clone() {
+                c.push((L::Local(l), 2));
+            }
         }
         if ty.is_scalar() {
             c.push((L::Lit, 2));
@@ -422,7 +518,8 @@ impl<'a> Gen<'a> {
         if c.is_empty() {
             return self.composite_leaf(ty);
         }
-        match self.weighted(&c) {
+        let choice = self.weighted(&c);
+        match choice {
             L::Local(i) => {
                 self.locals[i].uses += 1;
                 (Expr::var(self.locals[i].id, ty), self.locals[i].iv)
@@ -433,19 +530,16 @@ impl<'a> Gen<'a> {
             }
             L::Load(i) => {
                 self.inputs[i].uses += 1;
-                let (t, _) = self.tid_expr();
+                let index = self.own_index();
                 let a = self.inputs[i];
-                (Expr { ty, kind: ExprKind::Load(a.id, Box::new(t)) }, a.iv)
+                (Expr { ty, kind: ExprKind::Load(a.id, index) }, a.iv)
             }
-            L::Neighbour(i, ci) => {
+            L::Neighbour(i, _) | L::Offset(i) => {
                 self.inputs[i].uses += 1;
-                self.locals[ci].uses += 1;
                 let a = self.inputs[i];
-                let (t, _) = self.tid_expr();
-                let sum = Expr::binary(BinOp::Add, Type::I32, t, Expr::var(self.locals[ci].id, Type::I32));
-                let len = Expr { ty: Type::I32, kind: ExprKind::Len(a.id) };
-                let idx = Expr::binary(BinOp::Mod, Type::I32, sum, len);
-                (Expr { ty, kind: ExprKind::Load(a.id, Box::new(idx)) }, a.iv)
+                let counter = if let L::Neighbour(_, ci) = choice { Some(ci) } else { None };
+                let index = self.neighbour_index(a.id, counter);
+                (Expr { ty, kind: ExprKind::Load(a.id, index) }, a.iv)
             }
             L::Lit => self.lit(ty),
         }
@@ -510,8 +604,145 @@ impl<'a> Gen<'a> {
                     (Expr::call("outer", ty, vec![v, w]), iv.mul(iw))
                 }
             }
+            Type::Quat => match self.rng.random_range(0..3) {
+                0 => {
+                    let (axis, _) = self.leaf(Type::Vec(3));
+                    let (angle, _) = self.leaf(Type::F32);
+                    let axis = (Expr::call("normalize", Type::Vec(3), vec![axis]), Interval::new(-1.0, 1.0));
+                    (Expr::call("quat_from_axis_angle", ty, vec![axis.0, angle]), Interval::new(-1.0, 1.0))
+                }
+                1 => {
+                    let args: Vec<Expr> = (0..3).map(|_| self.leaf(Type::F32).0).collect();
+                    (Expr::call("quat_rpy", ty, args), Interval::new(-2.0, 2.0))
+                }
+                _ => {
+                    let keep = self.rng.random_range(0..4);
+                    let mut iv = Interval::point(0.0);
+                    let mut args = Vec::new();
+                    for c in 0..4 {
+                        let (e, i) = if c == keep { self.leaf(Type::F32) } else { self.signed_lit(Type::F32) };
+                        iv = iv.hull(i);
+                        args.push(e);
+                    }
+                    (Expr::construct(ty, args), iv)
+                }
+            },
+            Type::Transform => {
+                let (p, ip) = self.leaf(Type::Vec(3));
+                let (q, iq) = self.leaf(Type::Quat);
+                (Expr::construct(ty, vec![p, q]), ip.hull(iq))
+            }
             Type::F32 | Type::I32 => self.lit(ty),
             Type::Bool => (Expr { ty, kind: ExprKind::Bool(true) }, Interval::point(1.0)),
+        }
+    }
+
+    /// Bound on `|quat_rotate(q, v)|` per component for component bounds `mq`, `mv`: from Warp's formula
+    /// `v (2 w^2 - 1) + 2 q.xyz (q.xyz . v) + 2 w (q.xyz x v)`, at most `mv (1 + 2 mq^2) + 6 mq^2 mv + 4 mq^2 mv`.
+    fn rotate_bound(q: Interval, v: Interval) -> Interval {
+        let (mq, mv) = (q.mag(), v.mag());
+        let m = mv * (1.0 + 12.0 * mq * mq);
+        Interval::new(-m, m)
+    }
+
+    /// A vec3 produced by quaternion or transform math: `quat_rotate`, `quat_rotate_inv`, `transform_point`,
+    /// `transform_vector`, `transform_get_translation`.
+    fn rot_vec(&mut self, d: u32) -> Option<TExpr> {
+        let v3 = Type::Vec(3);
+        match self.rng.random_range(0..5) {
+            k @ (0 | 1) => {
+                let (q, iq) = self.expr(Type::Quat, d);
+                let (v, iv) = self.expr(v3, d);
+                let name = if k == 0 { "quat_rotate" } else { "quat_rotate_inv" };
+                Some((Expr::call(name, v3, vec![q, v]), Self::rotate_bound(iq, iv)))
+            }
+            k @ (2 | 3) => {
+                let (t, it) = self.expr(Type::Transform, d);
+                let (v, iv) = self.expr(v3, d);
+                let r = Self::rotate_bound(it, iv);
+                if k == 2 {
+                    Some((Expr::call("transform_point", v3, vec![t, v]), r.add(it)))
+                } else {
+                    Some((Expr::call("transform_vector", v3, vec![t, v]), r))
+                }
+            }
+            _ => {
+                let (t, it) = self.expr(Type::Transform, d);
+                Some((Expr::call("transform_get_translation", v3, vec![t]), it))
+            }
+        }
+    }
+
+    /// A quaternion: a product, inverse, normalization, axis-angle or roll-pitch-yaw construction, a
+    /// transform's rotation, or a sum/difference/scaling.
+    fn quat_op(&mut self, d: u32) -> Option<TExpr> {
+        let q = Type::Quat;
+        match self.rng.random_range(0..8) {
+            0 | 1 => {
+                let (a, ia) = self.expr(q, d);
+                let (b, ib) = self.expr(q, d);
+                Some((Expr::binary(BinOp::Mul, q, a, b), ia.mul(ib).scale(4.0)))
+            }
+            2 => {
+                let (a, ia) = self.expr(q, d);
+                Some((Expr::call("quat_inverse", q, vec![a]), ia.hull(ia.neg())))
+            }
+            3 => {
+                let (a, _) = self.expr(q, d);
+                Some((Expr::call("normalize", q, vec![a]), Interval::new(-1.0, 1.0)))
+            }
+            4 => {
+                let (axis, _) = self.expr(Type::Vec(3), d);
+                let (angle, _) = self.expr(Type::F32, d);
+                let axis = Expr::call("normalize", Type::Vec(3), vec![axis]);
+                Some((Expr::call("quat_from_axis_angle", q, vec![axis, angle]), Interval::new(-1.0, 1.0)))
+            }
+            5 => {
+                let args: Vec<Expr> = (0..3).map(|_| self.expr(Type::F32, d).0).collect();
+                Some((Expr::call("quat_rpy", q, args), Interval::new(-2.0, 2.0)))
+            }
+            6 => {
+                let (t, it) = self.expr(Type::Transform, d);
+                Some((Expr::call("transform_get_rotation", q, vec![t]), it))
+            }
+            _ => {
+                let (a, ia) = self.expr(q, d);
+                if self.rng.random_bool(0.5) {
+                    let (b, ib) = self.expr(q, d);
+                    let op = if self.rng.random_bool(0.5) { BinOp::Add } else { BinOp::Sub };
+                    let iv = if op == BinOp::Add { ia.add(ib) } else { ia.sub(ib) };
+                    Some((Expr::binary(op, q, a, b), iv))
+                } else {
+                    let (s, is) = self.expr(Type::F32, d);
+                    Some((Expr::binary(BinOp::Mul, q, a, s), ia.mul(is)))
+                }
+            }
+        }
+    }
+
+    /// A transform: built from a translation and a rotation, composed, or inverted.
+    fn transform_op(&mut self, d: u32) -> Option<TExpr> {
+        let t = Type::Transform;
+        match self.rng.random_range(0..4) {
+            0 => {
+                let (p, ip) = self.expr(Type::Vec(3), d);
+                let (q, iq) = self.expr(Type::Quat, d);
+                Some((Expr::construct(t, vec![p, q]), ip.hull(iq)))
+            }
+            1 => {
+                let (a, ia) = self.expr(t, d);
+                let (b, ib) = self.expr(t, d);
+                let iv = Self::rotate_bound(ia, ib).add(ia).hull(ia.mul(ib).scale(4.0));
+                if self.rng.random_bool(0.5) {
+                    Some((Expr::call("transform_multiply", t, vec![a, b]), iv))
+                } else {
+                    Some((Expr::binary(BinOp::Mul, t, a, b), iv))
+                }
+            }
+            _ => {
+                let (a, ia) = self.expr(t, d);
+                Some((Expr::call("transform_inverse", t, vec![a]), Self::rotate_bound(ia, ia)))
+            }
         }
     }
 
@@ -528,8 +759,23 @@ impl<'a> Gen<'a> {
                     (4, w.select),
                     (5, w.cast),
                     (0, 1),
+                    (6, w.rot),
                 ]);
                 match p {
+                    6 => {
+                        let (q, iq) = self.expr(Type::Quat, d);
+                        match self.rng.random_range(0..3) {
+                            0 => Some((Expr::call("length", ty, vec![q]), Interval::new(0.0, 2.0 * iq.mag()))),
+                            1 => {
+                                let (b, ib) = self.expr(Type::Quat, d);
+                                Some((Expr::call("dot", ty, vec![q, b]), iq.mul(ib).scale(4.0)))
+                            }
+                            _ => {
+                                let k = self.rng.random_range(0..4);
+                                Some((Expr { ty, kind: ExprKind::Component(Box::new(q), k, None) }, iq))
+                            }
+                        }
+                    }
                     0 => self.arith(ty, d),
                     1 => self.math(d),
                     2 => self.vec_to_scalar(d),
@@ -553,9 +799,28 @@ impl<'a> Gen<'a> {
                     }
                 }
             }
-            Type::Vec(n) => {
-                let p = self.weighted(&[(0u8, w.arith), (1, w.vec + w.math), (2, w.mat), (3, w.select), (4, 1)]);
+            Type::Quat => {
+                let p = self.weighted(&[(0u8, w.rot + w.arith), (1, w.select), (2, 1)]);
                 match p {
+                    0 => self.quat_op(d),
+                    1 => self.select(ty, d),
+                    _ => Some(self.composite_leaf(ty)),
+                }
+            }
+            Type::Transform => {
+                let p = self.weighted(&[(0u8, w.rot), (1, w.select), (2, 1)]);
+                match p {
+                    0 => self.transform_op(d),
+                    1 => self.select(ty, d),
+                    _ => Some(self.composite_leaf(ty)),
+                }
+            }
+            Type::Vec(n) => {
+                let rot = if n == 3 { w.rot } else { 0 };
+                let p =
+                    self.weighted(&[(0u8, w.arith), (1, w.vec + w.math), (2, w.mat), (3, w.select), (4, 1), (5, rot)]);
+                match p {
+                    5 => self.rot_vec(d),
                     0 => self.arith(ty, d),
                     1 => self.vec_op(n, d),
                     2 => {
@@ -568,8 +833,16 @@ impl<'a> Gen<'a> {
                 }
             }
             Type::Mat(n) => {
-                let p = self.weighted(&[(0u8, w.arith), (1, w.mat + 1), (2, w.select)]);
+                let rot = if n == 3 { w.rot } else { 0 };
+                let p = self.weighted(&[(0u8, w.arith), (1, w.mat + 1), (2, w.select), (3, rot)]);
                 match p {
+                    3 => {
+                        let (q, iq) = self.expr(Type::Quat, d);
+                        Some((
+                            Expr::call("quat_to_matrix", ty, vec![q]),
+                            Self::rotate_bound(iq, Interval::new(-1.0, 1.0)),
+                        ))
+                    }
                     0 => self.arith(ty, d),
                     1 => self.mat_op(n, d),
                     _ => self.select(ty, d),
@@ -983,6 +1256,29 @@ impl<'a> Gen<'a> {
                 (Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(x), k, None) }, iv)
             }
             (Type::Mat(n), Type::F32) => (Expr::call("trace", Type::F32, vec![x]), iv.scale(f64::from(n))),
+            (Type::Quat, Type::F32) => {
+                let k = self.rng.random_range(0..4);
+                (Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(x), k, None) }, iv)
+            }
+            (Type::Transform, Type::F32) => {
+                let p = Expr::call("transform_get_translation", Type::Vec(3), vec![x]);
+                let k = self.rng.random_range(0..3);
+                (Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(p), k, None) }, iv)
+            }
+            (_, Type::Quat) => {
+                // a rotation about one axis by the value (roll, pitch or yaw)
+                let s = self.convert((x, iv), Type::F32);
+                let mut args = vec![Expr::float(0.0), Expr::float(0.0), Expr::float(0.0)];
+                args[self.rng.random_range(0..3)] = s.0;
+                (Expr::call("quat_rpy", Type::Quat, args), Interval::new(-2.0, 2.0))
+            }
+            (_, Type::Transform) => {
+                let p = self.convert((x, iv), Type::Vec(3));
+                (
+                    Expr::construct(Type::Transform, vec![p.0, Expr::call("quat_identity", Type::Quat, vec![])]),
+                    p.1.hull(Interval::new(-1.0, 1.0)),
+                )
+            }
             (_, Type::Vec(n)) => {
                 let s = self.convert((x, iv), Type::F32);
                 (Expr::construct(Type::Vec(n), vec![s.0]), s.1)
@@ -1005,7 +1301,7 @@ impl<'a> Gen<'a> {
     /// Unused, readable locals declared at index `from` or later, as expressions of type `to`; marks them used.
     fn unused_since(&mut self, from: usize, to: Type) -> Vec<TExpr> {
         let idx: Vec<usize> = (from..self.locals.len())
-            .filter(|&i| i != self.tid && self.locals[i].uses == 0 && !self.locals[i].frozen)
+            .filter(|&i| !self.is_index(i) && self.locals[i].uses == 0 && !self.locals[i].frozen)
             .collect();
         idx.into_iter()
             .map(|i| {
@@ -1107,7 +1403,7 @@ impl<'a> Gen<'a> {
             let trips: f64 = self.trips[self.locals[l].level..].iter().map(|&t| f64::from(t)).product();
             self.locals[l].pending = self.locals[l].pending.add(iv.scale(trips).with_zero());
             Expr::binary(BinOp::Add, ty, Expr::var(id, ty), e)
-        } else if is_acc && matches!(ty, Type::Mat(_)) {
+        } else if is_acc && matches!(ty, Type::Mat(_) | Type::Quat | Type::Transform) {
             // no wp.max for matrices: accumulate instead
             let trips: f64 = self.trips[self.locals[l].level..].iter().map(|&t| f64::from(t)).product();
             self.locals[l].pending = self.locals[l].pending.add(iv.scale(trips).with_zero());
@@ -1138,13 +1434,13 @@ impl<'a> Gen<'a> {
         let plain: Vec<usize> = (0..self.locals.len())
             .filter(|&i| {
                 let l = &self.locals[i];
-                l.mutable && !l.frozen && l.level == level && i != self.tid && l.ty != Type::Bool
+                l.mutable && !l.frozen && l.level == level && !self.is_index(i) && l.ty != Type::Bool
             })
             .collect();
         if !plain.is_empty() && self.rng.random_bool(0.5) {
             return Target::Plain(*plain.choose(&mut self.rng).unwrap_or(&plain[0]));
         }
-        let ty = self.pick_type(TypeWeights { mat: 0, ..self.pol.local_types });
+        let ty = self.pick_type(TypeWeights { mat: 0, xform: 0, ..self.pol.local_types });
         Target::Plain(self.let_stmt(ty, out))
     }
 
@@ -1242,16 +1538,21 @@ impl<'a> Gen<'a> {
                 l.mutable
                     && !l.frozen
                     && l.level == level
-                    && i != self.tid
-                    && !matches!(l.ty, Type::Bool | Type::Mat(_))
+                    && !self.is_index(i)
+                    && !matches!(l.ty, Type::Bool | Type::Mat(_) | Type::Quat | Type::Transform)
                     && l.uses > 0
             })
             .collect();
         let acc = if !candidates.is_empty() && self.rng.random_bool(0.3) {
             *candidates.choose(&mut self.rng).unwrap_or(&candidates[0])
         } else {
-            let ty =
-                self.pick_type(TypeWeights { mat: 0, i32: self.pol.local_types.i32.min(1), ..self.pol.local_types });
+            let ty = self.pick_type(TypeWeights {
+                mat: 0,
+                quat: 0,
+                xform: 0,
+                i32: self.pol.local_types.i32.min(1),
+                ..self.pol.local_types
+            });
             let (init, iv) = if self.rng.random_bool(0.6) {
                 self.lit(if ty == Type::I32 { ty } else { Type::F32 })
             } else {
@@ -1343,7 +1644,7 @@ impl<'a> Gen<'a> {
         let level = self.trips.len();
         let mut c: Vec<Target> = Vec::new();
         for (i, l) in self.locals.iter().enumerate() {
-            if i == self.tid || !l.mutable || l.ty == Type::Bool {
+            if self.is_index(i) || !l.mutable || l.ty == Type::Bool {
                 continue;
             }
             if l.frozen {
@@ -1384,6 +1685,35 @@ impl<'a> Gen<'a> {
                 let n = self.rng.random_range(2..=4);
                 self.let_stmt(Type::Vec(n), out);
             }
+            Required::Stencil => {
+                let Some((e, iv)) = Self::ok(Type::F32, self.stencil_expr()).or_else(|| {
+                    // no float input: read one neighbour of any input instead
+                    let i = self.rng.random_range(0..self.inputs.len());
+                    let a = self.inputs[i];
+                    self.inputs[i].uses += 1;
+                    let index = self.neighbour_index(a.id, None);
+                    Some((Expr { ty: a.ty, kind: ExprKind::Load(a.id, index) }, a.iv))
+                }) else {
+                    return;
+                };
+                let ty = e.ty;
+                let l = self.declare(Self::local_pool(ty), ty, iv, true);
+                out.push(Stmt::Let { var: self.locals[l].id, value: e });
+            }
+            Required::Rotation => {
+                let depth = self.cfg.max_expr_depth.max(1);
+                let mut t = None;
+                for _ in 0..6 {
+                    t = Self::ok(Type::Vec(3), self.rot_vec(depth - 1));
+                    if t.is_some() {
+                        break;
+                    }
+                }
+                if let Some((e, iv)) = t {
+                    let l = self.declare(VEC_NAMES, Type::Vec(3), iv, true);
+                    out.push(Stmt::Let { var: self.locals[l].id, value: e });
+                }
+            }
             Required::MatLocal => {
                 let n = self.rng.random_range(2..=4);
                 self.let_stmt(Type::Mat(n), out);
@@ -1401,6 +1731,10 @@ impl<'a> Gen<'a> {
     }
 
     fn input_range(&mut self, ty: Type) -> Interval {
+        if matches!(ty, Type::Quat | Type::Transform) {
+            // near-unit rotations; translations of the same scale
+            return Interval::new(-1.0, 1.0);
+        }
         if ty == Type::I32 {
             return [Interval::new(0.0, 100.0), Interval::new(-50.0, 50.0), Interval::new(0.0, 9.0)]
                 [self.rng.random_range(0..3)];
@@ -1420,6 +1754,8 @@ impl<'a> Gen<'a> {
             (ArrayRole::Accumulator, _) => ACC_ARRAY_NAMES,
             (_, Type::Vec(_)) => IN_VEC_NAMES,
             (_, Type::Mat(_)) => IN_MAT_NAMES,
+            (_, Type::Quat) => IN_QUAT_NAMES,
+            (_, Type::Transform) => IN_XFORM_NAMES,
             _ => IN_NAMES,
         }
     }
@@ -1458,8 +1794,8 @@ impl<'a> Gen<'a> {
         }
         let n_acc = self.rng.random_range(p.accumulators.0..=p.accumulators.1);
         for _ in 0..n_acc {
-            let ty = self.pick_type(TypeWeights { mat: 0, ..p.array_types });
-            let len = [1u32, 4, 8, 16][self.rng.random_range(0..4)];
+            let ty = self.pick_type(TypeWeights { mat: 0, quat: 0, xform: 0, ..p.array_types });
+            let len = *p.acc_lens.choose(&mut self.rng).unwrap_or(&1);
             let id = self.array_param(ty, ArrayRole::Accumulator, ArrayLen::Fixed(len), Interval::point(0.0));
             let family = if ty.is_scalar() {
                 self.weighted(&[(AtomicOp::Add, 6), (AtomicOp::Min, 1), (AtomicOp::Max, 1)])
@@ -1477,30 +1813,44 @@ impl<'a> Gen<'a> {
         }
 
         let mut body = Vec::new();
-        let tid_id = self.new_var(&["tid"], Type::I32);
-        self.locals.push(Local {
-            id: tid_id,
-            ty: Type::I32,
-            iv: Interval::new(0.0, f64::from(self.cfg.max_launch_dim - 1)),
-            level: 0,
-            uses: 1,
-            frozen: false,
-            mutable: false,
-            pending: Interval::point(0.0),
-        });
+        let axes: &[&str] = match p.ndim {
+            1 => &["tid"],
+            2 => &["i", "j"],
+            _ => &["i", "j", "k"],
+        };
+        let mut index_vars = Vec::new();
+        for axis in axes {
+            let id = self.new_var(&[axis], Type::I32);
+            self.locals.push(Local {
+                id,
+                ty: Type::I32,
+                iv: Interval::new(0.0, f64::from(self.cfg.max_launch_dim - 1)),
+                level: 0,
+                uses: 1,
+                frozen: false,
+                mutable: false,
+                pending: Interval::point(0.0),
+            });
+            self.idx.push(self.locals.len() - 1);
+            index_vars.push(id);
+        }
         self.tid = 0;
-        body.push(Stmt::Let { var: tid_id, value: Expr { ty: Type::I32, kind: ExprKind::Tid } });
+        if p.ndim == 1 {
+            body.push(Stmt::Let { var: index_vars[0], value: Expr { ty: Type::I32, kind: ExprKind::Tid } });
+        } else {
+            body.push(Stmt::LaunchIndex { vars: index_vars });
+        }
 
         // read some inputs into named locals first, as hand-written kernels do
         for i in 0..self.inputs.len() {
             if self.rng.random_bool(0.5) {
                 let a = self.inputs[i];
                 self.inputs[i].uses += 1;
-                let (t, _) = self.tid_expr();
+                let index = self.own_index();
                 let l = self.declare(Self::local_pool(a.ty), a.ty, a.iv, true);
                 body.push(Stmt::Let {
                     var: self.locals[l].id,
-                    value: Expr { ty: a.ty, kind: ExprKind::Load(a.id, Box::new(t)) },
+                    value: Expr { ty: a.ty, kind: ExprKind::Load(a.id, index) },
                 });
             }
         }
@@ -1532,7 +1882,7 @@ impl<'a> Gen<'a> {
         let mut leftovers: Vec<TExpr> = Vec::new();
         for i in 0..self.locals.len() {
             let l = &self.locals[i];
-            if i != self.tid && !read.contains(&l.id) {
+            if !self.is_index(i) && !read.contains(&l.id) {
                 leftovers.push((Expr::var(l.id, l.ty), l.iv));
             }
         }
@@ -1543,8 +1893,8 @@ impl<'a> Gen<'a> {
         }
         for a in self.inputs.clone() {
             if !read.contains(&a.id) {
-                let (t, _) = self.tid_expr();
-                leftovers.push((Expr { ty: a.ty, kind: ExprKind::Load(a.id, Box::new(t)) }, a.iv));
+                let index = self.own_index();
+                leftovers.push((Expr { ty: a.ty, kind: ExprKind::Load(a.id, index) }, a.iv));
             }
         }
         let sinks = self.outputs.len().max(1);
@@ -1572,8 +1922,8 @@ impl<'a> Gen<'a> {
             let extra: Vec<TExpr> = std::mem::take(&mut share[k]).into_iter().map(|e| self.convert(e, ty)).collect();
             let base = self.top_expr(ty, depth);
             let (value, _) = Self::sum(ty, base, extra);
-            let (t, _) = self.tid_expr();
-            body.push(Stmt::Store { array: id, index: t, value });
+            let index = self.own_index();
+            body.push(Stmt::Store { array: id, index, value });
         }
         // every accumulator array is updated at least once
         for a in self.accs.clone() {
@@ -1594,7 +1944,7 @@ fn updates(block: &[Stmt], array: VarId) -> bool {
 /// An expression with no variable, array load or `tid` in it: its value is known before the kernel runs.
 pub(crate) fn is_const(e: &Expr) -> bool {
     match &e.kind {
-        ExprKind::Var(_) | ExprKind::Tid | ExprKind::Load(..) | ExprKind::Len(_) => false,
+        ExprKind::Var(_) | ExprKind::Tid | ExprKind::Load(..) | ExprKind::Len(..) => false,
         ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => true,
         ExprKind::Unary(_, a) | ExprKind::Component(a, ..) => is_const(a),
         ExprKind::Binary(_, a, b) => is_const(a) && is_const(b),
@@ -1654,7 +2004,7 @@ fn reads(block: &[Stmt]) -> std::collections::HashSet<VarId> {
     visit_stmts(block, &mut |s, _| {
         for e in s.exprs() {
             e.visit(&mut |e| match &e.kind {
-                ExprKind::Var(v) | ExprKind::Len(v) | ExprKind::Load(v, _) => {
+                ExprKind::Var(v) | ExprKind::Len(v, _) | ExprKind::Load(v, _) => {
                     out.insert(*v);
                 }
                 _ => {}

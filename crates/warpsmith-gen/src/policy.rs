@@ -14,6 +14,10 @@ pub struct TypeWeights {
     pub vec: u32,
     /// `mat22`..`mat44`
     pub mat: u32,
+    /// `quat`
+    pub quat: u32,
+    /// `transform`
+    pub xform: u32,
 }
 
 /// Relative weights of the statement productions.
@@ -42,6 +46,9 @@ pub struct ExprWeights {
     pub vec: u32,
     /// Matrix builtins and operators.
     pub mat: u32,
+    /// Quaternion and transform builtins producing a vector, matrix or scalar (`quat_rotate`,
+    /// `transform_point`, `quat_to_matrix`, ...).
+    pub rot: u32,
     /// `wp.where(cond, a, b)`.
     pub select: u32,
     /// Casts between `int32` and `float32`.
@@ -67,6 +74,10 @@ pub enum Required {
     VecLocal,
     /// A matrix-valued local.
     MatLocal,
+    /// A vector rotated or transformed by a quaternion or transform (`quat_rotate`, `transform_point`, ...).
+    Rotation,
+    /// A local holding a weighted stencil of neighbouring elements of one input array.
+    Stencil,
 }
 
 /// The generation policy of one category.
@@ -100,13 +111,20 @@ pub struct Policy {
     pub dynamic_loop_p: f64,
     /// Constructs every kernel of the category contains.
     pub required: &'static [Required],
+    /// Launch dimensionality: 1 (`tid = wp.tid()`), 2 or 3 (`i, j(, k) = wp.tid()`, `wp.array2d`/`array3d`).
+    pub ndim: u8,
+    /// Weight of a neighbour read (`a[(tid + 1) % n]`, `a[i, wp.max(j - 1, 0)]`, ...) among an array's leaves;
+    /// 0 for none.
+    pub neighbour: u32,
+    /// Lengths an accumulator array is drawn from (1 is a full reduction to one element).
+    pub acc_lens: &'static [u32],
 }
 
 const BASE: Policy = Policy {
-    local_types: TypeWeights { f32: 6, i32: 1, vec: 1, mat: 0 },
-    array_types: TypeWeights { f32: 6, i32: 1, vec: 1, mat: 0 },
+    local_types: TypeWeights { f32: 6, i32: 1, vec: 1, mat: 0, quat: 0, xform: 0 },
+    array_types: TypeWeights { f32: 6, i32: 1, vec: 1, mat: 0, quat: 0, xform: 0 },
     stmts: StmtWeights { let_: 8, assign: 2, if_: 1, for_: 1, atomic: 0 },
-    exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, select: 0, cast: 1 },
+    exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 0, cast: 1 },
     inputs: (1, 3),
     outputs: (1, 2),
     scalars: (0, 1),
@@ -117,45 +135,48 @@ const BASE: Policy = Policy {
     jump_p: 0.0,
     dynamic_loop_p: 0.3,
     required: &[],
+    ndim: 1,
+    neighbour: 0,
+    acc_lens: &[1, 4, 8, 16],
 };
 
 /// The policy of `category`.
 pub fn policy(category: Category) -> Policy {
     match category {
         Category::Arithmetic => Policy {
-            local_types: TypeWeights { f32: 5, i32: 3, vec: 0, mat: 0 },
-            array_types: TypeWeights { f32: 5, i32: 2, vec: 0, mat: 0 },
+            local_types: TypeWeights { f32: 5, i32: 3, vec: 0, mat: 0, quat: 0, xform: 0 },
+            array_types: TypeWeights { f32: 5, i32: 2, vec: 0, mat: 0, quat: 0, xform: 0 },
             stmts: StmtWeights { let_: 10, assign: 3, if_: 0, for_: 0, atomic: 0 },
-            exprs: ExprWeights { arith: 10, math: 0, vec: 0, mat: 0, select: 0, cast: 2 },
+            exprs: ExprWeights { arith: 10, math: 0, vec: 0, mat: 0, rot: 0, select: 0, cast: 2 },
             ..BASE
         },
         Category::Math => Policy {
-            local_types: TypeWeights { f32: 10, i32: 0, vec: 0, mat: 0 },
-            array_types: TypeWeights { f32: 10, i32: 0, vec: 0, mat: 0 },
+            local_types: TypeWeights { f32: 10, i32: 0, vec: 0, mat: 0, quat: 0, xform: 0 },
+            array_types: TypeWeights { f32: 10, i32: 0, vec: 0, mat: 0, quat: 0, xform: 0 },
             stmts: StmtWeights { let_: 10, assign: 2, if_: 0, for_: 0, atomic: 0 },
-            exprs: ExprWeights { arith: 3, math: 10, vec: 0, mat: 0, select: 0, cast: 0 },
+            exprs: ExprWeights { arith: 3, math: 10, vec: 0, mat: 0, rot: 0, select: 0, cast: 0 },
             required: &[Required::MathCall],
             ..BASE
         },
         Category::Vector => Policy {
-            local_types: TypeWeights { f32: 2, i32: 0, vec: 6, mat: 0 },
-            array_types: TypeWeights { f32: 2, i32: 0, vec: 6, mat: 0 },
+            local_types: TypeWeights { f32: 2, i32: 0, vec: 6, mat: 0, quat: 0, xform: 0 },
+            array_types: TypeWeights { f32: 2, i32: 0, vec: 6, mat: 0, quat: 0, xform: 0 },
             stmts: StmtWeights { let_: 10, assign: 2, if_: 1, for_: 0, atomic: 0 },
-            exprs: ExprWeights { arith: 3, math: 1, vec: 10, mat: 0, select: 0, cast: 0 },
+            exprs: ExprWeights { arith: 3, math: 1, vec: 10, mat: 0, rot: 0, select: 0, cast: 0 },
             required: &[Required::VecLocal],
             ..BASE
         },
         Category::Matrix => Policy {
-            local_types: TypeWeights { f32: 1, i32: 0, vec: 3, mat: 6 },
-            array_types: TypeWeights { f32: 1, i32: 0, vec: 3, mat: 4 },
+            local_types: TypeWeights { f32: 1, i32: 0, vec: 3, mat: 6, quat: 0, xform: 0 },
+            array_types: TypeWeights { f32: 1, i32: 0, vec: 3, mat: 4, quat: 0, xform: 0 },
             stmts: StmtWeights { let_: 10, assign: 2, if_: 0, for_: 0, atomic: 0 },
-            exprs: ExprWeights { arith: 2, math: 1, vec: 4, mat: 10, select: 0, cast: 0 },
+            exprs: ExprWeights { arith: 2, math: 1, vec: 4, mat: 10, rot: 0, select: 0, cast: 0 },
             required: &[Required::MatLocal],
             ..BASE
         },
         Category::ControlFlow => Policy {
             stmts: StmtWeights { let_: 5, assign: 4, if_: 5, for_: 3, atomic: 0 },
-            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, select: 3, cast: 1 },
+            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 3, cast: 1 },
             jump_p: 0.35,
             required: &[Required::If, Required::Loop],
             ..BASE
@@ -176,27 +197,66 @@ pub fn policy(category: Category) -> Policy {
         },
         Category::MultiConditional => Policy {
             stmts: StmtWeights { let_: 5, assign: 3, if_: 6, for_: 0, atomic: 0 },
-            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, select: 2, cast: 1 },
+            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 2, cast: 1 },
             elif_p: 0.7,
             else_p: 0.8,
             required: &[Required::IfChain],
             ..BASE
         },
         Category::Combined => Policy {
-            local_types: TypeWeights { f32: 5, i32: 1, vec: 3, mat: 2 },
-            array_types: TypeWeights { f32: 5, i32: 1, vec: 3, mat: 1 },
+            local_types: TypeWeights { f32: 5, i32: 1, vec: 3, mat: 2, quat: 0, xform: 0 },
+            array_types: TypeWeights { f32: 5, i32: 1, vec: 3, mat: 1, quat: 0, xform: 0 },
             stmts: StmtWeights { let_: 8, assign: 3, if_: 3, for_: 2, atomic: 1 },
-            exprs: ExprWeights { arith: 6, math: 4, vec: 4, mat: 2, select: 1, cast: 1 },
+            exprs: ExprWeights { arith: 6, math: 4, vec: 4, mat: 2, rot: 0, select: 1, cast: 1 },
             accumulators: (0, 1),
             scalars: (0, 2),
             jump_p: 0.15,
             body: (4, 10),
             ..BASE
         },
+        Category::Reduction => Policy {
+            stmts: StmtWeights { let_: 6, assign: 2, if_: 1, for_: 3, atomic: 3 },
+            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 1 },
+            accumulators: (1, 2),
+            acc_lens: &[1, 1, 2],
+            outputs: (0, 1),
+            required: &[Required::Loop, Required::Atomic],
+            ..BASE
+        },
+        Category::Stencil => Policy {
+            array_types: TypeWeights { f32: 6, i32: 0, vec: 1, mat: 0, quat: 0, xform: 0 },
+            exprs: ExprWeights { arith: 8, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 0 },
+            inputs: (1, 2),
+            neighbour: 6,
+            required: &[Required::Stencil],
+            ..BASE
+        },
+        Category::Grid2d => Policy {
+            ndim: 2,
+            neighbour: 2,
+            stmts: StmtWeights { let_: 8, assign: 2, if_: 2, for_: 1, atomic: 0 },
+            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 2 },
+            ..BASE
+        },
+        Category::Grid3d => Policy {
+            ndim: 3,
+            neighbour: 2,
+            stmts: StmtWeights { let_: 8, assign: 2, if_: 2, for_: 1, atomic: 0 },
+            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 2 },
+            ..BASE
+        },
+        Category::Transform => Policy {
+            local_types: TypeWeights { f32: 2, i32: 0, vec: 4, mat: 1, quat: 3, xform: 2 },
+            array_types: TypeWeights { f32: 1, i32: 0, vec: 4, mat: 0, quat: 3, xform: 3 },
+            stmts: StmtWeights { let_: 10, assign: 2, if_: 1, for_: 0, atomic: 0 },
+            exprs: ExprWeights { arith: 3, math: 1, vec: 4, mat: 1, rot: 8, select: 1, cast: 0 },
+            required: &[Required::Rotation],
+            ..BASE
+        },
         Category::ScalarParam => Policy {
             scalars: (2, 4),
             inputs: (1, 2),
-            exprs: ExprWeights { arith: 8, math: 3, vec: 1, mat: 0, select: 1, cast: 1 },
+            exprs: ExprWeights { arith: 8, math: 3, vec: 1, mat: 0, rot: 0, select: 1, cast: 1 },
             dynamic_loop_p: 0.8,
             ..BASE
         },

@@ -14,7 +14,7 @@ pub struct Tensor {
     pub name: String,
     /// Warp dtype short name: `float32`, `int32`, `vec3`, `mat33`, ...
     pub dtype: String,
-    /// Array shape (`[n]`), or `[]` for a by-value scalar.
+    /// Array shape (`[n]`, `[n0, n1]`, `[n0, n1, n2]`), or `[]` for a by-value scalar.
     pub shape: Vec<i32>,
     /// The values; float32 values are exactly representable (rounded to float32 before storage).
     pub values: Vec<f64>,
@@ -47,13 +47,26 @@ pub struct Arg {
 /// Everything needed to launch a kernel and seed its backward pass.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LaunchSpec {
-    /// The 1-D launch dimension (threads).
-    pub launch_dim: u32,
+    /// The launch shape: `[threads]` for a 1-D kernel, 2 or 3 extents for a 2-D/3-D kernel
+    /// ([`Kernel::ndim`]); launch-shaped arrays have this shape.
+    pub launch_dim: Vec<u32>,
     /// Arguments in signature order.
     pub args: Vec<Arg>,
     /// Output adjoints for every float output and accumulator, uniform in `[-1, 1]`.
     pub grad_outputs: Vec<Tensor>,
 }
+
+impl LaunchSpec {
+    /// The number of threads: the product of the launch shape.
+    pub fn threads(&self) -> u32 {
+        self.launch_dim.iter().product()
+    }
+}
+
+/// Extents drawn per axis of a 2-D launch (9 to 36 threads).
+pub const GRID_2D_EXTENT: (u32, u32) = (3, 6);
+/// Extents drawn per axis of a 3-D launch (8 to 64 threads).
+pub const GRID_3D_EXTENT: (u32, u32) = (2, 4);
 
 /// Smallest launch dimension drawn.
 pub const MIN_LAUNCH_DIM: u32 = 16;
@@ -67,29 +80,35 @@ fn f32_round(v: f64) -> f64 {
 /// Draws the launch for `kernel` from `seed` (independent of the generator's stream: the seed is re-mixed).
 pub fn launch_spec(kernel: &Kernel, seed: u64) -> LaunchSpec {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7465_7374_7665_6374); // "testvect"
-    let launch_dim = rng.random_range(MIN_LAUNCH_DIM..=MAX_LAUNCH_DIM);
+    let launch_dim: Vec<u32> = match kernel.ndim() {
+        1 => vec![rng.random_range(MIN_LAUNCH_DIM..=MAX_LAUNCH_DIM)],
+        n => {
+            let (lo, hi) = if n == 2 { GRID_2D_EXTENT } else { GRID_3D_EXTENT };
+            (0..n).map(|_| rng.random_range(lo..=hi)).collect()
+        }
+    };
     let mut args = Vec::new();
     let mut grad_outputs = Vec::new();
     for p in &kernel.params {
         let v = &kernel.vars[p.var];
         let comps = v.ty.components();
-        let (role, n) = match p.kind {
+        let (role, shape) = match p.kind {
             ParamKind::Array { role, len } => {
-                let n = match len {
-                    ArrayLen::Launch => launch_dim,
-                    ArrayLen::Fixed(k) => k,
+                let shape = match len {
+                    ArrayLen::Launch => launch_dim.clone(),
+                    ArrayLen::Fixed(k) => vec![k],
                 };
                 let r = match role {
                     ArrayRole::Input => ArgRole::Input,
                     ArrayRole::Output => ArgRole::Output,
                     ArrayRole::Accumulator => ArgRole::Accumulator,
                 };
-                (r, Some(n))
+                (r, shape)
             }
-            ParamKind::Value => (ArgRole::Value, None),
+            ParamKind::Value => (ArgRole::Value, Vec::new()),
         };
-        let count = n.map_or(1, |n| n as usize) * comps;
-        let shape = n.map_or_else(Vec::new, |n| vec![n as i32]);
+        let count = shape.iter().map(|&n| n as usize).product::<usize>() * comps;
+        let shape: Vec<i32> = shape.iter().map(|&n| n as i32).collect();
         let (lo, hi) = p.range;
         let values: Vec<f64> = match role {
             ArgRole::Input | ArgRole::Value => (0..count)
@@ -126,7 +145,8 @@ mod tests {
                 let k = generate(cat, seed, &cfg);
                 let spec = launch_spec(&k, seed);
                 assert_eq!(spec, launch_spec(&k, seed));
-                assert!((MIN_LAUNCH_DIM..=MAX_LAUNCH_DIM).contains(&spec.launch_dim));
+                assert_eq!(spec.launch_dim.len(), k.ndim());
+                assert!((8..=MAX_LAUNCH_DIM * 2).contains(&spec.threads()), "{:?}", spec.launch_dim);
                 for (a, p) in spec.args.iter().zip(&k.params) {
                     let comps = k.vars[p.var].ty.components();
                     match a.role {

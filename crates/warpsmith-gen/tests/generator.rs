@@ -21,14 +21,38 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
     let mut max_loops = 0;
     let mut elifs = 0;
     let mut ok = Ok(());
+    // the launch index variables: `tid` (1-D) or `i, j(, k)`
+    let own: Vec<usize> = match k.body.first() {
+        Some(Stmt::LaunchIndex { vars }) => vars.clone(),
+        Some(Stmt::Let { var, value }) if matches!(value.kind, ExprKind::Tid) => vec![*var],
+        _ => Vec::new(),
+    };
+    if own.len() != k.ndim() || own.is_empty() {
+        return Err("the kernel does not start with its launch index".into());
+    }
+    let mut neighbour_reads = 0;
     visit_stmts(&k.body, &mut |s, loops| {
+        for e in s.exprs() {
+            e.visit(&mut |e| {
+                if let ExprKind::Load(_, idx) = &e.kind {
+                    let at_own = idx.len() == own.len()
+                        && idx.iter().zip(&own).all(|(x, v)| matches!(x.kind, ExprKind::Var(w) if w == *v));
+                    neighbour_reads += usize::from(!at_own);
+                    if idx.len() != own.len() {
+                        ok = Err(format!("a load with {} indices in a {}-D kernel", idx.len(), own.len()));
+                    }
+                }
+            });
+        }
         max_loops = max_loops.max(loops + usize::from(matches!(s, Stmt::For { .. })));
         match s {
             Stmt::Store { index, .. } => {
                 stores += 1;
                 // each thread writes only its own element
-                if !matches!(index.kind, ExprKind::Var(v) if k.vars[v].name == "tid") {
-                    ok = Err("store not at tid".to_string());
+                let at_own = index.len() == own.len()
+                    && index.iter().zip(&own).all(|(x, v)| matches!(x.kind, ExprKind::Var(w) if w == *v));
+                if !at_own {
+                    ok = Err("store not at the thread's own index".to_string());
                 }
             }
             Stmt::Atomic { .. } => atomics += 1,
@@ -69,6 +93,18 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
         Category::Atomic if atomics == 0 => Err("atomic kernel without atomics".into()),
         Category::NestedLoop if max_loops < 2 => Err("nested_loop kernel without a nested loop".into()),
         Category::MultiConditional if elifs < 2 => Err("multi_conditional kernel without an if/elif chain".into()),
+        Category::Reduction if atomics == 0 || max_loops == 0 => Err("reduction kernel without loop and atomic".into()),
+        Category::Stencil if neighbour_reads == 0 => Err("stencil kernel without a neighbour read".into()),
+        Category::Transform
+            if !features(k).iter().any(|f| {
+                ["quat_rotate", "quat_rotate_inv", "transform_point", "transform_vector", "transform_get_translation"]
+                    .contains(&f.as_str())
+            }) =>
+        {
+            Err("transform kernel without a rotated or transformed vector".into())
+        }
+        Category::Grid2d if k.ndim() != 2 => Err("grid_2d kernel not 2-D".into()),
+        Category::Grid3d if k.ndim() != 3 => Err("grid_3d kernel not 3-D".into()),
         Category::ControlFlow if !features(k).contains("stmt:if") || !features(k).contains("stmt:for") => {
             Err("control_flow kernel without if and for".into())
         }

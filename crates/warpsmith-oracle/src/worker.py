@@ -136,6 +136,8 @@ DTYPES = {"float32": wp.float32, "int32": wp.int32}
 for _n in (2, 3, 4):
     DTYPES[f"vec{_n}"] = getattr(wp, f"vec{_n}")
     DTYPES[f"mat{_n}{_n}"] = getattr(wp, f"mat{_n}{_n}")
+DTYPES["quat"] = wp.quat
+DTYPES["transform"] = wp.transform
 
 
 def comp_shape(dtype):
@@ -143,6 +145,10 @@ def comp_shape(dtype):
         return (int(dtype[3]),)
     if dtype.startswith("mat"):
         return (int(dtype[3]), int(dtype[4]))
+    if dtype == "quat":
+        return (4,)
+    if dtype == "transform":
+        return (7,)
     return ()
 
 
@@ -187,8 +193,10 @@ def output_problem(spec, outs):
         return "non_finite"
     if all(np.all(v == 0) for v in values):
         return "all_zero"
-    multi = [v for v in values if v.shape[0] > 1]
-    if multi and all(np.all(v == v.reshape(v.shape[0], -1)[0].reshape(v.shape[1:])) for v in multi):
+    # one row per array element (over every launch axis), its components in the row
+    rows = [outs[i].reshape(int(np.prod(spec["args"][i]["tensor"]["shape"])), -1) for i in result_indices(spec)]
+    multi = [r for r in rows if r.shape[0] > 1]
+    if multi and all(np.all(r == r[0]) for r in multi):
         return "constant"
     return None
 

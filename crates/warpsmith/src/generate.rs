@@ -293,7 +293,7 @@ fn judge(c: &Candidate, mods: Modules, verify: Verify) -> Verdict {
         cuda_module: mods.cuda_module,
         warp_version: WARP_VERSION.to_string(),
         features: warpsmith_ast::features(&c.kernel).into_iter().collect(),
-        launch_dim: spec.map(|s| vec![s.launch_dim as i32]).unwrap_or_default(),
+        launch_dim: spec.map(|s| s.launch_dim.iter().map(|&d| d as i32).collect()).unwrap_or_default(),
         test_inputs,
         test_outputs: v.test_outputs,
         grad_outputs: v.grad_outputs,

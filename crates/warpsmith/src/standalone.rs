@@ -57,13 +57,21 @@ pub fn run(
                 .map(|a| a.tensor.clone())
                 .collect()
         };
-        let launch_dim = r.launch_dim.first().map(|d| *d as u32).or(c.spec.as_ref().map(|s| s.launch_dim));
+        let launch_dim: Option<Vec<u32>> = if executed {
+            Some(r.launch_dim.iter().map(|d| *d as u32).collect())
+        } else {
+            c.spec.as_ref().map(|s| s.launch_dim.clone())
+        };
         let Some(launch_dim) = launch_dim else {
             verdicts[i] =
                 Some((failure(FailureReason::Internal, "no launch for the translation".into()), String::new()));
             continue;
         };
-        let test = TestCase { launch_dim, inputs: &inputs, expected: executed.then_some(r.test_outputs.as_slice()) };
+        let test = TestCase {
+            launch_dim: &launch_dim,
+            inputs: &inputs,
+            expected: executed.then_some(r.test_outputs.as_slice()),
+        };
         match translate(&c.kernel, &test) {
             Ok(t) => {
                 r.cuda_standalone = t.source.clone();

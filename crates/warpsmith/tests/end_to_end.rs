@@ -128,7 +128,7 @@ print(n)
         assert_eq!(warpsmith_ast::python_module(&k), r.python);
         *per_cat.entry(&r.category).or_insert(0) += 1;
     }
-    assert_eq!(per_cat.len(), 10, "{per_cat:?}");
+    assert_eq!(per_cat.len(), warpsmith_gen::Category::ALL.len(), "{per_cat:?}");
     let (min, max) = (per_cat.values().min().copied().unwrap_or(0), per_cat.values().max().copied().unwrap_or(0));
     assert!(max - min <= 1, "{per_cat:?}");
     let manifest: serde_json::Value =
@@ -210,13 +210,14 @@ open(path, "w").write(rec["python"])
 spec = importlib.util.spec_from_file_location("repro_mod", path)
 mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
 kernel = getattr(mod, rec["name"])
-n = rec["launch_dim"][0]
+n = rec["launch_dim"]
 inputs = {t["name"]: t for t in rec["test_inputs"]}
 outputs = {t["name"]: t for t in rec["test_outputs"]}
 def dtype_of(name):
     return {"float32": wp.float32, "int32": wp.int32}.get(name) or getattr(wp, name)
 def comp(name):
-    return (int(name[3]),) if name.startswith("vec") else (int(name[3]), int(name[4])) if name.startswith("mat") else ()
+    sizes = {"quat": (4,), "transform": (7,)}
+    return (int(name[3]),) if name.startswith("vec") else (int(name[3]), int(name[4])) if name.startswith("mat") else sizes.get(name, ())
 import ast
 fn = next(x for x in ast.walk(ast.parse(rec["python"])) if isinstance(x, ast.FunctionDef))
 args, results = [], {}
@@ -241,11 +242,16 @@ for name, arr in results.items():
     assert np.allclose(got, want, rtol=1e-4, atol=1e-5), (name, np.max(np.abs(got - want)))
 print("\nOK", len(results))
 "#;
+    // every 2-D and 3-D launch, then 1-D ones up to 12 records
+    let mut picked: Vec<&Record> = rs.iter().filter(|r| r.launch_dim.len() > 1).collect();
+    assert!(picked.iter().any(|r| r.launch_dim.len() == 2) && picked.iter().any(|r| r.launch_dim.len() == 3));
+    picked.extend(rs.iter().filter(|r| r.launch_dim.len() == 1).take(12usize.saturating_sub(picked.len())));
     let mut checked = 0;
-    for r in rs.iter().take(12) {
+    for r in picked.iter().take(12) {
         assert_eq!(r.checks.forward, "passed");
         assert_eq!(r.checks.ptx, "passed");
-        assert!(!r.test_outputs.is_empty() && r.launch_dim.len() == 1);
+        let threads: i32 = r.launch_dim.iter().product();
+        assert!(!r.test_outputs.is_empty() && (8..=64).contains(&threads), "{:?}", r.launch_dim);
         let json = dir.path().join(format!("{}.json", r.id));
         std::fs::write(&json, serde_json::to_vec(r).expect("json")).expect("write record");
         let module = dir.path().join(format!("{}_repro.py", r.name));
@@ -325,8 +331,12 @@ fn a_records_standalone_cuda_builds_and_passes_on_the_host_by_itself_and_fails_w
         assert!(run.status.success() && stdout.contains("PASS"), "{}: {stdout}", r.id);
     }
     // the record's own expected values decide: a copy with one of Warp's outputs moved by 1% fails
-    let r = &rs[0];
-    let first = r.test_outputs.iter().flat_map(|t| t.values.iter()).find(|v| v.abs() > 1e-2).expect("an output");
+    let float_outputs = |r: &Record| {
+        r.test_outputs.iter().filter(|t| t.dtype != "int32").flat_map(|t| t.values.iter().copied()).collect::<Vec<_>>()
+    };
+    let r = rs.iter().find(|r| float_outputs(r).iter().any(|v| v.abs() > 1e-2)).expect("a record with float outputs");
+    let floats = r.test_outputs.iter().filter(|t| t.dtype != "int32");
+    let first = floats.flat_map(|t| t.values.iter()).find(|v| v.abs() > 1e-2).expect("a float output");
     let lit = warpsmith_cuda::float_lit(*first);
     let edited = warpsmith_cuda::float_lit(*first * 1.01);
     let marker = "_expected[";
