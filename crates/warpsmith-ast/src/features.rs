@@ -63,6 +63,7 @@ pub fn features(kernel: &Kernel) -> BTreeSet<String> {
                 f.insert("tid".into());
                 f.insert(format!("launch:{}d", vars.len()));
             }
+            Stmt::Call(_) => {}
             Stmt::Break => {
                 f.insert("stmt:break".into());
             }
@@ -83,6 +84,8 @@ pub fn features(kernel: &Kernel) -> BTreeSet<String> {
                         Some(if j.is_some() { "op:matrix_index" } else { "op:vector_index" }.into())
                     }
                     ExprKind::Len(..) => Some("op:shape".into()),
+                    ExprKind::FuncRef(name) => Some((*name).into()),
+                    ExprKind::Kw(..) => None,
                     ExprKind::Var(_) | ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => None,
                 };
                 if let Some(n) = name {

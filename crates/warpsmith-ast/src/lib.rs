@@ -46,8 +46,14 @@ impl Kernel {
     pub fn array_ndim(&self, len: ArrayLen) -> usize {
         match len {
             ArrayLen::Launch => self.ndim(),
-            ArrayLen::Fixed(_) => 1,
+            ArrayLen::Fixed(_) | ArrayLen::Tiled(_) => 1,
         }
+    }
+
+    /// True for a tile kernel: one with a [`Type::Tile`] variable. Each launch index is a block that runs the
+    /// tile operations cooperatively (`wp.launch_tiled` on CUDA; one thread per block on the CPU).
+    pub fn is_tiled(&self) -> bool {
+        self.vars.iter().any(|v| matches!(v.ty, Type::Tile(_)))
     }
 }
 
@@ -106,6 +112,8 @@ pub enum ArrayLen {
     Launch,
     /// A fixed number of elements (accumulators).
     Fixed(u32),
+    /// `N` elements per launch index (a tile kernel's arrays: block `i` loads `a[i * N : (i + 1) * N]`).
+    Tiled(u32),
 }
 
 /// A statement.
@@ -171,6 +179,8 @@ pub enum Stmt {
         /// One `int32` variable per launch dimension (2 or 3).
         vars: Vec<VarId>,
     },
+    /// A builtin called for its effect: `wp.tile_store(out, t, offset=...)`, `wp.tile_atomic_add(...)`.
+    Call(Expr),
     /// `break` (only inside a loop).
     Break,
     /// `continue` (only inside a loop).
@@ -238,6 +248,12 @@ pub enum ExprKind {
     Component(Box<Expr>, u8, Option<u8>),
     /// `array.shape[axis]`.
     Len(VarId, u8),
+    /// A keyword argument `name=value` of a [`ExprKind::Call`] (e.g. `shape=8`, `offset=i * 8`); its type is
+    /// the value's.
+    Kw(&'static str, Box<Expr>),
+    /// A builtin named as a value, `wp.sin`, as the function argument of `wp.tile_map`/`wp.tile_reduce`.
+    /// Typed `float32` (the element type it maps).
+    FuncRef(&'static str),
 }
 
 /// Unary operators.
@@ -360,6 +376,7 @@ impl Stmt {
             Stmt::Atomic { index, value, .. } => vec![index, value],
             Stmt::If { cond, elifs, .. } => std::iter::once(cond).chain(elifs.iter().map(|(c, _)| c)).collect(),
             Stmt::For { count, .. } => vec![count],
+            Stmt::Call(e) => vec![e],
             Stmt::LaunchIndex { .. } | Stmt::Break | Stmt::Continue => Vec::new(),
         }
     }
@@ -397,7 +414,7 @@ impl Expr {
     pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
         f(self);
         match &self.kind {
-            ExprKind::Unary(_, a) | ExprKind::Component(a, ..) => a.visit(f),
+            ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Kw(_, a) => a.visit(f),
             ExprKind::Load(_, idx) => idx.iter().for_each(|x| x.visit(f)),
             ExprKind::Binary(_, a, b) => {
                 a.visit(f);
@@ -409,7 +426,8 @@ impl Expr {
             | ExprKind::Float(_)
             | ExprKind::Int(_)
             | ExprKind::Bool(_)
-            | ExprKind::Len(..) => {}
+            | ExprKind::Len(..)
+            | ExprKind::FuncRef(_) => {}
         }
     }
 }

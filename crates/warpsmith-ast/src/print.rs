@@ -179,6 +179,9 @@ fn print_stmt(k: &Kernel, n: &mut dyn Namer, s: &Stmt, depth: usize, out: &mut S
             let names: Vec<String> = vars.iter().map(|v| n.var(k, *v)).collect();
             let _ = writeln!(out, "{} = wp.tid()", names.join(", "));
         }
+        Stmt::Call(e) => {
+            let _ = writeln!(out, "{}", expr(k, n, e).0);
+        }
         Stmt::Break => out.push_str("break\n"),
         Stmt::Continue => out.push_str("continue\n"),
     }
@@ -238,6 +241,8 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
                 Some(j) => (format!("{s}[{i}, {j}]"), PREC_ATOM),
             }
         }
+        ExprKind::Kw(name, v) => (format!("{name}={}", expr(k, n, v).0), PREC_ATOM),
+        ExprKind::FuncRef(name) => (format!("wp.{name}"), PREC_ATOM),
         ExprKind::Len(arr, axis) => (format!("{}.shape[{axis}]", n.var(k, *arr)), PREC_ATOM),
     }
 }

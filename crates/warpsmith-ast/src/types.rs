@@ -18,6 +18,9 @@ pub enum Type {
     Quat,
     /// `wp.transform`: translation `p` (vec3) then rotation `q` (quat), 7 float32
     Transform,
+    /// A 1-D tile of `N` float32 values (a block's cooperative value; `wp.tile_load(a, shape=N, ...)`). Only
+    /// for locals of a tile kernel; never an array dtype.
+    Tile(u16),
 }
 
 impl Type {
@@ -31,6 +34,7 @@ impl Type {
             Type::Mat(n) => format!("wp.mat{n}{n}"),
             Type::Quat => "wp.quat".into(),
             Type::Transform => "wp.transform".into(),
+            Type::Tile(n) => format!("wp.tile(dtype=wp.float32, shape={n})"),
         }
     }
 
@@ -44,6 +48,7 @@ impl Type {
             Type::Mat(n) => format!("mat{n}{n}"),
             Type::Quat => "quat".into(),
             Type::Transform => "transform".into(),
+            Type::Tile(n) => format!("tile{n}"),
         }
     }
 
@@ -56,6 +61,7 @@ impl Type {
             Type::Mat(n) => (n as usize) * (n as usize),
             Type::Quat => 4,
             Type::Transform => 7,
+            Type::Tile(n) => n as usize,
         }
     }
 

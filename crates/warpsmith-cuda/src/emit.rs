@@ -177,6 +177,12 @@ const RESERVED: &[&str] = &[
     "transform_get_rotation",
     "threads",
     "blocks",
+    "lane",
+    "lanes",
+    "smem",
+    "block_sync",
+    "elem",
+    "reduced",
     "bytes",
 ];
 
@@ -215,6 +221,7 @@ fn c_type(t: Type) -> String {
         Type::Mat(n) => format!("mat{n}{n}"),
         Type::Quat => "quat".into(),
         Type::Transform => "transform".into(),
+        Type::Tile(_) => "float*".into(),
     }
 }
 
@@ -233,6 +240,10 @@ struct Emitter<'k> {
     hoisted: HashSet<VarId>,
     /// The variable bound to `wp.tid()` and named `tid`: the thread index parameter itself.
     tid_var: Option<VarId>,
+    /// Tile variables and their offsets (floats) in the block's shared tile storage `smem`.
+    tiles: Vec<(VarId, usize, usize)>,
+    /// Floats of tile storage a block needs.
+    smem_len: usize,
 }
 
 /// Translates `kernel` and its test into a standalone `.cu`.
@@ -284,7 +295,15 @@ impl<'k> Emitter<'k> {
             names.insert(id, name);
         }
         let hoisted = hoisted_locals(k)?;
-        Ok(Emitter { k, names, helpers: BTreeSet::new(), hoisted, tid_var })
+        let mut tiles = Vec::new();
+        let mut smem_len = 0;
+        for (id, v) in k.vars.iter().enumerate() {
+            if let Type::Tile(n) = v.ty {
+                tiles.push((id, smem_len, n as usize));
+                smem_len += n as usize;
+            }
+        }
+        Ok(Emitter { k, names, helpers: BTreeSet::new(), hoisted, tid_var, tiles, smem_len })
     }
 
     fn name(&self, id: VarId) -> &str {
@@ -350,7 +369,16 @@ impl<'k> Emitter<'k> {
             let _ = writeln!(body, "    {} {}{zero};", c_type(ty), self.name(id));
         }
         self.block(&self.k.body.clone(), 1, &mut body)?;
-        let what = if self.k.ndim() == 1 {
+        let mut tile_decls = String::new();
+        for (id, off, n) in self.tiles.clone() {
+            let _ = writeln!(tile_decls, "    float* {} = smem + {off};  // a tile of {n}", self.name(id));
+        }
+        if self.k.is_tiled() {
+            self.need(Helper::BlockSync);
+        }
+        let what = if self.k.is_tiled() {
+            "block `tid` of `dim`, as lane `lane` of `lanes` (tiles live in the block's `smem`)".to_string()
+        } else if self.k.ndim() == 1 {
             "thread index `tid` of `dim`".to_string()
         } else {
             format!(
@@ -361,16 +389,32 @@ impl<'k> Emitter<'k> {
         let _ = writeln!(
             out,
             "// One thread of `{}`: the Warp kernel's body, for {what}.\n\
-             HD inline void {}(int tid, {}, {}) {{\n{body}}}\n",
+             HD inline void {}(int tid, {}{}, {}) {{\n{tile_decls}{body}}}\n",
             self.k.name,
             self.k.name,
             self.dim_params(),
+            if self.k.is_tiled() { ", int lane, int lanes, float* smem" } else { "" },
             self.params().join(", ")
         );
         Ok(())
     }
 
     fn global_kernel(&self, out: &mut String) {
+        if self.k.is_tiled() {
+            let _ = writeln!(
+                out,
+                "#ifdef __CUDACC__\n\
+                 // One block per Warp block (`wp.launch_tiled`): its threads share the tiles in shared memory.\n\
+                 __global__ void {name}_kernel(int dim, {params}) {{\n    \
+                 extern __shared__ float smem[];\n    \
+                 for (int tid = blockIdx.x; tid < dim; tid += gridDim.x) {{\n        \
+                 {name}(tid, dim, threadIdx.x, blockDim.x, smem, {args});\n        __syncthreads();\n    }}\n}}\n#endif\n",
+                name = self.k.name,
+                params = self.params().join(", "),
+                args = self.arg_names().join(", ")
+            );
+            return;
+        }
         let _ = writeln!(
             out,
             "#ifdef __CUDACC__\n\
@@ -391,6 +435,7 @@ impl<'k> Emitter<'k> {
         match len {
             ArrayLen::Launch => self.threads(),
             ArrayLen::Fixed(k) => k.to_string(),
+            ArrayLen::Tiled(k) => format!("{} * {k}", self.threads()),
         }
     }
 
@@ -398,9 +443,10 @@ impl<'k> Emitter<'k> {
         let name = &self.k.name;
         let params = self.params().join(", ");
         let (dims, threads, dim_args) = (self.dim_params(), self.threads(), self.dim_names().join(", "));
+        let unit = if self.k.is_tiled() { "blocks" } else { "threads" };
         let _ = writeln!(
             out,
-            "// Runs `{name}` over `{threads}` threads on host arrays. Under nvcc: copies the arrays to the GPU, launches\n\
+            "// Runs `{name}` over `{threads}` {unit} on host arrays. Under nvcc: copies the arrays to the GPU, launches\n\
              // the kernel, copies the outputs back and checks every CUDA call. Otherwise: runs the threads in order\n\
              // on the CPU, as Warp's CPU backend does.\n\
              void launch_{name}({dims}, {params}) {{\n#ifdef __CUDACC__"
@@ -432,6 +478,20 @@ impl<'k> Emitter<'k> {
                     dev_args.push(format!("d_{n}"));
                 }
             }
+        }
+        if self.k.is_tiled() {
+            let _ = writeln!(
+                out,
+                "    const int threads = 64;\n    \
+                 {name}_kernel<<<dim, threads, {smem} * sizeof(float)>>>(dim, {});\n    \
+                 CUDA_CHECK(cudaGetLastError());\n    CUDA_CHECK(cudaDeviceSynchronize());\n{copy_back}{free}#else\n    \
+                 static float smem[{smem}];\n    \
+                 for (int tid = 0; tid < dim; ++tid) {name}(tid, dim, 0, 1, smem, {});\n#endif\n}}\n",
+                dev_args.join(", "),
+                self.arg_names().join(", "),
+                smem = self.smem_len.max(1)
+            );
+            return;
         }
         let _ = writeln!(
             out,
@@ -485,7 +545,7 @@ impl<'k> Emitter<'k> {
                                 t.values.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")
                             )
                         }
-                        Type::Bool | Type::Quat | Type::Transform => {
+                        Type::Bool | Type::Quat | Type::Transform | Type::Tile(_) => {
                             return Err(EmitError::Unsupported(format!("a by-value {} parameter", v.ty.short_name())));
                         }
                     };
@@ -495,6 +555,7 @@ impl<'k> Emitter<'k> {
                     let count = match len {
                         ArrayLen::Launch => threads,
                         ArrayLen::Fixed(c) => c as usize,
+                        ArrayLen::Tiled(c) => threads * c as usize,
                     };
                     let t = c_type(v.ty);
                     let scalar = if is_int { "int" } else { "float" };
@@ -597,6 +658,10 @@ impl<'k> Emitter<'k> {
     fn stmt(&mut self, s: &Stmt, depth: usize, out: &mut String) -> Result<(), EmitError> {
         let ind = "    ".repeat(depth);
         match s {
+            Stmt::Let { var, value } if matches!(self.k.vars[*var].ty, Type::Tile(_)) => {
+                self.tile_let(*var, value, &ind, out)?;
+            }
+            Stmt::Call(e) => self.tile_call(e, &ind, out)?,
             Stmt::Let { var, value } => {
                 if Some(*var) == self.tid_var && matches!(value.kind, ExprKind::Tid) {
                     return Ok(());
@@ -616,7 +681,9 @@ impl<'k> Emitter<'k> {
             }
             Stmt::Store { array, index, value } => {
                 let (i, v) = (self.flat_index(index)?, self.expr(value)?.0);
-                let _ = writeln!(out, "{ind}{}[{i}] = {v};", self.name(*array));
+                // in a tile kernel every lane computes the value; one writes it
+                let guard = if self.k.is_tiled() { "if (lane == 0) " } else { "" };
+                let _ = writeln!(out, "{ind}{guard}{}[{i}] = {v};", self.name(*array));
             }
             Stmt::LaunchIndex { vars } => {
                 // Warp's `wp.tid()` in 2-D/3-D: the linear index split row-major (last index fastest)
@@ -638,7 +705,7 @@ impl<'k> Emitter<'k> {
                     Type::I32 => self.need(Helper::Atomic(kind, Elem::I32)),
                     Type::Vec(n) => self.need(Helper::AtomicVec(kind, n)),
                     Type::Mat(n) => self.need(Helper::AtomicMat(kind, n)),
-                    Type::Bool | Type::Quat | Type::Transform => {
+                    Type::Bool | Type::Quat | Type::Transform | Type::Tile(_) => {
                         return Err(EmitError::Unsupported(format!("atomic on a {} array", ty.short_name())));
                     }
                 }
@@ -717,6 +784,9 @@ impl<'k> Emitter<'k> {
                     Some(j) => (format!("{b}[{i}][{j}]"), P_ATOM),
                 }
             }
+            ExprKind::Kw(..) | ExprKind::FuncRef(_) => {
+                return Err(EmitError::Unsupported(format!("{:?} outside a tile operation", e.kind)));
+            }
             ExprKind::Len(arr, axis) => {
                 let p = self
                     .k
@@ -732,6 +802,142 @@ impl<'k> Emitter<'k> {
                     ParamKind::Value => return Err(EmitError::Unsupported("shape of a by-value parameter".into())),
                 }
             }
+        })
+    }
+
+    /// A tile-valued `Let`: `wp.tile_load`, a reduction (`tile_sum`/`tile_max`/`tile_min`/`tile_reduce`, by
+    /// lane 0 in element order, as Warp's CPU path does), or an element-wise expression (each lane its
+    /// elements). Every form ends with `block_sync()` so the block sees the whole tile.
+    fn tile_let(&mut self, var: VarId, value: &Expr, ind: &str, out: &mut String) -> Result<(), EmitError> {
+        let Type::Tile(n) = self.k.vars[var].ty else {
+            return Err(EmitError::Unsupported("a tile let of a non-tile".into()));
+        };
+        let t = self.name(var).to_string();
+        match &value.kind {
+            ExprKind::Call("tile_load", args) => {
+                let [src, _shape, off] = args.as_slice() else {
+                    return Err(EmitError::Unsupported("tile_load without shape and offset".into()));
+                };
+                let (ExprKind::Var(a), ExprKind::Kw("offset", o)) = (&src.kind, &off.kind) else {
+                    return Err(EmitError::Unsupported("tile_load form".into()));
+                };
+                let o = self.expr(o)?;
+                let o = paren(o, c_prec(BinOp::Add));
+                let a = self.name(*a).to_string();
+                let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {a}[{o} + elem];");
+            }
+            ExprKind::Call(red @ ("tile_sum" | "tile_max" | "tile_min" | "tile_reduce"), args) => {
+                let (op, src) = match (*red, args.as_slice()) {
+                    ("tile_reduce", [f, src]) => match f.kind {
+                        ExprKind::FuncRef(op) => (op, src),
+                        _ => return Err(EmitError::Unsupported("tile_reduce without a builtin".into())),
+                    },
+                    (r, [src]) => (r.trim_start_matches("tile_"), src),
+                    _ => return Err(EmitError::Unsupported(format!("{red} arguments"))),
+                };
+                let Type::Tile(len) = src.ty else {
+                    return Err(EmitError::Unsupported(format!("{red} of a non-tile")));
+                };
+                let s = self.tile_elem(src, "0")?.0;
+                let x = self.tile_elem(src, "elem")?.0;
+                let step = match op {
+                    "sum" | "add" => format!("reduced + {x}"),
+                    "max" => format!("fmaxf(reduced, {x})"),
+                    "min" => format!("fminf(reduced, {x})"),
+                    other => return Err(EmitError::Unsupported(format!("tile reduction by {other}"))),
+                };
+                let _ = writeln!(
+                    out,
+                    "{ind}if (lane == 0) {{\n{ind}    float reduced = {s};\n{ind}    \
+                     for (int elem = 1; elem < {len}; ++elem) reduced = {step};\n{ind}    {t}[0] = reduced;\n{ind}}}"
+                );
+            }
+            _ => {
+                let v = self.tile_elem(value, "elem")?.0;
+                let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {v};");
+            }
+        }
+        let _ = writeln!(out, "{ind}block_sync();");
+        Ok(())
+    }
+
+    /// `wp.tile_store(out, t, offset=o)` (each lane its elements) or `wp.tile_atomic_add(acc, t)`.
+    fn tile_call(&mut self, e: &Expr, ind: &str, out: &mut String) -> Result<(), EmitError> {
+        let ExprKind::Call(name, args) = &e.kind else {
+            return Err(EmitError::Unsupported("an expression statement".into()));
+        };
+        match (*name, args.as_slice()) {
+            ("tile_store", [dst, t, off]) => {
+                let (ExprKind::Var(a), ExprKind::Kw("offset", o), Type::Tile(n)) = (&dst.kind, &off.kind, t.ty) else {
+                    return Err(EmitError::Unsupported("tile_store form".into()));
+                };
+                let o = self.expr(o)?;
+                let o = paren(o, c_prec(BinOp::Add));
+                let v = self.tile_elem(t, "elem")?.0;
+                let a = self.name(*a).to_string();
+                let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {a}[{o} + elem] = {v};");
+            }
+            ("tile_atomic_add", [dst, t]) => {
+                let (ExprKind::Var(a), Type::Tile(n)) = (&dst.kind, t.ty) else {
+                    return Err(EmitError::Unsupported("tile_atomic_add form".into()));
+                };
+                self.need(Helper::Atomic(AtomicKind::Add, Elem::F32));
+                let v = self.tile_elem(t, "elem")?.0;
+                let a = self.name(*a).to_string();
+                let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) atomic_add(&{a}[elem], {v});");
+            }
+            _ => return Err(EmitError::Unsupported(format!("wp.{name} as a statement"))),
+        }
+        Ok(())
+    }
+
+    /// Element `e` (C++ text) of a tile expression: a tile variable `t[e]`, `wp.tile_map(wp.f, ...)` as `f` of
+    /// the elements, tile arithmetic element by element; scalar subexpressions as themselves.
+    fn tile_elem(&mut self, x: &Expr, e: &str) -> Result<(String, u8), EmitError> {
+        if !matches!(x.ty, Type::Tile(_)) {
+            return self.expr(x);
+        }
+        Ok(match &x.kind {
+            ExprKind::Var(v) => (format!("{}[{e}]", self.name(*v)), P_ATOM),
+            ExprKind::Call("tile_map", args) => {
+                let Some((f, rest)) = args.split_first() else {
+                    return Err(EmitError::Unsupported("tile_map without arguments".into()));
+                };
+                let ExprKind::FuncRef(f) = f.kind else {
+                    return Err(EmitError::Unsupported("tile_map of a non-builtin".into()));
+                };
+                let mut xs = Vec::new();
+                for a in rest {
+                    xs.push(self.tile_elem(a, e)?);
+                }
+                match (f, xs.as_slice()) {
+                    (op @ ("add" | "sub" | "mul"), [a, b]) => {
+                        let bop = match op {
+                            "add" => BinOp::Add,
+                            "sub" => BinOp::Sub,
+                            _ => BinOp::Mul,
+                        };
+                        let p = c_prec(bop);
+                        (format!("{} {} {}", paren(a.clone(), p), c_token(bop), paren(b.clone(), p + 1)), p)
+                    }
+                    _ => {
+                        let c = self.callee(f, &vec![Type::F32; xs.len()])?;
+                        let joined = xs.into_iter().map(|a| a.0).collect::<Vec<_>>().join(", ");
+                        (format!("{c}({joined})"), P_ATOM)
+                    }
+                }
+            }
+            ExprKind::Binary(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul), a, b) => {
+                let p = c_prec(*op);
+                let (a, b) = (self.tile_elem(a, e)?, self.tile_elem(b, e)?);
+                (format!("{} {} {}", paren(a, p), c_token(*op), paren(b, p + 1)), p)
+            }
+            ExprKind::Unary(UnOp::Neg, a) => {
+                let inner = self.tile_elem(a, e)?;
+                let s = if inner.0.starts_with('-') { format!("({})", inner.0) } else { paren(inner, P_UNARY) };
+                (format!("-{s}"), P_UNARY)
+            }
+            _ => return Err(EmitError::Unsupported(format!("tile expression {:?}", x.kind))),
         })
     }
 
@@ -854,7 +1060,6 @@ impl<'k> Emitter<'k> {
     }
 
     fn call(&mut self, name: &str, ty: Type, args: &[Expr]) -> Result<(String, u8), EmitError> {
-        let first = args.first().map(|a| a.ty);
         let unsupported = || {
             EmitError::Unsupported(format!(
                 "wp.{name}({})",
@@ -867,7 +1072,24 @@ impl<'k> Emitter<'k> {
             return Ok((format!("{} ? {} : {}", paren(c, P_TERNARY + 1), a.0, paren(b, P_TERNARY)), P_TERNARY));
         }
         self.need_type(ty);
-        let f: String = match (name, first) {
+        let types: Vec<Type> = args.iter().map(|a| a.ty).collect();
+        let f = self.callee(name, &types)?;
+        let a = self.args(args)?;
+        Ok((format!("{f}({a})"), P_ATOM))
+    }
+
+    /// The C++ function that computes builtin `name` on arguments of `types`, after requesting its helpers.
+    ///
+    /// Errors: [`EmitError::Unsupported`] for a builtin or overload without a translation.
+    fn callee(&mut self, name: &str, types: &[Type]) -> Result<String, EmitError> {
+        let first = types.first().copied();
+        let unsupported = || {
+            EmitError::Unsupported(format!(
+                "wp.{name}({})",
+                types.iter().map(|t| t.short_name()).collect::<Vec<_>>().join(", ")
+            ))
+        };
+        Ok(match (name, first) {
             // float math with a C spelling of the same semantics
             (
                 "sin" | "cos" | "tan" | "sinh" | "cosh" | "tanh" | "asin" | "acos" | "atan" | "exp" | "log" | "log2"
@@ -1016,9 +1238,7 @@ impl<'k> Emitter<'k> {
                 name.into()
             }
             _ => return Err(unsupported()),
-        };
-        let a = self.args(args)?;
-        Ok((format!("{f}({a})"), P_ATOM))
+        })
     }
 }
 
@@ -1030,7 +1250,7 @@ fn paren((s, p): (String, u8), need: u8) -> String {
 fn initializer(ty: Type, values: &[f64], lit: &dyn Fn(f64) -> String) -> String {
     let comps = ty.components();
     let items: Vec<String> = match ty {
-        Type::F32 | Type::I32 | Type::Bool => values.iter().map(|x| lit(*x)).collect(),
+        Type::F32 | Type::I32 | Type::Bool | Type::Tile(_) => values.iter().map(|x| lit(*x)).collect(),
         Type::Vec(_) | Type::Quat => values
             .chunks(comps)
             .map(|c| format!("{{{{{}}}}}", c.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")))

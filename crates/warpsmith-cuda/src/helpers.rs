@@ -115,6 +115,8 @@ pub enum Helper {
     TransformPoint,
     TransformVector,
     TransformGet,
+    /// `block_sync()`: `__syncthreads()` on the GPU, nothing on the host (one lane per block).
+    BlockSync,
     /// A scalar atomic on `float*` or `int*`.
     Atomic(AtomicKind, Elem),
     /// A component-wise atomic on a vector (`Some(N)`) or matrix element type.
@@ -418,6 +420,9 @@ impl Helper {
             TransformVector => "HD inline vec3 transform_vector(transform t, vec3 x) { return quat_rotate(t.q, x); }\n".into(),
             TransformGet => "HD inline vec3 transform_get_translation(transform t) { return t.p; }\n\
                              HD inline quat transform_get_rotation(transform t) { return t.q; }\n"
+                .into(),
+            BlockSync => "// Tile operations end with a barrier so that every lane sees the whole tile.\n\
+                          HD inline void block_sync() {\n#ifdef __CUDA_ARCH__\n    __syncthreads();\n#endif\n}\n"
                 .into(),
             Atomic(k, e) => atomic(k, e),
             AtomicVec(k, n) => format!(

@@ -72,6 +72,82 @@ pub fn builtin_of_feature(feature: &str) -> Option<&'static str> {
     catalog().get(name).map(|b| b.name.as_str())
 }
 
+/// Builtins Warp's registry marks as not differentiable whose value is nonetheless piecewise constant in their
+/// float arguments, or independent of them (rounding, sign tests, integer casts and bit operations, indices,
+/// random numbers from an integer state): their true gradient is zero almost everywhere, which is what Warp's
+/// backward pass gives, so a kernel using them can still be checked against finite differences.
+pub const ZERO_GRADIENT: &[&str] = &[
+    "argmax",
+    "argmin",
+    "atomic_and",
+    "atomic_cas",
+    "atomic_exch",
+    "atomic_or",
+    "atomic_xor",
+    "bit_and",
+    "bit_count",
+    "bit_or",
+    "bit_xor",
+    "bool",
+    "ceil",
+    "floor",
+    "floordiv",
+    "identity",
+    "index",
+    "int",
+    "int16",
+    "int32",
+    "int64",
+    "int8",
+    "invert",
+    "isfinite",
+    "isinf",
+    "isnan",
+    "len",
+    "load",
+    "lshift",
+    "nonzero",
+    "quat_identity",
+    "rand_init",
+    "randf",
+    "randi",
+    "randn",
+    "randu",
+    "range",
+    "reversed",
+    "rint",
+    "round",
+    "rshift",
+    "sign",
+    "step",
+    "store",
+    "tid",
+    "transform_identity",
+    "trunc",
+    "uint16",
+    "uint32",
+    "uint64",
+    "uint8",
+    "unot",
+    "zeros",
+];
+
+/// The builtins among `features` (spelled as in [`crate::catalog`]'s features, see [`builtin_of_feature`]) that
+/// Warp's registry marks not differentiable although their value varies with their float arguments (e.g.
+/// `tile_max`, `tile_min`, `tile_reduce`, `frac`): Warp's backward pass gives no adjoint through them, so a
+/// gradient check would compare a zero adjoint with a nonzero finite difference. Empty when every builtin has an
+/// adjoint or a true zero gradient ([`ZERO_GRADIENT`]).
+pub fn gradient_gaps<'a>(features: impl IntoIterator<Item = &'a String>) -> Vec<&'static str> {
+    let mut gaps: Vec<&'static str> = features
+        .into_iter()
+        .filter_map(|f| builtin_of_feature(f))
+        .filter(|b| catalog().get(b).is_some_and(|e| !e.differentiable) && !ZERO_GRADIENT.contains(b))
+        .collect();
+    gaps.sort_unstable();
+    gaps.dedup();
+    gaps
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +162,18 @@ mod tests {
         assert!(sqrt.differentiable && sqrt.domain == "x >= 0" && sqrt.group == "Scalar Math");
         assert!(c.get("tile_matmul").is_some_and(|b| b.group == "Tile Primitives"));
         assert!(c.get("no_such_builtin").is_none());
+    }
+
+    #[test]
+    fn gradient_gaps_are_the_non_differentiable_builtins_with_a_nonzero_gradient() {
+        let f = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(gradient_gaps(&f(&["tile_load", "tile_max", "op:add", "tile_sum"])), vec!["tile_max"]);
+        assert_eq!(gradient_gaps(&f(&["floor", "sign", "int32", "tid", "sin"])), Vec::<&str>::new());
+        assert_eq!(gradient_gaps(&f(&["tile_reduce", "tile_min", "tile_reduce"])), vec!["tile_min", "tile_reduce"]);
+        // every zero-gradient exception is a real registry entry marked not differentiable
+        for b in ZERO_GRADIENT {
+            assert!(catalog().get(b).is_some_and(|e| !e.differentiable), "{b}");
+        }
     }
 
     #[test]

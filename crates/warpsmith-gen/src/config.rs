@@ -37,6 +37,8 @@ pub enum Category {
     Stencil,
     /// Rigid-body math: quaternions, transforms, points and directions.
     Transform,
+    /// Block-cooperative tile kernels: `tile_load`, `tile_map`, reductions, `tile_store`, `tile_atomic_add`.
+    Tile,
     /// 2-D launches over `wp.array2d`.
     #[serde(rename = "grid_2d")]
     Grid2d,
@@ -47,7 +49,7 @@ pub enum Category {
 
 impl Category {
     /// Every category, in their canonical order.
-    pub const ALL: [Category; 15] = [
+    pub const ALL: [Category; 16] = [
         Category::Arithmetic,
         Category::Math,
         Category::Vector,
@@ -61,6 +63,7 @@ impl Category {
         Category::Reduction,
         Category::Stencil,
         Category::Transform,
+        Category::Tile,
         Category::Grid2d,
         Category::Grid3d,
     ];
@@ -81,6 +84,7 @@ impl Category {
             Category::Reduction => "reduction",
             Category::Stencil => "stencil",
             Category::Transform => "transform",
+            Category::Tile => "tile",
             Category::Grid2d => "grid_2d",
             Category::Grid3d => "grid_3d",
         }

@@ -23,6 +23,9 @@ use crate::config::{Category, Config};
 use crate::interval::Interval;
 use crate::policy::{Policy, Required, TypeWeights, policy};
 
+mod tiles;
+pub use tiles::TILE_SIZES;
+
 /// Largest magnitude of any float intermediate. Far below float32's range, so sums and products of a few
 /// such values stay finite; the generator refuses productions whose range exceeds it.
 pub const F_BOUND: f64 = 1.0e4;
@@ -291,6 +294,7 @@ impl<'a> Gen<'a> {
             Type::Mat(_) => MAT_NAMES,
             Type::Quat => QUAT_NAMES,
             Type::Transform => XFORM_NAMES,
+            Type::Tile(_) => VEC_NAMES,
         }
     }
 
@@ -632,7 +636,11 @@ impl<'a> Gen<'a> {
                 let (q, iq) = self.leaf(Type::Quat);
                 (Expr::construct(ty, vec![p, q]), ip.hull(iq))
             }
-            Type::F32 | Type::I32 => self.lit(ty),
+            // tiles are built only by `tile_kernel`, never requested as a leaf
+            Type::F32 | Type::I32 | Type::Tile(_) => {
+                debug_assert!(!matches!(ty, Type::Tile(_)), "a tile leaf");
+                self.lit(ty)
+            }
             Type::Bool => (Expr { ty, kind: ExprKind::Bool(true) }, Interval::point(1.0)),
         }
     }
@@ -849,6 +857,7 @@ impl<'a> Gen<'a> {
                 }
             }
             Type::Bool => Some(self.cond(depth)),
+            Type::Tile(_) => None,
         }
     }
 
@@ -1768,6 +1777,9 @@ impl<'a> Gen<'a> {
 
     fn kernel(&mut self) -> Kernel {
         let p = self.pol;
+        if p.tiled {
+            return self.tile_kernel();
+        }
         let verb = *VERBS.choose(&mut self.rng).unwrap_or(&"compute");
         let noun = *NOUNS.choose(&mut self.rng).unwrap_or(&"values");
         let name = format!("{verb}_{noun}");
@@ -1945,6 +1957,8 @@ fn updates(block: &[Stmt], array: VarId) -> bool {
 pub(crate) fn is_const(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Var(_) | ExprKind::Tid | ExprKind::Load(..) | ExprKind::Len(..) => false,
+        ExprKind::FuncRef(_) => true,
+        ExprKind::Kw(_, a) => is_const(a),
         ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => true,
         ExprKind::Unary(_, a) | ExprKind::Component(a, ..) => is_const(a),
         ExprKind::Binary(_, a, b) => is_const(a) && is_const(b),

@@ -118,6 +118,8 @@ pub struct Policy {
     pub neighbour: u32,
     /// Lengths an accumulator array is drawn from (1 is a full reduction to one element).
     pub acc_lens: &'static [u32],
+    /// A tile kernel (`crate::generate` builds it from tile operations; the weights above do not apply).
+    pub tiled: bool,
 }
 
 const BASE: Policy = Policy {
@@ -138,6 +140,7 @@ const BASE: Policy = Policy {
     ndim: 1,
     neighbour: 0,
     acc_lens: &[1, 4, 8, 16],
+    tiled: false,
 };
 
 /// The policy of `category`.
@@ -231,6 +234,7 @@ pub fn policy(category: Category) -> Policy {
             required: &[Required::Stencil],
             ..BASE
         },
+        Category::Tile => Policy { tiled: true, ..BASE },
         Category::Grid2d => Policy {
             ndim: 2,
             neighbour: 2,

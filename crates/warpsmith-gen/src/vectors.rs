@@ -50,6 +50,9 @@ pub struct LaunchSpec {
     /// The launch shape: `[threads]` for a 1-D kernel, 2 or 3 extents for a 2-D/3-D kernel
     /// ([`Kernel::ndim`]); launch-shaped arrays have this shape.
     pub launch_dim: Vec<u32>,
+    /// A tile kernel ([`Kernel::is_tiled`]): each launch index is a block (`wp.launch_tiled` on CUDA).
+    #[serde(default)]
+    pub tiled: bool,
     /// Arguments in signature order.
     pub args: Vec<Arg>,
     /// Output adjoints for every float output and accumulator, uniform in `[-1, 1]`.
@@ -68,6 +71,9 @@ pub const GRID_2D_EXTENT: (u32, u32) = (3, 6);
 /// Extents drawn per axis of a 3-D launch (8 to 64 threads).
 pub const GRID_3D_EXTENT: (u32, u32) = (2, 4);
 
+/// Blocks drawn for a tile kernel (each loads tiles of up to 32 elements).
+pub const TILE_BLOCKS: (u32, u32) = (2, 6);
+
 /// Smallest launch dimension drawn.
 pub const MIN_LAUNCH_DIM: u32 = 16;
 /// Largest launch dimension drawn (small enough for finite differences, large enough to see variation).
@@ -81,6 +87,7 @@ fn f32_round(v: f64) -> f64 {
 pub fn launch_spec(kernel: &Kernel, seed: u64) -> LaunchSpec {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7465_7374_7665_6374); // "testvect"
     let launch_dim: Vec<u32> = match kernel.ndim() {
+        1 if kernel.is_tiled() => vec![rng.random_range(TILE_BLOCKS.0..=TILE_BLOCKS.1)],
         1 => vec![rng.random_range(MIN_LAUNCH_DIM..=MAX_LAUNCH_DIM)],
         n => {
             let (lo, hi) = if n == 2 { GRID_2D_EXTENT } else { GRID_3D_EXTENT };
@@ -97,6 +104,7 @@ pub fn launch_spec(kernel: &Kernel, seed: u64) -> LaunchSpec {
                 let shape = match len {
                     ArrayLen::Launch => launch_dim.clone(),
                     ArrayLen::Fixed(k) => vec![k],
+                    ArrayLen::Tiled(k) => vec![launch_dim[0] * k],
                 };
                 let r = match role {
                     ArrayRole::Input => ArgRole::Input,
@@ -129,7 +137,7 @@ pub fn launch_spec(kernel: &Kernel, seed: u64) -> LaunchSpec {
         }
         args.push(Arg { role, tensor });
     }
-    LaunchSpec { launch_dim, args, grad_outputs }
+    LaunchSpec { launch_dim, tiled: kernel.is_tiled(), args, grad_outputs }
 }
 
 #[cfg(test)]
@@ -146,7 +154,8 @@ mod tests {
                 let spec = launch_spec(&k, seed);
                 assert_eq!(spec, launch_spec(&k, seed));
                 assert_eq!(spec.launch_dim.len(), k.ndim());
-                assert!((8..=MAX_LAUNCH_DIM * 2).contains(&spec.threads()), "{:?}", spec.launch_dim);
+                let least = if k.is_tiled() { TILE_BLOCKS.0 } else { 8 };
+                assert!((least..=MAX_LAUNCH_DIM * 2).contains(&spec.threads()), "{:?}", spec.launch_dim);
                 for (a, p) in spec.args.iter().zip(&k.params) {
                     let comps = k.vars[p.var].ty.components();
                     match a.role {

@@ -56,6 +56,11 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
                 }
             }
             Stmt::Atomic { .. } => atomics += 1,
+            Stmt::Call(e) => match &e.kind {
+                ExprKind::Call("tile_store", _) => stores += 1,
+                ExprKind::Call("tile_atomic_add", _) => atomics += 1,
+                _ => ok = Err("an unexpected call statement".into()),
+            },
             Stmt::If { elifs: e, .. } => elifs = elifs.max(e.len()),
             Stmt::For { count, .. } => {
                 if let ExprKind::Int(n) = count.kind
@@ -102,6 +107,9 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
             }) =>
         {
             Err("transform kernel without a rotated or transformed vector".into())
+        }
+        Category::Tile if !k.is_tiled() || !features(k).contains("tile_load") => {
+            Err("tile kernel without tile loads".into())
         }
         Category::Grid2d if k.ndim() != 2 => Err("grid_2d kernel not 2-D".into()),
         Category::Grid3d if k.ndim() != 3 => Err("grid_3d kernel not 3-D".into()),

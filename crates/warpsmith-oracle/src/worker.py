@@ -181,9 +181,18 @@ def result_indices(spec):
     return [i for i, a in enumerate(spec["args"]) if a["role"] in ("output", "accumulator")]
 
 
+def launch(kernel, spec, args, device):
+    """One launch. A tile kernel's launch index is a block: on CUDA its tiles need `wp.launch_tiled` (256 threads,
+    the module's block_dim); on the CPU one thread runs each block, so a plain launch is the same launch."""
+    if spec.get("tiled") and device != "cpu":
+        wp.launch_tiled(kernel, dim=spec["launch_dim"], inputs=args, device=device, block_dim=256)
+    else:
+        wp.launch(kernel, dim=spec["launch_dim"], inputs=args, device=device)
+
+
 def forward(kernel, spec, overrides=None, device="cpu"):
     args, arrays = build_args(spec, overrides, device=device)
-    wp.launch(kernel, dim=spec["launch_dim"], inputs=args, device=device)
+    launch(kernel, spec, args, device)
     return {i: arrays[i].numpy().copy() for i in result_indices(spec)}
 
 
@@ -218,7 +227,7 @@ def adjoints(kernel, spec, float_inputs, device):
     args, arrays = build_args(spec, requires_grad=True, device=device)
     tape = wp.Tape()
     with tape:
-        wp.launch(kernel, dim=spec["launch_dim"], inputs=args, device=device)
+        launch(kernel, spec, args, device)
     seeds = {g["name"]: g for g in spec["grad_outputs"]}
     grads = {}
     for i in result_indices(spec):

@@ -568,7 +568,9 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
                 spec: cand.spec.clone().unwrap_or_else(|| launch_spec(&cand.kernel, cand.seed)),
                 fd_seed: cand.seed,
                 fd_samples: a.fd_samples,
-                gradient: a.verify == Verify::Full && !warpsmith_ast::mutates_in_dynamic_loop(&cand.kernel),
+                gradient: a.verify == Verify::Full
+                    && !warpsmith_ast::mutates_in_dynamic_loop(&cand.kernel)
+                    && warpsmith_gen::catalog::gradient_gaps(&warpsmith_ast::features(&cand.kernel)).is_empty(),
             });
             pool.submit(slot, Job { name: cand.kernel.name.clone(), source: cand.python.clone(), check });
             candidates.insert(slot, cand);

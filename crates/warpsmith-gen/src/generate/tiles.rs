@@ -1,0 +1,336 @@
+//! Tile kernels (the `tile` category): each launch index is a block that loads 1-D tiles of `N` elements,
+//! transforms them element-wise (`wp.tile_map` with unary or binary builtins, tile arithmetic, scaling),
+//! reduces them (`wp.tile_sum`, `wp.tile_max`, `wp.tile_min`, `wp.tile_reduce`), and writes tiles back
+//! (`wp.tile_store`), per-block scalars (`out[i] = s[0] ...`) or global sums (`wp.tile_atomic_add`).
+//!
+//! The same range analysis as the thread kernels applies element-wise: a unary builtin is mapped over a tile
+//! only when the tile's range lies in its domain.
+
+use super::*;
+
+/// Tile lengths drawn (elements per block).
+pub const TILE_SIZES: [u16; 4] = [4, 8, 16, 32];
+/// Binary builtins `wp.tile_map` is given (Warp 1.19 compiles binary and unary maps; a ternary map such as
+/// `wp.tile_map(wp.clamp, a, b, c)` passes code generation but fails to build in C++, so none is drawn).
+const BINARY_MAPS: &[&str] = &["add", "sub", "mul", "min", "max"];
+
+const TILE_NAMES: &[&str] = &["t", "tile", "u", "v", "w", "blk", "row", "seg"];
+const RED_NAMES: &[&str] = &["s", "total", "m", "peak", "low", "acc", "red"];
+const BLOCK_NAMES: &[&str] = &["i", "b", "block"];
+const PER_BLOCK_NAMES: &[&str] = &["sums", "block_out", "partial", "per_block"];
+
+/// A tile-valued local: its variable, length and range (per element).
+#[derive(Clone, Copy)]
+struct TileLocal {
+    id: VarId,
+    n: u16,
+    iv: Interval,
+    used: bool,
+}
+
+impl Gen<'_> {
+    /// Builds a tile kernel.
+    pub(super) fn tile_kernel(&mut self) -> Kernel {
+        let verb = *VERBS.choose(&mut self.rng).unwrap_or(&"compute");
+        let noun = *NOUNS.choose(&mut self.rng).unwrap_or(&"values");
+        let name = format!("{verb}_{noun}");
+        self.names.insert(name.clone());
+        let n = *TILE_SIZES.choose(&mut self.rng).unwrap_or(&8);
+        let tile_ty = Type::Tile(n);
+
+        // parameters
+        let n_in = self.rng.random_range(1..=2);
+        let mut inputs = Vec::new();
+        for _ in 0..n_in {
+            let iv = self.input_range(Type::F32);
+            let id = self.array_param(Type::F32, ArrayRole::Input, ArrayLen::Tiled(u32::from(n)), iv);
+            inputs.push((id, iv));
+        }
+        let scalar = if self.rng.random_bool(0.5) {
+            let iv = [Interval::new(0.1, 2.0), Interval::new(-1.0, 1.0), Interval::new(0.5, 4.0)]
+                [self.rng.random_range(0..3)];
+            let v = self.value_param(Type::F32, iv, F32_PARAM_NAMES);
+            Some((self.values[v].id, iv))
+        } else {
+            None
+        };
+        let mut want_tile_out = self.rng.random_bool(0.8);
+        let want_block_out = self.rng.random_bool(0.6);
+        let want_atomic = self.rng.random_bool(0.4);
+        if !want_block_out && !want_atomic {
+            want_tile_out = true;
+        }
+        let tile_out = want_tile_out.then(|| {
+            self.array_param(Type::F32, ArrayRole::Output, ArrayLen::Tiled(u32::from(n)), Interval::point(0.0))
+        });
+        let block_out = want_block_out.then(|| {
+            let id = self.new_var(PER_BLOCK_NAMES, Type::F32);
+            self.params.push(Param {
+                var: id,
+                kind: ParamKind::Array { role: ArrayRole::Output, len: ArrayLen::Launch },
+                range: (0.0, 0.0),
+            });
+            id
+        });
+        let acc = want_atomic.then(|| {
+            let id = self.new_var(ACC_ARRAY_NAMES, Type::F32);
+            self.params.push(Param {
+                var: id,
+                kind: ParamKind::Array { role: ArrayRole::Accumulator, len: ArrayLen::Fixed(1) },
+                range: (0.0, 0.0),
+            });
+            id
+        });
+
+        // i = wp.tid(); offset = i * N
+        let mut body = Vec::new();
+        let block = self.new_var(BLOCK_NAMES, Type::I32);
+        body.push(Stmt::Let { var: block, value: Expr { ty: Type::I32, kind: ExprKind::Tid } });
+        let offset = || {
+            let o = Expr::binary(BinOp::Mul, Type::I32, Expr::var(block, Type::I32), Expr::int(i64::from(n)));
+            Expr { ty: Type::I32, kind: ExprKind::Kw("offset", Box::new(o)) }
+        };
+
+        let mut tiles: Vec<TileLocal> = Vec::new();
+        for &(a, iv) in &inputs {
+            let id = self.new_var(TILE_NAMES, tile_ty);
+            let shape = Expr { ty: Type::I32, kind: ExprKind::Kw("shape", Box::new(Expr::int(i64::from(n)))) };
+            let load = Expr::call("tile_load", tile_ty, vec![Expr::var(a, Type::F32), shape, offset()]);
+            body.push(Stmt::Let { var: id, value: load });
+            tiles.push(TileLocal { id, n, iv, used: false });
+        }
+
+        // element-wise steps and reductions
+        let mut reds: Vec<TileLocal> = Vec::new();
+        let steps = self.rng.random_range(2..=6);
+        // the scalar parameter scales one tile at a drawn step
+        let scale_at = scalar.map(|_| self.rng.random_range(0..steps));
+        for step in 0..steps {
+            if Some(step) == scale_at
+                && let Some((p, ip)) = scalar
+                && let Some(k) = self.pick_tile(&tiles)
+            {
+                let t = tiles[k];
+                let iv = t.iv.mul(ip);
+                tiles[k].used = true;
+                let (ea, s) = (Expr::var(t.id, tile_ty), Expr::var(p, Type::F32));
+                let e = if self.rng.random_bool(0.5) {
+                    Expr::binary(BinOp::Mul, tile_ty, ea, s)
+                } else {
+                    Expr::binary(BinOp::Mul, tile_ty, s, ea)
+                };
+                let id = self.new_var(TILE_NAMES, tile_ty);
+                body.push(Stmt::Let { var: id, value: e });
+                tiles.push(TileLocal { id, n, iv, used: false });
+            } else if self.rng.random_bool(0.3) {
+                let r = self.tile_reduction(&mut tiles, &mut body);
+                reds.extend(r);
+            } else if let Some((t, e)) = self.tile_step(&mut tiles, &mut reds, scalar, tile_ty) {
+                body.push(Stmt::Let { var: t.id, value: e });
+                tiles.push(t);
+            }
+        }
+
+        // consumers: every tile and reduction is read by a store or an atomic
+        if tile_out.is_none() {
+            for k in 0..tiles.len() {
+                if !tiles[k].used {
+                    let r = self.reduce_tile(&mut tiles, k, &mut body);
+                    reds.push(r);
+                }
+            }
+        }
+        let need_red = acc.is_some() || block_out.is_some();
+        if need_red && reds.iter().all(|r| r.used) {
+            let r = self.tile_reduction(&mut tiles, &mut body);
+            reds.extend(r);
+        }
+        if let Some(out) = tile_out {
+            let last = tiles.len() - 1;
+            let mut e = Expr::var(tiles[last].id, tile_ty);
+            tiles[last].used = true;
+            for t in tiles[..last].iter_mut().filter(|t| !t.used) {
+                t.used = true;
+                e = Expr::binary(BinOp::Add, tile_ty, e, Expr::var(t.id, tile_ty));
+            }
+            if !need_red {
+                for r in reds.iter_mut().filter(|r| !r.used) {
+                    r.used = true;
+                    e = Expr::binary(BinOp::Mul, tile_ty, e, red_value(r.id));
+                }
+            }
+            let store = Expr::call("tile_store", Type::Bool, vec![Expr::var(out, Type::F32), e, offset()]);
+            body.push(Stmt::Call(store));
+        }
+        if let Some(a) = acc {
+            let take = if block_out.is_some() { 1 } else { usize::MAX };
+            for r in reds.iter_mut().filter(|r| !r.used).take(take) {
+                r.used = true;
+                let args = vec![Expr::var(a, Type::F32), Expr::var(r.id, Type::Tile(1))];
+                body.push(Stmt::Call(Expr::call("tile_atomic_add", Type::Bool, args)));
+            }
+        }
+        if let Some(out) = block_out {
+            let mut e: Option<Expr> = None;
+            for r in reds.iter_mut().filter(|r| !r.used) {
+                r.used = true;
+                let x = match scalar {
+                    Some((s, _)) if self.rng.random_bool(0.4) => {
+                        Expr::binary(BinOp::Mul, Type::F32, red_value(r.id), Expr::var(s, Type::F32))
+                    }
+                    _ => red_value(r.id),
+                };
+                e = Some(match e {
+                    None => x,
+                    Some(acc) => {
+                        let op = if self.rng.random_bool(0.7) { BinOp::Add } else { BinOp::Sub };
+                        Expr::binary(op, Type::F32, acc, x)
+                    }
+                });
+            }
+            let value = e.unwrap_or_else(|| red_value(reds.last().map_or(block, |r| r.id)));
+            body.push(Stmt::Store { array: out, index: vec![Expr::var(block, Type::I32)], value });
+        }
+        Kernel { name, vars: std::mem::take(&mut self.vars), params: std::mem::take(&mut self.params), body }
+    }
+
+    /// `wp.tile_sum(t)` of tile `k` (or `wp.tile_max` when the sum could leave the bounds).
+    fn reduce_tile(&mut self, tiles: &mut [TileLocal], k: usize, body: &mut Vec<Stmt>) -> TileLocal {
+        let t = tiles[k];
+        tiles[k].used = true;
+        let src = Expr::var(t.id, Type::Tile(t.n));
+        let one = Type::Tile(1);
+        let sum = t.iv.scale(f64::from(t.n));
+        let (value, iv) = if sum.within(F_BOUND) {
+            (Expr::call("tile_sum", one, vec![src]), sum)
+        } else {
+            (Expr::call("tile_max", one, vec![src]), t.iv)
+        };
+        let id = self.new_var(RED_NAMES, one);
+        body.push(Stmt::Let { var: id, value });
+        TileLocal { id, n: 1, iv, used: false }
+    }
+
+    /// A reduction of one tile into a 1-element tile: `wp.tile_sum(t)`, `wp.tile_max(t)`, `wp.tile_min(t)`,
+    /// or `wp.tile_reduce(wp.add|min|max, t)`.
+    fn tile_reduction(&mut self, tiles: &mut [TileLocal], body: &mut Vec<Stmt>) -> Option<TileLocal> {
+        let k = self.pick_tile(tiles)?;
+        let t = tiles[k];
+        tiles[k].used = true;
+        let src = Expr::var(t.id, Type::Tile(t.n));
+        let one = Type::Tile(1);
+        // `tile_sum` most often: the others have no adjoint in Warp 1.19 (see `catalog::gradient_gaps`)
+        let (value, iv) = match self.rng.random_range(0..8) {
+            0..=3 => (Expr::call("tile_sum", one, vec![src]), t.iv.scale(f64::from(t.n))),
+            4 => (Expr::call("tile_max", one, vec![src]), t.iv),
+            5 => (Expr::call("tile_min", one, vec![src]), t.iv),
+            _ => {
+                let op = ["add", "min", "max"][self.rng.random_range(0..3)];
+                let iv = if op == "add" { t.iv.scale(f64::from(t.n)) } else { t.iv };
+                (Expr::call("tile_reduce", one, vec![Expr { ty: Type::F32, kind: ExprKind::FuncRef(op) }, src]), iv)
+            }
+        };
+        let (value, iv) = if iv.within(F_BOUND) {
+            (value, iv)
+        } else {
+            (Expr::call("tile_max", one, vec![Expr::var(t.id, Type::Tile(t.n))]), t.iv)
+        };
+        let id = self.new_var(RED_NAMES, one);
+        body.push(Stmt::Let { var: id, value });
+        Some(TileLocal { id, n: 1, iv, used: false })
+    }
+
+    /// A tile to read, preferring unused ones.
+    fn pick_tile(&mut self, tiles: &[TileLocal]) -> Option<usize> {
+        let unused: Vec<usize> = (0..tiles.len()).filter(|&k| !tiles[k].used).collect();
+        if !unused.is_empty() && self.rng.random_bool(0.7) {
+            return unused.choose(&mut self.rng).copied();
+        }
+        (!tiles.is_empty()).then(|| self.rng.random_range(0..tiles.len()))
+    }
+
+    /// A tile other than `a`, preferring unused ones; `None` when `a` is the only one.
+    fn other_tile(&mut self, tiles: &[TileLocal], a: usize) -> Option<usize> {
+        let others: Vec<usize> = (0..tiles.len()).filter(|&k| k != a).collect();
+        let unused: Vec<usize> = others.iter().copied().filter(|&k| !tiles[k].used).collect();
+        if !unused.is_empty() && self.rng.random_bool(0.7) {
+            return unused.choose(&mut self.rng).copied();
+        }
+        others.choose(&mut self.rng).copied()
+    }
+
+    /// One element-wise step: a new tile from existing ones. Returns the local and its defining expression.
+    fn tile_step(
+        &mut self,
+        tiles: &mut [TileLocal],
+        reds: &mut [TileLocal],
+        scalar: Option<(VarId, Interval)>,
+        ty: Type,
+    ) -> Option<(TileLocal, Expr)> {
+        let Type::Tile(n) = ty else { return None };
+        let a = self.pick_tile(tiles)?;
+        let (ea, ia) = (Expr::var(tiles[a].id, ty), tiles[a].iv);
+        let (e, iv) = match self.rng.random_range(0..6) {
+            0 | 1 => {
+                // unary builtin mapped over the tile, when its domain holds
+                let fitting: Vec<usize> = (0..UNARY.len()).filter(|&i| fits(UNARY[i].dom, ia)).collect();
+                let f = &UNARY[*fitting.choose(&mut self.rng)?];
+                let r = (f.img)(ia);
+                (Expr::call("tile_map", ty, vec![Expr { ty: Type::F32, kind: ExprKind::FuncRef(f.name) }, ea]), r)
+            }
+            2 => {
+                let b = self.other_tile(tiles, a)?;
+                let (eb, ib) = (Expr::var(tiles[b].id, ty), tiles[b].iv);
+                tiles[b].used = true;
+                let op = *BINARY_MAPS.choose(&mut self.rng)?;
+                let r = match op {
+                    "add" => ia.add(ib),
+                    "sub" => ia.sub(ib),
+                    "mul" => ia.mul(ib),
+                    "min" => ia.min(ib),
+                    _ => ia.max(ib),
+                };
+                (Expr::call("tile_map", ty, vec![Expr { ty: Type::F32, kind: ExprKind::FuncRef(op) }, ea, eb]), r)
+            }
+            3 => {
+                let b = self.other_tile(tiles, a)?;
+                let (eb, ib) = (Expr::var(tiles[b].id, ty), tiles[b].iv);
+                tiles[b].used = true;
+                if self.rng.random_bool(0.5) {
+                    (Expr::binary(BinOp::Add, ty, ea, eb), ia.add(ib))
+                } else {
+                    (Expr::binary(BinOp::Sub, ty, ea, eb), ia.sub(ib))
+                }
+            }
+            4 => {
+                // scaled by a literal, the scalar parameter, or a reduction's value
+                let unused_red = reds.iter().position(|r| !r.used);
+                let (s, is) = match (scalar, unused_red) {
+                    (_, Some(r)) if self.rng.random_bool(0.5) => {
+                        reds[r].used = true;
+                        (red_value(reds[r].id), reds[r].iv)
+                    }
+                    (Some((p, ip)), _) if self.rng.random_bool(0.6) => (Expr::var(p, Type::F32), ip),
+                    _ => self.signed_lit(Type::F32),
+                };
+                if self.rng.random_bool(0.5) {
+                    (Expr::binary(BinOp::Mul, ty, ea, s), ia.mul(is))
+                } else {
+                    (Expr::binary(BinOp::Mul, ty, s, ea), ia.mul(is))
+                }
+            }
+            _ => (Expr::unary(UnOp::Neg, ea), ia.neg()),
+        };
+        if !iv.is_finite() || !iv.within(F_BOUND) {
+            return None;
+        }
+        tiles[a].used = true;
+        let id = self.new_var(TILE_NAMES, ty);
+        Some((TileLocal { id, n, iv, used: false }, e))
+    }
+}
+
+/// `r[0]`: the value of a 1-element tile.
+fn red_value(r: VarId) -> Expr {
+    Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(Expr::var(r, Type::Tile(1))), 0, None) }
+}
