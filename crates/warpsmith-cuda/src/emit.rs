@@ -824,7 +824,8 @@ impl<'k> Emitter<'k> {
                 let o = self.expr(o)?;
                 let o = paren(o, c_prec(BinOp::Add));
                 let a = self.name(*a).to_string();
-                let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {a}[{o} + elem];");
+                let _ =
+                    writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {a}[{o} + elem];");
             }
             ExprKind::Call(red @ ("tile_sum" | "tile_max" | "tile_min" | "tile_reduce"), args) => {
                 let (op, src) = match (*red, args.as_slice()) {
@@ -884,7 +885,8 @@ impl<'k> Emitter<'k> {
                 self.need(Helper::Atomic(AtomicKind::Add, Elem::F32));
                 let v = self.tile_elem(t, "elem")?.0;
                 let a = self.name(*a).to_string();
-                let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) atomic_add(&{a}[elem], {v});");
+                let _ =
+                    writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) atomic_add(&{a}[elem], {v});");
             }
             _ => return Err(EmitError::Unsupported(format!("wp.{name} as a statement"))),
         }

@@ -72,6 +72,26 @@ pub fn builtin_of_feature(feature: &str) -> Option<&'static str> {
     catalog().get(name).map(|b| b.name.as_str())
 }
 
+/// The registry builtins that Warp-generated C++/CUDA `code` calls: every `wp::name(` whose `name` is in the
+/// catalog (adjoints are `wp::adj_name(` and are not counted; neither are Warp's internal helpers, which are
+/// not registry builtins). Python syntax reaches builtins too: `a[i]` is `wp::address` and `wp::load`,
+/// `a[i] = v` is `wp::array_store`, `for i in range(n)` is `wp::range` and `wp::iter_next`.
+pub fn builtins_called(code: &str) -> std::collections::BTreeSet<&'static str> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut rest = code;
+    while let Some(at) = rest.find("wp::") {
+        rest = &rest[at + 4..];
+        let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+        if rest[end..].starts_with('(')
+            && let Some(b) = catalog().get(&rest[..end])
+        {
+            out.insert(b.name.as_str());
+        }
+        rest = &rest[end..];
+    }
+    out
+}
+
 /// Builtins Warp's registry marks as not differentiable whose value is nonetheless piecewise constant in their
 /// float arguments, or independent of them (rounding, sign tests, integer casts and bit operations, indices,
 /// random numbers from an integer state): their true gradient is zero almost everywhere, which is what Warp's
@@ -162,6 +182,15 @@ mod tests {
         assert!(sqrt.differentiable && sqrt.domain == "x >= 0" && sqrt.group == "Scalar Math");
         assert!(c.get("tile_matmul").is_some_and(|b| b.group == "Tile Primitives"));
         assert!(c.get("no_such_builtin").is_none());
+    }
+
+    #[test]
+    fn builtins_called_reads_registry_calls_and_skips_adjoints_and_helpers() {
+        let code = "var_0 = wp::address(a, i);\nvar_1 = wp::load(var_0);\nwp::adj_sin(x, adj_x, adj_r);\n\
+                    y = wp::sin(var_1); z = wp::float32(k); q = wp::builtin_tid1d(); w = wp::sin (x); wp::tile_load";
+        let got: Vec<&str> = builtins_called(code).into_iter().collect();
+        assert_eq!(got, vec!["address", "float32", "load", "sin"]);
+        assert!(builtins_called("").is_empty());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::fmt::Write;
 
 use serde::Serialize;
 use warpsmith_dataset::{Record, RunInfo, SPLITS};
-use warpsmith_gen::catalog::{builtin_of_feature, catalog};
+use warpsmith_gen::catalog::{builtin_of_feature, builtins_called, catalog};
 
 /// Order statistics of one quantity.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
@@ -211,9 +211,11 @@ impl Stats {
             skel_cat.entry(&r.category).or_default().insert(sk);
             skel_all.insert(sk);
             *cluster_sizes.entry(&r.cluster).or_insert(0) += 1;
-            // several features can stand for one builtin (`vec2` and `vec3` for `vector`): count records once
-            let builtins: std::collections::BTreeSet<&str> =
+            // several features can stand for one builtin (`vec2` and `vec3` for `vector`): count records once;
+            // Python syntax reaches builtins too (`a[i]` is `wp::address`), so Warp's own forward code counts
+            let mut builtins: std::collections::BTreeSet<&str> =
                 r.features.iter().filter_map(|f| builtin_of_feature(f)).collect();
+            builtins.extend(builtins_called(&r.cpu_forward));
             for b in builtins {
                 *s.coverage.records_per_builtin.entry(b.to_string()).or_insert(0) += 1;
             }
@@ -416,7 +418,8 @@ pub fn report(s: &Stats, title: &str) -> Result<Vec<(String, String)>, String> {
     o.push_str("## Builtins\n\n");
     let _ = writeln!(
         o,
-        "{} of the {} builtins in Warp's registry ({}) are used by at least one record.\n",
+        "{} of the {} builtins in Warp's registry ({}) are used by at least one record (named in its `features` or \
+         called as `wp::name(` in its `cpu_forward`).\n",
         c.used,
         c.catalog,
         pct(c.used, c.catalog)
@@ -534,6 +537,18 @@ mod tests {
         assert_eq!(s.gradient_error.n, 2);
         assert_eq!(s.gradient_error.max, 1e-3);
         assert_eq!(s.lengths["cuda_forward"].lines.max, 2.0);
+    }
+
+    #[test]
+    fn builtins_called_by_warps_forward_code_count_as_used() {
+        let mut rs = sample();
+        rs[2].cpu_forward = "var_0 = wp::address(a, tid);\nvar_1 = wp::load(var_0);\nvar_2 = wp::sin(var_1);".into();
+        let s = Stats::compute(&rs, None);
+        assert_eq!(s.coverage.records_per_builtin.get("address"), Some(&1));
+        assert_eq!(s.coverage.records_per_builtin.get("load"), Some(&1));
+        // named in features and called: still one record
+        assert_eq!(s.coverage.records_per_builtin.get("sin"), Some(&1));
+        assert_eq!(s.coverage.used, 5);
     }
 
     #[test]
