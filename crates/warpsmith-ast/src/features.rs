@@ -75,7 +75,14 @@ pub fn features(kernel: &Kernel) -> BTreeSet<String> {
             e.visit(&mut |e| {
                 let name: Option<String> = match &e.kind {
                     ExprKind::Tid => Some("tid".into()),
-                    ExprKind::Unary(op, _) => Some(if *op == UnOp::Neg { "op:neg" } else { "op:not" }.into()),
+                    ExprKind::Unary(op, _) => Some(
+                        match op {
+                            UnOp::Neg => "op:neg",
+                            UnOp::Not => "op:not",
+                            UnOp::Invert => "op:invert",
+                        }
+                        .into(),
+                    ),
                     ExprKind::Binary(op, ..) => Some(format!("op:{}", op_name(*op))),
                     ExprKind::Call(name, _) => Some((*name).into()),
                     ExprKind::Construct(_) => Some(e.ty.short_name()),
@@ -104,6 +111,12 @@ fn op_name(op: BinOp) -> &'static str {
         BinOp::Mul => "mul",
         BinOp::Div => "div",
         BinOp::Mod => "mod",
+        BinOp::FloorDiv => "floordiv",
+        BinOp::BitAnd => "bit_and",
+        BinOp::BitOr => "bit_or",
+        BinOp::BitXor => "bit_xor",
+        BinOp::Shl => "lshift",
+        BinOp::Shr => "rshift",
         BinOp::MatMul => "matmul",
         BinOp::Lt => "lt",
         BinOp::Le => "le",

@@ -198,6 +198,10 @@ pub enum AtomicOp {
     Min,
     /// `wp.atomic_max`
     Max,
+    /// `wp.atomic_or` (integers)
+    Or,
+    /// `wp.atomic_xor` (integers)
+    Xor,
 }
 
 impl AtomicOp {
@@ -208,6 +212,8 @@ impl AtomicOp {
             AtomicOp::Sub => "atomic_sub",
             AtomicOp::Min => "atomic_min",
             AtomicOp::Max => "atomic_max",
+            AtomicOp::Or => "atomic_or",
+            AtomicOp::Xor => "atomic_xor",
         }
     }
 }
@@ -263,6 +269,8 @@ pub enum UnOp {
     Neg,
     /// `not b`
     Not,
+    /// `~k` (bitwise complement of an integer)
+    Invert,
 }
 
 /// Binary operators, with Python's spelling.
@@ -278,6 +286,18 @@ pub enum BinOp {
     Div,
     /// `%` (sign of the dividend for integers, as in C)
     Mod,
+    /// `//` (integers: rounds toward negative infinity, as in Python)
+    FloorDiv,
+    /// `&` (integers)
+    BitAnd,
+    /// `|` (integers)
+    BitOr,
+    /// `^` (integers)
+    BitXor,
+    /// `<<` (integers)
+    Shl,
+    /// `>>` (integers, arithmetic)
+    Shr,
     /// `@` (matrix-matrix or matrix-vector product)
     MatMul,
     /// `<`
@@ -307,6 +327,12 @@ impl BinOp {
             BinOp::Mul => "*",
             BinOp::Div => "/",
             BinOp::Mod => "%",
+            BinOp::FloorDiv => "//",
+            BinOp::BitAnd => "&",
+            BinOp::BitOr => "|",
+            BinOp::BitXor => "^",
+            BinOp::Shl => "<<",
+            BinOp::Shr => ">>",
             BinOp::MatMul => "@",
             BinOp::Lt => "<",
             BinOp::Le => "<=",
@@ -325,8 +351,12 @@ impl BinOp {
             BinOp::Or => 1,
             BinOp::And => 2,
             BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne => 4,
-            BinOp::Add | BinOp::Sub => 5,
-            BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::MatMul => 6,
+            BinOp::BitOr => 5,
+            BinOp::BitXor => 6,
+            BinOp::BitAnd => 7,
+            BinOp::Shl | BinOp::Shr => 8,
+            BinOp::Add | BinOp::Sub => 9,
+            BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::FloorDiv | BinOp::MatMul => 10,
         }
     }
 

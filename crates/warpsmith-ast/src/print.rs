@@ -18,9 +18,9 @@ const HEADER: &str = "import warp as wp\n\n\n";
 const MAX_SIGNATURE_WIDTH: usize = 100;
 
 /// Precedence of atoms, calls and subscripts (binds tightest).
-const PREC_ATOM: u8 = 9;
+const PREC_ATOM: u8 = 12;
 /// Precedence of unary minus.
-const PREC_NEG: u8 = 7;
+const PREC_NEG: u8 = 11;
 /// Precedence of `not`.
 const PREC_NOT: u8 = 3;
 
@@ -214,6 +214,11 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
             let (s, p) = expr(k, n, a);
             let nested_unary = matches!(a.kind, ExprKind::Unary(..));
             (format!("-{}", paren(s, p < PREC_NEG || nested_unary)), PREC_NEG)
+        }
+        ExprKind::Unary(UnOp::Invert, a) => {
+            let (s, p) = expr(k, n, a);
+            let nested_unary = matches!(a.kind, ExprKind::Unary(..));
+            (format!("~{}", paren(s, p < PREC_NEG || nested_unary)), PREC_NEG)
         }
         ExprKind::Unary(UnOp::Not, a) => {
             let (s, p) = expr(k, n, a);

@@ -10,7 +10,7 @@ pub enum Type {
     I32,
     /// `bool` (conditions only; never stored in arrays)
     Bool,
-    /// `wp.vecN` (float32 components), `N` in 2..=4
+    /// `wp.vecN` (float32 components), `N` in 2..=4; `N = 6` is `wp.spatial_vector` (angular, then linear)
     Vec(u8),
     /// `wp.matNN` (float32, square), `N` in 2..=4
     Mat(u8),
@@ -18,6 +18,9 @@ pub enum Type {
     Quat,
     /// `wp.transform`: translation `p` (vec3) then rotation `q` (quat), 7 float32
     Transform,
+    /// `wp.uint32`: a random number generator's state (`wp.rand_init`), advanced in place by `wp.randf` and
+    /// the other draws. Never stored in arrays nor used in arithmetic.
+    U32,
     /// A 1-D tile of `N` float32 values (a block's cooperative value; `wp.tile_load(a, shape=N, ...)`). Only
     /// for locals of a tile kernel; never an array dtype.
     Tile(u16),
@@ -30,11 +33,13 @@ impl Type {
             Type::F32 => "wp.float32".into(),
             Type::I32 => "wp.int32".into(),
             Type::Bool => "bool".into(),
+            Type::Vec(6) => "wp.spatial_vector".into(),
             Type::Vec(n) => format!("wp.vec{n}"),
             Type::Mat(n) => format!("wp.mat{n}{n}"),
             Type::Quat => "wp.quat".into(),
             Type::Transform => "wp.transform".into(),
             Type::Tile(n) => format!("wp.tile(dtype=wp.float32, shape={n})"),
+            Type::U32 => "wp.uint32".into(),
         }
     }
 
@@ -44,11 +49,13 @@ impl Type {
             Type::F32 => "float32".into(),
             Type::I32 => "int32".into(),
             Type::Bool => "bool".into(),
+            Type::Vec(6) => "spatial_vector".into(),
             Type::Vec(n) => format!("vec{n}"),
             Type::Mat(n) => format!("mat{n}{n}"),
             Type::Quat => "quat".into(),
             Type::Transform => "transform".into(),
             Type::Tile(n) => format!("tile{n}"),
+            Type::U32 => "uint32".into(),
         }
     }
 
@@ -62,6 +69,7 @@ impl Type {
             Type::Quat => 4,
             Type::Transform => 7,
             Type::Tile(n) => n as usize,
+            Type::U32 => 1,
         }
     }
 

@@ -181,8 +181,47 @@ const RESERVED: &[&str] = &[
     "lanes",
     "smem",
     "block_sync",
+    "make_spatial_vector",
+    "spatial_top",
+    "spatial_bottom",
+    "spatial_dot",
+    "spatial_cross",
+    "spatial_cross_dual",
+    "velocity_at_point",
+    "transform_twist",
+    "transform_wrench",
+    "where_eager",
+    "rand_pcg",
+    "rand_init",
+    "randf",
+    "randn",
+    "randi",
+    "sample_unit_square",
+    "sample_unit_disk",
+    "sample_unit_ring",
+    "sample_triangle",
+    "sample_unit_cube",
+    "sample_unit_sphere",
+    "sample_unit_sphere_surface",
+    "sample_unit_hemisphere",
+    "sample_unit_hemisphere_surface",
+    "norm_l1",
+    "norm_huber",
+    "norm_pseudo_huber",
+    "smooth_normalize",
+    "argmin",
+    "argmax",
+    "cw_div",
+    "get_diag",
+    "matrix_from_cols",
+    "matrix_from_rows",
+    "frac",
+    "step",
+    "bit_count",
+    "floordiv",
     "elem",
     "reduced",
+    "scanned",
     "bytes",
 ];
 
@@ -193,8 +232,12 @@ const P_TERNARY: u8 = 2;
 
 fn c_prec(op: BinOp) -> u8 {
     match op {
-        BinOp::Mul | BinOp::Div | BinOp::Mod => 13,
+        BinOp::Mul | BinOp::Div | BinOp::Mod | BinOp::FloorDiv => 13,
         BinOp::Add | BinOp::Sub => 12,
+        BinOp::Shl | BinOp::Shr => 11,
+        BinOp::BitAnd => 8,
+        BinOp::BitXor => 7,
+        BinOp::BitOr => 6,
         BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 10,
         BinOp::Eq | BinOp::Ne => 9,
         BinOp::And => 5,
@@ -222,6 +265,7 @@ fn c_type(t: Type) -> String {
         Type::Quat => "quat".into(),
         Type::Transform => "transform".into(),
         Type::Tile(_) => "float*".into(),
+        Type::U32 => "unsigned int".into(),
     }
 }
 
@@ -244,6 +288,9 @@ struct Emitter<'k> {
     tiles: Vec<(VarId, usize, usize)>,
     /// Floats of tile storage a block needs.
     smem_len: usize,
+    /// Inside an argument whose sign of zero matters (`copysign`, `atan2`): a float negation is spelled
+    /// `0.0f - x`, as Warp's `neg` computes it, so that `-(0.0)` stays `+0.0`.
+    signed_zero: bool,
 }
 
 /// Translates `kernel` and its test into a standalone `.cu`.
@@ -303,7 +350,7 @@ impl<'k> Emitter<'k> {
                 smem_len += n as usize;
             }
         }
-        Ok(Emitter { k, names, helpers: BTreeSet::new(), hoisted, tid_var, tiles, smem_len })
+        Ok(Emitter { k, names, helpers: BTreeSet::new(), hoisted, tid_var, tiles, smem_len, signed_zero: false })
     }
 
     fn name(&self, id: VarId) -> &str {
@@ -545,7 +592,7 @@ impl<'k> Emitter<'k> {
                                 t.values.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")
                             )
                         }
-                        Type::Bool | Type::Quat | Type::Transform | Type::Tile(_) => {
+                        Type::Bool | Type::Quat | Type::Transform | Type::Tile(_) | Type::U32 => {
                             return Err(EmitError::Unsupported(format!("a by-value {} parameter", v.ty.short_name())));
                         }
                     };
@@ -705,7 +752,7 @@ impl<'k> Emitter<'k> {
                     Type::I32 => self.need(Helper::Atomic(kind, Elem::I32)),
                     Type::Vec(n) => self.need(Helper::AtomicVec(kind, n)),
                     Type::Mat(n) => self.need(Helper::AtomicMat(kind, n)),
-                    Type::Bool | Type::Quat | Type::Transform | Type::Tile(_) => {
+                    Type::Bool | Type::Quat | Type::Transform | Type::Tile(_) | Type::U32 => {
                         return Err(EmitError::Unsupported(format!("atomic on a {} array", ty.short_name())));
                     }
                 }
@@ -753,6 +800,10 @@ impl<'k> Emitter<'k> {
             ExprKind::Float(v) => (float_lit(*v), P_ATOM),
             ExprKind::Int(v) => (v.to_string(), P_ATOM),
             ExprKind::Bool(b) => ((if *b { "true" } else { "false" }).into(), P_ATOM),
+            ExprKind::Unary(UnOp::Neg, a) if self.signed_zero && a.ty == Type::F32 => {
+                let inner = self.expr(a)?;
+                (format!("(0.0f - {})", paren(inner, c_prec(BinOp::Sub) + 1)), P_ATOM)
+            }
             ExprKind::Unary(op, a) => {
                 match (op, a.ty) {
                     (UnOp::Neg, Type::Quat) => self.need(Helper::QuatNeg),
@@ -761,7 +812,11 @@ impl<'k> Emitter<'k> {
                     (UnOp::Neg, Type::Mat(n)) => self.need(Helper::MatNeg(n)),
                     _ => {}
                 }
-                let tok = if *op == UnOp::Neg { "-" } else { "!" };
+                let tok = match op {
+                    UnOp::Neg => "-",
+                    UnOp::Not => "!",
+                    UnOp::Invert => "~",
+                };
                 let inner = self.expr(a)?;
                 // `- -x` must not print as the decrement `--x`
                 let nested = matches!(a.kind, ExprKind::Unary(..)) || inner.0.starts_with('-');
@@ -826,6 +881,51 @@ impl<'k> Emitter<'k> {
                 let a = self.name(*a).to_string();
                 let _ =
                     writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {a}[{o} + elem];");
+            }
+            ExprKind::Call(fill @ ("tile_ones" | "tile_full" | "tile_zeros" | "tile_arange"), args) => {
+                let v = match *fill {
+                    "tile_ones" => "1.0f".to_string(),
+                    "tile_zeros" => "0.0f".to_string(),
+                    "tile_arange" => "(float)elem".to_string(),
+                    _ => {
+                        let value = args.iter().find_map(|a| match &a.kind {
+                            ExprKind::Kw("value", v) => Some(v),
+                            _ => None,
+                        });
+                        let value = value.ok_or_else(|| EmitError::Unsupported("tile_full without a value".into()))?;
+                        self.expr(value)?.0
+                    }
+                };
+                let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {v};");
+            }
+            ExprKind::Call(
+                scan @ ("tile_scan_inclusive"
+                | "tile_scan_exclusive"
+                | "tile_scan_max_inclusive"
+                | "tile_scan_min_inclusive"),
+                args,
+            ) => {
+                let [src] = args.as_slice() else {
+                    return Err(EmitError::Unsupported(format!("{scan} arguments")));
+                };
+                let x = self.tile_elem(src, "elem")?.0;
+                // lane 0 in element order, as Warp's block_dim-1 path: acc starts at the identity
+                let (init, step, exclusive) = match *scan {
+                    "tile_scan_inclusive" => ("0.0f", format!("scanned + {x}"), false),
+                    "tile_scan_exclusive" => ("0.0f", format!("scanned + {x}"), true),
+                    "tile_scan_max_inclusive" => ("NAN", format!("fmaxf(scanned, {x})"), false),
+                    _ => ("NAN", format!("fminf(scanned, {x})"), false),
+                };
+                let body = if exclusive {
+                    format!("{t}[elem] = scanned;\n{ind}        scanned = {step};")
+                } else {
+                    format!("scanned = {step};\n{ind}        {t}[elem] = scanned;")
+                };
+                let _ = writeln!(
+                    out,
+                    "{ind}if (lane == 0) {{\n{ind}    float scanned = {init};\n{ind}    \
+                     for (int elem = 0; elem < {n}; ++elem) {{\n{ind}        {body}\n{ind}    }}\n{ind}}}"
+                );
             }
             ExprKind::Call(red @ ("tile_sum" | "tile_max" | "tile_min" | "tile_reduce"), args) => {
                 let (op, src) = match (*red, args.as_slice()) {
@@ -973,6 +1073,9 @@ impl<'k> Emitter<'k> {
             (BinOp::MatMul, _, _) => return Err(unsupported()),
             // Warp's float `%` is C's fmodf (sign of the dividend), not Python's
             (BinOp::Mod, Type::F32, Type::F32) => Some(("fmodf", None)),
+            // Python's floor division, as Warp's floordiv_signed computes it
+            (BinOp::FloorDiv, Type::I32, Type::I32) => Some(("floordiv", Some(Helper::FloorDivI))),
+            (BinOp::FloorDiv, _, _) => return Err(unsupported()),
             _ => None,
         };
         if let Some((f, h)) = call {
@@ -1042,6 +1145,10 @@ impl<'k> Emitter<'k> {
             (Type::Mat(n), xs) if xs.len() == (n * n) as usize && xs.iter().all(|x| x.ty == Type::F32) => {
                 Ok((format!("make_mat{n}{n}({})", self.args(xs)?), P_ATOM))
             }
+            (Type::Vec(6), [w, v]) if w.ty == Type::Vec(3) && v.ty == Type::Vec(3) => {
+                self.need(Helper::Spatial);
+                Ok((format!("make_spatial_vector({})", self.args(args)?), P_ATOM))
+            }
             (Type::Quat, xs) if xs.len() == 4 && xs.iter().all(|x| x.ty == Type::F32) => {
                 Ok((format!("make_quat({})", self.args(xs)?), P_ATOM))
             }
@@ -1070,13 +1177,24 @@ impl<'k> Emitter<'k> {
         };
         if name == "where" {
             let [c, a, b] = args else { return Err(unsupported()) };
+            // Warp evaluates both branches; C's ?: evaluates one, which would skip a random draw
+            if has_draw(a) || has_draw(b) {
+                self.need(Helper::WhereEager);
+                let (c, a, b) = (self.expr(c)?.0, self.expr(a)?.0, self.expr(b)?.0);
+                return Ok((format!("where_eager({c}, {a}, {b})"), P_ATOM));
+            }
             let (c, a, b) = (self.expr(c)?, self.expr(a)?, self.expr(b)?);
             return Ok((format!("{} ? {} : {}", paren(c, P_TERNARY + 1), a.0, paren(b, P_TERNARY)), P_TERNARY));
         }
         self.need_type(ty);
         let types: Vec<Type> = args.iter().map(|a| a.ty).collect();
         let f = self.callee(name, &types)?;
-        let a = self.args(args)?;
+        // Warp negates as 0 - x: -(0.0) is +0.0, which copysign and atan2 can tell from -0.0
+        let outer = self.signed_zero;
+        self.signed_zero |= matches!(name, "copysign" | "atan2");
+        let a = self.args(args);
+        self.signed_zero = outer;
+        let a = a?;
         Ok((format!("{f}({a})"), P_ATOM))
     }
 
@@ -1095,10 +1213,34 @@ impl<'k> Emitter<'k> {
             // float math with a C spelling of the same semantics
             (
                 "sin" | "cos" | "tan" | "sinh" | "cosh" | "tanh" | "asin" | "acos" | "atan" | "exp" | "log" | "log2"
-                | "log10" | "sqrt" | "cbrt" | "erf" | "floor" | "ceil" | "round" | "trunc" | "atan2" | "pow",
+                | "log10" | "sqrt" | "cbrt" | "erf" | "erfc" | "floor" | "ceil" | "round" | "rint" | "trunc" | "atan2"
+                | "pow" | "copysign",
                 Some(Type::F32),
             ) => format!("{name}f"),
             ("abs", Some(Type::F32)) => "fabsf".into(),
+            ("frac", Some(Type::F32)) => {
+                self.need(Helper::Frac);
+                "frac".into()
+            }
+            ("step", Some(Type::F32)) => {
+                self.need(Helper::Step);
+                "step".into()
+            }
+            // conversions, spelled as C casts: a round trip through another width, or double arithmetic
+            ("float32", Some(_)) => "(float)".into(),
+            ("float64", Some(Type::F32)) => "(double)".into(),
+            ("int32", Some(_)) => "(int)".into(),
+            ("int8", Some(Type::I32)) => "(signed char)".into(),
+            ("uint8", Some(Type::I32)) => "(unsigned char)".into(),
+            ("int16", Some(Type::I32)) => "(short)".into(),
+            ("uint16", Some(Type::I32)) => "(unsigned short)".into(),
+            ("int64", Some(Type::I32)) => "(long long)".into(),
+            ("uint32", Some(Type::I32)) => "(unsigned int)".into(),
+            ("uint64", Some(Type::I32)) => "(unsigned long long)".into(),
+            ("bit_count", Some(Type::I32)) => {
+                self.need(Helper::BitCount);
+                "bit_count".into()
+            }
             ("abs", Some(Type::I32)) => "abs".into(),
             ("abs", Some(Type::Vec(n))) => {
                 self.need(Helper::VecAbs(n));
@@ -1226,6 +1368,53 @@ impl<'k> Emitter<'k> {
                 });
                 name.into()
             }
+            (
+                "norm_l1" | "norm_l2" | "norm_huber" | "norm_pseudo_huber" | "smooth_normalize" | "argmin" | "argmax"
+                | "cw_div",
+                Some(Type::Vec(n)),
+            ) => {
+                self.need(match name {
+                    "norm_l1" => Helper::NormL1(n),
+                    "norm_l2" => Helper::Length(n),
+                    "norm_huber" => Helper::NormHuber(n),
+                    "norm_pseudo_huber" => Helper::NormPseudoHuber(n),
+                    "smooth_normalize" => Helper::SmoothNormalize(n),
+                    "argmin" => Helper::ArgMin(n),
+                    "argmax" => Helper::ArgMax(n),
+                    _ => Helper::CwDiv(n),
+                });
+                if name == "norm_l2" { "length".into() } else { name.into() }
+            }
+            ("get_diag", Some(Type::Mat(n))) => {
+                self.need(Helper::GetDiag(n));
+                name.into()
+            }
+            ("matrix_from_cols" | "matrix_from_rows", Some(Type::Vec(n))) => {
+                self.need(if name == "matrix_from_cols" { Helper::MatFromCols(n) } else { Helper::MatFromRows(n) });
+                name.into()
+            }
+            ("rand_init", Some(Type::I32)) | ("randf" | "randn" | "randi", Some(Type::U32)) => {
+                self.need(Helper::Rand);
+                name.into()
+            }
+            (s, Some(Type::U32)) if s.starts_with("sample_") => {
+                let two =
+                    matches!(s, "sample_unit_square" | "sample_unit_disk" | "sample_unit_ring" | "sample_triangle");
+                self.need(if two { Helper::Samples2 } else { Helper::Samples3 });
+                name.into()
+            }
+            (
+                "spatial_top" | "spatial_bottom" | "spatial_dot" | "spatial_cross" | "spatial_cross_dual"
+                | "velocity_at_point",
+                Some(Type::Vec(6)),
+            )
+            | ("transform_twist" | "transform_wrench", Some(Type::Transform)) => {
+                self.need(Helper::Spatial);
+                if matches!(name, "transform_twist" | "transform_wrench") {
+                    self.need(Helper::SpatialTransform);
+                }
+                name.into()
+            }
             ("skew", Some(Type::Vec(3))) => {
                 self.need(Helper::Skew);
                 "skew".into()
@@ -1244,6 +1433,13 @@ impl<'k> Emitter<'k> {
     }
 }
 
+/// True if `e` draws a random number: a call whose first argument is the generator state.
+fn has_draw(e: &Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |x| found |= matches!(&x.kind, ExprKind::Call(_, a) if a.first().is_some_and(|s| s.ty == Type::U32)));
+    found
+}
+
 fn paren((s, p): (String, u8), need: u8) -> String {
     if p < need { format!("({s})") } else { s }
 }
@@ -1252,7 +1448,7 @@ fn paren((s, p): (String, u8), need: u8) -> String {
 fn initializer(ty: Type, values: &[f64], lit: &dyn Fn(f64) -> String) -> String {
     let comps = ty.components();
     let items: Vec<String> = match ty {
-        Type::F32 | Type::I32 | Type::Bool | Type::Tile(_) => values.iter().map(|x| lit(*x)).collect(),
+        Type::F32 | Type::I32 | Type::Bool | Type::Tile(_) | Type::U32 => values.iter().map(|x| lit(*x)).collect(),
         Type::Vec(_) | Type::Quat => values
             .chunks(comps)
             .map(|c| format!("{{{{{}}}}}", c.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")))

@@ -9,6 +9,10 @@
 //! | builtin | Warp | plain C/CUDA | here |
 //! | --- | --- | --- | --- |
 //! | `int / int`, `int % int` | C truncation (`a / b`, `a % b`), unlike Python's floor division | same | `/`, `%` |
+//! | `int // int` | Python's floor division | `/` truncates | [`Helper::FloorDivI`] |
+//! | `-x` (float) | `neg(x) = 0 - x`, so `-(+0.0)` is `+0.0` | `-x` gives `-0.0` | `0.0f - x` inside `copysign`/`atan2` arguments |
+//! | `wp.where(c, a, b)` | both branches evaluated | `?:` evaluates one | [`Helper::WhereEager`] when a branch draws a random number |
+//! | `randf`, `randn`, `sample_*` | PCG hash, draws in source order | none | [`Helper::Rand`], [`Helper::Samples2`], [`Helper::Samples3`] |
 //! | `float % float` | `fmodf(a, b)` (sign of the dividend), unlike Python | `%` does not exist for float | `fmodf` |
 //! | `sign(x)` | `x < 0 ? -1 : 1`, so `sign(0) == 1` | `copysignf` / no `sign` | [`Helper::Sign`] |
 //! | `min`/`max` of floats | C `fmin`/`fmax` (NaN as missing) | `fminf`/`fmaxf` | `fminf`/`fmaxf` |
@@ -45,6 +49,10 @@ pub enum Elem {
 pub enum Helper {
     Sign,
     SignI,
+    FloorDivI,
+    Frac,
+    Step,
+    BitCount,
     MinI,
     MaxI,
     ClampF,
@@ -74,6 +82,13 @@ pub enum Helper {
     CwMin(u8),
     CwMax(u8),
     LerpV(u8),
+    NormL1(u8),
+    NormHuber(u8),
+    NormPseudoHuber(u8),
+    SmoothNormalize(u8),
+    ArgMin(u8),
+    ArgMax(u8),
+    CwDiv(u8),
     MatSplat(u8),
     MatNeg(u8),
     MatAdd(u8),
@@ -90,6 +105,9 @@ pub enum Helper {
     Trace(u8),
     Determinant(u8),
     Ddot(u8),
+    GetDiag(u8),
+    MatFromCols(u8),
+    MatFromRows(u8),
     /// `struct quat` (`x, y, z, w`) and `make_quat`.
     Quat,
     QuatAdd,
@@ -109,12 +127,25 @@ pub enum Helper {
     QuatIdentity,
     /// `struct transform` (`p`, then `q`) and `make_transform(p, q)`.
     Transform,
+    /// `wp.spatial_vector` (a `vec6`, angular then linear): `make_spatial_vector(w, v)`, `spatial_top`,
+    /// `spatial_bottom`, `spatial_dot`, `spatial_cross`, `spatial_cross_dual`, `velocity_at_point`.
+    Spatial,
+    /// `transform_twist`, `transform_wrench` (`warp/_src/math.py`).
+    SpatialTransform,
     TransformAdd,
     TransformMultiply,
     TransformInverse,
     TransformPoint,
     TransformVector,
     TransformGet,
+    /// Warp's PCG hash generator (`warp/native/rand.h`): `rand_init`, `randf`, `randi`, `randn`.
+    Rand,
+    /// The vec2 samplers: `sample_unit_square`, `sample_unit_disk`, `sample_unit_ring`, `sample_triangle`.
+    Samples2,
+    /// The vec3 samplers: `sample_unit_cube`, `sample_unit_sphere(_surface)`, `sample_unit_hemisphere(_surface)`.
+    Samples3,
+    /// `where_eager(c, a, b)`: `wp.where` with both branches evaluated, as Warp does (for a branch that draws).
+    WhereEager,
     /// `block_sync()`: `__syncthreads()` on the GPU, nothing on the host (one lane per block).
     BlockSync,
     /// A scalar atomic on `float*` or `int*`.
@@ -132,6 +163,8 @@ pub enum AtomicKind {
     Sub,
     Min,
     Max,
+    Or,
+    Xor,
 }
 
 impl From<AtomicOp> for AtomicKind {
@@ -141,6 +174,8 @@ impl From<AtomicOp> for AtomicKind {
             AtomicOp::Sub => AtomicKind::Sub,
             AtomicOp::Min => AtomicKind::Min,
             AtomicOp::Max => AtomicKind::Max,
+            AtomicOp::Or => AtomicKind::Or,
+            AtomicOp::Xor => AtomicKind::Xor,
         }
     }
 }
@@ -153,6 +188,8 @@ impl AtomicKind {
             AtomicKind::Sub => "atomic_sub",
             AtomicKind::Min => "atomic_min",
             AtomicKind::Max => "atomic_max",
+            AtomicKind::Or => "atomic_or",
+            AtomicKind::Xor => "atomic_xor",
         }
     }
 }
@@ -220,6 +257,9 @@ impl Helper {
             Normalize(n) => vec![Length(n), VecDiv(n)],
             Cross => vec![Vec(3)],
             LerpV(n) => vec![VecScale(n), VecAdd(n)],
+            NormL1(n) | NormHuber(n) | NormPseudoHuber(n) | ArgMin(n) | ArgMax(n) | CwDiv(n) => vec![Vec(n), Dot(n)],
+            SmoothNormalize(n) => vec![NormPseudoHuber(n), VecDiv(n)],
+            GetDiag(n) | MatFromCols(n) | MatFromRows(n) => vec![Mat(n), Vec(n)],
             MatSplat(n) | MatNeg(n) | MatAdd(n) | MatSub(n) | MatScale(n) | MatDiv(n) | MatMat(n) | Transpose(n)
             | Trace(n) | Ddot(n) => vec![Mat(n)],
             Determinant(n) => vec![Mat(n)],
@@ -233,11 +273,15 @@ impl Helper {
             QuatRotate | QuatRotateInv | QuatFromAxisAngle => vec![Quat, Vec(3)],
             QuatToMatrix => vec![QuatRotate, Mat(3)],
             Transform => vec![Vec(3), Quat],
+            Spatial => vec![Vec(6), Vec(3), Cross, VecAdd(3), Dot(6)],
+            SpatialTransform => vec![Spatial, Transform, QuatRotate],
             TransformAdd => vec![Transform, VecAdd(3), QuatAdd],
             TransformMultiply => vec![Transform, QuatRotate, VecAdd(3), QuatMul],
             TransformInverse => vec![Transform, QuatInverse, QuatRotate, VecNeg(3)],
             TransformPoint => vec![Transform, QuatRotate, VecAdd(3)],
             TransformVector | TransformGet => vec![Transform, QuatRotate],
+            Samples2 => vec![Rand, Vec(2)],
+            Samples3 => vec![Rand, Vec(3)],
             AtomicVec(k, n) => vec![Vec(n), Atomic(k, Elem::F32)],
             AtomicMat(k, n) => vec![Mat(n), Atomic(k, Elem::F32)],
             _ => std::vec::Vec::new(),
@@ -252,6 +296,17 @@ impl Helper {
                      HD inline float sign(float x) { return x < 0.0f ? -1.0f : 1.0f; }\n"
                 .into(),
             SignI => "HD inline int sign(int x) { return x < 0 ? -1 : 1; }\n".into(),
+            Frac => "// Warp's frac: x - trunc(x) (sign of x).\nHD inline float frac(float x) { return x - truncf(x); }\n".into(),
+            Step => "// Warp's step: 1 for negative x, else 0.\nHD inline float step(float x) { return x < 0.0f ? 1.0f : 0.0f; }\n"
+                .into(),
+            BitCount => "// Set bits of the two's-complement value.\n\
+                         HD inline int bit_count(int x) {\n    unsigned v = (unsigned)x;\n    int c = 0;\n    \
+                         while (v) {\n        v &= v - 1u;\n        ++c;\n    }\n    return c;\n}\n"
+                .into(),
+            FloorDivI => "// Python's // on ints (toward negative infinity), Warp's floordiv_signed.\n\
+                          HD inline int floordiv(int a, int b) {\n    int q = a / b;\n    int r = a % b;\n    \
+                          if (r != 0 && ((r < 0) != (b < 0))) q -= 1;\n    return q;\n}\n"
+                .into(),
             MinI => "HD inline int mini(int a, int b) { return a < b ? a : b; }\n".into(),
             MaxI => "HD inline int maxi(int a, int b) { return a > b ? a : b; }\n".into(),
             ClampF => "// Warp's clamp: min(max(lo, x), hi).\n\
@@ -306,6 +361,39 @@ impl Helper {
             LerpV(n) => {
                 format!("HD inline vec{n} lerp(vec{n} a, vec{n} b, float t) {{ return a * (1.0f - t) + b * t; }}\n")
             }
+            NormL1(n) => format!(
+                "// Warp's norm_l1 (warp/_src/math.py): the sum of |v_i| from 0.\n\
+                 HD inline float norm_l1(vec{n} v) {{\n    float r = 0.0f;\n    \
+                 for (int i = 0; i < {n}; ++i) r += fabsf(v[i]);\n    return r;\n}}\n"
+            ),
+            NormHuber(n) => format!(
+                "// Warp's norm_huber: 0.5 |v|^2 inside delta, delta (|v| - delta / 2) outside.\n\
+                 HD inline float norm_huber(vec{n} v, float delta) {{\n    float a = dot(v, v);\n    \
+                 if (a <= delta * delta) return 0.5f * a;\n    return delta * (sqrtf(a) - 0.5f * delta);\n}}\n"
+            ),
+            NormPseudoHuber(n) => format!(
+                "HD inline float norm_pseudo_huber(vec{n} v, float delta) {{\n    float a = dot(v, v);\n    \
+                 return delta * sqrtf(1.0f + a / (delta * delta));\n}}\n"
+            ),
+            SmoothNormalize(n) => format!(
+                "HD inline vec{n} smooth_normalize(vec{n} v, float delta) {{ return v / norm_pseudo_huber(v, delta); }}\n"
+            ),
+            ArgMin(n) => format!(
+                "// The first index of the smallest component (Warp skips NaNs; the kernels have none).\n\
+                 HD inline int argmin(vec{n} v) {{\n    int r = 0;\n    \
+                 for (int i = 1; i < {n}; ++i)\n        if (v[i] < v[r]) r = i;\n    return r;\n}}\n"
+            ),
+            ArgMax(n) => format!(
+                "HD inline int argmax(vec{n} v) {{\n    int r = 0;\n    \
+                 for (int i = 1; i < {n}; ++i)\n        if (v[i] > v[r]) r = i;\n    return r;\n}}\n"
+            ),
+            CwDiv(n) => vec_map(n, "cw_div", "vec{n} a, vec{n} b", "a[i] / b[i]"),
+            GetDiag(n) => format!(
+                "HD inline vec{n} get_diag(mat{n}{n} m) {{\n    vec{n} r;\n    \
+                 for (int i = 0; i < {n}; ++i) r[i] = m[i][i];\n    return r;\n}}\n"
+            ),
+            MatFromCols(n) => mat_from(n, "cols", "r[j][i]"),
+            MatFromRows(n) => mat_from(n, "rows", "r[i][j]"),
             MatSplat(n) => mat_map(n, "make_mat{n}{n}", "float s", "s"),
             MatNeg(n) => mat_map(n, "operator-", "mat{n}{n} a", "-a[i][j]"),
             MatAdd(n) => mat_map(n, "operator+", "mat{n}{n} a, mat{n}{n} b", "a[i][j] + b[i][j]"),
@@ -406,6 +494,8 @@ impl Helper {
                 .into(),
             QuatIdentity => "HD inline quat quat_identity() { return {{0.0f, 0.0f, 0.0f, 1.0f}}; }\n".into(),
             Transform => TRANSFORM.into(),
+            Spatial => SPATIAL.into(),
+            SpatialTransform => SPATIAL_TRANSFORM.into(),
             TransformAdd => "HD inline transform operator+(transform a, transform b) { return {a.p + b.p, a.q + b.q}; }\n"
                 .into(),
             TransformMultiply => "HD inline transform transform_multiply(transform a, transform b) {\n    \
@@ -420,6 +510,12 @@ impl Helper {
             TransformVector => "HD inline vec3 transform_vector(transform t, vec3 x) { return quat_rotate(t.q, x); }\n".into(),
             TransformGet => "HD inline vec3 transform_get_translation(transform t) { return t.p; }\n\
                              HD inline quat transform_get_rotation(transform t) { return t.q; }\n"
+                .into(),
+            Rand => RAND.into(),
+            Samples2 => SAMPLES2.into(),
+            Samples3 => SAMPLES3.into(),
+            WhereEager => "// wp.where evaluates both branches (a random draw in either advances the state).\n\
+                           template <typename T> HD inline T where_eager(bool c, T a, T b) { return c ? a : b; }\n"
                 .into(),
             BlockSync => "// Tile operations end with a barrier so that every lane sees the whole tile.\n\
                           HD inline void block_sync() {\n#ifdef __CUDA_ARCH__\n    __syncthreads();\n#endif\n}\n"
@@ -440,17 +536,21 @@ impl Helper {
 }
 
 fn vec_type(n: u8) -> String {
-    let names = ["x", "y", "z", "w"];
-    let params: Vec<String> = names[..n as usize].iter().map(|c| format!("float {c}")).collect();
+    let names: Vec<String> = match n {
+        2..=4 => ["x", "y", "z", "w"][..n as usize].iter().map(|c| c.to_string()).collect(),
+        _ => (0..n).map(|i| format!("c{i}")).collect(),
+    };
+    let params: Vec<String> = names.iter().map(|c| format!("float {c}")).collect();
+    let what = if n == 6 { "wp.spatial_vector".to_string() } else { format!("wp.vec{n}") };
     format!(
-        "// wp.vec{n}: {n} floats, laid out as in a Warp array.\n\
+        "// {what}: {n} floats, laid out as in a Warp array.\n\
          struct vec{n} {{\n    float c[{n}];\n    \
          HD float& operator[](int i) {{ return c[i]; }}\n    \
          HD float operator[](int i) const {{ return c[i]; }}\n}};\n\
          static_assert(sizeof(vec{n}) == {n} * sizeof(float), \"vec{n} must be packed\");\n\
          HD inline vec{n} make_vec{n}({}) {{ return {{{{{}}}}}; }}\n",
         params.join(", "),
-        names[..n as usize].join(", ")
+        names.join(", ")
     )
 }
 
@@ -471,6 +571,115 @@ fn mat_type(n: u8) -> String {
         rows.join(", ")
     )
 }
+
+const RAND: &str = r#"// Warp's random numbers (warp/native/rand.h): the PCG hash of Jarzynski and Olano (JCGT 2020); each draw
+// advances the state in place. Two draws in one expression are sequenced left to right, as Warp's CPU build does.
+HD inline unsigned int rand_pcg(unsigned int state) {
+    unsigned int b = state * 747796405u + 2891336453u;
+    unsigned int c = ((b >> ((b >> 28u) + 4u)) ^ b) * 277803737u;
+    return (c >> 22u) ^ c;
+}
+HD inline unsigned int rand_init(int seed, int offset) { return rand_pcg((unsigned int)seed + rand_pcg((unsigned int)offset)); }
+HD inline float randf(unsigned int& state) {
+    state = rand_pcg(state);
+    return (state >> 8) * (1.0f / 16777216.0f);
+}
+HD inline float randf(unsigned int& state, float lo, float hi) { return (hi - lo) * randf(state) + lo; }
+HD inline int randi(unsigned int& state, int lo, int hi) {
+    state = rand_pcg(state);
+    return state % (hi - lo) + lo;
+}
+// Box-Muller; 5.96e-8 keeps the logarithm finite.
+HD inline float randn(unsigned int& state) {
+    float u1 = randf(state);
+    float u2 = randf(state);
+    return sqrtf(-2.f * logf(u1 + 5.96e-8f)) * cosf(2.f * 3.14159265358979323846f * u2);
+}
+"#;
+
+const SAMPLES2: &str = r#"HD inline vec2 sample_triangle(unsigned int& state) {
+    float r = sqrtf(randf(state));
+    float u = 1.f - r;
+    float v = randf(state) * r;
+    return make_vec2(u, v);
+}
+HD inline vec2 sample_unit_ring(unsigned int& state) {
+    float theta = randf(state, 0.f, 2.f * 3.14159265358979323846f);
+    return make_vec2(cosf(theta), sinf(theta));
+}
+HD inline vec2 sample_unit_disk(unsigned int& state) {
+    float r = sqrtf(randf(state));
+    float theta = randf(state, 0.f, 2.f * 3.14159265358979323846f);
+    return make_vec2(r * cosf(theta), r * sinf(theta));
+}
+HD inline vec2 sample_unit_square(unsigned int& state) {
+    float x = randf(state) - 0.5f;
+    float y = randf(state) - 0.5f;
+    return make_vec2(x, y);
+}
+"#;
+
+const SAMPLES3: &str = r#"HD inline vec3 sample_unit_sphere_surface(unsigned int& state) {
+    float phi = acosf(1.f - 2.f * randf(state));
+    float theta = randf(state, 0.f, 2.f * 3.14159265358979323846f);
+    return make_vec3(cosf(theta) * sinf(phi), sinf(theta) * sinf(phi), cosf(phi));
+}
+HD inline vec3 sample_unit_sphere(unsigned int& state) {
+    float phi = acosf(1.f - 2.f * randf(state));
+    float theta = randf(state, 0.f, 2.f * 3.14159265358979323846f);
+    float r = powf(randf(state), 1.f / 3.f);
+    return make_vec3(r * cosf(theta) * sinf(phi), r * sinf(theta) * sinf(phi), r * cosf(phi));
+}
+HD inline vec3 sample_unit_hemisphere_surface(unsigned int& state) {
+    float phi = acosf(1.f - randf(state));
+    float theta = randf(state, 0.f, 2.f * 3.14159265358979323846f);
+    return make_vec3(cosf(theta) * sinf(phi), sinf(theta) * sinf(phi), cosf(phi));
+}
+HD inline vec3 sample_unit_hemisphere(unsigned int& state) {
+    float phi = acosf(1.f - randf(state));
+    float theta = randf(state, 0.f, 2.f * 3.14159265358979323846f);
+    float r = powf(randf(state), 1.f / 3.f);
+    return make_vec3(r * cosf(theta) * sinf(phi), r * sinf(theta) * sinf(phi), r * cosf(phi));
+}
+HD inline vec3 sample_unit_cube(unsigned int& state) {
+    float x = randf(state) - 0.5f;
+    float y = randf(state) - 0.5f;
+    float z = randf(state) - 0.5f;
+    return make_vec3(x, y, z);
+}
+"#;
+
+const SPATIAL: &str = r#"// wp.spatial_vector: a vec6 of an angular part w (top) and a linear part v (bottom), warp/native/spatial.h.
+HD inline vec6 make_spatial_vector(vec3 w, vec3 v) { return {{w[0], w[1], w[2], v[0], v[1], v[2]}}; }
+HD inline vec3 spatial_top(vec6 a) { return make_vec3(a[0], a[1], a[2]); }
+HD inline vec3 spatial_bottom(vec6 a) { return make_vec3(a[3], a[4], a[5]); }
+HD inline float spatial_dot(vec6 a, vec6 b) { return dot(a, b); }
+HD inline vec6 spatial_cross(vec6 a, vec6 b) {
+    vec3 w = cross(spatial_top(a), spatial_top(b));
+    vec3 v = cross(spatial_bottom(a), spatial_top(b)) + cross(spatial_top(a), spatial_bottom(b));
+    return make_spatial_vector(w, v);
+}
+HD inline vec6 spatial_cross_dual(vec6 a, vec6 b) {
+    vec3 w = cross(spatial_top(a), spatial_top(b)) + cross(spatial_bottom(a), spatial_bottom(b));
+    vec3 v = cross(spatial_top(a), spatial_bottom(b));
+    return make_spatial_vector(w, v);
+}
+// The linear velocity v + w x r of the point at offset r (warp/_src/math.py).
+HD inline vec3 velocity_at_point(vec6 qd, vec3 r) { return spatial_bottom(qd) + cross(spatial_top(qd), r); }
+"#;
+
+const SPATIAL_TRANSFORM: &str = r#"// A twist (w, v) and a wrench (tau, f) moved by a rigid transform (warp/_src/math.py).
+HD inline vec6 transform_twist(transform t, vec6 x) {
+    vec3 w = quat_rotate(t.q, spatial_top(x));
+    vec3 v = quat_rotate(t.q, spatial_bottom(x)) + cross(t.p, w);
+    return make_spatial_vector(w, v);
+}
+HD inline vec6 transform_wrench(transform t, vec6 x) {
+    vec3 f = quat_rotate(t.q, spatial_bottom(x));
+    vec3 tau = quat_rotate(t.q, spatial_top(x)) + cross(t.p, f);
+    return make_spatial_vector(tau, f);
+}
+"#;
 
 const QUAT: &str = r#"// wp.quat: x, y, z (imaginary part), w (real part), as in a Warp array.
 struct quat {
@@ -521,6 +730,18 @@ fn rotate(name: &str, sign: &str) -> String {
     )
 }
 
+/// `matrix_from_cols`/`matrix_from_rows` of `n` vectors: vector `i`'s component `j` goes to `slot`.
+fn mat_from(n: u8, what: &str, slot: &str) -> String {
+    let params: Vec<String> = (0..n).map(|i| format!("vec{n} v{i}")).collect();
+    let vs: Vec<String> = (0..n).map(|i| format!("v{i}")).collect();
+    format!(
+        "HD inline mat{n}{n} matrix_from_{what}({}) {{\n    const vec{n} v[{n}] = {{{}}};\n    mat{n}{n} r;\n    \
+         for (int i = 0; i < {n}; ++i)\n        for (int j = 0; j < {n}; ++j) {slot} = v[i][j];\n    return r;\n}}\n",
+        params.join(", "),
+        vs.join(", ")
+    )
+}
+
 /// A component-wise vector function `name(params)` whose component `i` is `expr`.
 fn vec_map(n: u8, name: &str, params: &str, expr: &str) -> String {
     let params = params.replace("{n}", &n.to_string());
@@ -548,6 +769,8 @@ fn atomic(k: AtomicKind, e: Elem) -> String {
         (AtomicKind::Sub, Elem::I32) => ("atomicSub(p, v);".to_string(), "*p -= v;"),
         (AtomicKind::Min, Elem::I32) => ("atomicMin(p, v);".to_string(), "if (v < *p) *p = v;"),
         (AtomicKind::Max, Elem::I32) => ("atomicMax(p, v);".to_string(), "if (v > *p) *p = v;"),
+        (AtomicKind::Or, _) => ("atomicOr(p, v);".to_string(), "*p |= v;"),
+        (AtomicKind::Xor, _) => ("atomicXor(p, v);".to_string(), "*p ^= v;"),
         (AtomicKind::Min | AtomicKind::Max, Elem::F32) => {
             let f = if k == AtomicKind::Min { "fminf" } else { "fmaxf" };
             (

@@ -203,6 +203,61 @@ fn helpers_follow_warps_semantics_where_c_differs() {
 }
 
 #[test]
+fn integer_float_and_rotation_helpers_follow_warps_definitions() {
+    // Expected values from Warp 1.19's definitions: floordiv_signed (builtin.h), frac = x - trunc(x),
+    // step = x < 0, bit_count of the two's complement, normalize(quat 0) = identity, quat_rotate (quat.h),
+    // argmin's first index on ties (vec.h), norm_huber (math.py).
+    let all: BTreeSet<Helper> = [
+        Helper::FloorDivI,
+        Helper::Frac,
+        Helper::Step,
+        Helper::BitCount,
+        Helper::QuatNormalize,
+        Helper::QuatRotate,
+        Helper::QuatMul,
+        Helper::ArgMin(3),
+        Helper::NormHuber(2),
+        Helper::TransformPoint,
+    ]
+    .into_iter()
+    .collect();
+    let program = format!(
+        "{}\nint main() {{\n\
+         quat z = normalize(make_quat(0.0f, 0.0f, 0.0f, 0.0f));\n\
+         quat q = make_quat(0.0f, 0.0f, 0.70710678f, 0.70710678f);\n\
+         vec3 r = quat_rotate(q, make_vec3(1.0f, 0.0f, 0.0f));\n\
+         quat qq = q * q;\n\
+         vec3 p = transform_point(make_transform(make_vec3(1.0f, 2.0f, 3.0f), q), make_vec3(1.0f, 0.0f, 0.0f));\n\
+         printf(\"%d %d %d %d\\n\", floordiv(-7, 2), floordiv(7, -2), floordiv(-6, 3), floordiv(7, 2));\n\
+         printf(\"%g %g %g %g\\n\", frac(-1.25f), frac(2.5f), step(-0.5f), step(0.0f));\n\
+         printf(\"%d %d %d\\n\", bit_count(7), bit_count(-1), bit_count(0));\n\
+         printf(\"%g %g %g %g\\n\", z[0], z[1], z[2], z[3]);\n\
+         printf(\"%.4f %.4f %.4f %.4f %.4f\\n\", r[0], r[1], r[2], qq[2], qq[3]);\n\
+         printf(\"%.4f %.4f %.4f\\n\", p[0], p[1], p[2]);\n\
+         printf(\"%d %g %g\\n\", argmin(make_vec3(2.0f, 1.0f, 1.0f)), norm_huber(make_vec2(0.3f, 0.4f), 1.0f), \
+         norm_huber(make_vec2(3.0f, 4.0f), 1.0f));\n\
+         return 0;\n}}\n",
+        prelude(&all)
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(gxx(dir.path(), "semantics2", &program)).output().expect("run");
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect();
+    assert_eq!(
+        lines,
+        [
+            "-4 -4 -2 3",    // Python's //, not C's /
+            "-0.25 0.5 1 0", // frac keeps the sign; step(0) == 0
+            "3 32 0",        // two's complement
+            "0 0 0 1",       // the identity rotation, not NaN
+            // 90 degrees about z (2 w^2 - 1 rounds to a tiny negative); q * q is 180 degrees
+            "-0.0000 1.0000 0.0000 1.0000 0.0000",
+            "1.0000 3.0000 3.0000", // rotate, then translate
+            "1 0.125 4.5",          // first minimum; quadratic inside delta, linear outside
+        ]
+    );
+}
+
+#[test]
 fn locals_first_assigned_in_two_branches_and_used_after_are_declared_before() {
     // tid = wp.tid(); if tid < 3: x = 1.0 else: x = 2.0; out[tid] = x
     let vars = vec![

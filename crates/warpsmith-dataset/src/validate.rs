@@ -337,6 +337,8 @@ fn components(dtype: &str) -> i64 {
         if b.len() == 2 { i64::from(b[0] - b'0') * i64::from(b[1] - b'0') } else { 0 }
     } else if dtype == "quat" {
         4
+    } else if dtype == "spatial_vector" {
+        6
     } else if dtype == "transform" {
         7
     } else if ["float32", "float64", "float16", "int32", "int64", "uint32", "int8", "uint8", "bool"].contains(&dtype) {

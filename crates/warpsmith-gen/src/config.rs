@@ -39,6 +39,8 @@ pub enum Category {
     Transform,
     /// Block-cooperative tile kernels: `tile_load`, `tile_map`, reductions, `tile_store`, `tile_atomic_add`.
     Tile,
+    /// Seeded random numbers: `wp.rand_init`, `wp.randf`, `wp.randn`, `wp.randi`, `wp.sample_unit_*`.
+    Random,
     /// 2-D launches over `wp.array2d`.
     #[serde(rename = "grid_2d")]
     Grid2d,
@@ -49,7 +51,7 @@ pub enum Category {
 
 impl Category {
     /// Every category, in their canonical order.
-    pub const ALL: [Category; 16] = [
+    pub const ALL: [Category; 17] = [
         Category::Arithmetic,
         Category::Math,
         Category::Vector,
@@ -64,6 +66,7 @@ impl Category {
         Category::Stencil,
         Category::Transform,
         Category::Tile,
+        Category::Random,
         Category::Grid2d,
         Category::Grid3d,
     ];
@@ -85,6 +88,7 @@ impl Category {
             Category::Stencil => "stencil",
             Category::Transform => "transform",
             Category::Tile => "tile",
+            Category::Random => "random",
             Category::Grid2d => "grid_2d",
             Category::Grid3d => "grid_3d",
         }

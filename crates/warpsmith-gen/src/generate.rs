@@ -79,6 +79,14 @@ const UNARY: &[UnaryMath] = &[
     UnaryMath { name: "round", dom: Dom::Any, img: |i| i.map_increasing(f64::round) },
     UnaryMath { name: "trunc", dom: Dom::Any, img: |i| Interval::new(i.lo.trunc(), i.hi.trunc()) },
     UnaryMath { name: "sign", dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
+    UnaryMath { name: "erfc", dom: Dom::Any, img: |_| Interval::new(0.0, 2.0) },
+    UnaryMath { name: "rint", dom: Dom::Any, img: |i| i.map_increasing(f64::round) },
+    UnaryMath {
+        name: "frac",
+        dom: Dom::Any,
+        img: |i| Interval::new(if i.lo < 0.0 { -1.0 } else { 0.0 }, if i.hi > 0.0 { 1.0 } else { 0.0 }),
+    },
+    UnaryMath { name: "step", dom: Dom::Any, img: |_| Interval::new(0.0, 1.0) },
     UnaryMath { name: "degrees", dom: Dom::Mag(150.0), img: |i| i.scale(180.0 / std::f64::consts::PI) },
     UnaryMath { name: "radians", dom: Dom::Any, img: |i| i.scale(std::f64::consts::PI / 180.0) },
     UnaryMath { name: "exp", dom: Dom::Max(9.0), img: |i| i.map_increasing(f64::exp) },
@@ -169,6 +177,11 @@ struct Gen<'a> {
     tid: usize,
     /// The locals of the launch indices, one per launch dimension (`[tid]` in 1-D).
     idx: Vec<usize>,
+    /// The local holding the random generator state (`wp.rand_init`), when the policy draws random numbers.
+    state: Option<usize>,
+    /// Random draws in the statement being built: at most one, because a draw advances the state and C++
+    /// leaves the order of two draws in one expression unspecified, where Warp's code runs them in source order.
+    draws: u32,
     trips: Vec<u32>,
     /// Literal trip count of each enclosing loop (1 for a dynamic loop): Warp unrolls the literal ones.
     unrolled: Vec<u32>,
@@ -254,6 +267,8 @@ impl<'a> Gen<'a> {
             accs: Vec::new(),
             tid: 0,
             idx: Vec::new(),
+            state: None,
+            draws: 0,
             trips: Vec::new(),
             unrolled: Vec::new(),
             nest: 0,
@@ -295,6 +310,7 @@ impl<'a> Gen<'a> {
             Type::Quat => QUAT_NAMES,
             Type::Transform => XFORM_NAMES,
             Type::Tile(_) => VEC_NAMES,
+            Type::U32 => &["state", "rng", "seed_state"],
         }
     }
 
@@ -326,6 +342,7 @@ impl<'a> Gen<'a> {
             0 => Type::F32,
             1 => Type::I32,
             // rigid-body math works on vec3
+            2 if w.quat + w.xform > 0 && self.rng.random_bool(0.15) => Type::Vec(6),
             2 if w.quat + w.xform > 0 && self.rng.random_bool(0.7) => Type::Vec(3),
             2 => Type::Vec(self.rng.random_range(2..=4)),
             3 if w.quat + w.xform > 0 => Type::Mat(3),
@@ -450,6 +467,12 @@ impl<'a> Gen<'a> {
 
     /// A statement-level expression: sets a fresh leaf budget, then builds it.
     fn top_expr(&mut self, ty: Type, depth: u32) -> TExpr {
+        self.draws = 0;
+        self.top_expr_keeping_draws(ty, depth)
+    }
+
+    /// [`Gen::top_expr`] for a statement that may already hold a random draw (`self.draws` is kept).
+    fn top_expr_keeping_draws(&mut self, ty: Type, depth: u32) -> TExpr {
         self.budget = self.rng.random_range(2..=8);
         self.expr(ty, depth)
     }
@@ -579,6 +602,12 @@ impl<'a> Gen<'a> {
     /// A vector or matrix built from scalars when no variable of the type is at hand.
     fn composite_leaf(&mut self, ty: Type) -> TExpr {
         match ty {
+            Type::Vec(6) => {
+                // a spatial vector from its angular and linear parts (it has no one-value constructor)
+                let (w, iw) = self.leaf(Type::Vec(3));
+                let (v, iv) = self.leaf(Type::Vec(3));
+                (Expr::construct(ty, vec![w, v]), iw.hull(iv))
+            }
             Type::Vec(n) => {
                 if self.rng.random_bool(0.4) {
                     let (s, iv) = self.leaf(Type::F32);
@@ -637,8 +666,8 @@ impl<'a> Gen<'a> {
                 (Expr::construct(ty, vec![p, q]), ip.hull(iq))
             }
             // tiles are built only by `tile_kernel`, never requested as a leaf
-            Type::F32 | Type::I32 | Type::Tile(_) => {
-                debug_assert!(!matches!(ty, Type::Tile(_)), "a tile leaf");
+            Type::F32 | Type::I32 | Type::Tile(_) | Type::U32 => {
+                debug_assert!(!matches!(ty, Type::Tile(_) | Type::U32), "a tile or generator-state leaf");
                 self.lit(ty)
             }
             Type::Bool => (Expr { ty, kind: ExprKind::Bool(true) }, Interval::point(1.0)),
@@ -657,7 +686,18 @@ impl<'a> Gen<'a> {
     /// `transform_vector`, `transform_get_translation`.
     fn rot_vec(&mut self, d: u32) -> Option<TExpr> {
         let v3 = Type::Vec(3);
-        match self.rng.random_range(0..5) {
+        match self.rng.random_range(0..7) {
+            5 => {
+                let (x, ix) = self.expr(Type::Vec(6), d);
+                let name = if self.rng.random_bool(0.5) { "spatial_top" } else { "spatial_bottom" };
+                Some((Expr::call(name, v3, vec![x]), ix))
+            }
+            6 => {
+                // v + w x r of a twist (w, v) at offset r
+                let (x, ix) = self.expr(Type::Vec(6), d);
+                let (r, ir) = self.expr(v3, d);
+                Some((Expr::call("velocity_at_point", v3, vec![x, r]), ix.add(ix.mul(ir).scale(2.0))))
+            }
             k @ (0 | 1) => {
                 let (q, iq) = self.expr(Type::Quat, d);
                 let (v, iv) = self.expr(v3, d);
@@ -677,6 +717,33 @@ impl<'a> Gen<'a> {
             _ => {
                 let (t, it) = self.expr(Type::Transform, d);
                 Some((Expr::call("transform_get_translation", v3, vec![t]), it))
+            }
+        }
+    }
+
+    /// A spatial vector (`wp.spatial_vector`, angular then linear): built from two vec3s, a motion or force
+    /// cross product, or a twist or wrench moved by a transform (`warp/_src/math.py`, `spatial.h`).
+    fn spatial_op(&mut self, d: u32) -> Option<TExpr> {
+        let s = Type::Vec(6);
+        match self.rng.random_range(0..4) {
+            0 => {
+                let (w, iw) = self.expr(Type::Vec(3), d);
+                let (v, iv) = self.expr(Type::Vec(3), d);
+                Some((Expr::construct(s, vec![w, v]), iw.hull(iv)))
+            }
+            1 => {
+                let (a, ia) = self.expr(s, d);
+                let (b, ib) = self.expr(s, d);
+                let name = if self.rng.random_bool(0.5) { "spatial_cross" } else { "spatial_cross_dual" };
+                // each component sums two cross products: at most 4 |a| |b|
+                Some((Expr::call(name, s, vec![a, b]), ia.mul(ib).scale(4.0)))
+            }
+            _ => {
+                let (t, it) = self.expr(Type::Transform, d);
+                let (x, ix) = self.expr(s, d);
+                let name = if self.rng.random_bool(0.5) { "transform_twist" } else { "transform_wrench" };
+                let r = Self::rotate_bound(it, ix);
+                Some((Expr::call(name, s, vec![t, x]), r.add(it.mul(r).scale(2.0))))
             }
         }
     }
@@ -768,11 +835,18 @@ impl<'a> Gen<'a> {
                     (5, w.cast),
                     (0, 1),
                     (6, w.rot),
+                    (7, if self.state.is_some() && self.draws == 0 { w.rand } else { 0 }),
                 ]);
                 match p {
+                    7 => self.rand_f32(),
                     6 => {
                         let (q, iq) = self.expr(Type::Quat, d);
                         match self.rng.random_range(0..3) {
+                            0 if self.rng.random_bool(0.3) => {
+                                let (a, ia) = self.expr(Type::Vec(6), d);
+                                let (b, ib) = self.expr(Type::Vec(6), d);
+                                Some((Expr::call("spatial_dot", ty, vec![a, b]), ia.mul(ib).scale(6.0)))
+                            }
                             0 => Some((Expr::call("length", ty, vec![q]), Interval::new(0.0, 2.0 * iq.mag()))),
                             1 => {
                                 let (b, ib) = self.expr(Type::Quat, d);
@@ -824,10 +898,19 @@ impl<'a> Gen<'a> {
                 }
             }
             Type::Vec(n) => {
-                let rot = if n == 3 { w.rot } else { 0 };
-                let p =
-                    self.weighted(&[(0u8, w.arith), (1, w.vec + w.math), (2, w.mat), (3, w.select), (4, 1), (5, rot)]);
+                let rot = if n == 3 || n == 6 { w.rot } else { 0 };
+                let p = self.weighted(&[
+                    (0u8, w.arith),
+                    (1, w.vec + w.math),
+                    (2, if n <= 4 { w.mat } else { 0 }),
+                    (3, w.select),
+                    (4, 1),
+                    (5, rot),
+                    (6, if self.state.is_some() && self.draws == 0 && n <= 3 { w.rand } else { 0 }),
+                ]);
                 match p {
+                    6 => self.rand_vec(n),
+                    5 if n == 6 => self.spatial_op(d),
                     5 => self.rot_vec(d),
                     0 => self.arith(ty, d),
                     1 => self.vec_op(n, d),
@@ -857,8 +940,64 @@ impl<'a> Gen<'a> {
                 }
             }
             Type::Bool => Some(self.cond(depth)),
-            Type::Tile(_) => None,
+            Type::Tile(_) | Type::U32 => None,
         }
+    }
+
+    /// The generator state as an argument (a draw advances it in place).
+    fn state_expr(&mut self) -> Expr {
+        self.draws = self.draws.saturating_add(1);
+        match self.state {
+            Some(l) => {
+                self.locals[l].uses += 1;
+                Expr::var(self.locals[l].id, Type::U32)
+            }
+            None => Expr::int(0),
+        }
+    }
+
+    /// A random float: `wp.randf(state)` in [0, 1), `wp.randf(state, lo, hi)` with literal bounds (Warp has no
+    /// adjoint for the bounds), `wp.randn(state)` (Box-Muller: within +-5.8, since `randf + 5.96e-8 >= 5.96e-8`),
+    /// or an integer draw `wp.randi(state, lo, hi)` as a float.
+    fn rand_f32(&mut self) -> Option<TExpr> {
+        let s = self.state_expr();
+        let t = Type::F32;
+        Some(match self.rng.random_range(0..4) {
+            0 => (Expr::call("randf", t, vec![s]), Interval::new(0.0, 1.0)),
+            1 => {
+                let lo = f64::from(self.rng.random_range(0..4u32)) * 0.5;
+                let hi = lo + f64::from(self.rng.random_range(1..5u32)) * 0.5;
+                let neg = lo > 0.0 && self.rng.random_bool(0.5);
+                let (elo, ilo) =
+                    if neg { (Expr::unary(UnOp::Neg, Expr::float(lo)), -lo) } else { (Expr::float(lo), lo) };
+                (Expr::call("randf", t, vec![s, elo, Expr::float(hi)]), Interval::new(ilo, hi))
+            }
+            2 => (Expr::call("randn", t, vec![s]), Interval::new(-5.8, 5.8)),
+            _ => {
+                let hi = self.rng.random_range(2..20i64);
+                let i = Expr::call("randi", Type::I32, vec![s, Expr::int(0), Expr::int(hi)]);
+                (Expr::construct(t, vec![i]), Interval::new(0.0, (hi - 1) as f64))
+            }
+        })
+    }
+
+    /// A random point: `wp.sample_unit_square/disk/ring/triangle` (vec2) or
+    /// `wp.sample_unit_cube/sphere/sphere_surface/hemisphere/hemisphere_surface` (vec3).
+    fn rand_vec(&mut self, n: u8) -> Option<TExpr> {
+        let s = self.state_expr();
+        let names: &[&'static str] = match n {
+            2 => &["sample_unit_square", "sample_unit_disk", "sample_unit_ring", "sample_triangle"],
+            3 => &[
+                "sample_unit_cube",
+                "sample_unit_sphere",
+                "sample_unit_sphere_surface",
+                "sample_unit_hemisphere",
+                "sample_unit_hemisphere_surface",
+            ],
+            _ => return None,
+        };
+        let name = *names.choose(&mut self.rng)?;
+        Some((Expr::call(name, Type::Vec(n), vec![s]), Interval::new(-1.0, 1.0)))
     }
 
     /// A divisor whose range excludes zero: the expression itself, or `e * e + c` / `wp.abs(e) + c`.
@@ -868,7 +1007,7 @@ impl<'a> Gen<'a> {
             return (e, iv);
         }
         let c = [0.5, 1.0, 1.5, 2.0][self.rng.random_range(0..4)];
-        let (base, biv) = if self.rng.random_bool(0.6) && iv.mag() * iv.mag() < F_BOUND {
+        let (base, biv) = if self.rng.random_bool(0.6) && iv.mag() * iv.mag() < F_BOUND && !has_draw(&e) {
             let sq = Interval::new(
                 if iv.lo <= 0.0 && iv.hi >= 0.0 { 0.0 } else { iv.lo.abs().min(iv.hi.abs()).powi(2) },
                 iv.mag().powi(2),
@@ -942,7 +1081,7 @@ impl<'a> Gen<'a> {
             Dom::Any => Some((e, iv)),
             Dom::Pos => {
                 let c = [0.1, 0.5, 1.0][self.rng.random_range(0..3)];
-                if iv.mag() * iv.mag() < F_BOUND && self.rng.random_bool(0.6) {
+                if iv.mag() * iv.mag() < F_BOUND && self.rng.random_bool(0.6) && !has_draw(&e) {
                     let sq = Interval::new(0.0, iv.mag() * iv.mag());
                     Some((
                         Expr::binary(
@@ -970,7 +1109,7 @@ impl<'a> Gen<'a> {
     }
 
     fn math(&mut self, d: u32) -> Option<TExpr> {
-        let kind = self.rng.random_range(0..10);
+        let kind = self.rng.random_range(0..12);
         if kind < 6 {
             let arg = self.expr(Type::F32, d);
             let fitting: Vec<usize> = (0..UNARY.len()).filter(|&i| fits(UNARY[i].dom, arg.1)).collect();
@@ -1030,11 +1169,29 @@ impl<'a> Gen<'a> {
                     Some((Expr::call("smoothstep", t, vec![elo, ehi, x]), Interval::new(0.0, 1.0)))
                 }
             }
-            _ => {
+            9 => {
                 let (a, ia) = self.expr(t, d);
                 let (b, ib) = self.expr(t, d);
                 let tv = f64::from(self.rng.random_range(1..10u32)) / 10.0;
                 Some((Expr::call("lerp", t, vec![a, b, Expr::float(tv)]), ia.hull(ib)))
+            }
+            10 => {
+                // the magnitude of one value with the sign of another
+                let (a, ia) = self.expr(t, d);
+                let (b, _) = self.expr(t, d);
+                Some((Expr::call("copysign", t, vec![a, b]), Interval::new(-ia.mag(), ia.mag())))
+            }
+            _ => {
+                // a product or sum computed in double precision, rounded once to float32
+                let (a, ia) = self.expr(t, d);
+                let (b, ib) = self.expr(t, d);
+                let (a, b) = (Expr::call("float64", t, vec![a]), Expr::call("float64", t, vec![b]));
+                let (op, iv) = match self.rng.random_range(0..3) {
+                    0 => (BinOp::Mul, ia.mul(ib)),
+                    1 => (BinOp::Add, ia.add(ib)),
+                    _ => (BinOp::Sub, ia.sub(ib)),
+                };
+                Some((Expr::call("float32", t, vec![Expr::binary(op, t, a, b)]), iv))
             }
         }
     }
@@ -1042,7 +1199,11 @@ impl<'a> Gen<'a> {
     fn int_math(&mut self, d: u32) -> Option<TExpr> {
         let t = Type::I32;
         let (a, ia) = self.expr(t, d);
-        match self.rng.random_range(0..4) {
+        let k = self.rng.random_range(0..12);
+        if k >= 4 {
+            return self.int_bits(k, (a, ia), d);
+        }
+        match k {
             0 => {
                 let (b, ib) = self.expr(t, d);
                 Some((Expr::call("min", t, vec![a, b]), ia.min(ib)))
@@ -1062,6 +1223,76 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// Integer bit operations, floor division and width casts, each within its defined range: masks and
+    /// shifts only of non-negative values (a left shift of a negative value is undefined in C++17, which
+    /// Warp compiles), shift counts 1-4, `//` by a positive literal, `wp.int32(wp.int8(k))`-style round
+    /// trips through the narrower and wider integer types.
+    fn int_bits(&mut self, k: u32, (a, ia): TExpr, d: u32) -> Option<TExpr> {
+        let t = Type::I32;
+        let lit = |v: i64| Expr::int(v);
+        match k {
+            4 => {
+                let m = [1i64, 3, 7, 15, 31, 255][self.rng.random_range(0..6)];
+                let hi = if ia.lo >= 0.0 { ia.hi.min(m as f64) } else { m as f64 };
+                Some((Expr::binary(BinOp::BitAnd, t, a, lit(m)), Interval::new(0.0, hi)))
+            }
+            5 if ia.lo >= 0.0 => {
+                let (b, ib) = self.expr(t, d);
+                if ib.lo < 0.0 {
+                    return None;
+                }
+                // a | b and a ^ b lie in [0, a + b] for non-negative operands
+                let op = if self.rng.random_bool(0.5) { BinOp::BitOr } else { BinOp::BitXor };
+                Some((Expr::binary(op, t, a, b), Interval::new(0.0, ia.hi + ib.hi)))
+            }
+            6 if ia.lo >= 0.0 => {
+                let s = self.rng.random_range(1..=4i64);
+                Some((Expr::binary(BinOp::Shl, t, a, lit(s)), ia.scale((1i64 << s) as f64)))
+            }
+            7 => {
+                let s = self.rng.random_range(1..=4i64);
+                let p = (1i64 << s) as f64;
+                Some((Expr::binary(BinOp::Shr, t, a, lit(s)), Interval::new((ia.lo / p).floor(), (ia.hi / p).floor())))
+            }
+            8 => Some((Expr::unary(UnOp::Invert, a), Interval::new(-ia.hi - 1.0, -ia.lo - 1.0))),
+            9 => {
+                let q = self.rng.random_range(2..10i64);
+                let qf = q as f64;
+                Some((
+                    Expr::binary(BinOp::FloorDiv, t, a, lit(q)),
+                    Interval::new((ia.lo / qf).floor(), (ia.hi / qf).floor()),
+                ))
+            }
+            // Warp 1.19 folds a cast of an unrolled loop's counter into the counter itself (its C++ type
+            // becomes the cast's, `add(int32, uint64)` is then ambiguous): casts take expressions, not variables
+            10 if matches!(a.kind, ExprKind::Var(_)) => None,
+            10 => {
+                // a round trip through another integer width: wraps outside its range
+                let (name, lo, hi) = [
+                    ("int8", -128.0, 127.0),
+                    ("uint8", 0.0, 255.0),
+                    ("int16", -32768.0, 32767.0),
+                    ("uint16", 0.0, 65535.0),
+                    ("int64", f64::MIN, f64::MAX),
+                    ("uint32", f64::MIN, f64::MAX),
+                    ("uint64", f64::MIN, f64::MAX),
+                ][self.rng.random_range(0..7)];
+                let fits = ia.lo >= lo && ia.hi <= hi;
+                let iv = if fits { ia } else { Interval::new(lo, hi) };
+                let inner = Expr::call(name, t, vec![a]);
+                Some((Expr::call("int32", t, vec![inner]), iv))
+            }
+            _ => {
+                let iv = if ia.lo >= 0.0 {
+                    Interval::new(0.0, ia.hi.max(1.0).log2().floor() + 1.0)
+                } else {
+                    Interval::new(0.0, 32.0)
+                };
+                Some((Expr::call("bit_count", t, vec![a]), iv))
+            }
+        }
+    }
+
     fn select(&mut self, ty: Type, d: u32) -> Option<TExpr> {
         let c = self.cond(d.max(1));
         let (a, ia) = self.expr(ty, d);
@@ -1074,7 +1305,11 @@ impl<'a> Gen<'a> {
         let vt = Type::Vec(n);
         let nf = f64::from(n);
         let t = Type::F32;
-        match self.rng.random_range(0..4) {
+        let k = self.rng.random_range(0..8);
+        if k >= 4 {
+            return self.vec_norm(n, k, d);
+        }
+        match k {
             0 => {
                 let (a, ia) = self.expr(vt, d);
                 let (b, ib) = self.expr(vt, d);
@@ -1121,10 +1356,56 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// Norms and index reductions of a vector: `norm_l1`, `norm_l2`, `norm_huber`, `norm_pseudo_huber`
+    /// (with a literal `delta`), `argmin`/`argmax` (as a float).
+    fn vec_norm(&mut self, n: u8, k: u32, d: u32) -> Option<TExpr> {
+        let (t, vt, nf) = (Type::F32, Type::Vec(n), f64::from(n));
+        let (a, ia) = self.expr(vt, d);
+        let m = ia.mag();
+        let delta = [0.5, 1.0, 2.0][self.rng.random_range(0..3)];
+        match k {
+            4 => Some((Expr::call("norm_l1", t, vec![a]), Interval::new(0.0, nf * m))),
+            5 => Some((Expr::call("norm_l2", t, vec![a]), Interval::new(0.0, nf.sqrt() * m))),
+            6 if self.rng.random_bool(0.5) => {
+                let hi = (0.5 * nf * m * m).max(delta * nf.sqrt() * m);
+                Some((Expr::call("norm_huber", t, vec![a, Expr::float(delta)]), Interval::new(0.0, hi)))
+            }
+            6 => {
+                let hi = delta * (1.0 + nf * m * m / (delta * delta)).sqrt();
+                Some((Expr::call("norm_pseudo_huber", t, vec![a, Expr::float(delta)]), Interval::new(delta, hi)))
+            }
+            _ => {
+                let name = if self.rng.random_bool(0.5) { "argmin" } else { "argmax" };
+                let index = Expr::call(name, Type::I32, vec![a]);
+                Some((Expr::call("float32", t, vec![index]), Interval::new(0.0, nf - 1.0)))
+            }
+        }
+    }
+
     fn vec_op(&mut self, n: u8, d: u32) -> Option<TExpr> {
         let ty = Type::Vec(n);
         let (a, ia) = self.expr(ty, d);
-        match self.rng.random_range(0..6) {
+        match self.rng.random_range(0..10) {
+            6 => {
+                let delta = [0.5, 1.0, 2.0][self.rng.random_range(0..3)];
+                Some((Expr::call("smooth_normalize", ty, vec![a, Expr::float(delta)]), Interval::new(-1.0, 1.0)))
+            }
+            7 if n <= 4 => {
+                // a component-wise quotient by a divisor kept away from zero: b * b + c
+                let (b, ib) = self.expr(ty, d);
+                if has_draw(&b) {
+                    return None;
+                }
+                let c = [0.5, 1.0, 2.0][self.rng.random_range(0..3)];
+                let sq = Expr::call("cw_mul", ty, vec![b.clone(), b]);
+                let div = Expr::binary(BinOp::Add, ty, sq, Expr::construct(ty, vec![Expr::float(c)]));
+                let idiv = Interval::new(c, ib.mag() * ib.mag() + c);
+                Some((Expr::call("cw_div", ty, vec![a, div]), ia.div(idiv)?))
+            }
+            8 if n <= 4 => {
+                let (m, im) = self.expr(Type::Mat(n), d);
+                Some((Expr::call("get_diag", ty, vec![m]), im))
+            }
             0 => Some((Expr::call("normalize", ty, vec![a]), Interval::new(-1.0, 1.0))),
             1 if n == 3 => {
                 let (b, ib) = self.expr(ty, d);
@@ -1154,7 +1435,19 @@ impl<'a> Gen<'a> {
     fn mat_op(&mut self, n: u8, d: u32) -> Option<TExpr> {
         let ty = Type::Mat(n);
         let nf = f64::from(n);
-        match self.rng.random_range(0..5) {
+        match self.rng.random_range(0..6) {
+            5 => {
+                // a matrix from n vectors as its columns or rows
+                let mut iv: Option<Interval> = None;
+                let mut args = Vec::new();
+                for _ in 0..n {
+                    let (v, i) = self.expr(Type::Vec(n), d);
+                    iv = Some(iv.map_or(i, |a| a.hull(i)));
+                    args.push(v);
+                }
+                let name = if self.rng.random_bool(0.5) { "matrix_from_cols" } else { "matrix_from_rows" };
+                Some((Expr::call(name, ty, args), iv.unwrap_or(Interval::point(0.0))))
+            }
             0 => {
                 let (a, ia) = self.expr(ty, d);
                 let (b, ib) = self.expr(ty, d);
@@ -1180,8 +1473,16 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// A `bool` condition. Frozen accumulators may be read here: a condition's value needs no range.
+    /// A `bool` condition without random draws (C's `&&`, `||` and `?:` would skip a draw that Warp runs).
     fn cond(&mut self, depth: u32) -> TExpr {
+        let draws = std::mem::replace(&mut self.draws, u32::MAX);
+        let c = self.cond_inner(depth);
+        self.draws = draws;
+        c
+    }
+
+    /// [`Gen::cond`]'s body. Frozen accumulators may be read here: a condition's value needs no range.
+    fn cond_inner(&mut self, depth: u32) -> TExpr {
         let b = Interval::new(0.0, 1.0);
         if depth > 1 && self.rng.random_bool(0.25) {
             let (a, _) = self.cond(depth - 1);
@@ -1265,6 +1566,10 @@ impl<'a> Gen<'a> {
                 (Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(x), k, None) }, iv)
             }
             (Type::Mat(n), Type::F32) => (Expr::call("trace", Type::F32, vec![x]), iv.scale(f64::from(n))),
+            (Type::U32, Type::F32) => {
+                let s = self.state_expr();
+                (Expr::call("randf", Type::F32, vec![s]), Interval::new(0.0, 1.0))
+            }
             (Type::Quat, Type::F32) => {
                 let k = self.rng.random_range(0..4);
                 (Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(x), k, None) }, iv)
@@ -1287,6 +1592,11 @@ impl<'a> Gen<'a> {
                     Expr::construct(Type::Transform, vec![p.0, Expr::call("quat_identity", Type::Quat, vec![])]),
                     p.1.hull(Interval::new(-1.0, 1.0)),
                 )
+            }
+            (_, Type::Vec(6)) => {
+                let v = self.convert((x, iv), Type::Vec(3));
+                let zero = Expr::construct(Type::Vec(3), vec![Expr::float(0.0)]);
+                (Expr::construct(Type::Vec(6), vec![v.0, zero]), v.1.with_zero())
             }
             (_, Type::Vec(n)) => {
                 let s = self.convert((x, iv), Type::F32);
@@ -1443,7 +1753,11 @@ impl<'a> Gen<'a> {
         let plain: Vec<usize> = (0..self.locals.len())
             .filter(|&i| {
                 let l = &self.locals[i];
-                l.mutable && !l.frozen && l.level == level && !self.is_index(i) && l.ty != Type::Bool
+                l.mutable
+                    && !l.frozen
+                    && l.level == level
+                    && !self.is_index(i)
+                    && !matches!(l.ty, Type::Bool | Type::U32)
             })
             .collect();
         if !plain.is_empty() && self.rng.random_bool(0.5) {
@@ -1548,7 +1862,7 @@ impl<'a> Gen<'a> {
                     && !l.frozen
                     && l.level == level
                     && !self.is_index(i)
-                    && !matches!(l.ty, Type::Bool | Type::Mat(_) | Type::Quat | Type::Transform)
+                    && !matches!(l.ty, Type::Bool | Type::Mat(_) | Type::Quat | Type::Transform | Type::U32)
                     && l.uses > 0
             })
             .collect();
@@ -1653,7 +1967,7 @@ impl<'a> Gen<'a> {
         let level = self.trips.len();
         let mut c: Vec<Target> = Vec::new();
         for (i, l) in self.locals.iter().enumerate() {
-            if self.is_index(i) || !l.mutable || l.ty == Type::Bool {
+            if self.is_index(i) || !l.mutable || matches!(l.ty, Type::Bool | Type::U32) {
                 continue;
             }
             if l.frozen {
@@ -1810,7 +2124,14 @@ impl<'a> Gen<'a> {
             let len = *p.acc_lens.choose(&mut self.rng).unwrap_or(&1);
             let id = self.array_param(ty, ArrayRole::Accumulator, ArrayLen::Fixed(len), Interval::point(0.0));
             let family = if ty.is_scalar() {
-                self.weighted(&[(AtomicOp::Add, 6), (AtomicOp::Min, 1), (AtomicOp::Max, 1)])
+                let bits = if ty == Type::I32 { 1 } else { 0 };
+                self.weighted(&[
+                    (AtomicOp::Add, 6),
+                    (AtomicOp::Min, 1),
+                    (AtomicOp::Max, 1),
+                    (AtomicOp::Or, bits),
+                    (AtomicOp::Xor, bits),
+                ])
             } else {
                 AtomicOp::Add
             };
@@ -1851,6 +2172,18 @@ impl<'a> Gen<'a> {
             body.push(Stmt::Let { var: index_vars[0], value: Expr { ty: Type::I32, kind: ExprKind::Tid } });
         } else {
             body.push(Stmt::LaunchIndex { vars: index_vars });
+        }
+
+        if p.exprs.rand > 0 {
+            // state = wp.rand_init(seed, tid): one stream per thread
+            let seed = self.value_param(Type::I32, Interval::new(0.0, 1000.0), &["seed", "rng_seed", "salt"]);
+            self.values[seed].uses += 1;
+            let seed = Expr::var(self.values[seed].id, Type::I32);
+            let (t, _) = self.tid_expr();
+            let l = self.declare(Self::local_pool(Type::U32), Type::U32, Interval::new(0.0, 4294967295.0), false);
+            self.locals[l].uses += 1;
+            self.state = Some(l);
+            body.push(Stmt::Let { var: self.locals[l].id, value: Expr::call("rand_init", Type::U32, vec![seed, t]) });
         }
 
         // read some inputs into named locals first, as hand-written kernels do
@@ -1919,7 +2252,8 @@ impl<'a> Gen<'a> {
             // atomic-only kernels: the leftovers feed one more atomic update
             let a = self.accs[0];
             let extra: Vec<TExpr> = share.remove(0).into_iter().map(|e| self.convert(e, a.ty)).collect();
-            let base = self.top_expr(a.ty, depth.min(2));
+            self.draws = u32::from(extra.iter().any(|e| has_draw(&e.0)));
+            let base = self.top_expr_keeping_draws(a.ty, depth.min(2));
             let (value, _) = Self::sum(a.ty, base, extra);
             let (t, _) = self.tid_expr();
             let index = if a.len == 1 {
@@ -1932,7 +2266,8 @@ impl<'a> Gen<'a> {
         }
         for (k, (id, ty)) in self.outputs.clone().into_iter().enumerate() {
             let extra: Vec<TExpr> = std::mem::take(&mut share[k]).into_iter().map(|e| self.convert(e, ty)).collect();
-            let base = self.top_expr(ty, depth);
+            self.draws = u32::from(extra.iter().any(|e| has_draw(&e.0)));
+            let base = self.top_expr_keeping_draws(ty, depth);
             let (value, _) = Self::sum(ty, base, extra);
             let index = self.own_index();
             body.push(Stmt::Store { array: id, index, value });
@@ -1964,6 +2299,16 @@ pub(crate) fn is_const(e: &Expr) -> bool {
         ExprKind::Binary(_, a, b) => is_const(a) && is_const(b),
         ExprKind::Call(_, a) | ExprKind::Construct(a) => a.iter().all(is_const),
     }
+}
+
+/// True if `e` draws a random number (`wp.randf(state)`, `wp.sample_unit_disk(state)`, ...): such an
+/// expression must not be duplicated, since each copy would advance the generator.
+fn has_draw(e: &Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |x| {
+        found |= matches!(x.kind, ExprKind::Call(_, ref a) if a.first().is_some_and(|s| s.ty == Type::U32))
+    });
+    found
 }
 
 /// Productions a person would not write: `-(-x)`, `x - x`, `min(x, x)`, `where(c, x, x)`, `x * 1.0`,

@@ -53,6 +53,9 @@ pub struct ExprWeights {
     pub select: u32,
     /// Casts between `int32` and `float32`.
     pub cast: u32,
+    /// Random draws from the kernel's generator state (`wp.randf`, `wp.randn`, `wp.sample_unit_disk`, ...);
+    /// a nonzero weight gives the kernel `state = wp.rand_init(seed, tid)`.
+    pub rand: u32,
 }
 
 /// A construct that a category's kernels must contain at least once.
@@ -126,7 +129,7 @@ const BASE: Policy = Policy {
     local_types: TypeWeights { f32: 6, i32: 1, vec: 1, mat: 0, quat: 0, xform: 0 },
     array_types: TypeWeights { f32: 6, i32: 1, vec: 1, mat: 0, quat: 0, xform: 0 },
     stmts: StmtWeights { let_: 8, assign: 2, if_: 1, for_: 1, atomic: 0 },
-    exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 0, cast: 1 },
+    exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 0, cast: 1, rand: 0 },
     inputs: (1, 3),
     outputs: (1, 2),
     scalars: (0, 1),
@@ -150,14 +153,14 @@ pub fn policy(category: Category) -> Policy {
             local_types: TypeWeights { f32: 5, i32: 3, vec: 0, mat: 0, quat: 0, xform: 0 },
             array_types: TypeWeights { f32: 5, i32: 2, vec: 0, mat: 0, quat: 0, xform: 0 },
             stmts: StmtWeights { let_: 10, assign: 3, if_: 0, for_: 0, atomic: 0 },
-            exprs: ExprWeights { arith: 10, math: 0, vec: 0, mat: 0, rot: 0, select: 0, cast: 2 },
+            exprs: ExprWeights { arith: 10, math: 0, vec: 0, mat: 0, rot: 0, select: 0, cast: 2, rand: 0 },
             ..BASE
         },
         Category::Math => Policy {
             local_types: TypeWeights { f32: 10, i32: 0, vec: 0, mat: 0, quat: 0, xform: 0 },
             array_types: TypeWeights { f32: 10, i32: 0, vec: 0, mat: 0, quat: 0, xform: 0 },
             stmts: StmtWeights { let_: 10, assign: 2, if_: 0, for_: 0, atomic: 0 },
-            exprs: ExprWeights { arith: 3, math: 10, vec: 0, mat: 0, rot: 0, select: 0, cast: 0 },
+            exprs: ExprWeights { arith: 3, math: 10, vec: 0, mat: 0, rot: 0, select: 0, cast: 0, rand: 0 },
             required: &[Required::MathCall],
             ..BASE
         },
@@ -165,7 +168,7 @@ pub fn policy(category: Category) -> Policy {
             local_types: TypeWeights { f32: 2, i32: 0, vec: 6, mat: 0, quat: 0, xform: 0 },
             array_types: TypeWeights { f32: 2, i32: 0, vec: 6, mat: 0, quat: 0, xform: 0 },
             stmts: StmtWeights { let_: 10, assign: 2, if_: 1, for_: 0, atomic: 0 },
-            exprs: ExprWeights { arith: 3, math: 1, vec: 10, mat: 0, rot: 0, select: 0, cast: 0 },
+            exprs: ExprWeights { arith: 3, math: 1, vec: 10, mat: 0, rot: 0, select: 0, cast: 0, rand: 0 },
             required: &[Required::VecLocal],
             ..BASE
         },
@@ -173,13 +176,13 @@ pub fn policy(category: Category) -> Policy {
             local_types: TypeWeights { f32: 1, i32: 0, vec: 3, mat: 6, quat: 0, xform: 0 },
             array_types: TypeWeights { f32: 1, i32: 0, vec: 3, mat: 4, quat: 0, xform: 0 },
             stmts: StmtWeights { let_: 10, assign: 2, if_: 0, for_: 0, atomic: 0 },
-            exprs: ExprWeights { arith: 2, math: 1, vec: 4, mat: 10, rot: 0, select: 0, cast: 0 },
+            exprs: ExprWeights { arith: 2, math: 1, vec: 4, mat: 10, rot: 0, select: 0, cast: 0, rand: 0 },
             required: &[Required::MatLocal],
             ..BASE
         },
         Category::ControlFlow => Policy {
             stmts: StmtWeights { let_: 5, assign: 4, if_: 5, for_: 3, atomic: 0 },
-            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 3, cast: 1 },
+            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 3, cast: 1, rand: 0 },
             jump_p: 0.35,
             required: &[Required::If, Required::Loop],
             ..BASE
@@ -200,7 +203,7 @@ pub fn policy(category: Category) -> Policy {
         },
         Category::MultiConditional => Policy {
             stmts: StmtWeights { let_: 5, assign: 3, if_: 6, for_: 0, atomic: 0 },
-            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 2, cast: 1 },
+            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 2, cast: 1, rand: 0 },
             elif_p: 0.7,
             else_p: 0.8,
             required: &[Required::IfChain],
@@ -210,7 +213,7 @@ pub fn policy(category: Category) -> Policy {
             local_types: TypeWeights { f32: 5, i32: 1, vec: 3, mat: 2, quat: 0, xform: 0 },
             array_types: TypeWeights { f32: 5, i32: 1, vec: 3, mat: 1, quat: 0, xform: 0 },
             stmts: StmtWeights { let_: 8, assign: 3, if_: 3, for_: 2, atomic: 1 },
-            exprs: ExprWeights { arith: 6, math: 4, vec: 4, mat: 2, rot: 0, select: 1, cast: 1 },
+            exprs: ExprWeights { arith: 6, math: 4, vec: 4, mat: 2, rot: 0, select: 1, cast: 1, rand: 0 },
             accumulators: (0, 1),
             scalars: (0, 2),
             jump_p: 0.15,
@@ -219,7 +222,7 @@ pub fn policy(category: Category) -> Policy {
         },
         Category::Reduction => Policy {
             stmts: StmtWeights { let_: 6, assign: 2, if_: 1, for_: 3, atomic: 3 },
-            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 1 },
+            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 1, rand: 0 },
             accumulators: (1, 2),
             acc_lens: &[1, 1, 2],
             outputs: (0, 1),
@@ -228,7 +231,7 @@ pub fn policy(category: Category) -> Policy {
         },
         Category::Stencil => Policy {
             array_types: TypeWeights { f32: 6, i32: 0, vec: 1, mat: 0, quat: 0, xform: 0 },
-            exprs: ExprWeights { arith: 8, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 0 },
+            exprs: ExprWeights { arith: 8, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 0, rand: 0 },
             inputs: (1, 2),
             neighbour: 6,
             required: &[Required::Stencil],
@@ -239,28 +242,33 @@ pub fn policy(category: Category) -> Policy {
             ndim: 2,
             neighbour: 2,
             stmts: StmtWeights { let_: 8, assign: 2, if_: 2, for_: 1, atomic: 0 },
-            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 2 },
+            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 2, rand: 0 },
             ..BASE
         },
         Category::Grid3d => Policy {
             ndim: 3,
             neighbour: 2,
             stmts: StmtWeights { let_: 8, assign: 2, if_: 2, for_: 1, atomic: 0 },
-            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 2 },
+            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 2, rand: 0 },
             ..BASE
         },
         Category::Transform => Policy {
             local_types: TypeWeights { f32: 2, i32: 0, vec: 4, mat: 1, quat: 3, xform: 2 },
             array_types: TypeWeights { f32: 1, i32: 0, vec: 4, mat: 0, quat: 3, xform: 3 },
             stmts: StmtWeights { let_: 10, assign: 2, if_: 1, for_: 0, atomic: 0 },
-            exprs: ExprWeights { arith: 3, math: 1, vec: 4, mat: 1, rot: 8, select: 1, cast: 0 },
+            exprs: ExprWeights { arith: 3, math: 1, vec: 4, mat: 1, rot: 8, select: 1, cast: 0, rand: 0 },
             required: &[Required::Rotation],
+            ..BASE
+        },
+        Category::Random => Policy {
+            local_types: TypeWeights { f32: 6, i32: 1, vec: 3, mat: 0, quat: 0, xform: 0 },
+            exprs: ExprWeights { arith: 6, math: 2, vec: 2, mat: 0, rot: 0, select: 1, cast: 1, rand: 5 },
             ..BASE
         },
         Category::ScalarParam => Policy {
             scalars: (2, 4),
             inputs: (1, 2),
-            exprs: ExprWeights { arith: 8, math: 3, vec: 1, mat: 0, rot: 0, select: 1, cast: 1 },
+            exprs: ExprWeights { arith: 8, math: 3, vec: 1, mat: 0, rot: 0, select: 1, cast: 1, rand: 0 },
             dynamic_loop_p: 0.8,
             ..BASE
         },

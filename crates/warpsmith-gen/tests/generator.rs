@@ -32,6 +32,18 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
     }
     let mut neighbour_reads = 0;
     visit_stmts(&k.body, &mut |s, loops| {
+        // a random draw advances the generator: C++ would order two draws in one statement arbitrarily
+        let mut draws = 0;
+        for e in s.exprs() {
+            e.visit(&mut |x| {
+                if let ExprKind::Call(_, a) = &x.kind {
+                    draws += usize::from(a.first().is_some_and(|s| s.ty == warpsmith_ast::Type::U32));
+                }
+            });
+        }
+        if draws > 1 {
+            ok = Err(format!("{draws} random draws in one statement"));
+        }
         for e in s.exprs() {
             e.visit(&mut |e| {
                 if let ExprKind::Load(_, idx) = &e.kind {
@@ -111,6 +123,7 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
         Category::Tile if !k.is_tiled() || !features(k).contains("tile_load") => {
             Err("tile kernel without tile loads".into())
         }
+        Category::Random if !features(k).contains("rand_init") => Err("random kernel without a generator".into()),
         Category::Grid2d if k.ndim() != 2 => Err("grid_2d kernel not 2-D".into()),
         Category::Grid3d if k.ndim() != 3 => Err("grid_3d kernel not 3-D".into()),
         Category::ControlFlow if !features(k).contains("stmt:if") || !features(k).contains("stmt:for") => {

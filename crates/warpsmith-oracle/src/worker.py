@@ -137,6 +137,7 @@ for _n in (2, 3, 4):
     DTYPES[f"vec{_n}"] = getattr(wp, f"vec{_n}")
     DTYPES[f"mat{_n}{_n}"] = getattr(wp, f"mat{_n}{_n}")
 DTYPES["quat"] = wp.quat
+DTYPES["spatial_vector"] = wp.spatial_vector
 DTYPES["transform"] = wp.transform
 
 
@@ -147,6 +148,8 @@ def comp_shape(dtype):
         return (int(dtype[3]), int(dtype[4]))
     if dtype == "quat":
         return (4,)
+    if dtype == "spatial_vector":
+        return (6,)
     if dtype == "transform":
         return (7,)
     return ()

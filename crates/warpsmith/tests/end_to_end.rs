@@ -216,7 +216,7 @@ outputs = {t["name"]: t for t in rec["test_outputs"]}
 def dtype_of(name):
     return {"float32": wp.float32, "int32": wp.int32}.get(name) or getattr(wp, name)
 def comp(name):
-    sizes = {"quat": (4,), "transform": (7,)}
+    sizes = {"quat": (4,), "transform": (7,), "spatial_vector": (6,)}
     return (int(name[3]),) if name.startswith("vec") else (int(name[3]), int(name[4])) if name.startswith("mat") else sizes.get(name, ())
 import ast
 fn = next(x for x in ast.walk(ast.parse(rec["python"])) if isinstance(x, ast.FunctionDef))

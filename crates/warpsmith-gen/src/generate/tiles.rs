@@ -249,6 +249,30 @@ impl Gen<'_> {
         (!tiles.is_empty()).then(|| self.rng.random_range(0..tiles.len()))
     }
 
+    /// A constant tile: `wp.tile_ones`, `wp.tile_full` (a literal value) or `wp.tile_arange` (0, 1, ...).
+    fn constant_tile(&mut self, n: u16) -> Option<(TileLocal, Expr)> {
+        let ty = Type::Tile(n);
+        let dtype = Expr {
+            ty: Type::F32,
+            kind: ExprKind::Kw("dtype", Box::new(Expr { ty: Type::F32, kind: ExprKind::FuncRef("float32") })),
+        };
+        let shape = Expr { ty: Type::I32, kind: ExprKind::Kw("shape", Box::new(Expr::int(i64::from(n)))) };
+        let (e, iv) = match self.rng.random_range(0..3) {
+            0 => (Expr::call("tile_ones", ty, vec![shape, dtype]), Interval::point(1.0)),
+            1 => {
+                let v = self.float_lit();
+                let value = Expr { ty: Type::F32, kind: ExprKind::Kw("value", Box::new(Expr::float(v))) };
+                (Expr::call("tile_full", ty, vec![shape, value, dtype]), Interval::point(v))
+            }
+            _ => (
+                Expr::call("tile_arange", ty, vec![Expr::int(i64::from(n)), dtype]),
+                Interval::new(0.0, f64::from(n) - 1.0),
+            ),
+        };
+        let id = self.new_var(TILE_NAMES, ty);
+        Some((TileLocal { id, n, iv, used: false }, e))
+    }
+
     /// A tile other than `a`, preferring unused ones; `None` when `a` is the only one.
     fn other_tile(&mut self, tiles: &[TileLocal], a: usize) -> Option<usize> {
         let others: Vec<usize> = (0..tiles.len()).filter(|&k| k != a).collect();
@@ -268,9 +292,22 @@ impl Gen<'_> {
         ty: Type,
     ) -> Option<(TileLocal, Expr)> {
         let Type::Tile(n) = ty else { return None };
+        if self.rng.random_bool(0.1) {
+            return self.constant_tile(n);
+        }
         let a = self.pick_tile(tiles)?;
         let (ea, ia) = (Expr::var(tiles[a].id, ty), tiles[a].iv);
-        let (e, iv) = match self.rng.random_range(0..6) {
+        let (e, iv) = match self.rng.random_range(0..7) {
+            6 => {
+                // prefix scans, element by element in order (Warp's block_dim-1 path)
+                let (name, iv) = match self.rng.random_range(0..4) {
+                    0 => ("tile_scan_inclusive", ia.scale(f64::from(n)).hull(ia)),
+                    1 => ("tile_scan_exclusive", ia.scale(f64::from(n)).hull(ia).with_zero()),
+                    2 => ("tile_scan_max_inclusive", ia),
+                    _ => ("tile_scan_min_inclusive", ia),
+                };
+                (Expr::call(name, ty, vec![ea]), iv)
+            }
             0 | 1 => {
                 // unary builtin mapped over the tile, when its domain holds
                 let fitting: Vec<usize> = (0..UNARY.len()).filter(|&i| fits(UNARY[i].dom, ia)).collect();
