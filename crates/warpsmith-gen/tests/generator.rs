@@ -114,8 +114,17 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
         Category::Stencil if neighbour_reads == 0 => Err("stencil kernel without a neighbour read".into()),
         Category::Transform
             if !features(k).iter().any(|f| {
-                ["quat_rotate", "quat_rotate_inv", "transform_point", "transform_vector", "transform_get_translation"]
-                    .contains(&f.as_str())
+                [
+                    "quat_rotate",
+                    "quat_rotate_inv",
+                    "transform_point",
+                    "transform_vector",
+                    "transform_get_translation",
+                    "spatial_top",
+                    "spatial_bottom",
+                    "velocity_at_point",
+                ]
+                .contains(&f.as_str())
             }) =>
         {
             Err("transform kernel without a rotated or transformed vector".into())
