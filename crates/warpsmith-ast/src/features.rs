@@ -92,7 +92,7 @@ pub fn features(kernel: &Kernel) -> BTreeSet<String> {
                     }
                     ExprKind::Len(..) => Some("op:shape".into()),
                     ExprKind::FuncRef(name) => Some((*name).into()),
-                    ExprKind::Kw(..) => None,
+                    ExprKind::Kw(..) | ExprKind::Tuple(_) => None,
                     ExprKind::Var(_) | ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => None,
                 };
                 if let Some(n) = name {

@@ -47,13 +47,14 @@ impl Kernel {
         match len {
             ArrayLen::Launch => self.ndim(),
             ArrayLen::Fixed(_) | ArrayLen::Tiled(_) => 1,
+            ArrayLen::Tiled2(..) | ArrayLen::Fixed2(..) => 2,
         }
     }
 
     /// True for a tile kernel: one with a [`Type::Tile`] variable. Each launch index is a block that runs the
     /// tile operations cooperatively (`wp.launch_tiled` on CUDA; one thread per block on the CPU).
     pub fn is_tiled(&self) -> bool {
-        self.vars.iter().any(|v| matches!(v.ty, Type::Tile(_)))
+        self.vars.iter().any(|v| matches!(v.ty, Type::Tile(_) | Type::Tile2(..)))
     }
 }
 
@@ -114,6 +115,11 @@ pub enum ArrayLen {
     Fixed(u32),
     /// `N` elements per launch index (a tile kernel's arrays: block `i` loads `a[i * N : (i + 1) * N]`).
     Tiled(u32),
+    /// A 2-D array of `rows` rows per launch index and `cols` columns (block `i` loads rows
+    /// `i * rows .. (i + 1) * rows`).
+    Tiled2(u32, u32),
+    /// A 2-D array of a fixed `rows x cols` shape, shared by every block (e.g. the weights of a tile matmul).
+    Fixed2(u32, u32),
 }
 
 /// A statement.
@@ -257,6 +263,8 @@ pub enum ExprKind {
     /// A keyword argument `name=value` of a [`ExprKind::Call`] (e.g. `shape=8`, `offset=i * 8`); its type is
     /// the value's.
     Kw(&'static str, Box<Expr>),
+    /// A tuple `(a, b)`: a 2-D tile's `shape=` or `offset=`.
+    Tuple(Vec<Expr>),
     /// A builtin named as a value, `wp.sin`, as the function argument of `wp.tile_map`/`wp.tile_reduce`.
     /// Typed `float32` (the element type it maps).
     FuncRef(&'static str),
@@ -450,7 +458,9 @@ impl Expr {
                 a.visit(f);
                 b.visit(f);
             }
-            ExprKind::Call(_, args) | ExprKind::Construct(args) => args.iter().for_each(|x| x.visit(f)),
+            ExprKind::Call(_, args) | ExprKind::Construct(args) | ExprKind::Tuple(args) => {
+                args.iter().for_each(|x| x.visit(f))
+            }
             ExprKind::Var(_)
             | ExprKind::Tid
             | ExprKind::Float(_)

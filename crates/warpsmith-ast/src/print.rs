@@ -58,7 +58,7 @@ impl Namer for Canonical {
 /// The complete Python module for `kernel`: the import, then the `@wp.kernel` function. This is the text of
 /// the record's `python` column, and the exact file Warp is given (Warp's generated code quotes its lines).
 pub fn python_module(kernel: &Kernel) -> String {
-    let mut out = String::from(HEADER);
+    let mut out = header(kernel);
     print_kernel(kernel, &mut Readable, &mut out);
     out
 }
@@ -66,9 +66,25 @@ pub fn python_module(kernel: &Kernel) -> String {
 /// Like [`python_module`], but with the identifiers renamed in order of first use (`v0, v1, ...`, kernel
 /// `kernel`): useful to show what the canonical form looks like in context.
 pub fn python_module_with_names(kernel: &Kernel) -> String {
-    let mut out = String::from(HEADER);
+    let mut out = header(kernel);
     print_kernel(kernel, &mut Canonical::default(), &mut out);
     out
+}
+
+/// The module's head: the import and, for a kernel with `wp.tile_matmul`, the module option that keeps the
+/// product in Warp's own source (`enable_mathdx_gemm=False`: no cuBLASDx LTO), so the module text is the code.
+fn header(kernel: &Kernel) -> String {
+    let mut matmul = false;
+    crate::visit_stmts(&kernel.body, &mut |s, _| {
+        for e in s.exprs() {
+            e.visit(&mut |x| matmul |= matches!(x.kind, ExprKind::Call("tile_matmul", _)));
+        }
+    });
+    if matmul {
+        "import warp as wp\n\nwp.set_module_options({\"enable_mathdx_gemm\": False})\n\n\n".into()
+    } else {
+        HEADER.into()
+    }
 }
 
 /// The canonical form: the kernel alone (no imports), identifiers renamed in order of first use.
@@ -248,6 +264,7 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
         }
         ExprKind::Kw(name, v) => (format!("{name}={}", expr(k, n, v).0), PREC_ATOM),
         ExprKind::FuncRef(name) => (format!("wp.{name}"), PREC_ATOM),
+        ExprKind::Tuple(a) => (format!("({})", args(k, n, a)), PREC_ATOM),
         ExprKind::Len(arr, axis) => (format!("{}.shape[{axis}]", n.var(k, *arr)), PREC_ATOM),
     }
 }

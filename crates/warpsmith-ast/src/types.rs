@@ -18,6 +18,9 @@ pub enum Type {
     Quat,
     /// `wp.transform`: translation `p` (vec3) then rotation `q` (quat), 7 float32
     Transform,
+    /// A 2-D tile of `rows x cols` float32 values, row-major (`wp.tile_load(a, shape=(rows, cols), ...)`,
+    /// `wp.tile_matmul`). Only for locals of a tile kernel.
+    Tile2(u16, u16),
     /// `wp.uint32`: a random number generator's state (`wp.rand_init`), advanced in place by `wp.randf` and
     /// the other draws. Never stored in arrays nor used in arithmetic.
     U32,
@@ -40,6 +43,7 @@ impl Type {
             Type::Transform => "wp.transform".into(),
             Type::Tile(n) => format!("wp.tile(dtype=wp.float32, shape={n})"),
             Type::U32 => "wp.uint32".into(),
+            Type::Tile2(m, n) => format!("wp.tile(dtype=wp.float32, shape=({m}, {n}))"),
         }
     }
 
@@ -56,6 +60,7 @@ impl Type {
             Type::Transform => "transform".into(),
             Type::Tile(n) => format!("tile{n}"),
             Type::U32 => "uint32".into(),
+            Type::Tile2(m, n) => format!("tile{m}x{n}"),
         }
     }
 
@@ -70,6 +75,7 @@ impl Type {
             Type::Transform => 7,
             Type::Tile(n) => n as usize,
             Type::U32 => 1,
+            Type::Tile2(m, n) => m as usize * n as usize,
         }
     }
 

@@ -221,6 +221,10 @@ const RESERVED: &[&str] = &[
     "floordiv",
     "elem",
     "reduced",
+    "row",
+    "col",
+    "dotp",
+    "kk",
     "scanned",
     "bytes",
 ];
@@ -266,6 +270,7 @@ fn c_type(t: Type) -> String {
         Type::Transform => "transform".into(),
         Type::Tile(_) => "float*".into(),
         Type::U32 => "unsigned int".into(),
+        Type::Tile2(..) => "float*".into(),
     }
 }
 
@@ -345,9 +350,10 @@ impl<'k> Emitter<'k> {
         let mut tiles = Vec::new();
         let mut smem_len = 0;
         for (id, v) in k.vars.iter().enumerate() {
-            if let Type::Tile(n) = v.ty {
-                tiles.push((id, smem_len, n as usize));
-                smem_len += n as usize;
+            if matches!(v.ty, Type::Tile(_) | Type::Tile2(..)) {
+                let n = v.ty.components();
+                tiles.push((id, smem_len, n));
+                smem_len += n;
             }
         }
         Ok(Emitter { k, names, helpers: BTreeSet::new(), hoisted, tid_var, tiles, smem_len, signed_zero: false })
@@ -483,6 +489,8 @@ impl<'k> Emitter<'k> {
             ArrayLen::Launch => self.threads(),
             ArrayLen::Fixed(k) => k.to_string(),
             ArrayLen::Tiled(k) => format!("{} * {k}", self.threads()),
+            ArrayLen::Tiled2(r, c) => format!("{} * {}", self.threads(), r * c),
+            ArrayLen::Fixed2(r, c) => (r * c).to_string(),
         }
     }
 
@@ -592,7 +600,7 @@ impl<'k> Emitter<'k> {
                                 t.values.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")
                             )
                         }
-                        Type::Bool | Type::Quat | Type::Transform | Type::Tile(_) | Type::U32 => {
+                        Type::Bool | Type::Quat | Type::Transform | Type::Tile(_) | Type::Tile2(..) | Type::U32 => {
                             return Err(EmitError::Unsupported(format!("a by-value {} parameter", v.ty.short_name())));
                         }
                     };
@@ -603,6 +611,8 @@ impl<'k> Emitter<'k> {
                         ArrayLen::Launch => threads,
                         ArrayLen::Fixed(c) => c as usize,
                         ArrayLen::Tiled(c) => threads * c as usize,
+                        ArrayLen::Tiled2(r, c) => threads * (r * c) as usize,
+                        ArrayLen::Fixed2(r, c) => (r * c) as usize,
                     };
                     let t = c_type(v.ty);
                     let scalar = if is_int { "int" } else { "float" };
@@ -705,7 +715,7 @@ impl<'k> Emitter<'k> {
     fn stmt(&mut self, s: &Stmt, depth: usize, out: &mut String) -> Result<(), EmitError> {
         let ind = "    ".repeat(depth);
         match s {
-            Stmt::Let { var, value } if matches!(self.k.vars[*var].ty, Type::Tile(_)) => {
+            Stmt::Let { var, value } if matches!(self.k.vars[*var].ty, Type::Tile(_) | Type::Tile2(..)) => {
                 self.tile_let(*var, value, &ind, out)?;
             }
             Stmt::Call(e) => self.tile_call(e, &ind, out)?,
@@ -752,7 +762,7 @@ impl<'k> Emitter<'k> {
                     Type::I32 => self.need(Helper::Atomic(kind, Elem::I32)),
                     Type::Vec(n) => self.need(Helper::AtomicVec(kind, n)),
                     Type::Mat(n) => self.need(Helper::AtomicMat(kind, n)),
-                    Type::Bool | Type::Quat | Type::Transform | Type::Tile(_) | Type::U32 => {
+                    Type::Bool | Type::Quat | Type::Transform | Type::Tile(_) | Type::Tile2(..) | Type::U32 => {
                         return Err(EmitError::Unsupported(format!("atomic on a {} array", ty.short_name())));
                     }
                 }
@@ -839,7 +849,7 @@ impl<'k> Emitter<'k> {
                     Some(j) => (format!("{b}[{i}][{j}]"), P_ATOM),
                 }
             }
-            ExprKind::Kw(..) | ExprKind::FuncRef(_) => {
+            ExprKind::Kw(..) | ExprKind::FuncRef(_) | ExprKind::Tuple(_) => {
                 return Err(EmitError::Unsupported(format!("{:?} outside a tile operation", e.kind)));
             }
             ExprKind::Len(arr, axis) => {
@@ -864,11 +874,62 @@ impl<'k> Emitter<'k> {
     /// lane 0 in element order, as Warp's CPU path does), or an element-wise expression (each lane its
     /// elements). Every form ends with `block_sync()` so the block sees the whole tile.
     fn tile_let(&mut self, var: VarId, value: &Expr, ind: &str, out: &mut String) -> Result<(), EmitError> {
-        let Type::Tile(n) = self.k.vars[var].ty else {
+        let ty = self.k.vars[var].ty;
+        if !matches!(ty, Type::Tile(_) | Type::Tile2(..)) {
             return Err(EmitError::Unsupported("a tile let of a non-tile".into()));
-        };
+        }
+        let n = ty.components();
         let t = self.name(var).to_string();
         match &value.kind {
+            ExprKind::Call("tile_load", args) if matches!(ty, Type::Tile2(..)) => {
+                // a 2-D tile from a row-major 2-D array: element (r, c) is a[(o0 + r) * cols + o1 + c]
+                let (Some(src), Type::Tile2(_, cols)) = (args.first(), ty) else {
+                    return Err(EmitError::Unsupported("tile_load form".into()));
+                };
+                let ExprKind::Var(a) = src.kind else {
+                    return Err(EmitError::Unsupported("tile_load of a non-array".into()));
+                };
+                let (o0, o1) = self.tile_offset(args)?;
+                let stride = self.array_cols(a)?;
+                let a = self.name(a).to_string();
+                let _ = writeln!(
+                    out,
+                    "{ind}for (int elem = lane; elem < {n}; elem += lanes) \
+                     {t}[elem] = {a}[({o0} + elem / {cols}) * {stride} + {o1} + elem % {cols}];"
+                );
+            }
+            ExprKind::Call("tile_matmul", args) => {
+                // each lane its elements of C; the dot products in k order, from 0, as Warp's scalar GEMM
+                let ([x, y], Type::Tile2(_, cols)) = (args.as_slice(), ty) else {
+                    return Err(EmitError::Unsupported("tile_matmul form".into()));
+                };
+                let (ExprKind::Var(xv), ExprKind::Var(yv), Type::Tile2(_, inner)) = (&x.kind, &y.kind, x.ty) else {
+                    return Err(EmitError::Unsupported("tile_matmul of expressions".into()));
+                };
+                let (xa, yb) = (self.name(*xv).to_string(), self.name(*yv).to_string());
+                let _ = writeln!(
+                    out,
+                    "{ind}for (int elem = lane; elem < {n}; elem += lanes) {{\n{ind}    \
+                     const int row = elem / {cols}, col = elem % {cols};\n{ind}    float dotp = 0.0f;\n{ind}    \
+                     for (int kk = 0; kk < {inner}; ++kk) dotp += {xa}[row * {inner} + kk] * {yb}[kk * {cols} + col];\n{ind}    \
+                     {t}[elem] = dotp;\n{ind}}}"
+                );
+            }
+            ExprKind::Call("tile_transpose", args) => {
+                let ([x], Type::Tile2(_, cols)) = (args.as_slice(), ty) else {
+                    return Err(EmitError::Unsupported("tile_transpose form".into()));
+                };
+                let ExprKind::Var(xv) = x.kind else {
+                    return Err(EmitError::Unsupported("tile_transpose of an expression".into()));
+                };
+                // t is rows x cols, x is cols x rows: t[r][c] = x[c][r]
+                let src = self.name(xv).to_string();
+                let _ = writeln!(
+                    out,
+                    "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {src}[(elem % {cols}) * {rows} + elem / {cols}];",
+                    rows = n / cols as usize
+                );
+            }
             ExprKind::Call("tile_load", args) => {
                 let [src, _shape, off] = args.as_slice() else {
                     return Err(EmitError::Unsupported("tile_load without shape and offset".into()));
@@ -936,9 +997,10 @@ impl<'k> Emitter<'k> {
                     (r, [src]) => (r.trim_start_matches("tile_"), src),
                     _ => return Err(EmitError::Unsupported(format!("{red} arguments"))),
                 };
-                let Type::Tile(len) = src.ty else {
+                if !matches!(src.ty, Type::Tile(_) | Type::Tile2(..)) {
                     return Err(EmitError::Unsupported(format!("{red} of a non-tile")));
-                };
+                }
+                let len = src.ty.components();
                 let s = self.tile_elem(src, "0")?.0;
                 let x = self.tile_elem(src, "elem")?.0;
                 let step = match op {
@@ -968,6 +1030,21 @@ impl<'k> Emitter<'k> {
             return Err(EmitError::Unsupported("an expression statement".into()));
         };
         match (*name, args.as_slice()) {
+            ("tile_store", [dst, t, _]) if matches!(t.ty, Type::Tile2(..)) => {
+                let (ExprKind::Var(a), Type::Tile2(_, cols)) = (&dst.kind, t.ty) else {
+                    return Err(EmitError::Unsupported("tile_store form".into()));
+                };
+                let (o0, o1) = self.tile_offset(args)?;
+                let stride = self.array_cols(*a)?;
+                let v = self.tile_elem(t, "elem")?.0;
+                let a = self.name(*a).to_string();
+                let n = t.ty.components();
+                let _ = writeln!(
+                    out,
+                    "{ind}for (int elem = lane; elem < {n}; elem += lanes) \
+                     {a}[({o0} + elem / {cols}) * {stride} + {o1} + elem % {cols}] = {v};"
+                );
+            }
             ("tile_store", [dst, t, off]) => {
                 let (ExprKind::Var(a), ExprKind::Kw("offset", o), Type::Tile(n)) = (&dst.kind, &off.kind, t.ty) else {
                     return Err(EmitError::Unsupported("tile_store form".into()));
@@ -993,10 +1070,34 @@ impl<'k> Emitter<'k> {
         Ok(())
     }
 
+    /// The `offset=(o0, o1)` of a 2-D tile load or store, as C++ texts; `(0, 0)` when absent.
+    fn tile_offset(&mut self, args: &[Expr]) -> Result<(String, String), EmitError> {
+        let off = args.iter().find_map(|a| match &a.kind {
+            ExprKind::Kw("offset", o) => Some(o.as_ref()),
+            _ => None,
+        });
+        match off.map(|o| &o.kind) {
+            None => Ok(("0".into(), "0".into())),
+            Some(ExprKind::Tuple(xs)) if xs.len() == 2 => {
+                let (a, b) = (self.expr(&xs[0])?, self.expr(&xs[1])?);
+                Ok((paren(a, c_prec(BinOp::Add)), paren(b, c_prec(BinOp::Add))))
+            }
+            Some(_) => Err(EmitError::Unsupported("a 2-D tile offset that is not a pair".into())),
+        }
+    }
+
+    /// The column count of a 2-D array parameter (its row stride).
+    fn array_cols(&self, a: VarId) -> Result<u32, EmitError> {
+        match self.k.params.iter().find(|p| p.var == a).map(|p| p.kind) {
+            Some(ParamKind::Array { len: ArrayLen::Tiled2(_, c) | ArrayLen::Fixed2(_, c), .. }) => Ok(c),
+            _ => Err(EmitError::Unsupported("a 2-D tile access of an array that is not 2-D".into())),
+        }
+    }
+
     /// Element `e` (C++ text) of a tile expression: a tile variable `t[e]`, `wp.tile_map(wp.f, ...)` as `f` of
     /// the elements, tile arithmetic element by element; scalar subexpressions as themselves.
     fn tile_elem(&mut self, x: &Expr, e: &str) -> Result<(String, u8), EmitError> {
-        if !matches!(x.ty, Type::Tile(_)) {
+        if !matches!(x.ty, Type::Tile(_) | Type::Tile2(..)) {
             return self.expr(x);
         }
         Ok(match &x.kind {
@@ -1448,7 +1549,9 @@ fn paren((s, p): (String, u8), need: u8) -> String {
 fn initializer(ty: Type, values: &[f64], lit: &dyn Fn(f64) -> String) -> String {
     let comps = ty.components();
     let items: Vec<String> = match ty {
-        Type::F32 | Type::I32 | Type::Bool | Type::Tile(_) | Type::U32 => values.iter().map(|x| lit(*x)).collect(),
+        Type::F32 | Type::I32 | Type::Bool | Type::Tile(_) | Type::Tile2(..) | Type::U32 => {
+            values.iter().map(|x| lit(*x)).collect()
+        }
         Type::Vec(_) | Type::Quat => values
             .chunks(comps)
             .map(|c| format!("{{{{{}}}}}", c.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")))

@@ -309,7 +309,7 @@ impl<'a> Gen<'a> {
             Type::Mat(_) => MAT_NAMES,
             Type::Quat => QUAT_NAMES,
             Type::Transform => XFORM_NAMES,
-            Type::Tile(_) => VEC_NAMES,
+            Type::Tile(_) | Type::Tile2(..) => VEC_NAMES,
             Type::U32 => &["state", "rng", "seed_state"],
         }
     }
@@ -666,7 +666,7 @@ impl<'a> Gen<'a> {
                 (Expr::construct(ty, vec![p, q]), ip.hull(iq))
             }
             // tiles are built only by `tile_kernel`, never requested as a leaf
-            Type::F32 | Type::I32 | Type::Tile(_) | Type::U32 => {
+            Type::F32 | Type::I32 | Type::Tile(_) | Type::Tile2(..) | Type::U32 => {
                 debug_assert!(!matches!(ty, Type::Tile(_) | Type::U32), "a tile or generator-state leaf");
                 self.lit(ty)
             }
@@ -940,7 +940,7 @@ impl<'a> Gen<'a> {
                 }
             }
             Type::Bool => Some(self.cond(depth)),
-            Type::Tile(_) | Type::U32 => None,
+            Type::Tile(_) | Type::Tile2(..) | Type::U32 => None,
         }
     }
 
@@ -2294,6 +2294,7 @@ pub(crate) fn is_const(e: &Expr) -> bool {
         ExprKind::Var(_) | ExprKind::Tid | ExprKind::Load(..) | ExprKind::Len(..) => false,
         ExprKind::FuncRef(_) => true,
         ExprKind::Kw(_, a) => is_const(a),
+        ExprKind::Tuple(a) => a.iter().all(is_const),
         ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => true,
         ExprKind::Unary(_, a) | ExprKind::Component(a, ..) => is_const(a),
         ExprKind::Binary(_, a, b) => is_const(a) && is_const(b),

@@ -105,6 +105,8 @@ pub fn launch_spec(kernel: &Kernel, seed: u64) -> LaunchSpec {
                     ArrayLen::Launch => launch_dim.clone(),
                     ArrayLen::Fixed(k) => vec![k],
                     ArrayLen::Tiled(k) => vec![launch_dim[0] * k],
+                    ArrayLen::Tiled2(r, c) => vec![launch_dim[0] * r, c],
+                    ArrayLen::Fixed2(r, c) => vec![r, c],
                 };
                 let r = match role {
                     ArrayRole::Input => ArgRole::Input,

@@ -182,3 +182,23 @@ fn canonical_form_ignores_names_only() {
     let other = generate(Category::Combined, 6, &cfg);
     assert_ne!(canonical_id(&k), canonical_id(&other));
 }
+
+#[test]
+fn tile_kernels_mix_matrix_products_with_element_wise_programs_and_keep_gemm_in_source() {
+    let cfg = Config::default();
+    let (mut matmul, mut elementwise) = (0, 0);
+    for seed in 0..200u64 {
+        let k = generate(Category::Tile, seed, &cfg);
+        let text = python_module(&k);
+        if features(&k).contains("tile_matmul") {
+            matmul += 1;
+            // the module option that keeps Warp's scalar GEMM in the emitted source (no cuBLASDx LTO)
+            assert!(text.contains("wp.set_module_options({\"enable_mathdx_gemm\": False})"), "{text}");
+            assert!(text.contains("wp.array2d(dtype=wp.float32)"), "{text}");
+        } else {
+            elementwise += 1;
+            assert!(!text.contains("set_module_options"), "{text}");
+        }
+    }
+    assert!(matmul >= 40 && elementwise >= 100, "{matmul} matrix products, {elementwise} element-wise");
+}

@@ -29,8 +29,11 @@ struct TileLocal {
 }
 
 impl Gen<'_> {
-    /// Builds a tile kernel.
+    /// Builds a tile kernel: element-wise 1-D tile programs, or (one in three) a 2-D tile matrix product.
     pub(super) fn tile_kernel(&mut self) -> Kernel {
+        if self.rng.random_bool(0.35) {
+            return self.matmul_kernel();
+        }
         let verb = *VERBS.choose(&mut self.rng).unwrap_or(&"compute");
         let noun = *NOUNS.choose(&mut self.rng).unwrap_or(&"values");
         let name = format!("{verb}_{noun}");
@@ -209,6 +212,175 @@ impl Gen<'_> {
         let id = self.new_var(RED_NAMES, one);
         body.push(Stmt::Let { var: id, value });
         TileLocal { id, n: 1, iv, used: false }
+    }
+
+    /// A block's matrix product: `A = tile_load(a, shape=(M, K), offset=(i * M, 0))` of a per-block row panel,
+    /// `B` the shared `K x N` weights (loaded as is, or as `N x K` and transposed with `wp.tile_transpose`),
+    /// `C = wp.tile_matmul(A, B)` (Warp's scalar GEMM: the module sets `enable_mathdx_gemm=False`), then
+    /// element-wise steps on `C` (a bias tile, a mapped builtin, a scale) and `wp.tile_store` of the panel;
+    /// optionally the panel's `wp.tile_sum` per block.
+    fn matmul_kernel(&mut self) -> Kernel {
+        const DIMS: [u16; 3] = [2, 4, 8];
+        let verb = *VERBS.choose(&mut self.rng).unwrap_or(&"compute");
+        let noun = *NOUNS.choose(&mut self.rng).unwrap_or(&"values");
+        let name = format!("{verb}_{noun}");
+        self.names.insert(name.clone());
+        let (m, k, n) = (
+            *DIMS.choose(&mut self.rng).unwrap_or(&4),
+            *DIMS.choose(&mut self.rng).unwrap_or(&4),
+            *DIMS.choose(&mut self.rng).unwrap_or(&4),
+        );
+        let (mu, ku, nu) = (u32::from(m), u32::from(k), u32::from(n));
+        let ia = self.input_range(Type::F32);
+        let a = self.array_param(Type::F32, ArrayRole::Input, ArrayLen::Tiled2(mu, ku), ia);
+        let transposed = self.rng.random_bool(0.3);
+        let iw =
+            [Interval::new(-1.0, 1.0), Interval::new(0.0, 1.0), Interval::new(-2.0, 2.0)][self.rng.random_range(0..3)];
+        let wshape = if transposed { ArrayLen::Fixed2(nu, ku) } else { ArrayLen::Fixed2(ku, nu) };
+        let w = self.array_param(Type::F32, ArrayRole::Input, wshape, iw);
+        let bias = self.rng.random_bool(0.4).then(|| {
+            let ib = self.input_range(Type::F32);
+            (self.array_param(Type::F32, ArrayRole::Input, ArrayLen::Tiled2(mu, nu), ib), ib)
+        });
+        let scalar = if self.rng.random_bool(0.4) {
+            let v = self.value_param(Type::F32, Interval::new(0.1, 2.0), F32_PARAM_NAMES);
+            Some((self.values[v].id, Interval::new(0.1, 2.0)))
+        } else {
+            None
+        };
+        let out = self.array_param(Type::F32, ArrayRole::Output, ArrayLen::Tiled2(mu, nu), Interval::point(0.0));
+        let sums = self.rng.random_bool(0.4).then(|| {
+            let id = self.new_var(PER_BLOCK_NAMES, Type::F32);
+            self.params.push(Param {
+                var: id,
+                kind: ParamKind::Array { role: ArrayRole::Output, len: ArrayLen::Launch },
+                range: (0.0, 0.0),
+            });
+            id
+        });
+
+        let mut body = Vec::new();
+        let block = self.new_var(BLOCK_NAMES, Type::I32);
+        body.push(Stmt::Let { var: block, value: Expr { ty: Type::I32, kind: ExprKind::Tid } });
+        let int = |v: u16| Expr::int(i64::from(v));
+        let tuple = |a: Expr, b: Expr| Expr { ty: Type::I32, kind: ExprKind::Tuple(vec![a, b]) };
+        let kw = |name: &'static str, v: Expr| Expr { ty: Type::I32, kind: ExprKind::Kw(name, Box::new(v)) };
+        let panel_offset = || {
+            let row = Expr::binary(BinOp::Mul, Type::I32, Expr::var(block, Type::I32), Expr::int(i64::from(m)));
+            Expr {
+                ty: Type::I32,
+                kind: ExprKind::Kw(
+                    "offset",
+                    Box::new(Expr { ty: Type::I32, kind: ExprKind::Tuple(vec![row, Expr::int(0)]) }),
+                ),
+            }
+        };
+        let (ta, tb, tc) = (Type::Tile2(m, k), Type::Tile2(k, n), Type::Tile2(m, n));
+        let av = self.new_var(&["A", "panel", "lhs"], ta);
+        body.push(Stmt::Let {
+            var: av,
+            value: Expr::call(
+                "tile_load",
+                ta,
+                vec![Expr::var(a, Type::F32), kw("shape", tuple(int(m), int(k))), panel_offset()],
+            ),
+        });
+        let bv = if transposed {
+            let raw = self.new_var(&["Bt", "w_t"], Type::Tile2(n, k));
+            body.push(Stmt::Let {
+                var: raw,
+                value: Expr::call(
+                    "tile_load",
+                    Type::Tile2(n, k),
+                    vec![Expr::var(w, Type::F32), kw("shape", tuple(int(n), int(k)))],
+                ),
+            });
+            let bv = self.new_var(&["B", "rhs", "W"], tb);
+            body.push(Stmt::Let {
+                var: bv,
+                value: Expr::call("tile_transpose", tb, vec![Expr::var(raw, Type::Tile2(n, k))]),
+            });
+            bv
+        } else {
+            let bv = self.new_var(&["B", "rhs", "W"], tb);
+            body.push(Stmt::Let {
+                var: bv,
+                value: Expr::call("tile_load", tb, vec![Expr::var(w, Type::F32), kw("shape", tuple(int(k), int(n)))]),
+            });
+            bv
+        };
+        let cv = self.new_var(&["C", "prod", "acc"], tc);
+        body.push(Stmt::Let {
+            var: cv,
+            value: Expr::call("tile_matmul", tc, vec![Expr::var(av, ta), Expr::var(bv, tb)]),
+        });
+        let mut cur = (cv, ia.mul(iw).scale(f64::from(k)));
+        if let Some((b, ib)) = bias {
+            let t = self.new_var(&["bias_t", "Bb"], tc);
+            body.push(Stmt::Let {
+                var: t,
+                value: Expr::call(
+                    "tile_load",
+                    tc,
+                    vec![Expr::var(b, Type::F32), kw("shape", tuple(int(m), int(n))), panel_offset()],
+                ),
+            });
+            let s = self.new_var(&["Z", "pre"], tc);
+            body.push(Stmt::Let {
+                var: s,
+                value: Expr::binary(BinOp::Add, tc, Expr::var(cur.0, tc), Expr::var(t, tc)),
+            });
+            cur = (s, cur.1.add(ib));
+        }
+        let mut scaled = false;
+        for _ in 0..self.rng.random_range(0..=2) {
+            let (e, iv) = match (self.rng.random_range(0..3), scalar) {
+                (0, Some((p, ip))) if !scaled => {
+                    scaled = true;
+                    (Expr::binary(BinOp::Mul, tc, Expr::var(cur.0, tc), Expr::var(p, Type::F32)), cur.1.mul(ip))
+                }
+                (1, _) => {
+                    let (c, ic) = self.signed_lit(Type::F32);
+                    (Expr::binary(BinOp::Mul, tc, c, Expr::var(cur.0, tc)), cur.1.mul(ic))
+                }
+                _ => {
+                    let fitting: Vec<usize> = (0..UNARY.len()).filter(|&i| fits(UNARY[i].dom, cur.1)).collect();
+                    let Some(&f) = fitting.choose(&mut self.rng) else { continue };
+                    let f = &UNARY[f];
+                    let map = Expr::call(
+                        "tile_map",
+                        tc,
+                        vec![Expr { ty: Type::F32, kind: ExprKind::FuncRef(f.name) }, Expr::var(cur.0, tc)],
+                    );
+                    (map, (f.img)(cur.1))
+                }
+            };
+            if !iv.is_finite() || !iv.within(F_BOUND) {
+                continue;
+            }
+            let t = self.new_var(&["D", "act", "H", "Y"], tc);
+            body.push(Stmt::Let { var: t, value: e });
+            cur = (t, iv);
+        }
+        if let (Some((p, ip)), false) = (scalar, scaled) {
+            let t = self.new_var(&["D", "act", "H", "Y"], tc);
+            body.push(Stmt::Let {
+                var: t,
+                value: Expr::binary(BinOp::Mul, tc, Expr::var(p, Type::F32), Expr::var(cur.0, tc)),
+            });
+            cur = (t, cur.1.mul(ip));
+        }
+        body.push(Stmt::Call(Expr::call(
+            "tile_store",
+            Type::Bool,
+            vec![Expr::var(out, Type::F32), Expr::var(cur.0, tc), panel_offset()],
+        )));
+        if let Some(sums) = sums {
+            let r = self.new_var(RED_NAMES, Type::Tile(1));
+            body.push(Stmt::Let { var: r, value: Expr::call("tile_sum", Type::Tile(1), vec![Expr::var(cur.0, tc)]) });
+            body.push(Stmt::Store { array: sums, index: vec![Expr::var(block, Type::I32)], value: red_value(r) });
+        }
+        Kernel { name, vars: std::mem::take(&mut self.vars), params: std::mem::take(&mut self.params), body }
     }
 
     /// A reduction of one tile into a 1-element tile: `wp.tile_sum(t)`, `wp.tile_max(t)`, `wp.tile_min(t)`,
