@@ -181,6 +181,14 @@ const RESERVED: &[&str] = &[
     "lanes",
     "smem",
     "block_sync",
+    "transform_to_matrix",
+    "transform_compose",
+    "quat_to_rpy",
+    "inverse",
+    "nonzero",
+    "identity_mat22",
+    "identity_mat33",
+    "identity_mat44",
     "make_spatial_vector",
     "spatial_top",
     "spatial_bottom",
@@ -1276,6 +1284,12 @@ impl<'k> Emitter<'k> {
                 args.iter().map(|a| a.ty.short_name()).collect::<Vec<_>>().join(", ")
             ))
         };
+        if name == "identity" {
+            // wp.identity(n=N, dtype=wp.float32): keyword arguments only
+            let Type::Mat(n) = ty else { return Err(unsupported()) };
+            self.need(Helper::Identity(n));
+            return Ok((format!("identity_mat{n}{n}()"), P_ATOM));
+        }
         if name == "where" {
             let [c, a, b] = args else { return Err(unsupported()) };
             // Warp evaluates both branches; C's ?: evaluates one, which would skip a random draw
@@ -1514,6 +1528,26 @@ impl<'k> Emitter<'k> {
                 if matches!(name, "transform_twist" | "transform_wrench") {
                     self.need(Helper::SpatialTransform);
                 }
+                name.into()
+            }
+            ("transform_to_matrix", Some(Type::Transform)) => {
+                self.need(Helper::TransformToMatrix);
+                name.into()
+            }
+            ("transform_compose", Some(Type::Vec(3))) => {
+                self.need(Helper::TransformCompose);
+                name.into()
+            }
+            ("quat_to_rpy", Some(Type::Quat)) => {
+                self.need(Helper::QuatToRpy);
+                name.into()
+            }
+            ("inverse", Some(Type::Mat(3))) => {
+                self.need(Helper::Inverse3);
+                name.into()
+            }
+            ("nonzero", Some(Type::I32)) => {
+                self.need(Helper::NonzeroI);
                 name.into()
             }
             ("skew", Some(Type::Vec(3))) => {

@@ -49,6 +49,7 @@ pub enum Elem {
 pub enum Helper {
     Sign,
     SignI,
+    NonzeroI,
     FloorDivI,
     Frac,
     Step,
@@ -108,6 +109,8 @@ pub enum Helper {
     GetDiag(u8),
     MatFromCols(u8),
     MatFromRows(u8),
+    Identity(u8),
+    Inverse3,
     /// `struct quat` (`x, y, z, w`) and `make_quat`.
     Quat,
     QuatAdd,
@@ -127,6 +130,9 @@ pub enum Helper {
     QuatIdentity,
     /// `struct transform` (`p`, then `q`) and `make_transform(p, q)`.
     Transform,
+    TransformToMatrix,
+    TransformCompose,
+    QuatToRpy,
     /// `wp.spatial_vector` (a `vec6`, angular then linear): `make_spatial_vector(w, v)`, `spatial_top`,
     /// `spatial_bottom`, `spatial_dot`, `spatial_cross`, `spatial_cross_dual`, `velocity_at_point`.
     Spatial,
@@ -260,6 +266,10 @@ impl Helper {
             NormL1(n) | NormHuber(n) | NormPseudoHuber(n) | ArgMin(n) | ArgMax(n) | CwDiv(n) => vec![Vec(n), Dot(n)],
             SmoothNormalize(n) => vec![NormPseudoHuber(n), VecDiv(n)],
             GetDiag(n) | MatFromCols(n) | MatFromRows(n) => vec![Mat(n), Vec(n)],
+            Identity(n) => vec![Mat(n)],
+            Inverse3 => vec![Determinant(3), MatScale(3)],
+            TransformToMatrix | TransformCompose => vec![Transform, QuatToMatrix, Mat(4)],
+            QuatToRpy => vec![Quat, Vec(3), ClampF],
             MatSplat(n) | MatNeg(n) | MatAdd(n) | MatSub(n) | MatScale(n) | MatDiv(n) | MatMat(n) | Transpose(n)
             | Trace(n) | Ddot(n) => vec![Mat(n)],
             Determinant(n) => vec![Mat(n)],
@@ -296,6 +306,7 @@ impl Helper {
                      HD inline float sign(float x) { return x < 0.0f ? -1.0f : 1.0f; }\n"
                 .into(),
             SignI => "HD inline int sign(int x) { return x < 0 ? -1 : 1; }\n".into(),
+            NonzeroI => "HD inline int nonzero(int x) { return x == 0 ? 0 : 1; }\n".into(),
             Frac => "// Warp's frac: x - trunc(x) (sign of x).\nHD inline float frac(float x) { return x - truncf(x); }\n".into(),
             Step => "// Warp's step: 1 for negative x, else 0.\nHD inline float step(float x) { return x < 0.0f ? 1.0f : 0.0f; }\n"
                 .into(),
@@ -393,6 +404,14 @@ impl Helper {
                  for (int i = 0; i < {n}; ++i) r[i] = m[i][i];\n    return r;\n}}\n"
             ),
             MatFromCols(n) => mat_from(n, "cols", "r[j][i]"),
+            Identity(n) => format!(
+                "HD inline mat{n}{n} identity_mat{n}{n}() {{\n    mat{n}{n} r = {{}};\n    \
+                 for (int i = 0; i < {n}; ++i) r[i][i] = 1.0f;\n    return r;\n}}\n"
+            ),
+            Inverse3 => INVERSE3.into(),
+            TransformToMatrix => TRANSFORM_TO_MATRIX.into(),
+            TransformCompose => TRANSFORM_COMPOSE.into(),
+            QuatToRpy => QUAT_TO_RPY.into(),
             MatFromRows(n) => mat_from(n, "rows", "r[i][j]"),
             MatSplat(n) => mat_map(n, "make_mat{n}{n}", "float s", "s"),
             MatNeg(n) => mat_map(n, "operator-", "mat{n}{n} a", "-a[i][j]"),
@@ -678,6 +697,57 @@ HD inline vec6 transform_wrench(transform t, vec6 x) {
     vec3 f = quat_rotate(t.q, spatial_bottom(x));
     vec3 tau = quat_rotate(t.q, spatial_top(x)) + cross(t.p, f);
     return make_spatial_vector(tau, f);
+}
+"#;
+
+const INVERSE3: &str = r#"// Warp's 3x3 inverse (mat.h): the adjugate over the determinant; the zero matrix when singular.
+HD inline mat33 inverse(mat33 m) {
+    float det = determinant(m);
+    if (det == 0.0f) return mat33{};
+    mat33 b;
+    b[0][0] = m[1][1] * m[2][2] - m[1][2] * m[2][1];
+    b[1][0] = m[1][2] * m[2][0] - m[1][0] * m[2][2];
+    b[2][0] = m[1][0] * m[2][1] - m[1][1] * m[2][0];
+    b[0][1] = m[0][2] * m[2][1] - m[0][1] * m[2][2];
+    b[1][1] = m[0][0] * m[2][2] - m[0][2] * m[2][0];
+    b[2][1] = m[0][1] * m[2][0] - m[0][0] * m[2][1];
+    b[0][2] = m[0][1] * m[1][2] - m[0][2] * m[1][1];
+    b[1][2] = m[0][2] * m[1][0] - m[0][0] * m[1][2];
+    b[2][2] = m[0][0] * m[1][1] - m[0][1] * m[1][0];
+    return b * (1.0f / det);
+}
+"#;
+
+const TRANSFORM_TO_MATRIX: &str = r#"// warp/_src/math.py: the rotation matrix of q with p in the last column.
+HD inline mat44 transform_to_matrix(transform t) {
+    mat33 r = quat_to_matrix(t.q);
+    return make_mat44(r[0][0], r[0][1], r[0][2], t.p[0], r[1][0], r[1][1], r[1][2], t.p[1],
+                      r[2][0], r[2][1], r[2][2], t.p[2], 0.0f, 0.0f, 0.0f, 1.0f);
+}
+"#;
+
+const TRANSFORM_COMPOSE: &str = r#"// warp/_src/math.py: R's columns scaled by s, then the position.
+HD inline mat44 transform_compose(vec3 p, quat q, vec3 s) {
+    mat33 r = quat_to_matrix(q);
+    return make_mat44(s[0] * r[0][0], s[1] * r[0][1], s[2] * r[0][2], p[0],
+                      s[0] * r[1][0], s[1] * r[1][1], s[2] * r[1][2], p[1],
+                      s[0] * r[2][0], s[1] * r[2][1], s[2] * r[2][2], p[2], 0.0f, 0.0f, 0.0f, 1.0f);
+}
+"#;
+
+const QUAT_TO_RPY: &str = r#"// warp/_src/math.py: roll, pitch, yaw (extrinsic x-y-z), the inverse of quat_rpy.
+HD inline vec3 quat_to_rpy(quat q) {
+    float x = q[0], y = q[1], z = q[2], w = q[3];
+    float t0 = 2.0f * (w * x + y * z);
+    float t1 = 1.0f - 2.0f * (x * x + y * y);
+    float roll_x = atan2f(t0, t1);
+    float t2 = 2.0f * (w * y - z * x);
+    t2 = clampf(t2, -1.0f, 1.0f);
+    float pitch_y = asinf(t2);
+    float t3 = 2.0f * (w * z + x * y);
+    float t4 = 1.0f - 2.0f * (y * y + z * z);
+    float yaw_z = atan2f(t3, t4);
+    return make_vec3(roll_x, pitch_y, yaw_z);
 }
 "#;
 

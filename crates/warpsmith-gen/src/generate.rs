@@ -628,6 +628,14 @@ impl<'a> Gen<'a> {
                     (Expr::construct(ty, args), iv.unwrap_or(Interval::point(0.0)))
                 }
             }
+            Type::Mat(n) if self.rng.random_bool(0.2) => {
+                // a scaled identity: s * wp.identity(n=N, dtype=wp.float32)
+                let (s, is) = self.leaf(Type::F32);
+                let kw = |name: &'static str, v: Expr| Expr { ty: v.ty, kind: ExprKind::Kw(name, Box::new(v)) };
+                let dtype = Expr { ty: Type::F32, kind: ExprKind::FuncRef("float32") };
+                let id = Expr::call("identity", ty, vec![kw("n", Expr::int(i64::from(n))), kw("dtype", dtype)]);
+                (Expr::binary(BinOp::Mul, ty, s, id), is.with_zero())
+            }
             Type::Mat(n) => {
                 let (v, iv) = self.leaf(Type::Vec(n));
                 if self.rng.random_bool(0.5) {
@@ -686,7 +694,13 @@ impl<'a> Gen<'a> {
     /// `transform_vector`, `transform_get_translation`.
     fn rot_vec(&mut self, d: u32) -> Option<TExpr> {
         let v3 = Type::Vec(3);
-        match self.rng.random_range(0..7) {
+        match self.rng.random_range(0..8) {
+            7 => {
+                // roll, pitch, yaw of a quaternion (warp/_src/math.py): atan2, clamped asin, atan2
+                let (q, _) = self.expr(Type::Quat, d);
+                let pi = std::f64::consts::PI;
+                Some((Expr::call("quat_to_rpy", v3, vec![q]), Interval::new(-pi, pi)))
+            }
             5 => {
                 let (x, ix) = self.expr(Type::Vec(6), d);
                 let name = if self.rng.random_bool(0.5) { "spatial_top" } else { "spatial_bottom" };
@@ -924,9 +938,35 @@ impl<'a> Gen<'a> {
                 }
             }
             Type::Mat(n) => {
-                let rot = if n == 3 { w.rot } else { 0 };
+                let rot = if n == 3 || n == 4 { w.rot } else { 0 };
                 let p = self.weighted(&[(0u8, w.arith), (1, w.mat + 1), (2, w.select), (3, rot)]);
                 match p {
+                    3 if n == 4 => {
+                        // a transform (or position, rotation and scale) as a homogeneous 4x4 matrix
+                        let (t, it) = self.expr(Type::Transform, d);
+                        let r = Self::rotate_bound(it, Interval::new(-1.0, 1.0));
+                        if self.rng.random_bool(0.5) {
+                            Some((
+                                Expr::call("transform_to_matrix", ty, vec![t]),
+                                r.hull(it).hull(Interval::new(0.0, 1.0)),
+                            ))
+                        } else {
+                            let p = Expr::call("transform_get_translation", Type::Vec(3), vec![t]);
+                            let (q, iq) = self.expr(Type::Quat, d);
+                            let (s, is) = self.expr(Type::Vec(3), d);
+                            let r = Self::rotate_bound(iq, Interval::new(-1.0, 1.0)).mul(is);
+                            Some((
+                                Expr::call("transform_compose", ty, vec![p, q, s]),
+                                r.hull(it).hull(Interval::new(0.0, 1.0)),
+                            ))
+                        }
+                    }
+                    3 if self.rng.random_bool(0.3) => {
+                        // the inverse of a rotation matrix (determinant 1): its transpose, in [-1, 1]
+                        let (q, _) = self.expr(Type::Quat, d);
+                        let r = Expr::call("quat_to_matrix", ty, vec![Expr::call("normalize", Type::Quat, vec![q])]);
+                        Some((Expr::call("inverse", ty, vec![r]), Interval::new(-1.0, 1.0)))
+                    }
                     3 => {
                         let (q, iq) = self.expr(Type::Quat, d);
                         Some((
@@ -1282,6 +1322,7 @@ impl<'a> Gen<'a> {
                 let inner = Expr::call(name, t, vec![a]);
                 Some((Expr::call("int32", t, vec![inner]), iv))
             }
+            11 if self.rng.random_bool(0.3) => Some((Expr::call("nonzero", t, vec![a]), Interval::new(0.0, 1.0))),
             _ => {
                 let iv = if ia.lo >= 0.0 {
                     Interval::new(0.0, ia.hi.max(1.0).log2().floor() + 1.0)

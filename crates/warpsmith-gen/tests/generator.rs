@@ -123,6 +123,7 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
                     "spatial_top",
                     "spatial_bottom",
                     "velocity_at_point",
+                    "quat_to_rpy",
                 ]
                 .contains(&f.as_str())
             }) =>
