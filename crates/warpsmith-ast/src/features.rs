@@ -50,8 +50,11 @@ pub fn features(kernel: &Kernel) -> BTreeSet<String> {
                     f.insert("stmt:else".into());
                 }
             }
-            Stmt::For { count, .. } => {
+            Stmt::For { count, reversed, .. } => {
                 f.insert("stmt:for".into());
+                if *reversed {
+                    f.insert("reversed".into());
+                }
                 if loops > 0 {
                     f.insert("stmt:nested_for".into());
                 }

@@ -170,7 +170,7 @@ pub enum Stmt {
         /// The `else` block; empty means no `else`.
         els: Vec<Stmt>,
     },
-    /// `for var in range(count): body`.
+    /// `for var in range(count): body`, or `for var in reversed(range(count)): body`.
     For {
         /// The loop counter (`int32`).
         var: VarId,
@@ -178,6 +178,8 @@ pub enum Stmt {
         count: Expr,
         /// The body (non-empty).
         body: Vec<Stmt>,
+        /// `reversed(range(count))`: the counter runs from `count - 1` down to 0.
+        reversed: bool,
     },
     /// `i, j = wp.tid()` or `i, j, k = wp.tid()`: the thread's index in a 2-D or 3-D launch (a 1-D kernel
     /// uses `tid = wp.tid()`, a [`Stmt::Let`] of [`ExprKind::Tid`]). Only as a kernel's first statement.

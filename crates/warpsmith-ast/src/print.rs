@@ -185,10 +185,14 @@ fn print_stmt(k: &Kernel, n: &mut dyn Namer, s: &Stmt, depth: usize, out: &mut S
                 print_block(k, n, els, depth + 1, out);
             }
         }
-        Stmt::For { var, count, body } => {
+        Stmt::For { var, count, body, reversed } => {
             let i = n.var(k, *var);
             let c = expr(k, n, count).0;
-            let _ = writeln!(out, "for {i} in range({c}):");
+            if *reversed {
+                let _ = writeln!(out, "for {i} in reversed(range({c})):");
+            } else {
+                let _ = writeln!(out, "for {i} in range({c}):");
+            }
             print_block(k, n, body, depth + 1, out);
         }
         Stmt::LaunchIndex { vars } => {
@@ -248,6 +252,8 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
             let left = if op.is_comparison() { pa <= prec } else { pa < prec };
             (format!("{} {} {}", paren(sa, left), op.token(), paren(sb, pb <= prec)), prec)
         }
+        // Python's own casts, which Warp maps to its `float` and `int` builtins
+        ExprKind::Call(name @ ("float" | "int"), a) => (format!("{name}({})", args(k, n, a)), PREC_ATOM),
         ExprKind::Call(name, a) => (format!("wp.{name}({})", args(k, n, a)), PREC_ATOM),
         ExprKind::Construct(a) => (format!("{}({})", e.ty.warp_name(), args(k, n, a)), PREC_ATOM),
         ExprKind::Load(arr, idx) => {

@@ -103,10 +103,10 @@ pub fn tokens(src: &str) -> Vec<Token<'_>> {
 
 /// Names a module may use without binding them: Python keywords and builtins, and `wp`. These keep their
 /// spelling in the canonical form; every other name not after a `.` is a binding of the kernel's own.
-const FREE_NAMES: [&str; 30] = [
+const FREE_NAMES: [&str; 31] = [
     "False", "None", "True", "and", "as", "break", "continue", "def", "elif", "else", "for", "if", "import", "in",
     "is", "not", "or", "pass", "return", "while", "from", "lambda", "with", "range", "int", "float", "bool", "len",
-    "wp", "warp",
+    "wp", "warp", "reversed",
 ];
 
 /// The text canonical form: the tokens joined by single spaces, with the kernel's own names (function,

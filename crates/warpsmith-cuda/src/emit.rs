@@ -181,6 +181,7 @@ const RESERVED: &[&str] = &[
     "lanes",
     "smem",
     "block_sync",
+    "div_approx",
     "transform_to_matrix",
     "transform_compose",
     "quat_to_rpy",
@@ -792,11 +793,16 @@ impl<'k> Emitter<'k> {
                 }
                 let _ = writeln!(out, "{ind}}}");
             }
-            Stmt::For { var, count, body } => {
+            Stmt::For { var, count, body, reversed } => {
                 let n = self.expr(count)?;
-                let n = paren(n, c_prec(BinOp::Lt) + 1);
                 let i = self.name(*var).to_string();
-                let _ = writeln!(out, "{ind}for (int {i} = 0; {i} < {n}; ++{i}) {{");
+                if *reversed {
+                    let n = paren(n, c_prec(BinOp::Sub) + 1);
+                    let _ = writeln!(out, "{ind}for (int {i} = {n} - 1; {i} >= 0; --{i}) {{");
+                } else {
+                    let n = paren(n, c_prec(BinOp::Lt) + 1);
+                    let _ = writeln!(out, "{ind}for (int {i} = 0; {i} < {n}; ++{i}) {{");
+                }
                 self.block(body, depth + 1, out)?;
                 let _ = writeln!(out, "{ind}}}");
             }
@@ -1333,6 +1339,12 @@ impl<'k> Emitter<'k> {
                 Some(Type::F32),
             ) => format!("{name}f"),
             ("abs", Some(Type::F32)) => "fabsf".into(),
+            ("float", Some(_)) => "(float)".into(),
+            ("int", Some(_)) => "(int)".into(),
+            ("div_approx", Some(Type::F32)) => {
+                self.need(Helper::DivApprox);
+                name.into()
+            }
             ("frac", Some(Type::F32)) => {
                 self.need(Helper::Frac);
                 "frac".into()

@@ -53,6 +53,7 @@ pub enum Helper {
     FloorDivI,
     Frac,
     Step,
+    DivApprox,
     BitCount,
     MinI,
     MaxI,
@@ -307,6 +308,10 @@ impl Helper {
                 .into(),
             SignI => "HD inline int sign(int x) { return x < 0 ? -1 : 1; }\n".into(),
             NonzeroI => "HD inline int nonzero(int x) { return x == 0 ? 0 : 1; }\n".into(),
+            DivApprox => "// Warp's div_approx: exact on the CPU, the PTX approximate division on the GPU.\n\
+                          HD inline float div_approx(float a, float b) {\n#ifdef __CUDA_ARCH__\n    \
+                          return __fdividef(a, b);\n#else\n    return a / b;\n#endif\n}\n"
+                .into(),
             Frac => "// Warp's frac: x - trunc(x) (sign of x).\nHD inline float frac(float x) { return x - truncf(x); }\n".into(),
             Step => "// Warp's step: 1 for negative x, else 0.\nHD inline float step(float x) { return x < 0.0f ? 1.0f : 0.0f; }\n"
                 .into(),

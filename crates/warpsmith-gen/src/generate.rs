@@ -879,7 +879,12 @@ impl<'a> Gen<'a> {
                     4 => self.select(ty, d),
                     _ => {
                         let (e, iv) = self.expr(Type::I32, d);
-                        Some((Expr::construct(Type::F32, vec![e]), iv))
+                        // Python's float() as often as Warp's wp.float32()
+                        if self.rng.random_bool(0.3) {
+                            Some((Expr::call("float", Type::F32, vec![e]), iv))
+                        } else {
+                            Some((Expr::construct(Type::F32, vec![e]), iv))
+                        }
                     }
                 }
             }
@@ -891,7 +896,12 @@ impl<'a> Gen<'a> {
                     2 => self.select(ty, d),
                     _ => {
                         let (e, iv) = self.expr(Type::F32, d);
-                        Some((Expr::construct(Type::I32, vec![e]), Interval::new(iv.lo.trunc(), iv.hi.trunc())))
+                        let iv = Interval::new(iv.lo.trunc(), iv.hi.trunc());
+                        if self.rng.random_bool(0.3) {
+                            Some((Expr::call("int", Type::I32, vec![e]), iv))
+                        } else {
+                            Some((Expr::construct(Type::I32, vec![e]), iv))
+                        }
                     }
                 }
             }
@@ -1091,6 +1101,10 @@ impl<'a> Gen<'a> {
             (BinOp::Div, Type::F32) => {
                 let (a, ia) = self.expr(ty, d);
                 let (b, ib) = self.divisor(ty, d);
+                if self.rng.random_bool(0.1) {
+                    // approximate on the GPU (div.approx.f32), exact on the CPU
+                    return Some((Expr::call("div_approx", ty, vec![a, b]), ia.div(ib)?));
+                }
                 Some((Expr::binary(op, ty, a, b), ia.div(ib)?))
             }
             (BinOp::Div | BinOp::Mod, Type::I32) => {
@@ -1944,7 +1958,8 @@ impl<'a> Gen<'a> {
         a.iv = a.iv.add(a.pending);
         a.pending = Interval::point(0.0);
         a.frozen = false;
-        out.push(Stmt::For { var: counter_id, count, body });
+        let reversed = self.rng.random_bool(0.15);
+        out.push(Stmt::For { var: counter_id, count, body, reversed });
         self.nest -= 1;
     }
 
