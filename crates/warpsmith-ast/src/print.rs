@@ -252,8 +252,8 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
             let left = if op.is_comparison() { pa <= prec } else { pa < prec };
             (format!("{} {} {}", paren(sa, left), op.token(), paren(sb, pb <= prec)), prec)
         }
-        // Python's own casts, which Warp maps to its `float` and `int` builtins
-        ExprKind::Call(name @ ("float" | "int"), a) => (format!("{name}({})", args(k, n, a)), PREC_ATOM),
+        // Python's own casts and len(), which Warp maps to its `float`, `int` and `len` builtins
+        ExprKind::Call(name @ ("float" | "int" | "len"), a) => (format!("{name}({})", args(k, n, a)), PREC_ATOM),
         ExprKind::Call(name, a) => (format!("wp.{name}({})", args(k, n, a)), PREC_ATOM),
         ExprKind::Construct(a) => (format!("{}({})", e.ty.warp_name(), args(k, n, a)), PREC_ATOM),
         ExprKind::Load(arr, idx) => {

@@ -181,6 +181,8 @@ const RESERVED: &[&str] = &[
     "lanes",
     "smem",
     "block_sync",
+    "quat_slerp",
+    "quat_to_axis_angle",
     "div_approx",
     "transform_to_matrix",
     "transform_compose",
@@ -1290,6 +1292,17 @@ impl<'k> Emitter<'k> {
                 args.iter().map(|a| a.ty.short_name()).collect::<Vec<_>>().join(", ")
             ))
         };
+        if name == "len" {
+            // len(a) of an array parameter: its leading dimension
+            let [Expr { kind: ExprKind::Var(a), .. }] = args else { return Err(unsupported()) };
+            let p = self.k.params.iter().find(|p| p.var == *a).ok_or_else(unsupported)?;
+            let ParamKind::Array { len, .. } = p.kind else { return Err(unsupported()) };
+            let n = match len {
+                ArrayLen::Launch if self.k.ndim() > 1 => "dim0".to_string(),
+                other => self.array_len(other),
+            };
+            return Ok((paren((n, c_prec(BinOp::Mul)), P_ATOM), P_ATOM));
+        }
         if name == "identity" {
             // wp.identity(n=N, dtype=wp.float32): keyword arguments only
             let Type::Mat(n) = ty else { return Err(unsupported()) };
@@ -1451,6 +1464,10 @@ impl<'k> Emitter<'k> {
                     "length" => Helper::QuatLength,
                     _ => Helper::QuatNormalize,
                 });
+                name.into()
+            }
+            ("quat_slerp", Some(Type::Quat)) => {
+                self.need(Helper::QuatSlerp);
                 name.into()
             }
             ("quat_inverse", Some(Type::Quat)) => {

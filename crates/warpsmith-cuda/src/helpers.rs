@@ -129,6 +129,7 @@ pub enum Helper {
     QuatRpy,
     QuatToMatrix,
     QuatIdentity,
+    QuatSlerp,
     /// `struct transform` (`p`, then `q`) and `make_transform(p, q)`.
     Transform,
     TransformToMatrix,
@@ -283,6 +284,7 @@ impl Helper {
             QuatNormalize => vec![QuatLength],
             QuatRotate | QuatRotateInv | QuatFromAxisAngle => vec![Quat, Vec(3)],
             QuatToMatrix => vec![QuatRotate, Mat(3)],
+            QuatSlerp => vec![QuatMul, QuatInverse, QuatFromAxisAngle, Normalize(3), VecNeg(3), Length(3)],
             Transform => vec![Vec(3), Quat],
             Spatial => vec![Vec(6), Vec(3), Cross, VecAdd(3), Dot(6)],
             SpatialTransform => vec![Spatial, Transform, QuatRotate],
@@ -516,6 +518,7 @@ impl Helper {
                              vec3 c2 = quat_rotate(q, make_vec3(0.0f, 0.0f, 1.0f));\n    \
                              return make_mat33(c0[0], c1[0], c2[0], c0[1], c1[1], c2[1], c0[2], c1[2], c2[2]);\n}\n"
                 .into(),
+            QuatSlerp => QUAT_SLERP.into(),
             QuatIdentity => "HD inline quat quat_identity() { return {{0.0f, 0.0f, 0.0f, 1.0f}}; }\n".into(),
             Transform => TRANSFORM.into(),
             Spatial => SPATIAL.into(),
@@ -753,6 +756,20 @@ HD inline vec3 quat_to_rpy(quat q) {
     float t4 = 1.0f - 2.0f * (y * y + z * z);
     float yaw_z = atan2f(t3, t4);
     return make_vec3(roll_x, pitch_y, yaw_z);
+}
+"#;
+
+const QUAT_SLERP: &str = r#"// quat.h: the axis and angle of q (w < 0 flips the axis), and slerp through them.
+HD inline void quat_to_axis_angle(quat q, vec3& axis, float& angle) {
+    vec3 v = make_vec3(q[0], q[1], q[2]);
+    axis = q[3] < 0.0f ? -normalize(v) : normalize(v);
+    angle = 2.0f * atan2f(length(v), fabsf(q[3]));
+}
+HD inline quat quat_slerp(quat q0, quat q1, float t) {
+    vec3 axis;
+    float angle;
+    quat_to_axis_angle(quat_inverse(q0) * q1, axis, angle);
+    return q0 * quat_from_axis_angle(axis, t * angle);
 }
 "#;
 

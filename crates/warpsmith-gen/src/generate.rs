@@ -412,7 +412,12 @@ impl<'a> Gen<'a> {
         let mut index = self.own_index();
         let axis = self.rng.random_range(0..index.len());
         let i = index[axis].clone();
-        let n = Expr { ty: Type::I32, kind: ExprKind::Len(array, axis as u8) };
+        // a 1-D array's length is spelled `a.shape[0]` or, as often in Warp code, `len(a)`
+        let n = if index.len() == 1 && self.rng.random_bool(0.3) {
+            Expr::call("len", Type::I32, vec![Expr::var(array, self.vars[array].ty)])
+        } else {
+            Expr { ty: Type::I32, kind: ExprKind::Len(array, axis as u8) }
+        };
         let off = match counter {
             Some(c) => {
                 self.locals[c].uses += 1;
@@ -670,6 +675,11 @@ impl<'a> Gen<'a> {
             },
             Type::Transform => {
                 let (p, ip) = self.leaf(Type::Vec(3));
+                if self.rng.random_bool(0.25) {
+                    // a pure translation
+                    let q = Expr::call("quat_identity", Type::Quat, vec![]);
+                    return (Expr::construct(ty, vec![p, q]), ip.hull(Interval::new(0.0, 1.0)));
+                }
                 let (q, iq) = self.leaf(Type::Quat);
                 (Expr::construct(ty, vec![p, q]), ip.hull(iq))
             }
@@ -789,6 +799,13 @@ impl<'a> Gen<'a> {
             5 => {
                 let args: Vec<Expr> = (0..3).map(|_| self.expr(Type::F32, d).0).collect();
                 Some((Expr::call("quat_rpy", q, args), Interval::new(-2.0, 2.0)))
+            }
+            6 if self.rng.random_bool(0.4) => {
+                // spherical interpolation: q0 times the axis-angle of q0^-1 q1 scaled by t (quat.h)
+                let (a, ia) = self.expr(q, d);
+                let (b, _) = self.expr(q, d);
+                let t = f64::from(self.rng.random_range(1..10u32)) / 10.0;
+                Some((Expr::call("quat_slerp", q, vec![a, b, Expr::float(t)]), ia.scale(4.0).hull(ia.neg().scale(4.0))))
             }
             6 => {
                 let (t, it) = self.expr(Type::Transform, d);
