@@ -238,15 +238,8 @@ pub fn policy(category: Category) -> Policy {
             ..BASE
         },
         Category::Tile => Policy { tiled: true, ..BASE },
-        Category::Grid2d => Policy {
-            ndim: 2,
-            neighbour: 2,
-            stmts: StmtWeights { let_: 8, assign: 2, if_: 2, for_: 1, atomic: 0 },
-            exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 2, rand: 0 },
-            ..BASE
-        },
-        Category::Grid3d => Policy {
-            ndim: 3,
+        Category::Grid2d | Category::Grid3d => Policy {
+            ndim: if category == Category::Grid2d { 2 } else { 3 },
             neighbour: 2,
             stmts: StmtWeights { let_: 8, assign: 2, if_: 2, for_: 1, atomic: 0 },
             exprs: ExprWeights { arith: 6, math: 2, vec: 1, mat: 0, rot: 0, select: 1, cast: 2, rand: 0 },
