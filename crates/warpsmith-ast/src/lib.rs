@@ -450,6 +450,20 @@ pub fn visit_stmts<'a>(block: &'a [Stmt], f: &mut dyn FnMut(&'a Stmt, usize)) {
 }
 
 impl Expr {
+    /// True if this node draws a random number: a builtin call whose first argument is a generator state
+    /// (`wp.randf(state)`, `wp.sample_unit_disk(state)`, ...), which advances that state.
+    pub fn is_draw(&self) -> bool {
+        matches!(&self.kind, ExprKind::Call(_, a) if a.first().is_some_and(|s| s.ty == Type::U32))
+    }
+
+    /// True if this expression or a subexpression draws a random number ([`Expr::is_draw`]). Such an
+    /// expression must not be duplicated, and its evaluation must not be skipped.
+    pub fn has_draw(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |x| found |= x.is_draw());
+        found
+    }
+
     /// Calls `f` on this expression and every subexpression (pre-order).
     pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
         f(self);
@@ -471,5 +485,21 @@ impl Expr {
             | ExprKind::Len(..)
             | ExprKind::FuncRef(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_draw_is_a_call_on_a_generator_state_at_any_depth() {
+        let state = Expr::var(0, Type::U32);
+        let draw = Expr::call("randf", Type::F32, vec![state]);
+        let sum = Expr::binary(BinOp::Add, Type::F32, Expr::float(1.0), draw.clone());
+        assert!(draw.is_draw() && draw.has_draw());
+        assert!(!sum.is_draw() && sum.has_draw());
+        let plain = Expr::call("sin", Type::F32, vec![Expr::var(1, Type::F32)]);
+        assert!(!plain.is_draw() && !plain.has_draw());
     }
 }

@@ -1312,7 +1312,7 @@ impl<'k> Emitter<'k> {
         if name == "where" {
             let [c, a, b] = args else { return Err(unsupported()) };
             // Warp evaluates both branches; C's ?: evaluates one, which would skip a random draw
-            if has_draw(a) || has_draw(b) {
+            if a.has_draw() || b.has_draw() {
                 self.need(Helper::WhereEager);
                 let (c, a, b) = (self.expr(c)?.0, self.expr(a)?.0, self.expr(b)?.0);
                 return Ok((format!("where_eager({c}, {a}, {b})"), P_ATOM));
@@ -1595,13 +1595,6 @@ impl<'k> Emitter<'k> {
             _ => return Err(unsupported()),
         })
     }
-}
-
-/// True if `e` draws a random number: a call whose first argument is the generator state.
-fn has_draw(e: &Expr) -> bool {
-    let mut found = false;
-    e.visit(&mut |x| found |= matches!(&x.kind, ExprKind::Call(_, a) if a.first().is_some_and(|s| s.ty == Type::U32)));
-    found
 }
 
 fn paren((s, p): (String, u8), need: u8) -> String {

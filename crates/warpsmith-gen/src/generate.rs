@@ -1074,7 +1074,7 @@ impl<'a> Gen<'a> {
             return (e, iv);
         }
         let c = [0.5, 1.0, 1.5, 2.0][self.rng.random_range(0..4)];
-        let (base, biv) = if self.rng.random_bool(0.6) && iv.mag() * iv.mag() < F_BOUND && !has_draw(&e) {
+        let (base, biv) = if self.rng.random_bool(0.6) && iv.mag() * iv.mag() < F_BOUND && !e.has_draw() {
             let sq = Interval::new(
                 if iv.lo <= 0.0 && iv.hi >= 0.0 { 0.0 } else { iv.lo.abs().min(iv.hi.abs()).powi(2) },
                 iv.mag().powi(2),
@@ -1152,7 +1152,7 @@ impl<'a> Gen<'a> {
             Dom::Any => Some((e, iv)),
             Dom::Pos => {
                 let c = [0.1, 0.5, 1.0][self.rng.random_range(0..3)];
-                if iv.mag() * iv.mag() < F_BOUND && self.rng.random_bool(0.6) && !has_draw(&e) {
+                if iv.mag() * iv.mag() < F_BOUND && self.rng.random_bool(0.6) && !e.has_draw() {
                     let sq = Interval::new(0.0, iv.mag() * iv.mag());
                     Some((
                         Expr::binary(
@@ -1465,7 +1465,7 @@ impl<'a> Gen<'a> {
             7 if n <= 4 => {
                 // a component-wise quotient by a divisor kept away from zero: b * b + c
                 let (b, ib) = self.expr(ty, d);
-                if has_draw(&b) {
+                if b.has_draw() {
                     return None;
                 }
                 let c = [0.5, 1.0, 2.0][self.rng.random_range(0..3)];
@@ -2325,7 +2325,7 @@ impl<'a> Gen<'a> {
             // atomic-only kernels: the leftovers feed one more atomic update
             let a = self.accs[0];
             let extra: Vec<TExpr> = share.remove(0).into_iter().map(|e| self.convert(e, a.ty)).collect();
-            self.draws = u32::from(extra.iter().any(|e| has_draw(&e.0)));
+            self.draws = u32::from(extra.iter().any(|e| e.0.has_draw()));
             let base = self.top_expr_keeping_draws(a.ty, depth.min(2));
             let (value, _) = Self::sum(a.ty, base, extra);
             let (t, _) = self.tid_expr();
@@ -2339,7 +2339,7 @@ impl<'a> Gen<'a> {
         }
         for (k, (id, ty)) in self.outputs.clone().into_iter().enumerate() {
             let extra: Vec<TExpr> = std::mem::take(&mut share[k]).into_iter().map(|e| self.convert(e, ty)).collect();
-            self.draws = u32::from(extra.iter().any(|e| has_draw(&e.0)));
+            self.draws = u32::from(extra.iter().any(|e| e.0.has_draw()));
             let base = self.top_expr_keeping_draws(ty, depth);
             let (value, _) = Self::sum(ty, base, extra);
             let index = self.own_index();
@@ -2373,16 +2373,6 @@ pub(crate) fn is_const(e: &Expr) -> bool {
         ExprKind::Binary(_, a, b) => is_const(a) && is_const(b),
         ExprKind::Call(_, a) | ExprKind::Construct(a) => a.iter().all(is_const),
     }
-}
-
-/// True if `e` draws a random number (`wp.randf(state)`, `wp.sample_unit_disk(state)`, ...): such an
-/// expression must not be duplicated, since each copy would advance the generator.
-fn has_draw(e: &Expr) -> bool {
-    let mut found = false;
-    e.visit(&mut |x| {
-        found |= matches!(x.kind, ExprKind::Call(_, ref a) if a.first().is_some_and(|s| s.ty == Type::U32))
-    });
-    found
 }
 
 /// Productions a person would not write: `-(-x)`, `x - x`, `min(x, x)`, `where(c, x, x)`, `x * 1.0`,

@@ -35,11 +35,7 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
         // a random draw advances the generator: C++ would order two draws in one statement arbitrarily
         let mut draws = 0;
         for e in s.exprs() {
-            e.visit(&mut |x| {
-                if let ExprKind::Call(_, a) = &x.kind {
-                    draws += usize::from(a.first().is_some_and(|s| s.ty == warpsmith_ast::Type::U32));
-                }
-            });
+            e.visit(&mut |x| draws += usize::from(x.is_draw()));
         }
         if draws > 1 {
             ok = Err(format!("{draws} random draws in one statement"));
