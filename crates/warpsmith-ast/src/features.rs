@@ -30,7 +30,19 @@ pub fn features(kernel: &Kernel) -> BTreeSet<String> {
             .into(),
         );
     }
-    visit_stmts(&kernel.body, &mut |s, loops| {
+    body_features(kernel, &kernel.body, &mut f);
+    for func in &kernel.funcs {
+        // a helper's body counts as the kernel's: its builtins are the kernel's builtins
+        f.insert("stmt:func".into());
+        body_features(&func.def, &func.def.body, &mut f);
+        expr_features(&func.result, &mut f);
+    }
+    f
+}
+
+/// The features of the statements of `body` (variables of `kernel`).
+fn body_features(kernel: &Kernel, body: &[Stmt], f: &mut BTreeSet<String>) {
+    visit_stmts(body, &mut |s, loops| {
         match s {
             Stmt::Let { var, .. } | Stmt::Assign { var, .. } => {
                 f.insert(format!("type:{}", kernel.vars[*var].ty.short_name()));
@@ -50,8 +62,8 @@ pub fn features(kernel: &Kernel) -> BTreeSet<String> {
                     f.insert("stmt:else".into());
                 }
             }
-            Stmt::For { count, reversed, .. } => {
-                f.insert("stmt:for".into());
+            Stmt::For { count, reversed, as_while, .. } => {
+                f.insert(if *as_while { "stmt:while" } else { "stmt:for" }.into());
                 if *reversed {
                     f.insert("reversed".into());
                 }
@@ -67,44 +79,68 @@ pub fn features(kernel: &Kernel) -> BTreeSet<String> {
                 f.insert(format!("launch:{}d", vars.len()));
             }
             Stmt::Call(_) => {}
+            Stmt::Unpack { vars, .. } => {
+                f.insert("stmt:unpack".into());
+                for v in vars {
+                    f.insert(format!("type:{}", kernel.vars[*v].ty.short_name()));
+                }
+            }
+            Stmt::SetComponent { var, op, .. } => {
+                let name = Stmt::component_builtin(*op);
+                if matches!(kernel.vars[*var].ty, crate::Type::Tile(_) | crate::Type::Tile2(..)) {
+                    // `t[k] += v` on a tile is Warp's tile_add_inplace / tile_sub_inplace
+                    f.insert(format!("tile_{name}"));
+                } else {
+                    f.insert(name.into());
+                }
+            }
             Stmt::Break => {
                 f.insert("stmt:break".into());
             }
             Stmt::Continue => {
                 f.insert("stmt:continue".into());
             }
+            Stmt::Return => {
+                f.insert("stmt:return".into());
+            }
         }
         for e in s.exprs() {
-            e.visit(&mut |e| {
-                let name: Option<String> = match &e.kind {
-                    ExprKind::Tid => Some("tid".into()),
-                    ExprKind::Unary(op, _) => Some(
-                        match op {
-                            UnOp::Neg => "op:neg",
-                            UnOp::Not => "op:not",
-                            UnOp::Invert => "op:invert",
-                        }
-                        .into(),
-                    ),
-                    ExprKind::Binary(op, ..) => Some(format!("op:{}", op_name(*op))),
-                    ExprKind::Call(name, _) => Some((*name).into()),
-                    ExprKind::Construct(_) => Some(e.ty.short_name()),
-                    ExprKind::Load(..) => Some("stmt:load".into()),
-                    ExprKind::Component(_, _, j) => {
-                        Some(if j.is_some() { "op:matrix_index" } else { "op:vector_index" }.into())
-                    }
-                    ExprKind::Len(..) => Some("op:shape".into()),
-                    ExprKind::FuncRef(name) => Some((*name).into()),
-                    ExprKind::Kw(..) | ExprKind::Tuple(_) => None,
-                    ExprKind::Var(_) | ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => None,
-                };
-                if let Some(n) = name {
-                    f.insert(n);
-                }
-            });
+            expr_features(e, f);
         }
     });
-    f
+}
+
+/// The builtins, operators and constructs of expression `e` and its subexpressions.
+fn expr_features(e: &crate::Expr, f: &mut BTreeSet<String>) {
+    e.visit(&mut |e| {
+        let name: Option<String> = match &e.kind {
+            ExprKind::Tid => Some("tid".into()),
+            ExprKind::Unary(op, _) => Some(
+                match op {
+                    UnOp::Neg => "op:neg",
+                    UnOp::Not => "op:not",
+                    UnOp::Invert => "op:invert",
+                    UnOp::Pos => "op:pos",
+                }
+                .into(),
+            ),
+            ExprKind::Binary(op, ..) => Some(format!("op:{}", op_name(*op))),
+            ExprKind::Call(name, _) => Some((*name).into()),
+            ExprKind::Construct(_) => Some(e.ty.short_name()),
+            ExprKind::Load(..) => Some("stmt:load".into()),
+            ExprKind::Component(_, _, j) => {
+                Some(if j.is_some() { "op:matrix_index" } else { "op:vector_index" }.into())
+            }
+            ExprKind::Len(..) => Some("op:shape".into()),
+            ExprKind::FuncRef(name) => Some((*name).into()),
+            ExprKind::FuncCall(..) => Some("stmt:func_call".into()),
+            ExprKind::Kw(..) | ExprKind::Tuple(_) => None,
+            ExprKind::Var(_) | ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => None,
+        };
+        if let Some(n) = name {
+            f.insert(n);
+        }
+    });
 }
 
 fn op_name(op: BinOp) -> &'static str {
@@ -146,7 +182,8 @@ pub fn mutates_in_dynamic_loop(kernel: &Kernel) -> bool {
         for s in b {
             match s {
                 Stmt::Let { var, .. } => declared.push(*var),
-                Stmt::Assign { var, .. } => out.push(*var),
+                Stmt::Unpack { vars, .. } => declared.extend(vars.iter().copied()),
+                Stmt::Assign { var, .. } | Stmt::SetComponent { var, .. } => out.push(*var),
                 Stmt::If { then, elifs, els, .. } => {
                     assigned(then, out, declared);
                     elifs.iter().for_each(|(_, x)| assigned(x, out, declared));
@@ -169,8 +206,9 @@ pub fn mutates_in_dynamic_loop(kernel: &Kernel) -> bool {
     }
     fn walk(k: &Kernel, b: &[Stmt]) -> bool {
         b.iter().any(|s| match s {
-            Stmt::For { count, body, .. } => {
-                let dynamic = !matches!(count.kind, ExprKind::Int(n) if n <= WARP_MAX_UNROLL) || jumps(body);
+            Stmt::For { count, body, as_while, .. } => {
+                let dynamic =
+                    *as_while || !matches!(count.kind, ExprKind::Int(n) if n <= WARP_MAX_UNROLL) || jumps(body);
                 let (mut out, mut declared) = (Vec::new(), Vec::new());
                 assigned(body, &mut out, &mut declared);
                 let mutated_outer = out

@@ -31,6 +31,20 @@ pub struct Kernel {
     pub params: Vec<Param>,
     /// The statements of the body, in order. The first is usually `tid = wp.tid()`.
     pub body: Vec<Stmt>,
+    /// `@wp.func` helpers the body calls ([`ExprKind::FuncCall`] indexes this), printed before the kernel.
+    pub funcs: Vec<Func>,
+}
+
+/// A `@wp.func` helper: `def name(a: float, ...) -> T:`, its statements, then `return result`.
+///
+/// `def` holds the name, the function's own variables, its by-value parameters ([`ParamKind::Value`]) and the
+/// statements before the return; its `funcs` is empty (helpers do not call helpers).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Func {
+    /// Name, variables, parameters and statements.
+    pub def: Kernel,
+    /// The returned value; its type is the function's return type.
+    pub result: Expr,
 }
 
 impl Kernel {
@@ -180,7 +194,13 @@ pub enum Stmt {
         body: Vec<Stmt>,
         /// `reversed(range(count))`: the counter runs from `count - 1` down to 0.
         reversed: bool,
+        /// Written as a `while` loop over an explicit counter: `i = wp.int32(0)` / `while i < count:` / body /
+        /// `i += 1` (reversed: from `count - 1` while `i >= 0`, `i -= 1`). Same iterations; Warp compiles every
+        /// `while` as a dynamic loop. The body has no `continue` at this loop's level (it would skip the step).
+        as_while: bool,
     },
+    /// `return` from the kernel (only in a non-tile kernel's top-level `if`).
+    Return,
     /// `i, j = wp.tid()` or `i, j, k = wp.tid()`: the thread's index in a 2-D or 3-D launch (a 1-D kernel
     /// uses `tid = wp.tid()`, a [`Stmt::Let`] of [`ExprKind::Tid`]). Only as a kernel's first statement.
     LaunchIndex {
@@ -193,6 +213,37 @@ pub enum Stmt {
     Break,
     /// `continue` (only inside a loop).
     Continue,
+    /// First definition of several locals from a builtin that returns a tuple:
+    /// `axis, angle = wp.quat_to_axis_angle(q)`, `p, q, s = wp.transform_decompose(m)`.
+    Unpack {
+        /// The new locals, in the tuple's order.
+        vars: Vec<VarId>,
+        /// The call.
+        value: Expr,
+    },
+    /// Component update of a local vector: `v[k] = value` (Warp's `assign_inplace`), `v[k] += value`
+    /// (`add_inplace`) or `v[k] -= value` (`sub_inplace`).
+    SetComponent {
+        /// The local vector.
+        var: VarId,
+        /// Component index, `0..N`.
+        index: u8,
+        /// `None` for `=`, [`BinOp::Add`] for `+=`, [`BinOp::Sub`] for `-=`.
+        op: Option<BinOp>,
+        /// The new component, or the amount (`float32`).
+        value: Expr,
+    },
+}
+
+impl Stmt {
+    /// The registry builtin Warp's code generator calls for a [`Stmt::SetComponent`] with operator `op`.
+    pub fn component_builtin(op: Option<BinOp>) -> &'static str {
+        match op {
+            Some(BinOp::Add) => "add_inplace",
+            Some(BinOp::Sub) => "sub_inplace",
+            _ => "assign_inplace",
+        }
+    }
 }
 
 /// Atomic operations.
@@ -210,6 +261,13 @@ pub enum AtomicOp {
     Or,
     /// `wp.atomic_xor` (integers)
     Xor,
+    /// `wp.atomic_and` (integers)
+    And,
+    /// `wp.atomic_exch(array, i, value)`: stores `value`, returns the old element.
+    Exch,
+    /// `wp.atomic_cas(array, i, 0, value)`: stores `value` where the element is 0 (compare-and-swap with a
+    /// zero comparand).
+    Cas,
 }
 
 impl AtomicOp {
@@ -222,6 +280,9 @@ impl AtomicOp {
             AtomicOp::Max => "atomic_max",
             AtomicOp::Or => "atomic_or",
             AtomicOp::Xor => "atomic_xor",
+            AtomicOp::And => "atomic_and",
+            AtomicOp::Exch => "atomic_exch",
+            AtomicOp::Cas => "atomic_cas",
         }
     }
 }
@@ -262,6 +323,8 @@ pub enum ExprKind {
     Component(Box<Expr>, u8, Option<u8>),
     /// `array.shape[axis]`.
     Len(VarId, u8),
+    /// A call of the kernel's `@wp.func` helper `Kernel::funcs[i]`.
+    FuncCall(usize, Vec<Expr>),
     /// A keyword argument `name=value` of a [`ExprKind::Call`] (e.g. `shape=8`, `offset=i * 8`); its type is
     /// the value's.
     Kw(&'static str, Box<Expr>),
@@ -281,6 +344,8 @@ pub enum UnOp {
     Not,
     /// `~k` (bitwise complement of an integer)
     Invert,
+    /// `+x` (Warp's `pos`, the identity)
+    Pos,
 }
 
 /// Binary operators, with Python's spelling.
@@ -411,13 +476,16 @@ impl Stmt {
     /// The expressions directly in this statement (not those of nested blocks), in source order.
     pub fn exprs(&self) -> Vec<&Expr> {
         match self {
-            Stmt::Let { value, .. } | Stmt::Assign { value, .. } => vec![value],
+            Stmt::Let { value, .. }
+            | Stmt::Assign { value, .. }
+            | Stmt::SetComponent { value, .. }
+            | Stmt::Unpack { value, .. } => vec![value],
             Stmt::Store { index, value, .. } => index.iter().chain([value]).collect(),
             Stmt::Atomic { index, value, .. } => vec![index, value],
             Stmt::If { cond, elifs, .. } => std::iter::once(cond).chain(elifs.iter().map(|(c, _)| c)).collect(),
             Stmt::For { count, .. } => vec![count],
             Stmt::Call(e) => vec![e],
-            Stmt::LaunchIndex { .. } | Stmt::Break | Stmt::Continue => Vec::new(),
+            Stmt::LaunchIndex { .. } | Stmt::Break | Stmt::Continue | Stmt::Return => Vec::new(),
         }
     }
 
@@ -474,9 +542,10 @@ impl Expr {
                 a.visit(f);
                 b.visit(f);
             }
-            ExprKind::Call(_, args) | ExprKind::Construct(args) | ExprKind::Tuple(args) => {
-                args.iter().for_each(|x| x.visit(f))
-            }
+            ExprKind::Call(_, args)
+            | ExprKind::Construct(args)
+            | ExprKind::Tuple(args)
+            | ExprKind::FuncCall(_, args) => args.iter().for_each(|x| x.visit(f)),
             ExprKind::Var(_)
             | ExprKind::Tid
             | ExprKind::Float(_)

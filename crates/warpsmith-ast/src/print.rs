@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::ParamKind::Array;
-use crate::{Expr, ExprKind, Kernel, ParamKind, Stmt, UnOp, VarId};
+use crate::{AtomicOp, BinOp, Expr, ExprKind, Kernel, ParamKind, Stmt, UnOp, VarId};
 
 /// The import line every module starts with.
 const HEADER: &str = "import warp as wp\n\n\n";
@@ -27,6 +27,8 @@ const PREC_NOT: u8 = 3;
 trait Namer {
     fn var(&mut self, k: &Kernel, id: VarId) -> String;
     fn kernel(&self, k: &Kernel) -> String;
+    /// The name of helper `k.funcs[i]`.
+    fn func(&self, k: &Kernel, i: usize) -> String;
 }
 
 struct Readable;
@@ -37,6 +39,9 @@ impl Namer for Readable {
     }
     fn kernel(&self, k: &Kernel) -> String {
         k.name.clone()
+    }
+    fn func(&self, k: &Kernel, i: usize) -> String {
+        k.funcs.get(i).map_or_else(|| format!("func{i}"), |f| f.def.name.clone())
     }
 }
 
@@ -53,20 +58,47 @@ impl Namer for Canonical {
     fn kernel(&self, _k: &Kernel) -> String {
         "kernel".into()
     }
+    fn func(&self, _k: &Kernel, i: usize) -> String {
+        format!("func{i}")
+    }
 }
 
-/// The complete Python module for `kernel`: the import, then the `@wp.kernel` function. This is the text of
+/// The complete Python module for `kernel`: the import, its `@wp.func` helpers, then the `@wp.kernel` function. This is the text of
 /// the record's `python` column, and the exact file Warp is given (Warp's generated code quotes its lines).
 pub fn python_module(kernel: &Kernel) -> String {
     let mut out = header(kernel);
+    print_funcs(kernel, false, &mut out);
     print_kernel(kernel, &mut Readable, &mut out);
     out
+}
+
+/// The kernel's `@wp.func` helpers, each followed by two blank lines; renamed in order of first use when
+/// `canonical` (each helper its own numbering, helpers `func0, func1, ...`).
+fn print_funcs(kernel: &Kernel, canonical: bool, out: &mut String) {
+    for (i, f) in kernel.funcs.iter().enumerate() {
+        let (mut readable, mut renamed) = (Readable, Canonical::default());
+        let n: &mut dyn Namer = if canonical { &mut renamed } else { &mut readable };
+        let name = n.func(kernel, i);
+        let params: Vec<String> = f
+            .def
+            .params
+            .iter()
+            .map(|p| format!("{}: {}", n.var(&f.def, p.var), f.def.vars[p.var].ty.warp_name()))
+            .collect();
+        let _ = writeln!(out, "@wp.func\ndef {name}({}) -> {}:", params.join(", "), f.result.ty.warp_name());
+        for s in &f.def.body {
+            print_stmt(&f.def, n, s, 1, out);
+        }
+        let r = expr(&f.def, n, &f.result).0;
+        let _ = writeln!(out, "    return {r}\n\n");
+    }
 }
 
 /// Like [`python_module`], but with the identifiers renamed in order of first use (`v0, v1, ...`, kernel
 /// `kernel`): useful to show what the canonical form looks like in context.
 pub fn python_module_with_names(kernel: &Kernel) -> String {
     let mut out = header(kernel);
+    print_funcs(kernel, true, &mut out);
     print_kernel(kernel, &mut Canonical::default(), &mut out);
     out
 }
@@ -87,10 +119,12 @@ fn header(kernel: &Kernel) -> String {
     }
 }
 
-/// The canonical form: the kernel alone (no imports), identifiers renamed in order of first use.
+/// The canonical form: the kernel and its `@wp.func` helpers (no imports), identifiers renamed in order of
+/// first use, helpers `func0, func1, ...`.
 /// Two kernels that differ only in names have the same canonical form.
 pub fn canonical(kernel: &Kernel) -> String {
     let mut out = String::new();
+    print_funcs(kernel, true, &mut out);
     print_kernel(kernel, &mut Canonical::default(), &mut out);
     out
 }
@@ -167,7 +201,26 @@ fn print_stmt(k: &Kernel, n: &mut dyn Namer, s: &Stmt, depth: usize, out: &mut S
             let a = n.var(k, *array);
             let i = expr(k, n, index).0;
             let v = expr(k, n, value).0;
-            let _ = writeln!(out, "wp.{}({a}, {i}, {v})", op.builtin());
+            if *op == AtomicOp::Cas {
+                let _ = writeln!(out, "wp.{}({a}, {i}, 0, {v})", op.builtin());
+            } else {
+                let _ = writeln!(out, "wp.{}({a}, {i}, {v})", op.builtin());
+            }
+        }
+        Stmt::Unpack { vars, value } => {
+            let names: Vec<String> = vars.iter().map(|v| n.var(k, *v)).collect();
+            let v = expr(k, n, value).0;
+            let _ = writeln!(out, "{} = {v}", names.join(", "));
+        }
+        Stmt::SetComponent { var, index, op, value } => {
+            let name = n.var(k, *var);
+            let v = expr(k, n, value).0;
+            let tok = match op {
+                Some(BinOp::Add) => "+=",
+                Some(BinOp::Sub) => "-=",
+                _ => "=",
+            };
+            let _ = writeln!(out, "{name}[{index}] {tok} {v}");
         }
         Stmt::If { cond, then, elifs, els } => {
             let c = expr(k, n, cond).0;
@@ -185,7 +238,27 @@ fn print_stmt(k: &Kernel, n: &mut dyn Namer, s: &Stmt, depth: usize, out: &mut S
                 print_block(k, n, els, depth + 1, out);
             }
         }
-        Stmt::For { var, count, body, reversed } => {
+        Stmt::For { var, count, body, reversed, as_while: true } => {
+            let i = n.var(k, *var);
+            let (c, p) = expr(k, n, count);
+            if *reversed {
+                if let ExprKind::Int(v) = count.kind {
+                    let _ = writeln!(out, "{i} = wp.int32({})", v - 1);
+                } else {
+                    let _ = writeln!(out, "{i} = {} - 1", paren(c, p < PREC_NEG));
+                }
+                indent(out, depth);
+                let _ = writeln!(out, "while {i} >= 0:");
+            } else {
+                let _ = writeln!(out, "{i} = wp.int32(0)");
+                indent(out, depth);
+                let _ = writeln!(out, "while {i} < {c}:");
+            }
+            print_block(k, n, body, depth + 1, out);
+            indent(out, depth + 1);
+            let _ = writeln!(out, "{i} {}= 1", if *reversed { "-" } else { "+" });
+        }
+        Stmt::For { var, count, body, reversed, .. } => {
             let i = n.var(k, *var);
             let c = expr(k, n, count).0;
             if *reversed {
@@ -204,6 +277,7 @@ fn print_stmt(k: &Kernel, n: &mut dyn Namer, s: &Stmt, depth: usize, out: &mut S
         }
         Stmt::Break => out.push_str("break\n"),
         Stmt::Continue => out.push_str("continue\n"),
+        Stmt::Return => out.push_str("return\n"),
     }
 }
 
@@ -235,10 +309,11 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
             let nested_unary = matches!(a.kind, ExprKind::Unary(..));
             (format!("-{}", paren(s, p < PREC_NEG || nested_unary)), PREC_NEG)
         }
-        ExprKind::Unary(UnOp::Invert, a) => {
+        ExprKind::Unary(op @ (UnOp::Invert | UnOp::Pos), a) => {
             let (s, p) = expr(k, n, a);
             let nested_unary = matches!(a.kind, ExprKind::Unary(..));
-            (format!("~{}", paren(s, p < PREC_NEG || nested_unary)), PREC_NEG)
+            let tok = if *op == UnOp::Pos { "+" } else { "~" };
+            (format!("{tok}{}", paren(s, p < PREC_NEG || nested_unary)), PREC_NEG)
         }
         ExprKind::Unary(UnOp::Not, a) => {
             let (s, p) = expr(k, n, a);
@@ -253,6 +328,7 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
             (format!("{} {} {}", paren(sa, left), op.token(), paren(sb, pb <= prec)), prec)
         }
         // Python's own casts and len(), which Warp maps to its `float`, `int` and `len` builtins
+        ExprKind::FuncCall(i, a) => (format!("{}({})", n.func(k, *i), args(k, n, a)), PREC_ATOM),
         ExprKind::Call(name @ ("float" | "int" | "len"), a) => (format!("{name}({})", args(k, n, a)), PREC_ATOM),
         ExprKind::Call(name, a) => (format!("wp.{name}({})", args(k, n, a)), PREC_ATOM),
         ExprKind::Construct(a) => (format!("{}({})", e.ty.warp_name(), args(k, n, a)), PREC_ATOM),
@@ -270,6 +346,8 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
         }
         ExprKind::Kw(name, v) => (format!("{name}={}", expr(k, n, v).0), PREC_ATOM),
         ExprKind::FuncRef(name) => (format!("wp.{name}"), PREC_ATOM),
+        // a 1-tuple needs its trailing comma: `(8,)`
+        ExprKind::Tuple(a) if a.len() == 1 => (format!("({},)", args(k, n, a)), PREC_ATOM),
         ExprKind::Tuple(a) => (format!("({})", args(k, n, a)), PREC_ATOM),
         ExprKind::Len(arr, axis) => (format!("{}.shape[{axis}]", n.var(k, *arr)), PREC_ATOM),
     }

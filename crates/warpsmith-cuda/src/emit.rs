@@ -316,6 +316,11 @@ struct Emitter<'k> {
 pub fn translate(kernel: &Kernel, test: &TestCase) -> Result<Translation, EmitError> {
     let mut e = Emitter::new(kernel)?;
     let mut section = String::new();
+    for f in &kernel.funcs {
+        let mut fe = Emitter::new(&f.def)?;
+        fe.helper_function(&f.result, &mut section)?;
+        e.helpers.extend(fe.helpers);
+    }
     e.thread_function(&mut section)?;
     e.global_kernel(&mut section);
     e.launcher(&mut section);
@@ -337,6 +342,7 @@ impl<'k> Emitter<'k> {
         let mut names = HashMap::new();
         let mut used: HashSet<String> = RESERVED.iter().map(|s| s.to_string()).collect();
         used.insert(k.name.clone());
+        used.extend(k.funcs.iter().map(|f| f.def.name.clone()));
         used.insert(format!("{}_kernel", k.name));
         used.insert(format!("launch_{}", k.name));
         let mut tid_var = None;
@@ -416,6 +422,28 @@ impl<'k> Emitter<'k> {
     /// The thread count as C++ text: `dim` or `dim0 * dim1(* dim2)`.
     fn threads(&self) -> String {
         self.dim_names().join(" * ")
+    }
+
+    /// A `@wp.func` helper (this emitter's kernel is its definition) as an `HD` function returning `result`.
+    fn helper_function(&mut self, result: &Expr, out: &mut String) -> Result<(), EmitError> {
+        let mut body = String::new();
+        let mut hoisted: Vec<VarId> = self.hoisted.iter().copied().collect();
+        hoisted.sort_unstable();
+        for id in hoisted {
+            let _ = writeln!(body, "    {} {}{{}};", c_type(self.k.vars[id].ty), self.name(id));
+        }
+        self.block(&self.k.body.clone(), 1, &mut body)?;
+        let r = self.expr(result)?.0;
+        self.need_type(result.ty);
+        self.need_types_of_params();
+        let _ = writeln!(
+            out,
+            "// The @wp.func helper `{name}`.\nHD inline {ret} {name}({params}) {{\n{body}    return {r};\n}}\n",
+            name = self.k.name,
+            ret = c_type(result.ty),
+            params = self.params().join(", ")
+        );
+        Ok(())
     }
 
     fn thread_function(&mut self, out: &mut String) -> Result<(), EmitError> {
@@ -795,7 +823,8 @@ impl<'k> Emitter<'k> {
                 }
                 let _ = writeln!(out, "{ind}}}");
             }
-            Stmt::For { var, count, body, reversed } => {
+            // a `while` over a counter runs the same iterations as its `for`
+            Stmt::For { var, count, body, reversed, .. } => {
                 let n = self.expr(count)?;
                 let i = self.name(*var).to_string();
                 if *reversed {
@@ -808,11 +837,57 @@ impl<'k> Emitter<'k> {
                 self.block(body, depth + 1, out)?;
                 let _ = writeln!(out, "{ind}}}");
             }
+            Stmt::Unpack { vars, value } => {
+                // a builtin returning a tuple: its C++ version writes out parameters
+                let ExprKind::Call(name, args) = &value.kind else {
+                    return Err(EmitError::Unsupported("unpacking a non-call".into()));
+                };
+                self.need(match *name {
+                    "quat_to_axis_angle" => Helper::QuatToAxisAngle,
+                    "transform_decompose" => Helper::TransformDecompose,
+                    other => return Err(EmitError::Unsupported(format!("unpacking wp.{other}"))),
+                });
+                let mut call_args = Vec::new();
+                for a in args {
+                    call_args.push(self.expr(a)?.0);
+                }
+                for v in vars {
+                    let ty = self.k.vars[*v].ty;
+                    self.need_type(ty);
+                    if !self.hoisted.contains(v) {
+                        let _ = writeln!(out, "{ind}{} {};", c_type(ty), self.name(*v));
+                    }
+                    call_args.push(self.name(*v).to_string());
+                }
+                let _ = writeln!(out, "{ind}{name}({});", call_args.join(", "));
+            }
+            Stmt::SetComponent { var, index, op, value } => {
+                let v = self.expr(value)?.0;
+                let tok = match op {
+                    Some(BinOp::Add) => "+=",
+                    Some(BinOp::Sub) => "-=",
+                    _ => "=",
+                };
+                if matches!(self.k.vars[*var].ty, Type::Tile(_) | Type::Tile2(..)) {
+                    // one element of a shared tile: one lane writes it, then the block synchronizes
+                    let _ = writeln!(out, "{ind}if (lane == 0) {}[{index}] {tok} {v};", self.name(*var));
+                    self.need(Helper::BlockSync);
+                    let _ = writeln!(out, "{ind}block_sync();");
+                } else {
+                    let _ = writeln!(out, "{ind}{}[{index}] {tok} {v};", self.name(*var));
+                }
+            }
             Stmt::Break => {
                 let _ = writeln!(out, "{ind}break;");
             }
             Stmt::Continue => {
                 let _ = writeln!(out, "{ind}continue;");
+            }
+            Stmt::Return => {
+                if self.k.is_tiled() {
+                    return Err(EmitError::Unsupported("return from a tile kernel".into()));
+                }
+                let _ = writeln!(out, "{ind}return;");
             }
         }
         Ok(())
@@ -842,6 +917,7 @@ impl<'k> Emitter<'k> {
                     UnOp::Neg => "-",
                     UnOp::Not => "!",
                     UnOp::Invert => "~",
+                    UnOp::Pos => "+",
                 };
                 let inner = self.expr(a)?;
                 // `- -x` must not print as the decrement `--x`
@@ -850,6 +926,11 @@ impl<'k> Emitter<'k> {
                 (format!("{tok}{s}"), P_UNARY)
             }
             ExprKind::Binary(op, a, b) => self.binary(*op, e.ty, a, b)?,
+            ExprKind::FuncCall(i, args) => {
+                let f = self.k.funcs.get(*i).ok_or_else(|| EmitError::Unsupported(format!("helper {i}")))?;
+                let name = f.def.name.clone();
+                (format!("{name}({})", self.args(args)?), P_ATOM)
+            }
             ExprKind::Call(name, args) => self.call(name, e.ty, args)?,
             ExprKind::Construct(args) => self.construct(e.ty, args)?,
             ExprKind::Load(arr, idx) => {
@@ -1004,6 +1085,31 @@ impl<'k> Emitter<'k> {
                      for (int elem = 0; elem < {n}; ++elem) {{\n{ind}        {body}\n{ind}    }}\n{ind}}}"
                 );
             }
+            ExprKind::Call(arg @ ("tile_argmax" | "tile_argmin"), args) => {
+                // lane 0 in element order; the first extreme element wins, as Warp's argmax/argmin trackers
+                let [src] = args.as_slice() else {
+                    return Err(EmitError::Unsupported(format!("{arg} arguments")));
+                };
+                let len = src.ty.components();
+                let first = self.tile_elem(src, "0")?.0;
+                let x = self.tile_elem(src, "elem")?.0;
+                let cmp = if *arg == "tile_argmax" { ">" } else { "<" };
+                let _ = writeln!(
+                    out,
+                    "{ind}if (lane == 0) {{
+{ind}    float best = {first};
+{ind}    int best_at = 0;
+{ind}                         for (int elem = 1; elem < {len}; ++elem) {{
+{ind}        float v = {x};
+{ind}                             if (v {cmp} best) {{
+{ind}            best = v;
+{ind}            best_at = elem;
+{ind}        }}
+{ind}    }}
+{ind}                         {t}[0] = (float)best_at;
+{ind}}}"
+                );
+            }
             ExprKind::Call(red @ ("tile_sum" | "tile_max" | "tile_min" | "tile_reduce"), args) => {
                 let (op, src) = match (*red, args.as_slice()) {
                     ("tile_reduce", [f, src]) => match f.kind {
@@ -1046,6 +1152,34 @@ impl<'k> Emitter<'k> {
             return Err(EmitError::Unsupported("an expression statement".into()));
         };
         match (*name, args.as_slice()) {
+            ("tile_axpy", [a, x, t]) => {
+                // dest += alpha * src, element-wise in place
+                let ExprKind::Var(dest) = t.kind else {
+                    return Err(EmitError::Unsupported("tile_axpy into an expression".into()));
+                };
+                let a = self.expr(a)?;
+                let x = self.tile_elem(x, "elem")?;
+                let n = t.ty.components();
+                let p = c_prec(BinOp::Mul);
+                let d = self.name(dest).to_string();
+                let _ = writeln!(
+                    out,
+                    "{ind}for (int elem = lane; elem < {n}; elem += lanes) {d}[elem] += {} * {};",
+                    paren(a, p),
+                    paren(x, p + 1)
+                );
+                self.need(Helper::BlockSync);
+                let _ = writeln!(out, "{ind}block_sync();");
+            }
+            (set @ ("transform_set_translation" | "transform_set_rotation"), [t, v]) => {
+                // in place on a local transform
+                let ExprKind::Var(t) = t.kind else {
+                    return Err(EmitError::Unsupported(format!("wp.{set} of a non-variable")));
+                };
+                let v = self.expr(v)?.0;
+                let field = if set == "transform_set_translation" { "p" } else { "q" };
+                let _ = writeln!(out, "{ind}{}.{field} = {v};", self.name(t));
+            }
             ("tile_store", [dst, t, _]) if matches!(t.ty, Type::Tile2(..)) => {
                 let (ExprKind::Var(a), Type::Tile2(_, cols)) = (&dst.kind, t.ty) else {
                     return Err(EmitError::Unsupported("tile_store form".into()));
@@ -1146,6 +1280,20 @@ impl<'k> Emitter<'k> {
                     }
                 }
             }
+            ExprKind::Call("tile_reshape", args) => {
+                // same row-major elements under another shape
+                let Some(src) = args.first() else {
+                    return Err(EmitError::Unsupported("tile_reshape without a tile".into()));
+                };
+                self.tile_elem(src, e)?
+            }
+            ExprKind::Call("tile_broadcast", args) => {
+                // a 1-element tile repeated: every element is its value
+                let Some(ExprKind::Var(src)) = args.first().map(|a| &a.kind) else {
+                    return Err(EmitError::Unsupported("tile_broadcast of an expression".into()));
+                };
+                (format!("{}[0]", self.name(*src)), P_ATOM)
+            }
             ExprKind::Binary(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul), a, b) => {
                 let p = c_prec(*op);
                 let (a, b) = (self.tile_elem(a, e)?, self.tile_elem(b, e)?);
@@ -1242,7 +1390,7 @@ impl<'k> Emitter<'k> {
         self.need_type(ty);
         match (ty, args) {
             (_, [a]) if a.ty == ty => self.expr(a),
-            (Type::F32 | Type::I32, [a]) if a.ty.is_scalar() || a.ty == Type::Bool => {
+            (Type::F32 | Type::I32 | Type::U32, [a]) if a.ty.is_scalar() || matches!(a.ty, Type::Bool | Type::U32) => {
                 let x = self.expr(a)?;
                 Ok((format!("({}){}", c_type(ty), paren(x, P_UNARY)), P_UNARY))
             }
@@ -1309,6 +1457,31 @@ impl<'k> Emitter<'k> {
             self.need(Helper::Identity(n));
             return Ok((format!("identity_mat{n}{n}()"), P_ATOM));
         }
+        if name == "matrix" {
+            // wp.matrix(a, b, ..., shape=(n, n)): the scalars row by row
+            let Type::Mat(n) = ty else { return Err(unsupported()) };
+            let xs: Vec<Expr> = args.iter().filter(|a| !matches!(a.kind, ExprKind::Kw(..))).cloned().collect();
+            if xs.len() != usize::from(n) * usize::from(n) {
+                return Err(unsupported());
+            }
+            self.need_type(ty);
+            return Ok((format!("make_mat{n}{n}({})", self.args(&xs)?), P_ATOM));
+        }
+        if name == "sample_cdf" {
+            // the CDF's length is the array's, which C++ passes separately
+            let [state, cdf] = args else { return Err(unsupported()) };
+            let ExprKind::Var(arr) = cdf.kind else { return Err(unsupported()) };
+            self.need(Helper::SampleCdf);
+            let n = self.expr(&Expr { ty: Type::I32, kind: ExprKind::Len(arr, 0) })?.0;
+            let st = self.expr(state)?.0;
+            return Ok((format!("sample_cdf({st}, {}, {n})", self.name(arr)), P_ATOM));
+        }
+        if name == "static" {
+            // wp.static(p / q): Python evaluates it in double precision; Warp emits the float32 constant
+            let [c] = args else { return Err(unsupported()) };
+            let v = const_value(c).ok_or_else(unsupported)?;
+            return Ok((float_lit(v), P_ATOM));
+        }
         if name == "where" {
             let [c, a, b] = args else { return Err(unsupported()) };
             // Warp evaluates both branches; C's ?: evaluates one, which would skip a random draw
@@ -1352,6 +1525,7 @@ impl<'k> Emitter<'k> {
                 Some(Type::F32),
             ) => format!("{name}f"),
             ("abs", Some(Type::F32)) => "fabsf".into(),
+            ("isfinite" | "isnan" | "isinf", Some(Type::F32)) => name.into(),
             ("float", Some(_)) => "(float)".into(),
             ("int", Some(_)) => "(int)".into(),
             ("div_approx", Some(Type::F32)) => {
@@ -1567,6 +1741,55 @@ impl<'k> Emitter<'k> {
                 self.need(Helper::TransformCompose);
                 name.into()
             }
+            ("quat_from_matrix", Some(Type::Mat(n))) => {
+                self.need(Helper::QuatFromMatrix(n));
+                name.into()
+            }
+            ("quat_to_euler", Some(Type::Quat)) => {
+                self.need(Helper::QuatToEuler);
+                name.into()
+            }
+            ("quat_from_euler", Some(Type::Vec(3))) => {
+                self.need(Helper::QuatFromEuler);
+                name.into()
+            }
+            ("quat_twist" | "quat_twist_angle" | "quat_twist_angle_signed", Some(Type::Vec(3))) => {
+                self.need(Helper::QuatTwist);
+                name.into()
+            }
+            ("transform_identity", None) => {
+                self.need(Helper::TransformIdentity);
+                name.into()
+            }
+            ("transform_from_matrix", Some(Type::Mat(4))) => {
+                self.need(Helper::TransformFromMatrix);
+                name.into()
+            }
+            ("bool", Some(Type::I32)) => "(bool)".into(),
+            ("erfinv" | "erfcinv", Some(Type::F32)) => {
+                self.need(Helper::Erfinv);
+                format!("wp_{name}")
+            }
+            ("inverse_approx", Some(Type::Mat(3))) => {
+                self.need(Helper::InverseApprox3);
+                name.into()
+            }
+            ("spatial_adjoint", Some(Type::Mat(3))) => {
+                self.need(Helper::SpatialAdjoint);
+                name.into()
+            }
+            ("lower_bound", Some(Type::F32)) => {
+                self.need(Helper::LowerBound);
+                name.into()
+            }
+            ("randu", Some(Type::U32)) => {
+                self.need(Helper::RandU);
+                name.into()
+            }
+            ("poisson", Some(Type::U32)) => {
+                self.need(Helper::Poisson);
+                name.into()
+            }
             ("quat_to_rpy", Some(Type::Quat)) => {
                 self.need(Helper::QuatToRpy);
                 name.into()
@@ -1594,6 +1817,26 @@ impl<'k> Emitter<'k> {
             }
             _ => return Err(unsupported()),
         })
+    }
+}
+
+/// The value of a constant expression of literals and `+ - * /`, in double precision as Python computes it.
+fn const_value(e: &Expr) -> Option<f64> {
+    match &e.kind {
+        ExprKind::Float(v) => Some(*v),
+        ExprKind::Int(v) => Some(*v as f64),
+        ExprKind::Unary(UnOp::Neg, a) => Some(-const_value(a)?),
+        ExprKind::Binary(op, a, b) => {
+            let (a, b) = (const_value(a)?, const_value(b)?);
+            match op {
+                BinOp::Add => Some(a + b),
+                BinOp::Sub => Some(a - b),
+                BinOp::Mul => Some(a * b),
+                BinOp::Div => Some(a / b),
+                _ => None,
+            }
+        }
+        _ => None,
     }
 }
 
@@ -1701,7 +1944,17 @@ fn hoisted_locals(k: &Kernel) -> Result<HashSet<VarId>, EmitError> {
                             top.insert(*var);
                         }
                     }
-                    Stmt::Assign { var, .. } => self.use_var(*var),
+                    Stmt::Assign { var, .. } | Stmt::SetComponent { var, .. } => self.use_var(*var),
+                    Stmt::Unpack { vars, .. } => {
+                        for v in vars {
+                            if !self.declared.insert(*v) {
+                                self.hoist.insert(*v);
+                            }
+                            if let Some(top) = self.scopes.last_mut() {
+                                top.insert(*v);
+                            }
+                        }
+                    }
                     Stmt::LaunchIndex { vars } => {
                         for v in vars {
                             self.declared.insert(*v);

@@ -135,6 +135,32 @@ pub enum Helper {
     TransformToMatrix,
     TransformCompose,
     QuatToRpy,
+    /// `lower_bound(arr, lo, hi, x)` on a float array (warp/native/array.h).
+    LowerBound,
+    /// `sample_cdf(state, cdf, n)`: `lower_bound` of a uniform draw (warp/native/rand.h).
+    SampleCdf,
+    /// `erfinv`, `erfcinv`: Cephes' `ndtri` in double precision on the CPU as Warp's `crt.h`, CUDA's on the GPU.
+    Erfinv,
+    /// `inverse_approx` of a mat33.
+    InverseApprox3,
+    /// `spatial_adjoint(R, S)`: the 6x6 block matrix `[R 0; S R]` (warp/native/spatial.h).
+    SpatialAdjoint,
+    /// `quat_to_axis_angle(q, axis, angle)` (out parameters) and `transform_decompose(m, p, q, s)`.
+    QuatToAxisAngle,
+    TransformDecompose,
+    /// `quat_from_matrix` of a mat33 or mat44 (its upper-left 3x3).
+    QuatFromMatrix(u8),
+    /// `quat_to_euler(q, i, j, k)` and `quat_from_euler(e, i, j, k)` (warp/_src/math.py).
+    QuatToEuler,
+    QuatFromEuler,
+    /// `quat_twist`, `quat_twist_angle`, `quat_twist_angle_signed` (warp/_src/math.py).
+    QuatTwist,
+    /// `transform_identity()` and `transform_from_matrix(m)`.
+    TransformIdentity,
+    TransformFromMatrix,
+    /// `randu(state)`, `randu(state, lo, hi)` and `poisson(state, lam)` for `lam < 10` (warp/native/rand.h).
+    RandU,
+    Poisson,
     /// `wp.spatial_vector` (a `vec6`, angular then linear): `make_spatial_vector(w, v)`, `spatial_top`,
     /// `spatial_bottom`, `spatial_dot`, `spatial_cross`, `spatial_cross_dual`, `velocity_at_point`.
     Spatial,
@@ -173,6 +199,9 @@ pub enum AtomicKind {
     Max,
     Or,
     Xor,
+    And,
+    Exch,
+    Cas,
 }
 
 impl From<AtomicOp> for AtomicKind {
@@ -184,6 +213,9 @@ impl From<AtomicOp> for AtomicKind {
             AtomicOp::Max => AtomicKind::Max,
             AtomicOp::Or => AtomicKind::Or,
             AtomicOp::Xor => AtomicKind::Xor,
+            AtomicOp::And => AtomicKind::And,
+            AtomicOp::Exch => AtomicKind::Exch,
+            AtomicOp::Cas => AtomicKind::Cas,
         }
     }
 }
@@ -198,6 +230,9 @@ impl AtomicKind {
             AtomicKind::Max => "atomic_max",
             AtomicKind::Or => "atomic_or",
             AtomicKind::Xor => "atomic_xor",
+            AtomicKind::And => "atomic_and",
+            AtomicKind::Exch => "atomic_exch",
+            AtomicKind::Cas => "atomic_cas0",
         }
     }
 }
@@ -272,6 +307,16 @@ impl Helper {
             Inverse3 => vec![Determinant(3), MatScale(3)],
             TransformToMatrix | TransformCompose => vec![Transform, QuatToMatrix, Mat(4)],
             QuatToRpy => vec![Quat, Vec(3), ClampF],
+            QuatFromMatrix(n) => vec![Mat(n), QuatNormalize],
+            QuatToEuler => vec![Quat, Vec(3)],
+            QuatFromEuler => vec![QuatMul, Vec(3)],
+            QuatTwist => vec![Quat, Vec(3), QuatNormalize],
+            TransformIdentity => vec![Transform],
+            TransformFromMatrix => vec![Transform, QuatFromMatrix(4)],
+            RandU | Poisson => vec![Rand],
+            SampleCdf => vec![Rand, LowerBound],
+            InverseApprox3 => vec![Inverse3],
+            SpatialAdjoint => vec![Mat(3), Mat(6)],
             MatSplat(n) | MatNeg(n) | MatAdd(n) | MatSub(n) | MatScale(n) | MatDiv(n) | MatMat(n) | Transpose(n)
             | Trace(n) | Ddot(n) => vec![Mat(n)],
             Determinant(n) => vec![Mat(n)],
@@ -284,7 +329,9 @@ impl Helper {
             QuatNormalize => vec![QuatLength],
             QuatRotate | QuatRotateInv | QuatFromAxisAngle => vec![Quat, Vec(3)],
             QuatToMatrix => vec![QuatRotate, Mat(3)],
-            QuatSlerp => vec![QuatMul, QuatInverse, QuatFromAxisAngle, Normalize(3), VecNeg(3), Length(3)],
+            QuatSlerp => vec![QuatMul, QuatInverse, QuatFromAxisAngle, QuatToAxisAngle],
+            QuatToAxisAngle => vec![Quat, Normalize(3), VecNeg(3), Length(3)],
+            TransformDecompose => vec![Mat(4), QuatFromMatrix(3), Vec(3)],
             Transform => vec![Vec(3), Quat],
             Spatial => vec![Vec(6), Vec(3), Cross, VecAdd(3), Dot(6)],
             SpatialTransform => vec![Spatial, Transform, QuatRotate],
@@ -419,6 +466,20 @@ impl Helper {
             TransformToMatrix => TRANSFORM_TO_MATRIX.into(),
             TransformCompose => TRANSFORM_COMPOSE.into(),
             QuatToRpy => QUAT_TO_RPY.into(),
+            QuatFromMatrix(n) => quat_from_matrix(n),
+            QuatToEuler => QUAT_TO_EULER.into(),
+            QuatFromEuler => QUAT_FROM_EULER.into(),
+            QuatTwist => QUAT_TWIST.into(),
+            TransformIdentity => "HD inline transform transform_identity() { return {{{0.0f, 0.0f, 0.0f}}, {{0.0f, 0.0f, 0.0f, 1.0f}}}; }\n".into(),
+            TransformFromMatrix => "// Warp's transform_from_matrix (warp/_src/math.py): translation column, rotation of the 3x3 block.\n\
+                                    HD inline transform transform_from_matrix(mat44 m) {\n    \
+                                    return {{{m[0][3], m[1][3], m[2][3]}}, quat_from_matrix(m)};\n}\n"
+                .into(),
+            RandU => "HD inline unsigned int randu(unsigned int& state) {\n    state = rand_pcg(state);\n    return state;\n}\n\
+                      HD inline unsigned int randu(unsigned int& state, unsigned int lo, unsigned int hi) {\n    \
+                      state = rand_pcg(state);\n    return state % (hi - lo) + lo;\n}\n"
+                .into(),
+            Poisson => POISSON.into(),
             MatFromRows(n) => mat_from(n, "rows", "r[i][j]"),
             MatSplat(n) => mat_map(n, "make_mat{n}{n}", "float s", "s"),
             MatNeg(n) => mat_map(n, "operator-", "mat{n}{n} a", "-a[i][j]"),
@@ -519,6 +580,29 @@ impl Helper {
                              return make_mat33(c0[0], c1[0], c2[0], c0[1], c1[1], c2[1], c0[2], c1[2], c2[2]);\n}\n"
                 .into(),
             QuatSlerp => QUAT_SLERP.into(),
+            QuatToAxisAngle => QUAT_TO_AXIS_ANGLE.into(),
+            SampleCdf => "HD inline int sample_cdf(unsigned int& state, const float* cdf, int n) {\n    \
+                          float u = randf(state);\n    return lower_bound(cdf, 0, n, u);\n}\n"
+                .into(),
+            Erfinv => ERFINV.into(),
+            InverseApprox3 => "// Warp's inverse_approx: the same inversion as inverse on the CPU (an approximate reciprocal of the\n\
+                               // determinant on the GPU, within float rounding of it).\n\
+                               HD inline mat33 inverse_approx(mat33 m) { return inverse(m); }\n"
+                .into(),
+            SpatialAdjoint => "// Warp's spatial_adjoint (spatial.h): [R 0; S R].\n\
+                               HD inline mat66 spatial_adjoint(mat33 r, mat33 s) {\n    mat66 a = {};\n    \
+                               for (int i = 0; i < 3; ++i)\n        for (int j = 0; j < 3; ++j) {\n            \
+                               a[i][j] = r[i][j];\n            a[i + 3][j + 3] = r[i][j];\n            \
+                               a[i + 3][j] = s[i][j];\n        }\n    return a;\n}\n"
+                .into(),
+            LowerBound => "// Warp's lower_bound (warp/native/array.h): binary search in [lo, hi) for the first element >= x.\n\
+                           HD inline int lower_bound(const float* a, int lo, int hi, float x) {\n    \
+                           int lower = lo, upper = hi - 1;\n    while (lower < upper) {\n        \
+                           int mid = lower + (upper - lower) / 2;\n        \
+                           if (a[mid] < x) {\n            lower = mid + 1;\n        } else {\n            upper = mid;\n        }\n    }\n    \
+                           return lower;\n}\n"
+                .into(),
+            TransformDecompose => TRANSFORM_DECOMPOSE.into(),
             QuatIdentity => "HD inline quat quat_identity() { return {{0.0f, 0.0f, 0.0f, 1.0f}}; }\n".into(),
             Transform => TRANSFORM.into(),
             Spatial => SPATIAL.into(),
@@ -759,12 +843,125 @@ HD inline vec3 quat_to_rpy(quat q) {
 }
 "#;
 
-const QUAT_SLERP: &str = r#"// quat.h: the axis and angle of q (w < 0 flips the axis), and slerp through them.
+const ERFINV: &str = r#"// The inverse error functions (named wp_* beside CUDA's own erfinv overloads). On the GPU, CUDA's erfinvf/erfcinvf (as Warp). On the CPU, Warp's crt.h:
+// erfinv(z) = ndtri((z + 1) / 2) / sqrt(2) in double precision, with ndtri from the Cephes library
+// (ndtri.c, polevl.c; Copyright (c) 1984 by Stephen L. Moshier; https://www.netlib.org/cephes/).
+#ifndef __CUDA_ARCH__
+static inline double cephes_polevl(double x, const double* coefs, int n) {
+    double ans = coefs[0];
+    for (int i = 1; i <= n; i++) ans = ans * x + coefs[i];
+    return ans;
+}
+static inline double cephes_p1evl(double x, const double* coefs, int n) {
+    double ans = x + coefs[0];
+    for (int i = 1; i < n; i++) ans = ans * x + coefs[i];
+    return ans;
+}
+static inline double cephes_ndtri(double y) {
+    if (y <= 0.0 || y >= 1.0) return (y <= 0.0) ? -HUGE_VAL : HUGE_VAL;
+    const double s2pi = 2.50662827463100050242E0;
+    const double exp_neg2 = 0.13533528323661269189;
+    static const double P0[5] = {-5.99633501014107895267e1, 9.80010754185999661536e1, -5.66762857469070293439e1,
+                                 1.39312609387279679503e1, -1.23916583867381258016e0};
+    static const double Q0[8] = {1.95448858338141759834e0, 4.67627912898881538453e0, 8.63602421390890590575e1,
+                                 -2.25462687854119370527e2, 2.00260212380060660359e2, -8.20372256168333339912e1,
+                                 1.59056225126211695515e1, -1.18331621121330003142e0};
+    static const double P1[9] = {4.05544892305962419923e0, 3.15251094599893866154e1, 5.71628192246421288162e1,
+                                 4.40805073893200834700e1, 1.46849561928858024014e1, 2.18663306850790267539e0,
+                                 -1.40256079171354495875e-1, -3.50424626827848203418e-2, -8.57456785154685413611e-4};
+    static const double Q1[8] = {1.57799883256466749731e1, 4.53907635128879210584e1, 4.13172038254672030440e1,
+                                 1.50425385692907503408e1, 2.50464946208309415979e0, -1.42182922854787788574e-1,
+                                 -3.80806407691578277194e-2, -9.33259480895457427372e-4};
+    static const double P2[9] = {3.23774891776946035970e0, 6.91522889068984211695e0, 3.93881025292474443415e0,
+                                 1.33303460815807542389e0, 2.01485389549179081538e-1, 1.23716634817820021358e-2,
+                                 3.01581553508235416007e-4, 2.65806974686737550832e-6, 6.23974539184983293730e-9};
+    static const double Q2[8] = {6.02427039364742014255e0, 3.67983563856160859403e0, 1.37702099489081330271e0,
+                                 2.16236993594496635890e-1, 1.34204006088543189037e-2, 3.28014464682127739104e-4,
+                                 2.89247864745380683936e-6, 6.79019408009981274425e-9};
+    int code = 1;
+    double y_work = y;
+    if (y_work > (1.0 - exp_neg2)) {
+        y_work = 1.0 - y_work;
+        code = 0;
+    }
+    if (y_work > exp_neg2) {
+        y_work -= 0.5;
+        double y2 = y_work * y_work;
+        double x = y_work + y_work * (y2 * cephes_polevl(y2, P0, 4) / cephes_p1evl(y2, Q0, 8));
+        return x * s2pi;
+    }
+    double x = sqrt(-2.0 * log(y_work));
+    double x0 = x - log(x) / x;
+    double z = 1.0 / x;
+    double x1 = x < 8.0 ? z * cephes_polevl(z, P1, 8) / cephes_p1evl(z, Q1, 8)
+                        : z * cephes_polevl(z, P2, 8) / cephes_p1evl(z, Q2, 8);
+    x = x0 - x1;
+    if (code != 0) x = -x;
+    return x;
+}
+static inline double cephes_erfinv(double z) {
+    if (z == 0.0) return 0.0;
+    if (z == 1.0) return HUGE_VAL;
+    if (z == -1.0) return -HUGE_VAL;
+    if (z < -1.0 || z > 1.0) return NAN;
+    return cephes_ndtri((z + 1.0) / 2.0) / sqrt(2.0);
+}
+#endif
+HD inline float wp_erfinv(float x) {
+#ifdef __CUDA_ARCH__
+    return erfinvf(x);
+#else
+    return (float)cephes_erfinv((double)x);
+#endif
+}
+HD inline float wp_erfcinv(float x) {
+#ifdef __CUDA_ARCH__
+    return erfcinvf(x);
+#else
+    return (float)cephes_erfinv(1.0 - (double)x);
+#endif
+}
+"#;
+
+const QUAT_TO_AXIS_ANGLE: &str = r#"// quat.h: the axis and angle of q (w < 0 flips the axis).
 HD inline void quat_to_axis_angle(quat q, vec3& axis, float& angle) {
     vec3 v = make_vec3(q[0], q[1], q[2]);
     axis = q[3] < 0.0f ? -normalize(v) : normalize(v);
     angle = 2.0f * atan2f(length(v), fabsf(q[3]));
 }
+"#;
+
+const TRANSFORM_DECOMPOSE: &str = r#"// Warp's transform_decompose (warp/_src/math.py): translation column, column norms as the scale, and the
+// rotation of the normalized columns.
+HD inline void transform_decompose(mat44 m, vec3& position, quat& rotation, vec3& scale) {
+    position = make_vec3(m[0][3], m[1][3], m[2][3]);
+    float r00 = m[0][0], r01 = m[0][1], r02 = m[0][2];
+    float r10 = m[1][0], r11 = m[1][1], r12 = m[1][2];
+    float r20 = m[2][0], r21 = m[2][1], r22 = m[2][2];
+    float sx = sqrtf(r00 * r00 + r10 * r10 + r20 * r20);
+    float sy = sqrtf(r01 * r01 + r11 * r11 + r21 * r21);
+    float sz = sqrtf(r02 * r02 + r12 * r12 + r22 * r22);
+    if (sx != 0.0f) {
+        r00 /= sx;
+        r10 /= sx;
+        r20 /= sx;
+    }
+    if (sy != 0.0f) {
+        r01 /= sy;
+        r11 /= sy;
+        r21 /= sy;
+    }
+    if (sz != 0.0f) {
+        r02 /= sz;
+        r12 /= sz;
+        r22 /= sz;
+    }
+    rotation = quat_from_matrix(make_mat33(r00, r01, r02, r10, r11, r12, r20, r21, r22));
+    scale = make_vec3(sx, sy, sz);
+}
+"#;
+
+const QUAT_SLERP: &str = r#"// quat.h: slerp through the axis and angle of q0^-1 q1.
 HD inline quat quat_slerp(quat q0, quat q1, float t) {
     vec3 axis;
     float angle;
@@ -794,6 +991,156 @@ struct transform {
 };
 static_assert(sizeof(transform) == 7 * sizeof(float), "transform must be packed");
 HD inline transform make_transform(vec3 p, quat q) { return {p, q}; }
+"#;
+
+/// Warp's `quat_from_matrix` (warp/native/quat.h) on the upper-left 3x3 block of a mat33 or mat44.
+fn quat_from_matrix(n: u8) -> String {
+    format!(
+        r#"// Warp's quat_from_matrix (warp/native/quat.h): Shepperd's method on the largest of the trace and diagonal.
+HD inline quat quat_from_matrix(mat{n}{n} m) {{
+    const float tr = m[0][0] + m[1][1] + m[2][2];
+    float x = 0.0f, y = 0.0f, z = 0.0f, w = 0.0f, h = 0.0f;
+    if (tr >= 0.0f) {{
+        h = sqrtf(tr + 1.0f);
+        w = 0.5f * h;
+        h = 0.5f / h;
+        x = (m[2][1] - m[1][2]) * h;
+        y = (m[0][2] - m[2][0]) * h;
+        z = (m[1][0] - m[0][1]) * h;
+    }} else {{
+        int max_diag = 0;
+        if (m[1][1] > m[0][0]) max_diag = 1;
+        if (m[2][2] > m[max_diag][max_diag]) max_diag = 2;
+        if (max_diag == 0) {{
+            h = sqrtf((m[0][0] - (m[1][1] + m[2][2])) + 1.0f);
+            x = 0.5f * h;
+            h = 0.5f / h;
+            y = (m[0][1] + m[1][0]) * h;
+            z = (m[2][0] + m[0][2]) * h;
+            w = (m[2][1] - m[1][2]) * h;
+        }} else if (max_diag == 1) {{
+            h = sqrtf((m[1][1] - (m[2][2] + m[0][0])) + 1.0f);
+            y = 0.5f * h;
+            h = 0.5f / h;
+            z = (m[1][2] + m[2][1]) * h;
+            x = (m[0][1] + m[1][0]) * h;
+            w = (m[0][2] - m[2][0]) * h;
+        }}
+        if (max_diag == 2) {{
+            h = sqrtf((m[2][2] - (m[0][0] + m[1][1])) + 1.0f);
+            z = 0.5f * h;
+            h = 0.5f / h;
+            x = (m[2][0] + m[0][2]) * h;
+            y = (m[1][2] + m[2][1]) * h;
+            w = (m[1][0] - m[0][1]) * h;
+        }}
+    }}
+    return normalize(quat{{{{x, y, z, w}}}});
+}}
+"#
+    )
+}
+
+const QUAT_TO_EULER: &str = r#"// Warp's quat_to_euler (warp/_src/math.py, a @wp.func), in its operation order: Euler angles of the axis
+// sequence i, j, k, stored by axis.
+HD inline vec3 quat_to_euler(quat q, int i, int j, int k) {
+    float q0 = q[3], q1 = q[0], q2 = q[1], q3 = q[2];
+    i += 1;
+    j += 1;
+    k += 1;
+    bool not_proper = true;
+    if (i == k) {
+        not_proper = false;
+        k = 6 - i - j;
+    }
+    float e = (float)((i - j) * (j - k) * (k - i)) / 2.0f;
+    float a = q0, b = q1, c = q1, d = q1 * e;
+    if (i == 2) b = q2; else if (i == 3) b = q3;
+    if (j == 2) c = q2; else if (j == 3) c = q3;
+    if (k == 2) d = q2 * e; else if (k == 3) d = q3 * e;
+    if (not_proper) {
+        float qj = q1, qk = q1, qi = q1;
+        if (j == 2) qj = q2; else if (j == 3) qj = q3;
+        if (k == 2) qk = q2; else if (k == 3) qk = q3;
+        if (i == 2) qi = q2; else if (i == 3) qi = q3;
+        a -= qj;
+        b += qk * e;
+        c += q0;
+        d -= qi;
+    }
+    float t2 = acosf(fminf(fmaxf(2.0f * (a * a + b * b) / (a * a + b * b + c * c + d * d) - 1.0f, -1.0f), 1.0f));
+    float tp = atan2f(b, a);
+    float tm = atan2f(d, c);
+    float t1 = 0.0f, t3 = 0.0f;
+    if (fabsf(t2) < 1e-6f) {
+        t3 = 2.0f * tp - t1;
+    } else if (fabsf(t2 - 3.14159265358979323846f) < 1e-6f) {
+        t3 = 2.0f * tm + t1;
+    } else {
+        t1 = tp - tm;
+        t3 = tp + tm;
+    }
+    if (not_proper) {
+        t2 -= 1.57079632679489661923f;
+        t3 *= e;
+    }
+    float ex = t1, ey = t2, ez = t3;
+    if (i == 2) {
+        ex = t2;
+        ey = t1;
+    } else if (i == 3) {
+        ex = t3;
+        ez = t1;
+    }
+    if (j == 1) ex = t2; else if (j == 2) ey = t2; else ez = t2;
+    if (k == 1) ex = t3; else if (k == 2) ey = t3; else ez = t3;
+    return {{ex, ey, ez}};
+}
+"#;
+
+const QUAT_FROM_EULER: &str = r#"// Warp's quat_from_euler (warp/_src/math.py): extrinsic rotations about axes i, j, k, composed qk * (qj * qi).
+HD inline quat quat_about_axis(int axis, float s, float c) {
+    if (axis == 0) return {{s, 0.0f, 0.0f, c}};
+    if (axis == 1) return {{0.0f, s, 0.0f, c}};
+    return {{0.0f, 0.0f, s, c}};
+}
+HD inline quat quat_from_euler(vec3 e, int i, int j, int k) {
+    float hi = 0.5f * e[i], hj = 0.5f * e[j], hk = 0.5f * e[k];
+    quat qi = quat_about_axis(i, sinf(hi), cosf(hi));
+    quat qj = quat_about_axis(j, sinf(hj), cosf(hj));
+    quat qk = quat_about_axis(k, sinf(hk), cosf(hk));
+    return qk * (qj * qi);
+}
+"#;
+
+const QUAT_TWIST: &str = r#"// Swing-twist decomposition (warp/_src/math.py): the twist of q about a unit axis, and its angle.
+HD inline quat quat_twist(vec3 axis, quat q) {
+    float proj = q[0] * axis[0] + q[1] * axis[1] + q[2] * axis[2];
+    return normalize(quat{{proj * axis[0], proj * axis[1], proj * axis[2], q[3]}});
+}
+HD inline float quat_twist_angle(vec3 axis, quat q) {
+    return 2.0f * atan2f(fabsf(axis[0] * q[0] + axis[1] * q[1] + axis[2] * q[2]), q[3]);
+}
+HD inline float quat_twist_angle_signed(vec3 axis, quat q) {
+    return 2.0f * atan2f(axis[0] * q[0] + axis[1] * q[1] + axis[2] * q[2], q[3]);
+}
+"#;
+
+const POISSON: &str = r#"// Warp's poisson for lam < 10 (warp/native/rand.h, random_poisson_mult): multiply uniforms until the
+// product drops to exp(-lam).
+HD inline unsigned int poisson(unsigned int& state, float lam) {
+    if (lam == 0.0f) return 0;
+    float enlam = expf(-lam), prod = 1.0f;
+    unsigned int x = 0;
+    while (true) {
+        prod *= randf(state);
+        if (prod > enlam) {
+            x += 1;
+        } else {
+            return x;
+        }
+    }
+}
 "#;
 
 const QUAT_RPY: &str = r#"// Roll (x), pitch (y), yaw (z) to a quaternion, in Warp's operation order.
@@ -863,6 +1210,10 @@ fn atomic(k: AtomicKind, e: Elem) -> String {
         (AtomicKind::Max, Elem::I32) => ("atomicMax(p, v);".to_string(), "if (v > *p) *p = v;"),
         (AtomicKind::Or, _) => ("atomicOr(p, v);".to_string(), "*p |= v;"),
         (AtomicKind::Xor, _) => ("atomicXor(p, v);".to_string(), "*p ^= v;"),
+        (AtomicKind::And, _) => ("atomicAnd(p, v);".to_string(), "*p &= v;"),
+        (AtomicKind::Exch, _) => ("atomicExch(p, v);".to_string(), "*p = v;"),
+        // wp.atomic_cas(a, i, 0, v): the generator compares with 0 only
+        (AtomicKind::Cas, _) => ("atomicCAS(p, 0, v);".to_string(), "if (*p == 0) *p = v;"),
         (AtomicKind::Min | AtomicKind::Max, Elem::F32) => {
             let f = if k == AtomicKind::Min { "fminf" } else { "fmaxf" };
             (
@@ -916,9 +1267,19 @@ pub fn close(set: &mut BTreeSet<Helper>) {
     }
 }
 
-/// The helpers' code, in dependency order.
+/// The helpers' code, in dependency order: each helper after those it uses (`set` closed under
+/// [`Helper::deps`], then Kahn's topological order taking the first ready helper in the enum's order, so a set
+/// already in dependency order keeps the enum's order).
 pub fn helper_code(set: &BTreeSet<Helper>) -> String {
-    let mut set = set.clone();
-    close(&mut set);
-    set.iter().map(|h| h.code()).collect::<Vec<_>>().join("\n")
+    let mut left = set.clone();
+    close(&mut left);
+    let mut order = Vec::with_capacity(left.len());
+    while !left.is_empty() {
+        let ready = left.iter().copied().find(|h| h.deps().iter().all(|d| !left.contains(d) || d == h));
+        // deps are acyclic (each helper's code only calls earlier-declared ones); fall back to the first
+        let Some(h) = ready.or_else(|| left.iter().next().copied()) else { break };
+        left.remove(&h);
+        order.push(h);
+    }
+    order.iter().map(|h| h.code()).collect::<Vec<_>>().join("\n")
 }

@@ -284,6 +284,7 @@ fn locals_first_assigned_in_two_branches_and_used_after_are_declared_before() {
             },
             Stmt::Store { array: 0, index: vec![tid], value: Expr::var(2, Type::F32) },
         ],
+        funcs: vec![],
     };
     let expected =
         [Tensor { name: "out".into(), dtype: "float32".into(), shape: vec![5], values: vec![1.0, 1.0, 1.0, 2.0, 2.0] }];

@@ -25,7 +25,7 @@ pub const COLUMNS: [(&str, &str, &str); 23] = [
     (
         "python",
         "string",
-        "The complete Python module: `import warp as wp` and the `@wp.kernel` function, exactly the file Warp compiled.",
+        "The complete Python module: `import warp as wp`, any `@wp.func` helpers and the `@wp.kernel` function, exactly the file Warp compiled.",
     ),
     (
         "cpu_forward",

@@ -125,6 +125,7 @@ pub const ZERO_GRADIENT: &[&str] = &[
     "isnan",
     "len",
     "load",
+    "lower_bound",
     "lshift",
     "nonzero",
     "quat_identity",
@@ -152,6 +153,8 @@ pub const ZERO_GRADIENT: &[&str] = &[
     "store",
     "tid",
     "tile_arange",
+    "tile_argmax",
+    "tile_argmin",
     "tile_full",
     "tile_ones",
     "tile_zeros",
@@ -165,6 +168,13 @@ pub const ZERO_GRADIENT: &[&str] = &[
     "zeros",
 ];
 
+/// Builtins Warp's registry marks differentiable whose adjoint is not the derivative: `assign_inplace`
+/// (`v[k] = x`) passes the component's adjoint to `x` but leaves it on `v[k]` as well (`adj_assign_inplace` in
+/// `warp/native/vec.h`; Warp's `enable_vector_component_overwrites` option exists for this), so the overwritten
+/// value's inputs receive a gradient they do not have. `transform_set_translation` and `transform_set_rotation`
+/// (in place on a transform) do the same (`adj_transform_set_*` in `warp/native/spatial.h`).
+pub const INEXACT_ADJOINT: &[&str] = &["assign_inplace", "transform_set_rotation", "transform_set_translation"];
+
 /// The builtins among `features` (spelled as in [`crate::catalog`]'s features, see [`builtin_of_feature`]) that
 /// Warp's registry marks not differentiable although their value varies with their float arguments (e.g.
 /// `tile_max`, `tile_min`, `tile_reduce`, `frac`): Warp's backward pass gives no adjoint through them, so a
@@ -174,7 +184,10 @@ pub fn gradient_gaps<'a>(features: impl IntoIterator<Item = &'a String>) -> Vec<
     let mut gaps: Vec<&'static str> = features
         .into_iter()
         .filter_map(|f| builtin_of_feature(f))
-        .filter(|b| catalog().get(b).is_some_and(|e| !e.differentiable) && !ZERO_GRADIENT.contains(b))
+        .filter(|b| {
+            INEXACT_ADJOINT.contains(b)
+                || catalog().get(b).is_some_and(|e| !e.differentiable) && !ZERO_GRADIENT.contains(b)
+        })
         .collect();
     gaps.sort_unstable();
     gaps.dedup();
@@ -212,6 +225,7 @@ mod tests {
         assert_eq!(gradient_gaps(&f(&["tile_load", "tile_max", "op:add", "tile_sum"])), vec!["tile_max"]);
         assert_eq!(gradient_gaps(&f(&["floor", "sign", "int32", "tid", "sin"])), Vec::<&str>::new());
         assert_eq!(gradient_gaps(&f(&["tile_reduce", "tile_min", "tile_reduce"])), vec!["tile_min", "tile_reduce"]);
+        assert_eq!(gradient_gaps(&f(&["add_inplace", "assign_inplace"])), vec!["assign_inplace"]);
         // every zero-gradient exception is a real registry entry marked not differentiable
         for b in ZERO_GRADIENT {
             assert!(catalog().get(b).is_some_and(|e| !e.differentiable), "{b}");

@@ -23,6 +23,7 @@ use crate::config::{Category, Config};
 use crate::interval::Interval;
 use crate::policy::{Policy, Required, TypeWeights, policy};
 
+mod funcs;
 mod tiles;
 pub use tiles::TILE_SIZES;
 
@@ -100,6 +101,12 @@ const UNARY: &[UnaryMath] = &[
     UnaryMath { name: "cbrt", dom: Dom::Pos, img: |i| i.map_increasing(f64::cbrt) },
     UnaryMath { name: "asin", dom: Dom::Mag(UNIT_MAX), img: |i| i.map_increasing(f64::asin) },
     UnaryMath { name: "acos", dom: Dom::Mag(UNIT_MAX), img: |i| Interval::new(i.hi.acos(), i.lo.acos()) },
+    // erfinv(0.95) = 1.3859
+    UnaryMath {
+        name: "erfinv",
+        dom: Dom::Mag(UNIT_MAX),
+        img: |i| Interval::new(if i.lo < 0.0 { -1.39 } else { 0.0 }, if i.hi > 0.0 { 1.39 } else { 0.0 }),
+    },
 ];
 
 fn fits(d: Dom, i: Interval) -> bool {
@@ -700,11 +707,44 @@ impl<'a> Gen<'a> {
         Interval::new(-m, m)
     }
 
+    /// A rotation matrix: `wp.quat_to_matrix(wp.normalize(q))`, entries in [-1, 1].
+    fn rotation_matrix(&mut self, d: u32) -> Expr {
+        let (q, _) = self.expr(Type::Quat, d);
+        Expr::call("quat_to_matrix", Type::Mat(3), vec![Expr::call("normalize", Type::Quat, vec![q])])
+    }
+
+    /// A unit axis: `wp.normalize(v)` of a vec3 expression, or a coordinate axis literal.
+    fn unit_axis(&mut self, d: u32) -> Expr {
+        if self.rng.random_bool(0.4) {
+            let k = self.rng.random_range(0..3);
+            let comps = (0..3).map(|i| Expr::float(if i == k { 1.0 } else { 0.0 })).collect();
+            return Expr::construct(Type::Vec(3), comps);
+        }
+        let (v, _) = self.expr(Type::Vec(3), d);
+        Expr::call("normalize", Type::Vec(3), vec![v])
+    }
+
+    /// An Euler axis sequence `i, j, k`: Tait-Bryan (three distinct axes) or proper Euler (`i == k`).
+    fn euler_axes(&mut self) -> [i64; 3] {
+        let i = self.rng.random_range(0..3i64);
+        let j = (i + self.rng.random_range(1..3i64)) % 3;
+        let k = if self.rng.random_bool(0.3) { i } else { 3 - i - j };
+        [i, j, k]
+    }
+
     /// A vec3 produced by quaternion or transform math: `quat_rotate`, `quat_rotate_inv`, `transform_point`,
     /// `transform_vector`, `transform_get_translation`.
     fn rot_vec(&mut self, d: u32) -> Option<TExpr> {
         let v3 = Type::Vec(3);
-        match self.rng.random_range(0..8) {
+        match self.rng.random_range(0..9) {
+            8 => {
+                // Euler angles of a unit quaternion for an axis sequence (warp/_src/math.py): in [-2 pi, 2 pi]
+                let (q, _) = self.expr(Type::Quat, d);
+                let mut args = vec![Expr::call("normalize", Type::Quat, vec![q])];
+                args.extend(self.euler_axes().into_iter().map(Expr::int));
+                let tau = 2.0 * std::f64::consts::PI;
+                Some((Expr::call("quat_to_euler", v3, args), Interval::new(-tau, tau)))
+            }
             7 => {
                 // roll, pitch, yaw of a quaternion (warp/_src/math.py): atan2, clamped asin, atan2
                 let (q, _) = self.expr(Type::Quat, d);
@@ -749,7 +789,19 @@ impl<'a> Gen<'a> {
     /// cross product, or a twist or wrench moved by a transform (`warp/_src/math.py`, `spatial.h`).
     fn spatial_op(&mut self, d: u32) -> Option<TExpr> {
         let s = Type::Vec(6);
-        match self.rng.random_range(0..4) {
+        match self.rng.random_range(0..5) {
+            4 => {
+                // a twist moved by the spatial adjoint [R 0; S R] of a rotation R and S = skew(p) R (spatial.h)
+                let (x, ix) = self.expr(s, d);
+                let (p, ip) = self.expr(Type::Vec(3), d);
+                let r = self.rotation_matrix(d);
+                let sk =
+                    Expr::binary(BinOp::MatMul, Type::Mat(3), Expr::call("skew", Type::Mat(3), vec![p]), r.clone());
+                let adj = Expr::call("spatial_adjoint", Type::Mat(6), vec![r, sk]);
+                // |S| <= 3 |p| per entry, each output sums 3 terms of R and 3 of S
+                let m = ix.mag() * 3.0 * (1.0 + 3.0 * ip.mag());
+                Some((Expr::binary(BinOp::MatMul, s, adj, x), Interval::new(-m, m)))
+            }
             0 => {
                 let (w, iw) = self.expr(Type::Vec(3), d);
                 let (v, iv) = self.expr(Type::Vec(3), d);
@@ -776,7 +828,27 @@ impl<'a> Gen<'a> {
     /// transform's rotation, or a sum/difference/scaling.
     fn quat_op(&mut self, d: u32) -> Option<TExpr> {
         let q = Type::Quat;
-        match self.rng.random_range(0..8) {
+        match self.rng.random_range(0..11) {
+            8 => {
+                // the quaternion of a rotation matrix, or of a product of two (quat.h: Shepperd's method)
+                let mut m = self.rotation_matrix(d);
+                if self.rng.random_bool(0.4) {
+                    let m2 = self.rotation_matrix(d);
+                    m = Expr::binary(BinOp::MatMul, Type::Mat(3), m, m2);
+                }
+                Some((Expr::call("quat_from_matrix", q, vec![m]), Interval::new(-1.0, 1.0)))
+            }
+            9 => {
+                let (e, _) = self.expr(Type::Vec(3), d);
+                let mut args = vec![e];
+                args.extend(self.euler_axes().into_iter().map(Expr::int));
+                Some((Expr::call("quat_from_euler", q, args), Interval::new(-1.0, 1.0)))
+            }
+            10 => {
+                let axis = self.unit_axis(d);
+                let (a, _) = self.expr(q, d);
+                Some((Expr::call("quat_twist", q, vec![axis, a]), Interval::new(-1.0, 1.0)))
+            }
             0 | 1 => {
                 let (a, ia) = self.expr(q, d);
                 let (b, ib) = self.expr(q, d);
@@ -829,7 +901,24 @@ impl<'a> Gen<'a> {
     /// A transform: built from a translation and a rotation, composed, or inverted.
     fn transform_op(&mut self, d: u32) -> Option<TExpr> {
         let t = Type::Transform;
-        match self.rng.random_range(0..4) {
+        match self.rng.random_range(0..6) {
+            4 => {
+                // a rigid transform recovered from its 4x4 matrix (or the product of two)
+                let (mut m, mut iv) = self.rigid_matrix(d);
+                if self.rng.random_bool(0.3) {
+                    // R1 p2 + p1: each component at most 3 |p2| + |p1|
+                    let (m2, iv2) = self.rigid_matrix(d);
+                    iv = iv.hull(iv2.scale(3.0).add(iv));
+                    m = Expr::binary(BinOp::MatMul, Type::Mat(4), m, m2);
+                }
+                Some((Expr::call("transform_from_matrix", t, vec![m]), iv))
+            }
+            5 => {
+                // the identity composed with a transform (a typical accumulator start)
+                let (a, ia) = self.expr(t, d);
+                let id = Expr::call("transform_identity", t, vec![]);
+                Some((Expr::binary(BinOp::Mul, t, id, a), Self::rotate_bound(Interval::new(-1.0, 1.0), ia).hull(ia)))
+            }
             0 => {
                 let (p, ip) = self.expr(Type::Vec(3), d);
                 let (q, iq) = self.expr(Type::Quat, d);
@@ -852,6 +941,16 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// The 4x4 matrix of a rigid transform, `wp.transform_to_matrix(wp.transform(p, wp.normalize(q)))`, and
+    /// the range of its entries (rotation block in [-1, 1], translation column `p`).
+    fn rigid_matrix(&mut self, d: u32) -> TExpr {
+        let (p, ip) = self.expr(Type::Vec(3), d);
+        let (q, _) = self.expr(Type::Quat, d);
+        let q = Expr::call("normalize", Type::Quat, vec![q]);
+        let t = Expr::construct(Type::Transform, vec![p, q]);
+        (Expr::call("transform_to_matrix", Type::Mat(4), vec![t]), ip.hull(Interval::new(-1.0, 1.0)))
+    }
+
     fn production(&mut self, ty: Type, depth: u32) -> Option<TExpr> {
         let w = self.pol.exprs;
         let d = depth - 1;
@@ -872,7 +971,20 @@ impl<'a> Gen<'a> {
                     7 => self.rand_f32(),
                     6 => {
                         let (q, iq) = self.expr(Type::Quat, d);
-                        match self.rng.random_range(0..3) {
+                        match self.rng.random_range(0..4) {
+                            3 => {
+                                // the twist angle of q about a unit axis: in [0, 2 pi] or [-2 pi, 2 pi] signed
+                                let axis = self.unit_axis(d);
+                                let tau = 2.0 * std::f64::consts::PI;
+                                if self.rng.random_bool(0.5) {
+                                    Some((Expr::call("quat_twist_angle", ty, vec![axis, q]), Interval::new(0.0, tau)))
+                                } else {
+                                    Some((
+                                        Expr::call("quat_twist_angle_signed", ty, vec![axis, q]),
+                                        Interval::new(-tau, tau),
+                                    ))
+                                }
+                            }
                             0 if self.rng.random_bool(0.3) => {
                                 let (a, ia) = self.expr(Type::Vec(6), d);
                                 let (b, ib) = self.expr(Type::Vec(6), d);
@@ -992,7 +1104,8 @@ impl<'a> Gen<'a> {
                         // the inverse of a rotation matrix (determinant 1): its transpose, in [-1, 1]
                         let (q, _) = self.expr(Type::Quat, d);
                         let r = Expr::call("quat_to_matrix", ty, vec![Expr::call("normalize", Type::Quat, vec![q])]);
-                        Some((Expr::call("inverse", ty, vec![r]), Interval::new(-1.0, 1.0)))
+                        let name = if self.rng.random_bool(0.4) { "inverse_approx" } else { "inverse" };
+                        Some((Expr::call(name, ty, vec![r]), Interval::new(-1.0, 1.0)))
                     }
                     3 => {
                         let (q, iq) = self.expr(Type::Quat, d);
@@ -1029,7 +1142,29 @@ impl<'a> Gen<'a> {
     fn rand_f32(&mut self) -> Option<TExpr> {
         let s = self.state_expr();
         let t = Type::F32;
-        Some(match self.rng.random_range(0..4) {
+        let floats: Vec<usize> = (0..self.inputs.len()).filter(|&i| self.inputs[i].ty == Type::F32).collect();
+        if self.pol.ndim == 1 && !floats.is_empty() && self.rng.random_bool(0.1) {
+            // an index drawn from a float input read as a CDF: lower_bound(cdf, randf(state))
+            let i = *floats.choose(&mut self.rng)?;
+            self.inputs[i].uses += 1;
+            let r = Expr::call("sample_cdf", Type::I32, vec![s, Expr::var(self.inputs[i].id, Type::F32)]);
+            return Some((Expr::construct(t, vec![r]), Interval::new(0.0, f64::from(self.cfg.max_launch_dim - 1))));
+        }
+        Some(match self.rng.random_range(0..6) {
+            4 => {
+                // an unsigned draw in [0, hi): wp.randu(state, wp.uint32(0), wp.uint32(hi))
+                let hi = self.rng.random_range(2..50i64);
+                let u = |v: i64| Expr::construct(Type::U32, vec![Expr::int(v)]);
+                let r = Expr::call("randu", Type::U32, vec![s, u(0), u(hi)]);
+                (Expr::construct(t, vec![r]), Interval::new(0.0, (hi - 1) as f64))
+            }
+            5 => {
+                // a Poisson count with a literal rate below 10 (Warp's multiplication method); the count
+                // exceeds 60 with probability below 1e-30 at rate 8
+                let lam = f64::from(self.rng.random_range(1..17u32)) * 0.5;
+                let r = Expr::call("poisson", Type::U32, vec![s, Expr::float(lam)]);
+                (Expr::construct(t, vec![r]), Interval::new(0.0, 60.0))
+            }
             0 => (Expr::call("randf", t, vec![s]), Interval::new(0.0, 1.0)),
             1 => {
                 let lo = f64::from(self.rng.random_range(0..4u32)) * 0.5;
@@ -1110,6 +1245,13 @@ impl<'a> Gen<'a> {
                 let iv = if op == BinOp::Add { ia.add(ib) } else { ia.sub(ib) };
                 Some((Expr::binary(op, ty, a, b), iv))
             }
+            (BinOp::Mul, Type::F32) if self.rng.random_bool(0.05) => {
+                // a compile-time constant: wp.static folds `p / q` in Python before code generation
+                let (a, ia) = self.expr(ty, d);
+                let (p, q) = (self.rng.random_range(1..8i64), self.rng.random_range(2..10i64));
+                let c = Expr::binary(BinOp::Div, ty, Expr::float(p as f64), Expr::float(q as f64));
+                Some((Expr::binary(op, ty, a, Expr::call("static", ty, vec![c])), ia.scale(p as f64 / q as f64)))
+            }
             (BinOp::Mul, Type::F32 | Type::I32) => {
                 let (a, ia) = self.expr(ty, d);
                 let (b, ib) = self.expr(ty, d);
@@ -1137,6 +1279,10 @@ impl<'a> Gen<'a> {
             }
             _ => {
                 let (a, ia) = self.expr(ty, d);
+                if ty.is_scalar() && self.rng.random_bool(0.1) {
+                    // unary plus, Warp's `pos`
+                    return Some((Expr::unary(UnOp::Pos, a), ia));
+                }
                 Some((Expr::unary(UnOp::Neg, a), ia.neg()))
             }
         }
@@ -1195,6 +1341,13 @@ impl<'a> Gen<'a> {
         }
         let t = Type::F32;
         match kind {
+            11 if self.rng.random_bool(0.2) => {
+                // the inverse complementary error function on (0, 2): erfcinv(1 - x) = erfinv(x)
+                let arg = self.expr(t, d);
+                let (a, _) = self.fix_domain(Dom::Mag(UNIT_MAX), arg)?;
+                let x = Expr::binary(BinOp::Sub, t, Expr::float(1.0), a);
+                Some((Expr::call("erfcinv", t, vec![x]), Interval::new(-1.39, 1.39)))
+            }
             6 => {
                 let (a, ia) = self.expr(t, d);
                 let (b, ib) = self.expr(t, d);
@@ -1273,6 +1426,21 @@ impl<'a> Gen<'a> {
         let k = self.rng.random_range(0..12);
         if k >= 4 {
             return self.int_bits(k, (a, ia), d);
+        }
+        let floats: Vec<usize> = (0..self.inputs.len()).filter(|&i| self.inputs[i].ty == Type::F32).collect();
+        if self.pol.ndim == 1 && !floats.is_empty() && self.rng.random_bool(0.06) {
+            // binary search of a float input: the first index in [0, n) whose element is not below x
+            // (warp/native/array.h; any array gives a defined index, sorted or not)
+            let i = *floats.choose(&mut self.rng)?;
+            self.inputs[i].uses += 1;
+            let arr = self.inputs[i].id;
+            let (x, _) = self.expr(Type::F32, d);
+            let n = Expr { ty: t, kind: ExprKind::Len(arr, 0) };
+            let args = vec![Expr::var(arr, Type::F32), Expr::int(0), n, x];
+            return Some((
+                Expr::call("lower_bound", t, args),
+                Interval::new(0.0, f64::from(self.cfg.max_launch_dim - 1)),
+            ));
         }
         match k {
             0 => {
@@ -1507,7 +1675,21 @@ impl<'a> Gen<'a> {
     fn mat_op(&mut self, n: u8, d: u32) -> Option<TExpr> {
         let ty = Type::Mat(n);
         let nf = f64::from(n);
-        match self.rng.random_range(0..6) {
+        match self.rng.random_range(0..7) {
+            6 if n <= 3 => {
+                // the generic constructor: wp.matrix(a, b, ..., shape=(n, n)), row-major scalars
+                let mut iv: Option<Interval> = None;
+                let mut args = Vec::new();
+                for _ in 0..n * n {
+                    let (x, i) = self.leaf(Type::F32);
+                    iv = Some(iv.map_or(i, |a| a.hull(i)));
+                    args.push(x);
+                }
+                let shape =
+                    Expr { ty: Type::I32, kind: ExprKind::Tuple(vec![Expr::int(n.into()), Expr::int(n.into())]) };
+                args.push(Expr { ty: Type::I32, kind: ExprKind::Kw("shape", Box::new(shape)) });
+                Some((Expr::call("matrix", ty, args), iv.unwrap_or(Interval::point(0.0))))
+            }
             5 => {
                 // a matrix from n vectors as its columns or rows
                 let mut iv: Option<Interval> = None;
@@ -1566,6 +1748,16 @@ impl<'a> Gen<'a> {
             let (a, _) = self.cond(depth - 1);
             return (Expr::unary(UnOp::Not, a), b);
         }
+        if depth > 1 && self.rng.random_bool(0.05) {
+            // a guard on a float value, as numerical code writes it: `wp.isfinite(x) and ...`,
+            // `wp.isnan(x) or ...`, `wp.isinf(x) or ...`
+            let (x, _) = self.expr(Type::F32, depth - 1);
+            let (c, _) = self.cond(depth - 1);
+            let (name, op) = *[("isfinite", BinOp::And), ("isnan", BinOp::Or), ("isinf", BinOp::Or)]
+                .choose(&mut self.rng)
+                .unwrap_or(&("isfinite", BinOp::And));
+            return (Expr::binary(op, Type::Bool, Expr::call(name, Type::Bool, vec![x]), c), b);
+        }
         let frozen: Vec<usize> =
             (0..self.locals.len()).filter(|&i| self.locals[i].frozen && self.locals[i].ty.is_scalar()).collect();
         // the left side's range is unknown for a frozen accumulator (its loop has not finished)
@@ -1582,6 +1774,13 @@ impl<'a> Gen<'a> {
             }
             (e, ty, Some(iv))
         };
+        if lty == Type::I32 && liv.is_some_and(|i| i.lo < 0.0 || i.hi > 0.0) && self.rng.random_bool(0.05) {
+            // truthiness of an integer: wp.bool(k) is k != 0
+            let nonzero = liv.is_some_and(|i| i.lo > 0.0 || i.hi < 0.0);
+            if !nonzero {
+                return (Expr::call("bool", Type::Bool, vec![lhs]), b);
+            }
+        }
         if lty == Type::I32 && liv.is_none_or(|i| i.hi - i.lo >= 2.0) && self.rng.random_bool(0.3) {
             // parity / residue tests
             let k = self.rng.random_range(2..5i64);
@@ -1728,6 +1927,38 @@ impl<'a> Gen<'a> {
                     self.trips.len(),
                     self.locals[l].frozen
                 );
+                if ty == Type::Transform && extra.is_empty() && self.rng.random_bool(0.3) {
+                    // in place: wp.transform_set_translation(t, p) or wp.transform_set_rotation(t, q)
+                    let translation = self.rng.random_bool(0.5);
+                    let part = if translation { Type::Vec(3) } else { Type::Quat };
+                    let (e, ie) = self.top_expr(part, depth.min(3));
+                    let iv = self.locals[l].iv.hull(ie);
+                    if !iv.within(bound(ty)) || !iv.is_finite() {
+                        return;
+                    }
+                    self.locals[l].iv = iv;
+                    let name = if translation { "transform_set_translation" } else { "transform_set_rotation" };
+                    out.push(Stmt::Call(Expr::call(name, Type::Bool, vec![Expr::var(id, ty), e])));
+                    return;
+                }
+                if let (Type::Vec(n), true) = (ty, extra.is_empty() && self.rng.random_bool(0.25)) {
+                    // one component: `v[k] = e` (assign_inplace), `v[k] += e`, `v[k] -= e`
+                    let (e, ie) = self.top_expr(Type::F32, depth.min(3));
+                    let op = self.weighted(&[(None, 2), (Some(BinOp::Add), 2), (Some(BinOp::Sub), 1)]);
+                    let old = self.locals[l].iv;
+                    let iv = match op {
+                        None => old.hull(ie),
+                        Some(BinOp::Add) => old.hull(old.add(ie)),
+                        _ => old.hull(old.sub(ie)),
+                    };
+                    if !iv.within(bound(ty)) || !iv.is_finite() {
+                        return;
+                    }
+                    self.locals[l].iv = iv;
+                    let index = self.rng.random_range(0..n);
+                    out.push(Stmt::SetComponent { var: id, index, op, value: e });
+                    return;
+                }
                 let mut base = self.top_expr(ty, depth);
                 if matches!(base.0.kind, ExprKind::Var(v) if v == id) {
                     base = self.lit(if ty == Type::I32 { ty } else { Type::F32 });
@@ -1742,6 +1973,23 @@ impl<'a> Gen<'a> {
             }
             Target::Acc(l) => {
                 let ty = self.locals[l].ty;
+                if let (Type::Vec(n), true) = (ty, extra.is_empty() && self.rng.random_bool(0.2)) {
+                    // accumulate into one component: `acc[k] += e` (add_inplace) or `acc[k] -= e`
+                    let (e, ie) = self.top_expr(Type::F32, depth.min(2));
+                    let trips: f64 = self.trips[self.locals[l].level..].iter().map(|&t| f64::from(t)).product();
+                    let sub = self.rng.random_bool(0.3);
+                    let step = if sub { ie.scale(trips).neg() } else { ie.scale(trips) };
+                    let pending = self.locals[l].pending.add(step.with_zero());
+                    let total = self.locals[l].iv.add(pending);
+                    if !total.within(bound(ty) / 4.0) || !total.is_finite() {
+                        return;
+                    }
+                    self.locals[l].pending = pending;
+                    let op = Some(if sub { BinOp::Sub } else { BinOp::Add });
+                    let index = self.rng.random_range(0..n);
+                    out.push(Stmt::SetComponent { var: self.locals[l].id, index, op, value: e });
+                    return;
+                }
                 let base = if extra.is_empty() {
                     self.top_expr(ty, depth.min(2))
                 } else {
@@ -1976,7 +2224,9 @@ impl<'a> Gen<'a> {
         a.pending = Interval::point(0.0);
         a.frozen = false;
         let reversed = self.rng.random_bool(0.15);
-        out.push(Stmt::For { var: counter_id, count, body, reversed });
+        // one loop in six written as a `while` over its counter, when no `continue` would skip the step
+        let as_while = !continues(&body) && self.rng.random_bool(0.17);
+        out.push(Stmt::For { var: counter_id, count, body, reversed, as_while });
         self.nest -= 1;
     }
 
@@ -2021,6 +2271,12 @@ impl<'a> Gen<'a> {
             (4, if self.accs.is_empty() { 0 } else { w.atomic }),
         ]);
         match choice {
+            0 if self.pol.exprs.rot > 0 && self.rng.random_bool(0.1) => self.unpack_stmt(out),
+            0 | 2 if self.nest == 0 && self.rng.random_bool(0.04) => {
+                // a guard clause: threads that meet the condition leave the kernel early
+                let (cond, _) = self.cond(2);
+                out.push(Stmt::If { cond, then: vec![Stmt::Return], elifs: Vec::new(), els: Vec::new() });
+            }
             0 => {
                 let ty = self.pick_type(self.pol.local_types);
                 self.let_stmt(ty, out);
@@ -2034,6 +2290,37 @@ impl<'a> Gen<'a> {
             3 => self.for_stmt(out, false),
             _ => self.atomic_stmt(out),
         }
+    }
+
+    /// Locals from a builtin that returns a tuple: `axis, angle = wp.quat_to_axis_angle(q)` (a unit axis, an
+    /// angle in [0, pi]) or `p, q, s = wp.transform_decompose(m)` of a composed matrix with positive literal
+    /// scales (so the normalized columns form a rotation).
+    fn unpack_stmt(&mut self, out: &mut Vec<Stmt>) {
+        let depth = self.cfg.max_expr_depth.min(3);
+        let (v3, q) = (Type::Vec(3), Type::Quat);
+        if self.rng.random_bool(0.5) {
+            let (e, _) = self.top_expr(q, depth);
+            let value = Expr::call("quat_to_axis_angle", Type::Bool, vec![e]);
+            let axis = self.declare(&["axis", "dir", "n_axis"], v3, Interval::new(-1.0, 1.0), true);
+            let angle =
+                self.declare(&["angle", "theta", "phi"], Type::F32, Interval::new(0.0, std::f64::consts::PI), true);
+            out.push(Stmt::Unpack { vars: vec![self.locals[axis].id, self.locals[angle].id], value });
+            return;
+        }
+        let (p, ip) = self.top_expr(v3, depth);
+        let (r, _) = self.top_expr(q, depth);
+        let r = Expr::call("normalize", q, vec![r]);
+        let scales: Vec<f64> = (0..3).map(|_| f64::from(self.rng.random_range(1..17u32)) * 0.25).collect();
+        let lo = scales.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = scales.iter().copied().fold(0.0, f64::max);
+        let sv = Expr::construct(v3, scales.into_iter().map(Expr::float).collect());
+        let m = Expr::call("transform_compose", Type::Mat(4), vec![p, r, sv]);
+        let value = Expr::call("transform_decompose", Type::Bool, vec![m]);
+        let pos = self.declare(&["pos", "origin", "trans"], v3, ip, true);
+        let rot = self.declare(&["rot", "orient", "q_rot"], q, Interval::new(-1.0, 1.0), true);
+        let scale = self.declare(&["scale", "extent", "size"], v3, Interval::new(lo, hi), true);
+        let vars = vec![self.locals[pos].id, self.locals[rot].id, self.locals[scale].id];
+        out.push(Stmt::Unpack { vars, value });
     }
 
     fn choose_assignable(&mut self) -> Option<Target> {
@@ -2289,7 +2576,15 @@ impl<'a> Gen<'a> {
 
         self.finish(&mut body);
         materialize_literals(&mut body);
-        Kernel { name, vars: std::mem::take(&mut self.vars), params: std::mem::take(&mut self.params), body }
+        let mut k = Kernel {
+            name,
+            vars: std::mem::take(&mut self.vars),
+            params: std::mem::take(&mut self.params),
+            body,
+            funcs: Vec::new(),
+        };
+        self.outline_funcs(&mut k);
+        k
     }
 
     /// Stores every output, folding in whatever the body left unused (locals, parameters, inputs).
@@ -2342,7 +2637,25 @@ impl<'a> Gen<'a> {
             self.draws = u32::from(extra.iter().any(|e| e.0.has_draw()));
             let base = self.top_expr_keeping_draws(ty, depth);
             let (value, _) = Self::sum(ty, base, extra);
-            let index = self.own_index();
+            let mut index = self.own_index();
+            if ty == Type::I32 && index.len() == 1 {
+                // integer outputs also take the thread's own element through an atomic: exchange,
+                // compare-and-swap against the zeroed output, or a store followed by a bitwise update
+                let k = self.rng.random_range(0..20);
+                if k < 2 {
+                    let op = if k == 0 { AtomicOp::Exch } else { AtomicOp::Cas };
+                    body.push(Stmt::Atomic { op, array: id, index: index.remove(0), value });
+                    continue;
+                }
+                if k < 4 {
+                    let i = index[0].clone();
+                    body.push(Stmt::Store { array: id, index, value });
+                    let (v, _) = self.top_expr(ty, depth.min(2));
+                    let op = if k == 2 { AtomicOp::And } else { AtomicOp::Or };
+                    body.push(Stmt::Atomic { op, array: id, index: i, value: v });
+                    continue;
+                }
+            }
             body.push(Stmt::Store { array: id, index, value });
         }
         // every accumulator array is updated at least once
@@ -2352,6 +2665,17 @@ impl<'a> Gen<'a> {
             }
         }
     }
+}
+
+/// True if `block` has a `continue` that belongs to its own loop (not to a nested one).
+fn continues(block: &[Stmt]) -> bool {
+    block.iter().any(|s| match s {
+        Stmt::Continue => true,
+        Stmt::If { then, elifs, els, .. } => {
+            continues(then) || elifs.iter().any(|(_, b)| continues(b)) || continues(els)
+        }
+        _ => false,
+    })
 }
 
 /// True if `block` contains an atomic update of `array`.
@@ -2371,7 +2695,7 @@ pub(crate) fn is_const(e: &Expr) -> bool {
         ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => true,
         ExprKind::Unary(_, a) | ExprKind::Component(a, ..) => is_const(a),
         ExprKind::Binary(_, a, b) => is_const(a) && is_const(b),
-        ExprKind::Call(_, a) | ExprKind::Construct(a) => a.iter().all(is_const),
+        ExprKind::Call(_, a) | ExprKind::Construct(a) | ExprKind::FuncCall(_, a) => a.iter().all(is_const),
     }
 }
 
@@ -2386,7 +2710,7 @@ pub(crate) fn redundant(e: &Expr) -> bool {
         ExprKind::Binary(BinOp::Div, _, b) => one(b),
         ExprKind::Call(name, args) => {
             let same = args.iter().enumerate().any(|(i, a)| !is_const(a) && args[i + 1..].contains(a));
-            let lit_arg = args.len() == 1 && is_const(&args[0]) && *name != "diag";
+            let lit_arg = args.len() == 1 && is_const(&args[0]) && !matches!(*name, "diag" | "static");
             same || lit_arg
         }
         _ => false,

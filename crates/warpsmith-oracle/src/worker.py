@@ -317,6 +317,10 @@ def run_batch(items, want_ptx):
     parts = ["import warp as wp\n"]
     for k, it in checked:
         body = it["source"].split("\n", 1)[1]
+        # each kernel's @wp.func helpers get the kernel's prefix too: two kernels of a batch may both define
+        # a helper `blend`, and a module keeps only the last definition of a name and signature
+        for helper in re.findall(r"^@wp\.func\ndef (\w+)\(", body, flags=re.M):
+            body = re.sub(r"(?<![\w.])" + re.escape(helper) + r"\(", f"wsk{k}_{helper}(", body)
         parts.append(re.sub(r"^def " + re.escape(it["name"]) + r"\(", f"def wsk{k}_{it['name']}(", body, count=1, flags=re.M))
     path = os.path.join(workdir, mod_name + ".py")
     with open(path, "w", encoding="utf-8") as f:

@@ -26,6 +26,8 @@ struct TileLocal {
     n: u16,
     iv: Interval,
     used: bool,
+    /// An index tile (`wp.tile_argmax`/`wp.tile_argmin`, int32): read as `float(r[0])`, never atomically added.
+    int: bool,
 }
 
 impl Gen<'_> {
@@ -100,7 +102,7 @@ impl Gen<'_> {
             let shape = Expr { ty: Type::I32, kind: ExprKind::Kw("shape", Box::new(Expr::int(i64::from(n)))) };
             let load = Expr::call("tile_load", tile_ty, vec![Expr::var(a, Type::F32), shape, offset()]);
             body.push(Stmt::Let { var: id, value: load });
-            tiles.push(TileLocal { id, n, iv, used: false });
+            tiles.push(TileLocal { id, n, iv, used: false, int: false });
         }
 
         // element-wise steps and reductions
@@ -124,9 +126,11 @@ impl Gen<'_> {
                 };
                 let id = self.new_var(TILE_NAMES, tile_ty);
                 body.push(Stmt::Let { var: id, value: e });
-                tiles.push(TileLocal { id, n, iv, used: false });
+                tiles.push(TileLocal { id, n, iv, used: false, int: false });
+            } else if self.rng.random_bool(0.12) {
+                self.tile_in_place(&mut tiles, &reds, &mut body);
             } else if self.rng.random_bool(0.3) {
-                let r = self.tile_reduction(&mut tiles, &mut body);
+                let r = self.tile_reduction(&mut tiles, &mut body, block_out.is_some());
                 reds.extend(r);
             } else if let Some((t, e)) = self.tile_step(&mut tiles, &mut reds, scalar, tile_ty) {
                 body.push(Stmt::Let { var: t.id, value: e });
@@ -145,7 +149,7 @@ impl Gen<'_> {
         }
         let need_red = acc.is_some() || block_out.is_some();
         if need_red && reds.iter().all(|r| r.used) {
-            let r = self.tile_reduction(&mut tiles, &mut body);
+            let r = self.tile_reduction(&mut tiles, &mut body, false);
             reds.extend(r);
         }
         if let Some(out) = tile_out {
@@ -159,7 +163,7 @@ impl Gen<'_> {
             if !need_red {
                 for r in reds.iter_mut().filter(|r| !r.used) {
                     r.used = true;
-                    e = Expr::binary(BinOp::Mul, tile_ty, e, red_value(r.id));
+                    e = Expr::binary(BinOp::Mul, tile_ty, e, red_value(r));
                 }
             }
             let store = Expr::call("tile_store", Type::Bool, vec![Expr::var(out, Type::F32), e, offset()]);
@@ -167,8 +171,17 @@ impl Gen<'_> {
         }
         if let Some(a) = acc {
             let take = if block_out.is_some() { 1 } else { usize::MAX };
-            for r in reds.iter_mut().filter(|r| !r.used).take(take) {
+            let mut added = 0;
+            for r in reds.iter_mut().filter(|r| !r.used && !r.int).take(take) {
                 r.used = true;
+                added += 1;
+                let args = vec![Expr::var(a, Type::F32), Expr::var(r.id, Type::Tile(1))];
+                body.push(Stmt::Call(Expr::call("tile_atomic_add", Type::Bool, args)));
+            }
+            if added == 0 {
+                // every unused reduction was an index: sum the last tile for the global accumulator
+                let last = tiles.len() - 1;
+                let r = self.reduce_tile(&mut tiles, last, &mut body);
                 let args = vec![Expr::var(a, Type::F32), Expr::var(r.id, Type::Tile(1))];
                 body.push(Stmt::Call(Expr::call("tile_atomic_add", Type::Bool, args)));
             }
@@ -179,9 +192,9 @@ impl Gen<'_> {
                 r.used = true;
                 let x = match scalar {
                     Some((s, _)) if self.rng.random_bool(0.4) => {
-                        Expr::binary(BinOp::Mul, Type::F32, red_value(r.id), Expr::var(s, Type::F32))
+                        Expr::binary(BinOp::Mul, Type::F32, red_value(r), Expr::var(s, Type::F32))
                     }
-                    _ => red_value(r.id),
+                    _ => red_value(r),
                 };
                 e = Some(match e {
                     None => x,
@@ -191,10 +204,20 @@ impl Gen<'_> {
                     }
                 });
             }
-            let value = e.unwrap_or_else(|| red_value(reds.last().map_or(block, |r| r.id)));
+            let value = match (e, reds.last()) {
+                (Some(e), _) => e,
+                (None, Some(r)) => red_value(r),
+                (None, None) => Expr::construct(Type::F32, vec![Expr::var(block, Type::I32)]),
+            };
             body.push(Stmt::Store { array: out, index: vec![Expr::var(block, Type::I32)], value });
         }
-        Kernel { name, vars: std::mem::take(&mut self.vars), params: std::mem::take(&mut self.params), body }
+        Kernel {
+            name,
+            vars: std::mem::take(&mut self.vars),
+            params: std::mem::take(&mut self.params),
+            body,
+            funcs: Vec::new(),
+        }
     }
 
     /// `wp.tile_sum(t)` of tile `k` (or `wp.tile_max` when the sum could leave the bounds).
@@ -211,7 +234,7 @@ impl Gen<'_> {
         };
         let id = self.new_var(RED_NAMES, one);
         body.push(Stmt::Let { var: id, value });
-        TileLocal { id, n: 1, iv, used: false }
+        TileLocal { id, n: 1, iv, used: false, int: false }
     }
 
     /// A block's matrix product: `A = tile_load(a, shape=(M, K), offset=(i * M, 0))` of a per-block row panel,
@@ -376,22 +399,46 @@ impl Gen<'_> {
             vec![Expr::var(out, Type::F32), Expr::var(cur.0, tc), panel_offset()],
         )));
         if let Some(sums) = sums {
+            let mut src = Expr::var(cur.0, tc);
+            if self.rng.random_bool(0.4) {
+                // flattened first: wp.tile_reshape(C, shape=(M * N,)), row-major
+                let flat = Type::Tile(m * n);
+                let shape = Expr { ty: Type::I32, kind: ExprKind::Tuple(vec![Expr::int(i64::from(m * n))]) };
+                let v = self.new_var(&["flat", "C_flat", "vals"], flat);
+                body.push(Stmt::Let { var: v, value: Expr::call("tile_reshape", flat, vec![src, kw("shape", shape)]) });
+                src = Expr::var(v, flat);
+            }
             let r = self.new_var(RED_NAMES, Type::Tile(1));
-            body.push(Stmt::Let { var: r, value: Expr::call("tile_sum", Type::Tile(1), vec![Expr::var(cur.0, tc)]) });
-            body.push(Stmt::Store { array: sums, index: vec![Expr::var(block, Type::I32)], value: red_value(r) });
+            body.push(Stmt::Let { var: r, value: Expr::call("tile_sum", Type::Tile(1), vec![src]) });
+            let value =
+                Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(Expr::var(r, Type::Tile(1))), 0, None) };
+            body.push(Stmt::Store { array: sums, index: vec![Expr::var(block, Type::I32)], value });
         }
-        Kernel { name, vars: std::mem::take(&mut self.vars), params: std::mem::take(&mut self.params), body }
+        Kernel {
+            name,
+            vars: std::mem::take(&mut self.vars),
+            params: std::mem::take(&mut self.params),
+            body,
+            funcs: Vec::new(),
+        }
     }
 
     /// A reduction of one tile into a 1-element tile: `wp.tile_sum(t)`, `wp.tile_max(t)`, `wp.tile_min(t)`,
     /// or `wp.tile_reduce(wp.add|min|max, t)`.
-    fn tile_reduction(&mut self, tiles: &mut [TileLocal], body: &mut Vec<Stmt>) -> Option<TileLocal> {
+    fn tile_reduction(&mut self, tiles: &mut [TileLocal], body: &mut Vec<Stmt>, allow_int: bool) -> Option<TileLocal> {
         let k = self.pick_tile(tiles)?;
         let t = tiles[k];
         tiles[k].used = true;
         let src = Expr::var(t.id, Type::Tile(t.n));
         let one = Type::Tile(1);
         // `tile_sum` most often: the others have no adjoint in Warp 1.19 (see `catalog::gradient_gaps`)
+        if allow_int && self.rng.random_bool(0.15) {
+            // the index of the first largest (smallest) element, as an int32 tile
+            let name = if self.rng.random_bool(0.5) { "tile_argmax" } else { "tile_argmin" };
+            let id = self.new_var(&["k", "idx", "arg"], one);
+            body.push(Stmt::Let { var: id, value: Expr::call(name, one, vec![src]) });
+            return Some(TileLocal { id, n: 1, iv: Interval::new(0.0, f64::from(t.n) - 1.0), used: false, int: true });
+        }
         let (value, iv) = match self.rng.random_range(0..8) {
             0..=3 => (Expr::call("tile_sum", one, vec![src]), t.iv.scale(f64::from(t.n))),
             4 => (Expr::call("tile_max", one, vec![src]), t.iv),
@@ -409,7 +456,45 @@ impl Gen<'_> {
         };
         let id = self.new_var(RED_NAMES, one);
         body.push(Stmt::Let { var: id, value });
-        Some(TileLocal { id, n: 1, iv, used: false })
+        Some(TileLocal { id, n: 1, iv, used: false, int: false })
+    }
+
+    /// An in-place update of an existing tile: `wp.tile_axpy(a, x, t)` (t += a x, Warp's `tile_axpy`) or one
+    /// element, `t[k] += v` / `t[k] -= v` (`tile_add_inplace`, `tile_sub_inplace`) with a literal or a reduction's
+    /// value.
+    fn tile_in_place(&mut self, tiles: &mut [TileLocal], reds: &[TileLocal], body: &mut Vec<Stmt>) {
+        let Some(t) = self.pick_tile(tiles) else { return };
+        let ty = Type::Tile(tiles[t].n);
+        if self.rng.random_bool(0.5) {
+            let Some(x) = self.other_tile(tiles, t) else { return };
+            if tiles[x].n != tiles[t].n {
+                return;
+            }
+            let (a, ia) = self.signed_lit(Type::F32);
+            let iv = tiles[t].iv.add(tiles[x].iv.mul(ia));
+            if !iv.is_finite() || !iv.within(F_BOUND) {
+                return;
+            }
+            tiles[t].iv = tiles[t].iv.hull(iv);
+            tiles[x].used = true;
+            let args = vec![a, Expr::var(tiles[x].id, ty), Expr::var(tiles[t].id, ty)];
+            body.push(Stmt::Call(Expr::call("tile_axpy", Type::Bool, args)));
+            return;
+        }
+        let floats: Vec<&TileLocal> = reds.iter().filter(|r| !r.int).collect();
+        let (v, iv) = match floats.choose(&mut self.rng) {
+            Some(r) if self.rng.random_bool(0.5) => (red_value(r), r.iv),
+            _ => self.signed_lit(Type::F32),
+        };
+        let sub = self.rng.random_bool(0.3);
+        let moved = if sub { tiles[t].iv.sub(iv) } else { tiles[t].iv.add(iv) };
+        if !moved.is_finite() || !moved.within(F_BOUND) {
+            return;
+        }
+        tiles[t].iv = tiles[t].iv.hull(moved);
+        let index = self.rng.random_range(0..tiles[t].n.min(255)) as u8;
+        let op = Some(if sub { BinOp::Sub } else { BinOp::Add });
+        body.push(Stmt::SetComponent { var: tiles[t].id, index, op, value: v });
     }
 
     /// A tile to read, preferring unused ones.
@@ -429,7 +514,8 @@ impl Gen<'_> {
             kind: ExprKind::Kw("dtype", Box::new(Expr { ty: Type::F32, kind: ExprKind::FuncRef("float32") })),
         };
         let shape = Expr { ty: Type::I32, kind: ExprKind::Kw("shape", Box::new(Expr::int(i64::from(n)))) };
-        let (e, iv) = match self.rng.random_range(0..3) {
+        let (e, iv) = match self.rng.random_range(0..4) {
+            3 => (Expr::call("tile_zeros", ty, vec![shape, dtype]), Interval::point(0.0)),
             0 => (Expr::call("tile_ones", ty, vec![shape, dtype]), Interval::point(1.0)),
             1 => {
                 let v = self.float_lit();
@@ -442,7 +528,7 @@ impl Gen<'_> {
             ),
         };
         let id = self.new_var(TILE_NAMES, ty);
-        Some((TileLocal { id, n, iv, used: false }, e))
+        Some((TileLocal { id, n, iv, used: false, int: false }, e))
     }
 
     /// A tile other than `a`, preferring unused ones; `None` when `a` is the only one.
@@ -469,7 +555,22 @@ impl Gen<'_> {
         }
         let a = self.pick_tile(tiles)?;
         let (ea, ia) = (Expr::var(tiles[a].id, ty), tiles[a].iv);
-        let (e, iv) = match self.rng.random_range(0..7) {
+        let (e, iv) = match self.rng.random_range(0..8) {
+            7 => {
+                // a reduction broadcast back over the tile: centring (`t - broadcast(sum)`), offsets, scaling
+                let cands: Vec<usize> = (0..reds.len()).filter(|&r| !reds[r].int).collect();
+                let r = *cands.iter().find(|&&r| !reds[r].used).or_else(|| cands.first())?;
+                reds[r].used = true;
+                let shape = Expr { ty: Type::I32, kind: ExprKind::Tuple(vec![Expr::int(i64::from(n))]) };
+                let shape = Expr { ty: Type::I32, kind: ExprKind::Kw("shape", Box::new(shape)) };
+                let b = Expr::call("tile_broadcast", ty, vec![Expr::var(reds[r].id, Type::Tile(1)), shape]);
+                let ir = reds[r].iv;
+                match self.rng.random_range(0..3) {
+                    0 => (Expr::binary(BinOp::Sub, ty, ea, b), ia.sub(ir)),
+                    1 => (Expr::binary(BinOp::Add, ty, ea, b), ia.add(ir)),
+                    _ => (Expr::binary(BinOp::Mul, ty, ea, b), ia.mul(ir)),
+                }
+            }
             6 => {
                 // prefix scans, element by element in order (Warp's block_dim-1 path)
                 let (name, iv) = match self.rng.random_range(0..4) {
@@ -517,7 +618,7 @@ impl Gen<'_> {
                 let (s, is) = match (scalar, unused_red) {
                     (_, Some(r)) if self.rng.random_bool(0.5) => {
                         reds[r].used = true;
-                        (red_value(reds[r].id), reds[r].iv)
+                        (red_value(&reds[r]), reds[r].iv)
                     }
                     (Some((p, ip)), _) if self.rng.random_bool(0.6) => (Expr::var(p, Type::F32), ip),
                     _ => self.signed_lit(Type::F32),
@@ -535,11 +636,15 @@ impl Gen<'_> {
         }
         tiles[a].used = true;
         let id = self.new_var(TILE_NAMES, ty);
-        Some((TileLocal { id, n, iv, used: false }, e))
+        Some((TileLocal { id, n, iv, used: false, int: false }, e))
     }
 }
 
-/// `r[0]`: the value of a 1-element tile.
-fn red_value(r: VarId) -> Expr {
-    Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(Expr::var(r, Type::Tile(1))), 0, None) }
+/// `r[0]`: the value of a 1-element tile (`float(r[0])` for an index tile).
+fn red_value(r: &TileLocal) -> Expr {
+    if r.int {
+        let i = Expr { ty: Type::I32, kind: ExprKind::Component(Box::new(Expr::var(r.id, Type::Tile(1))), 0, None) };
+        return Expr::call("float", Type::F32, vec![i]);
+    }
+    Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(Expr::var(r.id, Type::Tile(1))), 0, None) }
 }
