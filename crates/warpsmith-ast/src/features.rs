@@ -30,6 +30,9 @@ pub fn features(kernel: &Kernel) -> BTreeSet<String> {
             .into(),
         );
     }
+    if !kernel.structs.is_empty() {
+        f.insert("param:struct".into());
+    }
     body_features(kernel, &kernel.body, &mut f);
     for func in &kernel.funcs {
         // a helper's body counts as the kernel's: its builtins are the kernel's builtins
@@ -70,7 +73,7 @@ fn body_features(kernel: &Kernel, body: &[Stmt], f: &mut BTreeSet<String>) {
                 if loops > 0 {
                     f.insert("stmt:nested_for".into());
                 }
-                if matches!(count.kind, ExprKind::Var(_)) {
+                if matches!(count.kind, ExprKind::Var(_) | ExprKind::Field(..)) {
                     f.insert("param:dynamic_loop".into());
                 }
             }
@@ -134,6 +137,7 @@ fn expr_features(e: &crate::Expr, f: &mut BTreeSet<String>) {
             ExprKind::Len(..) => Some("op:shape".into()),
             ExprKind::FuncRef(name) => Some((*name).into()),
             ExprKind::FuncCall(..) => Some("stmt:func_call".into()),
+            ExprKind::Field(..) => Some("op:field".into()),
             ExprKind::Kw(..) | ExprKind::Tuple(_) => None,
             ExprKind::Var(_) | ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => None,
         };

@@ -33,6 +33,28 @@ pub struct Kernel {
     pub body: Vec<Stmt>,
     /// `@wp.func` helpers the body calls ([`ExprKind::FuncCall`] indexes this), printed before the kernel.
     pub funcs: Vec<Func>,
+    /// `@wp.struct` classes of by-value parameters ([`Type::Struct`] indexes this), printed first.
+    pub structs: Vec<StructDef>,
+}
+
+/// A `@wp.struct` class: `class Name:` and one annotated field per line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StructDef {
+    /// The class name.
+    pub name: String,
+    /// The fields in declaration order (the order of a test input's flattened values).
+    pub fields: Vec<StructField>,
+}
+
+/// One field of a [`StructDef`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct StructField {
+    /// The field name.
+    pub name: String,
+    /// Its type: a scalar or a vector.
+    pub ty: Type,
+    /// The range test values are drawn from (per component), as for a by-value parameter.
+    pub range: (f64, f64),
 }
 
 /// A `@wp.func` helper: `def name(a: float, ...) -> T:`, its statements, then `return result`.
@@ -325,6 +347,8 @@ pub enum ExprKind {
     Len(VarId, u8),
     /// A call of the kernel's `@wp.func` helper `Kernel::funcs[i]`.
     FuncCall(usize, Vec<Expr>),
+    /// `p.field`: field `i` of the struct parameter `p`.
+    Field(VarId, u8),
     /// A keyword argument `name=value` of a [`ExprKind::Call`] (e.g. `shape=8`, `offset=i * 8`); its type is
     /// the value's.
     Kw(&'static str, Box<Expr>),
@@ -547,6 +571,7 @@ impl Expr {
             | ExprKind::Tuple(args)
             | ExprKind::FuncCall(_, args) => args.iter().for_each(|x| x.visit(f)),
             ExprKind::Var(_)
+            | ExprKind::Field(..)
             | ExprKind::Tid
             | ExprKind::Float(_)
             | ExprKind::Int(_)

@@ -29,6 +29,10 @@ trait Namer {
     fn kernel(&self, k: &Kernel) -> String;
     /// The name of helper `k.funcs[i]`.
     fn func(&self, k: &Kernel, i: usize) -> String;
+    /// The class name of `k.structs[s]`.
+    fn struct_name(&self, k: &Kernel, s: usize) -> String;
+    /// The name of field `f` of `k.structs[s]`.
+    fn field(&self, k: &Kernel, s: usize, f: usize) -> String;
 }
 
 struct Readable;
@@ -42,6 +46,12 @@ impl Namer for Readable {
     }
     fn func(&self, k: &Kernel, i: usize) -> String {
         k.funcs.get(i).map_or_else(|| format!("func{i}"), |f| f.def.name.clone())
+    }
+    fn struct_name(&self, k: &Kernel, s: usize) -> String {
+        k.structs.get(s).map_or_else(|| format!("Struct{s}"), |d| d.name.clone())
+    }
+    fn field(&self, k: &Kernel, s: usize, f: usize) -> String {
+        k.structs.get(s).and_then(|d| d.fields.get(f)).map_or_else(|| format!("f{f}"), |x| x.name.clone())
     }
 }
 
@@ -61,15 +71,33 @@ impl Namer for Canonical {
     fn func(&self, _k: &Kernel, i: usize) -> String {
         format!("func{i}")
     }
+    fn struct_name(&self, _k: &Kernel, s: usize) -> String {
+        format!("Struct{s}")
+    }
+    fn field(&self, _k: &Kernel, _s: usize, f: usize) -> String {
+        format!("f{f}")
+    }
 }
 
 /// The complete Python module for `kernel`: the import, its `@wp.func` helpers, then the `@wp.kernel` function. This is the text of
 /// the record's `python` column, and the exact file Warp is given (Warp's generated code quotes its lines).
 pub fn python_module(kernel: &Kernel) -> String {
     let mut out = header(kernel);
+    print_structs(kernel, &Readable, &mut out);
     print_funcs(kernel, false, &mut out);
     print_kernel(kernel, &mut Readable, &mut out);
     out
+}
+
+/// The kernel's `@wp.struct` classes, each followed by two blank lines.
+fn print_structs(kernel: &Kernel, n: &dyn Namer, out: &mut String) {
+    for (s, d) in kernel.structs.iter().enumerate() {
+        let _ = writeln!(out, "@wp.struct\nclass {}:", n.struct_name(kernel, s));
+        for (f, field) in d.fields.iter().enumerate() {
+            let _ = writeln!(out, "    {}: {}", n.field(kernel, s, f), field.ty.warp_name());
+        }
+        out.push_str("\n\n");
+    }
 }
 
 /// The kernel's `@wp.func` helpers, each followed by two blank lines; renamed in order of first use when
@@ -98,6 +126,7 @@ fn print_funcs(kernel: &Kernel, canonical: bool, out: &mut String) {
 /// `kernel`): useful to show what the canonical form looks like in context.
 pub fn python_module_with_names(kernel: &Kernel) -> String {
     let mut out = header(kernel);
+    print_structs(kernel, &Canonical::default(), &mut out);
     print_funcs(kernel, true, &mut out);
     print_kernel(kernel, &mut Canonical::default(), &mut out);
     out
@@ -124,6 +153,7 @@ fn header(kernel: &Kernel) -> String {
 /// Two kernels that differ only in names have the same canonical form.
 pub fn canonical(kernel: &Kernel) -> String {
     let mut out = String::new();
+    print_structs(kernel, &Canonical::default(), &mut out);
     print_funcs(kernel, true, &mut out);
     print_kernel(kernel, &mut Canonical::default(), &mut out);
     out
@@ -146,7 +176,10 @@ fn print_kernel(k: &Kernel, n: &mut dyn Namer, out: &mut String) {
                     1 => format!("{name}: wp.array(dtype={ty})"),
                     d => format!("{name}: wp.array{d}d(dtype={ty})"),
                 },
-                ParamKind::Value => format!("{name}: {ty}"),
+                ParamKind::Value => match k.vars[p.var].ty {
+                    crate::Type::Struct(i) => format!("{name}: {}", n.struct_name(k, usize::from(i))),
+                    _ => format!("{name}: {ty}"),
+                },
             }
         })
         .collect();
@@ -329,6 +362,13 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
         }
         // Python's own casts and len(), which Warp maps to its `float`, `int` and `len` builtins
         ExprKind::FuncCall(i, a) => (format!("{}({})", n.func(k, *i), args(k, n, a)), PREC_ATOM),
+        ExprKind::Field(v, f) => {
+            let s = match k.vars[*v].ty {
+                crate::Type::Struct(s) => usize::from(s),
+                _ => 0,
+            };
+            (format!("{}.{}", n.var(k, *v), n.field(k, s, usize::from(*f))), PREC_ATOM)
+        }
         ExprKind::Call(name @ ("float" | "int" | "len"), a) => (format!("{name}({})", args(k, n, a)), PREC_ATOM),
         ExprKind::Call(name, a) => (format!("wp.{name}({})", args(k, n, a)), PREC_ATOM),
         ExprKind::Construct(a) => (format!("{}({})", e.ty.warp_name(), args(k, n, a)), PREC_ATOM),

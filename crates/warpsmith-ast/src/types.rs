@@ -27,6 +27,9 @@ pub enum Type {
     /// A 1-D tile of `N` float32 values (a block's cooperative value; `wp.tile_load(a, shape=N, ...)`). Only
     /// for locals of a tile kernel; never an array dtype.
     Tile(u16),
+    /// A `@wp.struct` (`Kernel::structs[i]`): only as a by-value kernel parameter whose fields
+    /// ([`crate::ExprKind::Field`]) the body reads.
+    Struct(u8),
 }
 
 impl Type {
@@ -44,6 +47,8 @@ impl Type {
             Type::Tile(n) => format!("wp.tile(dtype=wp.float32, shape={n})"),
             Type::U32 => "wp.uint32".into(),
             Type::Tile2(m, n) => format!("wp.tile(dtype=wp.float32, shape=({m}, {n}))"),
+            // the class name lives in the kernel (`Kernel::structs`); printers spell it from there
+            Type::Struct(i) => format!("Struct{i}"),
         }
     }
 
@@ -61,6 +66,7 @@ impl Type {
             Type::Tile(n) => format!("tile{n}"),
             Type::U32 => "uint32".into(),
             Type::Tile2(m, n) => format!("tile{m}x{n}"),
+            Type::Struct(_) => "struct".into(),
         }
     }
 
@@ -76,6 +82,8 @@ impl Type {
             Type::Tile(n) => n as usize,
             Type::U32 => 1,
             Type::Tile2(m, n) => m as usize * n as usize,
+            // a struct's fields are counted from its definition
+            Type::Struct(_) => 0,
         }
     }
 

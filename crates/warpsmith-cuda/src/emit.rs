@@ -282,6 +282,8 @@ fn c_type(t: Type) -> String {
         Type::Tile(_) => "float*".into(),
         Type::U32 => "unsigned int".into(),
         Type::Tile2(..) => "float*".into(),
+        // only a parameter's type, which `Emitter::params` spells with the struct's class name
+        Type::Struct(i) => format!("Struct{i}"),
     }
 }
 
@@ -316,6 +318,7 @@ struct Emitter<'k> {
 pub fn translate(kernel: &Kernel, test: &TestCase) -> Result<Translation, EmitError> {
     let mut e = Emitter::new(kernel)?;
     let mut section = String::new();
+    e.struct_defs(&mut section);
     for f in &kernel.funcs {
         let mut fe = Emitter::new(&f.def)?;
         fe.helper_function(&f.result, &mut section)?;
@@ -343,6 +346,7 @@ impl<'k> Emitter<'k> {
         let mut used: HashSet<String> = RESERVED.iter().map(|s| s.to_string()).collect();
         used.insert(k.name.clone());
         used.extend(k.funcs.iter().map(|f| f.def.name.clone()));
+        used.extend(k.structs.iter().map(|d| d.name.clone()));
         used.insert(format!("{}_kernel", k.name));
         used.insert(format!("launch_{}", k.name));
         let mut tid_var = None;
@@ -396,10 +400,33 @@ impl<'k> Emitter<'k> {
                         format!("const {}* {}", c_type(v.ty), self.name(p.var))
                     }
                     ParamKind::Array { .. } => format!("{}* {}", c_type(v.ty), self.name(p.var)),
-                    ParamKind::Value => format!("{} {}", c_type(v.ty), self.name(p.var)),
+                    ParamKind::Value => format!("{} {}", self.param_type(v.ty), self.name(p.var)),
                 }
             })
             .collect()
+    }
+
+    /// The C++ type of a by-value parameter: [`c_type`], or a struct's class name.
+    fn param_type(&self, t: Type) -> String {
+        match t {
+            Type::Struct(i) => self.k.structs.get(usize::from(i)).map_or_else(|| c_type(t), |d| d.name.clone()),
+            _ => c_type(t),
+        }
+    }
+
+    /// The kernel's `@wp.struct` classes as C++ structs (the fields in Warp's declaration order).
+    fn struct_defs(&mut self, out: &mut String) {
+        for d in &self.k.structs {
+            let _ = writeln!(out, "// The @wp.struct `{}`, passed by value.\nstruct {} {{", d.name, d.name);
+            for f in &d.fields {
+                let _ = writeln!(out, "    {} {};", c_type(f.ty), f.name);
+            }
+            out.push_str("};\n\n");
+        }
+        let tys: Vec<Type> = self.k.structs.iter().flat_map(|d| d.fields.iter().map(|f| f.ty)).collect();
+        for t in tys {
+            self.need_type(t);
+        }
     }
 
     fn arg_names(&self) -> Vec<String> {
@@ -625,6 +652,10 @@ impl<'k> Emitter<'k> {
                 ParamKind::Value => {
                     let t = find(&v.name, test.inputs)
                         .ok_or_else(|| EmitError::Test(format!("no test input for parameter `{}`", v.name)))?;
+                    let comps = match v.ty {
+                        Type::Struct(i) => k.structs[usize::from(i)].fields.iter().map(|f| f.ty.components()).sum(),
+                        _ => comps,
+                    };
                     if t.values.len() != comps {
                         return Err(EmitError::Test(format!("`{}` has {} values", v.name, t.values.len())));
                     }
@@ -639,11 +670,37 @@ impl<'k> Emitter<'k> {
                                 t.values.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")
                             )
                         }
+                        Type::Struct(i) => {
+                            // the fields' values flattened in declaration order
+                            let def = &k.structs[usize::from(i)];
+                            let mut rest = t.values.as_slice();
+                            let mut parts = Vec::new();
+                            for f in &def.fields {
+                                let c = f.ty.components();
+                                if rest.len() < c {
+                                    return Err(EmitError::Test(format!("`{}` has too few values", v.name)));
+                                }
+                                let (mine, more) = rest.split_at(c);
+                                rest = more;
+                                let flit =
+                                    |x: f64| if f.ty == Type::I32 { format!("{}", x as i64) } else { float_lit(x) };
+                                parts.push(match f.ty {
+                                    Type::Vec(d) => {
+                                        format!(
+                                            "make_vec{d}({})",
+                                            mine.iter().map(|x| flit(*x)).collect::<Vec<_>>().join(", ")
+                                        )
+                                    }
+                                    _ => flit(mine[0]),
+                                });
+                            }
+                            format!("{{{}}}", parts.join(", "))
+                        }
                         Type::Bool | Type::Quat | Type::Transform | Type::Tile(_) | Type::Tile2(..) | Type::U32 => {
                             return Err(EmitError::Unsupported(format!("a by-value {} parameter", v.ty.short_name())));
                         }
                     };
-                    let _ = writeln!(out, "    const {} {n} = {value};", c_type(v.ty));
+                    let _ = writeln!(out, "    const {} {n} = {value};", self.param_type(v.ty));
                 }
                 ParamKind::Array { role, len } => {
                     let count = match len {
@@ -801,7 +858,13 @@ impl<'k> Emitter<'k> {
                     Type::I32 => self.need(Helper::Atomic(kind, Elem::I32)),
                     Type::Vec(n) => self.need(Helper::AtomicVec(kind, n)),
                     Type::Mat(n) => self.need(Helper::AtomicMat(kind, n)),
-                    Type::Bool | Type::Quat | Type::Transform | Type::Tile(_) | Type::Tile2(..) | Type::U32 => {
+                    Type::Bool
+                    | Type::Quat
+                    | Type::Transform
+                    | Type::Tile(_)
+                    | Type::Tile2(..)
+                    | Type::U32
+                    | Type::Struct(_) => {
                         return Err(EmitError::Unsupported(format!("atomic on a {} array", ty.short_name())));
                     }
                 }
@@ -926,6 +989,13 @@ impl<'k> Emitter<'k> {
                 (format!("{tok}{s}"), P_UNARY)
             }
             ExprKind::Binary(op, a, b) => self.binary(*op, e.ty, a, b)?,
+            ExprKind::Field(v, f) => {
+                let Type::Struct(i) = self.k.vars[*v].ty else {
+                    return Err(EmitError::Unsupported("a field of a non-struct".into()));
+                };
+                let field = self.k.structs[usize::from(i)].fields[usize::from(*f)].name.clone();
+                (format!("{}.{field}", self.name(*v)), P_ATOM)
+            }
             ExprKind::FuncCall(i, args) => {
                 let f = self.k.funcs.get(*i).ok_or_else(|| EmitError::Unsupported(format!("helper {i}")))?;
                 let name = f.def.name.clone();
@@ -1848,7 +1918,7 @@ fn paren((s, p): (String, u8), need: u8) -> String {
 fn initializer(ty: Type, values: &[f64], lit: &dyn Fn(f64) -> String) -> String {
     let comps = ty.components();
     let items: Vec<String> = match ty {
-        Type::F32 | Type::I32 | Type::Bool | Type::Tile(_) | Type::Tile2(..) | Type::U32 => {
+        Type::F32 | Type::I32 | Type::Bool | Type::Tile(_) | Type::Tile2(..) | Type::U32 | Type::Struct(_) => {
             values.iter().map(|x| lit(*x)).collect()
         }
         Type::Vec(_) | Type::Quat => values

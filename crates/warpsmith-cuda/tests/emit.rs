@@ -285,6 +285,7 @@ fn locals_first_assigned_in_two_branches_and_used_after_are_declared_before() {
             Stmt::Store { array: 0, index: vec![tid], value: Expr::var(2, Type::F32) },
         ],
         funcs: vec![],
+        structs: vec![],
     };
     let expected =
         [Tensor { name: "out".into(), dtype: "float32".into(), shape: vec![5], values: vec![1.0, 1.0, 1.0, 2.0, 2.0] }];
@@ -311,5 +312,32 @@ proptest! {
         prop_assert!(lit.ends_with('f') && (lit.contains('.') || lit.contains('e')), "{}", lit);
         let back: f32 = lit.trim_end_matches('f').parse().expect("parse");
         prop_assert_eq!(back.to_bits(), f.to_bits());
+    }
+}
+
+#[test]
+fn struct_parameters_and_func_helpers_become_cpp_structs_and_functions_that_build() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = Config::default();
+    let with_struct = (0..200u64)
+        .map(|s| (s, warpsmith_gen::generate(Category::ScalarParam, s, &cfg)))
+        .find(|(_, k)| !k.structs.is_empty())
+        .expect("a scalar_param kernel with a @wp.struct parameter in 200 seeds");
+    let with_func = (0..200u64)
+        .map(|s| (s, warpsmith_gen::generate(Category::Combined, s, &cfg)))
+        .find(|(_, k)| !k.funcs.is_empty())
+        .expect("a combined kernel with a @wp.func helper in 200 seeds");
+    for (i, (seed, k)) in [with_struct, with_func].into_iter().enumerate() {
+        let (launch_dim, inputs) = inputs_of(&k, seed);
+        let t =
+            translate(&k, &TestCase { launch_dim: &launch_dim, inputs: &inputs, expected: None }).expect("translate");
+        for d in &k.structs {
+            assert!(t.source.contains(&format!("struct {} {{", d.name)), "{}", t.source);
+        }
+        for f in &k.funcs {
+            assert!(t.source.contains(&format!(" {}(", f.def.name)), "{}", t.source);
+        }
+        let outputs = printed_outputs(&gxx(dir.path(), &format!("composite{i}"), &t.source));
+        assert!(!outputs.is_empty() && outputs.iter().all(|(_, v)| !v.is_empty()), "{outputs:?}");
     }
 }

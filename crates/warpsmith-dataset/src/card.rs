@@ -77,7 +77,7 @@ pub const COLUMNS: [(&str, &str, &str); 23] = [
     (
         "test_inputs",
         "list<struct<name, dtype, shape: list<int32>, values: list<double>>>",
-        "Input arrays and by-value parameters, drawn from the record's seed inside the ranges the generator declared; vector and matrix elements flattened row-major; float32 values exact.",
+        "Input arrays and by-value parameters, drawn from the record's seed inside the ranges the generator declared; vector and matrix elements flattened row-major; a `@wp.struct` parameter (dtype `struct`) as its fields' values in declaration order; float32 values exact.",
     ),
     (
         "test_outputs",

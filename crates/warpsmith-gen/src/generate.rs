@@ -24,6 +24,7 @@ use crate::interval::Interval;
 use crate::policy::{Policy, Required, TypeWeights, policy};
 
 mod funcs;
+mod structs;
 mod tiles;
 pub use tiles::TILE_SIZES;
 
@@ -318,6 +319,7 @@ impl<'a> Gen<'a> {
             Type::Transform => XFORM_NAMES,
             Type::Tile(_) | Type::Tile2(..) => VEC_NAMES,
             Type::U32 => &["state", "rng", "seed_state"],
+            Type::Struct(_) => &["params", "cfg", "opts", "coeffs_p"],
         }
     }
 
@@ -691,8 +693,11 @@ impl<'a> Gen<'a> {
                 (Expr::construct(ty, vec![p, q]), ip.hull(iq))
             }
             // tiles are built only by `tile_kernel`, never requested as a leaf
-            Type::F32 | Type::I32 | Type::Tile(_) | Type::Tile2(..) | Type::U32 => {
-                debug_assert!(!matches!(ty, Type::Tile(_) | Type::U32), "a tile or generator-state leaf");
+            Type::F32 | Type::I32 | Type::Tile(_) | Type::Tile2(..) | Type::U32 | Type::Struct(_) => {
+                debug_assert!(
+                    !matches!(ty, Type::Tile(_) | Type::U32 | Type::Struct(_)),
+                    "a tile, state or struct leaf"
+                );
                 self.lit(ty)
             }
             Type::Bool => (Expr { ty, kind: ExprKind::Bool(true) }, Interval::point(1.0)),
@@ -1120,7 +1125,7 @@ impl<'a> Gen<'a> {
                 }
             }
             Type::Bool => Some(self.cond(depth)),
-            Type::Tile(_) | Type::Tile2(..) | Type::U32 => None,
+            Type::Tile(_) | Type::Tile2(..) | Type::U32 | Type::Struct(_) => None,
         }
     }
 
@@ -2582,8 +2587,10 @@ impl<'a> Gen<'a> {
             params: std::mem::take(&mut self.params),
             body,
             funcs: Vec::new(),
+            structs: Vec::new(),
         };
         self.outline_funcs(&mut k);
+        self.group_struct(&mut k);
         k
     }
 
@@ -2688,7 +2695,7 @@ fn updates(block: &[Stmt], array: VarId) -> bool {
 /// An expression with no variable, array load or `tid` in it: its value is known before the kernel runs.
 pub(crate) fn is_const(e: &Expr) -> bool {
     match &e.kind {
-        ExprKind::Var(_) | ExprKind::Tid | ExprKind::Load(..) | ExprKind::Len(..) => false,
+        ExprKind::Var(_) | ExprKind::Field(..) | ExprKind::Tid | ExprKind::Load(..) | ExprKind::Len(..) => false,
         ExprKind::FuncRef(_) => true,
         ExprKind::Kw(_, a) => is_const(a),
         ExprKind::Tuple(a) => a.iter().all(is_const),

@@ -119,6 +119,23 @@ pub fn launch_spec(kernel: &Kernel, seed: u64) -> LaunchSpec {
         };
         let count = shape.iter().map(|&n| n as usize).product::<usize>() * comps;
         let shape: Vec<i32> = shape.iter().map(|&n| n as i32).collect();
+        if let Type::Struct(i) = v.ty {
+            // a @wp.struct by value: its fields' values flattened in declaration order, each in its range
+            let mut values = Vec::new();
+            for f in kernel.structs.get(usize::from(i)).map(|d| d.fields.as_slice()).unwrap_or_default() {
+                let (lo, hi) = f.range;
+                for _ in 0..f.ty.components() {
+                    values.push(if f.ty == Type::I32 {
+                        rng.random_range(lo.ceil() as i64..=hi.floor() as i64) as f64
+                    } else {
+                        f32_round(rng.random_range(lo..=hi))
+                    });
+                }
+            }
+            let tensor = Tensor { name: v.name.clone(), dtype: v.ty.short_name(), shape, values };
+            args.push(Arg { role, tensor });
+            continue;
+        }
         let (lo, hi) = p.range;
         let values: Vec<f64> = match role {
             ArgRole::Input | ArgRole::Value => (0..count)
@@ -160,6 +177,16 @@ mod tests {
                 assert!((least..=MAX_LAUNCH_DIM * 2).contains(&spec.threads()), "{:?}", spec.launch_dim);
                 for (a, p) in spec.args.iter().zip(&k.params) {
                     let comps = k.vars[p.var].ty.components();
+                    if let Type::Struct(i) = k.vars[p.var].ty {
+                        // one value per field component, each in its field's range
+                        let fields = &k.structs[usize::from(i)].fields;
+                        let ranges: Vec<(f64, f64)> =
+                            fields.iter().flat_map(|f| std::iter::repeat_n(f.range, f.ty.components())).collect();
+                        assert_eq!(a.tensor.dtype, "struct");
+                        assert_eq!(a.tensor.values.len(), ranges.len());
+                        assert!(a.tensor.values.iter().zip(&ranges).all(|(v, r)| *v >= r.0 && *v <= r.1));
+                        continue;
+                    }
                     match a.role {
                         ArgRole::Input | ArgRole::Value => {
                             let n: i32 = a.tensor.shape.iter().product();

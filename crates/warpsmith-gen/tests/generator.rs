@@ -229,6 +229,8 @@ fn every_construct_added_for_breadth_is_generated() {
         }
     }
     let wanted = [
+        "param:struct",
+        "op:field",
         "stmt:while",
         "stmt:return",
         "stmt:func",

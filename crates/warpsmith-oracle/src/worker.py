@@ -159,11 +159,31 @@ def np_dtype(dtype):
     return np.int32 if dtype == "int32" else np.float32
 
 
-def build_args(spec, overrides=None, requires_grad=False, device="cpu"):
+def struct_value(stype, values):
+    """An instance of the @wp.struct `stype` (a kernel argument's type) from its fields' values flattened in
+    declaration order, as the launch spec gives them."""
+    inst = stype()
+    it = iter(values)
+    for name, var in stype.vars.items():
+        ty = var.type
+        length = getattr(ty, "_length_", None)
+        if length:
+            setattr(inst, name, ty(*[float(next(it)) for _ in range(length)]))
+        elif ty is wp.int32:
+            setattr(inst, name, int(next(it)))
+        else:
+            setattr(inst, name, float(next(it)))
+    return inst
+
+
+def build_args(kernel, spec, overrides=None, requires_grad=False, device="cpu"):
     """Launch arguments; returns (args, {index: array}) for the arrays a caller reads back."""
     args, arrays = [], {}
     for i, a in enumerate(spec["args"]):
         t, role = a["tensor"], a["role"]
+        if role == "value" and t["dtype"] == "struct":
+            args.append(struct_value(kernel.adj.args[i].type, t["values"]))
+            continue
         if role == "value":
             v = t["values"][0]
             args.append(int(v) if t["dtype"] == "int32" else float(v))
@@ -194,7 +214,7 @@ def launch(kernel, spec, args, device):
 
 
 def forward(kernel, spec, overrides=None, device="cpu"):
-    args, arrays = build_args(spec, overrides, device=device)
+    args, arrays = build_args(kernel, spec, overrides, device=device)
     launch(kernel, spec, args, device)
     return {i: arrays[i].numpy().copy() for i in result_indices(spec)}
 
@@ -227,7 +247,7 @@ def loss_of(spec, outs):
 
 def adjoints(kernel, spec, float_inputs, device):
     """Input adjoints from wp.Tape with the spec's seeded output adjoints, on `device`."""
-    args, arrays = build_args(spec, requires_grad=True, device=device)
+    args, arrays = build_args(kernel, spec, requires_grad=True, device=device)
     tape = wp.Tape()
     with tape:
         launch(kernel, spec, args, device)
@@ -321,6 +341,9 @@ def run_batch(items, want_ptx):
         # a helper `blend`, and a module keeps only the last definition of a name and signature
         for helper in re.findall(r"^@wp\.func\ndef (\w+)\(", body, flags=re.M):
             body = re.sub(r"(?<![\w.])" + re.escape(helper) + r"\(", f"wsk{k}_{helper}(", body)
+        # and its @wp.struct classes (named in annotations `cfg: Params`)
+        for cls in re.findall(r"^@wp\.struct\nclass (\w+):", body, flags=re.M):
+            body = re.sub(r"(?<![\w.])" + re.escape(cls) + r"(?!\w)", f"wsk{k}_{cls}", body)
         parts.append(re.sub(r"^def " + re.escape(it["name"]) + r"\(", f"def wsk{k}_{it['name']}(", body, count=1, flags=re.M))
     path = os.path.join(workdir, mod_name + ".py")
     with open(path, "w", encoding="utf-8") as f:

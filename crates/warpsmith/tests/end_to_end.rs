@@ -221,9 +221,21 @@ def comp(name):
 import ast
 fn = next(x for x in ast.walk(ast.parse(rec["python"])) if isinstance(x, ast.FunctionDef) and x.name == rec["name"])
 args, results = [], {}
-for label in [a.arg for a in fn.args.args]:
+def struct_of(stype, values):
+    inst, it = stype(), iter(values)
+    for fname, var in stype.vars.items():
+        n = getattr(var.type, "_length_", None)
+        if n:
+            setattr(inst, fname, var.type(*[float(next(it)) for _ in range(n)]))
+        else:
+            setattr(inst, fname, int(next(it)) if var.type is wp.int32 else float(next(it)))
+    return inst
+for pos, label in enumerate([a.arg for a in fn.args.args]):
     t = inputs.get(label) or outputs[label]
     npdt = np.int32 if t["dtype"] == "int32" else np.float32
+    if t["dtype"] == "struct":
+        args.append(struct_of(kernel.adj.args[pos].type, t["values"]))
+        continue
     if not t["shape"]:
         args.append(int(t["values"][0]) if t["dtype"] == "int32" else float(t["values"][0]))
         continue
@@ -242,11 +254,11 @@ for name, arr in results.items():
     assert np.allclose(got, want, rtol=1e-4, atol=1e-5), (name, np.max(np.abs(got - want)))
 print("\nOK", len(results))
 "#;
-    // every 2-D and 3-D launch, then 1-D ones with `@wp.func` helpers (their outputs come from a batch module
-    // where several kernels' helpers meet), then other 1-D ones, up to 12 records
+    // every 2-D and 3-D launch, then 1-D ones with `@wp.func` helpers or `@wp.struct` parameters (their outputs
+    // come from a batch module where several kernels' helpers and classes meet), then other 1-D ones, up to 12
     let mut picked: Vec<&Record> = rs.iter().filter(|r| r.launch_dim.len() > 1).collect();
     assert!(picked.iter().any(|r| r.launch_dim.len() == 2) && picked.iter().any(|r| r.launch_dim.len() == 3));
-    let helper = |r: &&Record| r.python.contains("@wp.func");
+    let helper = |r: &&Record| r.python.contains("@wp.func") || r.python.contains("@wp.struct");
     picked.extend(rs.iter().filter(|r| r.launch_dim.len() == 1 && helper(r)));
     assert!(picked.iter().any(helper), "no record of seed 5 has a @wp.func helper");
     picked.extend(rs.iter().filter(|r| r.launch_dim.len() == 1 && !helper(r)));

@@ -110,7 +110,26 @@ fn is_outlinable(e: &Expr, arrays: &[VarId]) -> bool {
         ExprKind::Var(v) if arrays.contains(v) => ok = false,
         _ => {}
     });
-    ok
+    ok && !other_width(e)
+}
+
+/// Casts whose value is not 32-bit although the AST types them `float32`/`int32`: the generator always wraps
+/// them back (`wp.float32(wp.float64(a) * wp.float64(b))`, `wp.int32(wp.int8(k))`).
+const WIDTH_CASTS: &[&str] = &["float64", "int8", "uint8", "int16", "uint16", "int64", "uint32", "uint64"];
+
+/// True if `e`'s value, or a part of it not converted back, has another width than its AST type (a helper's
+/// return annotation would then be wrong: Warp refuses `-> wp.float32` returning a float64).
+fn other_width(e: &Expr) -> bool {
+    match &e.kind {
+        ExprKind::Call("float32" | "int32", _) => false,
+        ExprKind::Call(name, _) if WIDTH_CASTS.contains(name) => true,
+        ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Kw(_, a) => other_width(a),
+        ExprKind::Binary(_, a, b) => other_width(a) || other_width(b),
+        ExprKind::Call(_, args) | ExprKind::Construct(args) | ExprKind::Tuple(args) | ExprKind::FuncCall(_, args) => {
+            args.iter().any(other_width)
+        }
+        _ => false,
+    }
 }
 
 /// True if `e` is worth outlining: outlinable, at least [`MIN_NODES`] nodes, not constant, not an atom.
@@ -202,7 +221,7 @@ fn outline(e: &Expr, kernel_vars: &[VarInfo], name: String) -> (Func, Vec<Expr>)
     let params = (0..atoms.len()).map(|i| Param { var: i, kind: ParamKind::Value, range: (0.0, 0.0) }).collect();
     let mut result = e.clone();
     substitute(&mut result, &atoms);
-    let def = Kernel { name, vars, params, body: Vec::new(), funcs: Vec::new() };
+    let def = Kernel { name, vars, params, body: Vec::new(), funcs: Vec::new(), structs: Vec::new() };
     (Func { def, result }, atoms)
 }
 
@@ -295,5 +314,14 @@ mod tests {
         // a draw or an array argument stays inline
         let draw = Expr::call("randf", Type::F32, vec![Expr::var(3, Type::U32)]);
         assert!(!is_outlinable(&Expr::binary(BinOp::Add, Type::F32, draw, Expr::float(1.0)), &[0]));
+        // a double-precision product is not a float32 value until converted back
+        let wide = Expr::binary(
+            BinOp::Mul,
+            Type::F32,
+            Expr::call("float64", Type::F32, vec![Expr::var(1, Type::F32)]),
+            Expr::call("float64", Type::F32, vec![Expr::float(2.0)]),
+        );
+        assert!(!is_outlinable(&wide, &[0]));
+        assert!(is_outlinable(&Expr::call("float32", Type::F32, vec![wide]), &[0]));
     }
 }

@@ -217,6 +217,7 @@ impl Gen<'_> {
             params: std::mem::take(&mut self.params),
             body,
             funcs: Vec::new(),
+            structs: Vec::new(),
         }
     }
 
@@ -420,6 +421,7 @@ impl Gen<'_> {
             params: std::mem::take(&mut self.params),
             body,
             funcs: Vec::new(),
+            structs: Vec::new(),
         }
     }
 
