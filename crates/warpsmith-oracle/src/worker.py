@@ -166,13 +166,12 @@ def struct_value(stype, values):
     it = iter(values)
     for name, var in stype.vars.items():
         ty = var.type
-        length = getattr(ty, "_length_", None)
-        if length:
-            setattr(inst, name, ty(*[float(next(it)) for _ in range(length)]))
-        elif ty is wp.int32:
+        if ty is wp.int32:
             setattr(inst, name, int(next(it)))
-        else:
+        elif ty is wp.float32:
             setattr(inst, name, float(next(it)))
+        else:  # a vector type: its components in order
+            setattr(inst, name, ty(*[float(next(it)) for _ in range(ty._length_)]))
     return inst
 
 

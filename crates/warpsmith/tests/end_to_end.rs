@@ -224,11 +224,12 @@ args, results = [], {}
 def struct_of(stype, values):
     inst, it = stype(), iter(values)
     for fname, var in stype.vars.items():
-        n = getattr(var.type, "_length_", None)
-        if n:
-            setattr(inst, fname, var.type(*[float(next(it)) for _ in range(n)]))
+        if var.type is wp.int32:
+            setattr(inst, fname, int(next(it)))
+        elif var.type is wp.float32:
+            setattr(inst, fname, float(next(it)))
         else:
-            setattr(inst, fname, int(next(it)) if var.type is wp.int32 else float(next(it)))
+            setattr(inst, fname, var.type(*[float(next(it)) for _ in range(var.type._length_)]))
     return inst
 for pos, label in enumerate([a.arg for a in fn.args.args]):
     t = inputs.get(label) or outputs[label]
