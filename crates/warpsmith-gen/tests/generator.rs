@@ -98,6 +98,19 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
         }
     });
     ok?;
+    // a helper's locals and parameters have distinct names (Warp refuses a parameter reassigned with another
+    // type), and no helper or struct is named like another
+    for f in &k.funcs {
+        let names: HashSet<&str> = f.def.vars.iter().map(|v| v.name.as_str()).collect();
+        if names.len() != f.def.vars.len() {
+            return Err(format!("helper {} reuses a name", f.def.name));
+        }
+    }
+    let globals: Vec<&str> =
+        k.funcs.iter().map(|f| f.def.name.as_str()).chain(k.structs.iter().map(|s| s.name.as_str())).collect();
+    if globals.iter().collect::<HashSet<_>>().len() != globals.len() {
+        return Err("two helpers or structs share a name".into());
+    }
     let outputs =
         k.params.iter().filter(|p| matches!(p.kind, ParamKind::Array { role: ArrayRole::Output, .. })).count();
     if stores != outputs {

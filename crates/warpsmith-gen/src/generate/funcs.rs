@@ -83,7 +83,11 @@ impl Gen<'_> {
         }
         let Some((_, sub)) = best else { return };
         let pool: &[&str] = &["t", "tmp", "partial", "base"];
-        let name = pool[self.rng.random_range(0..pool.len())].to_string();
+        let mut name = pool[self.rng.random_range(0..pool.len())].to_string();
+        // not a parameter's name: Warp refuses a parameter reassigned with another type
+        while f.def.vars.iter().any(|v| v.name == name) || name == f.def.name {
+            name.push('_');
+        }
         let id = f.def.vars.len();
         f.def.vars.push(VarInfo { name, ty: sub.ty });
         replace_equal(&mut f.result, &sub, &Expr::var(id, sub.ty));
