@@ -306,9 +306,6 @@ struct Emitter<'k> {
     tiles: Vec<(VarId, usize, usize)>,
     /// Floats of tile storage a block needs.
     smem_len: usize,
-    /// Inside an argument whose sign of zero matters (`copysign`, `atan2`): a float negation is spelled
-    /// `0.0f - x`, as Warp's `neg` computes it, so that `-(0.0)` stays `+0.0`.
-    signed_zero: bool,
 }
 
 /// Translates `kernel` and its test into a standalone `.cu`.
@@ -377,7 +374,7 @@ impl<'k> Emitter<'k> {
                 smem_len += n;
             }
         }
-        Ok(Emitter { k, names, helpers: BTreeSet::new(), hoisted, tid_var, tiles, smem_len, signed_zero: false })
+        Ok(Emitter { k, names, helpers: BTreeSet::new(), hoisted, tid_var, tiles, smem_len })
     }
 
     fn name(&self, id: VarId) -> &str {
@@ -964,7 +961,9 @@ impl<'k> Emitter<'k> {
             ExprKind::Float(v) => (float_lit(*v), P_ATOM),
             ExprKind::Int(v) => (v.to_string(), P_ATOM),
             ExprKind::Bool(b) => ((if *b { "true" } else { "false" }).into(), P_ATOM),
-            ExprKind::Unary(UnOp::Neg, a) if self.signed_zero && a.ty == Type::F32 => {
+            // Warp negates a float as 0 - x (builtin.h `neg`): -(0.0) is +0.0, which copysign, atan2 and
+            // 1/x tell from -0.0, also after the zero has travelled through variables and products
+            ExprKind::Unary(UnOp::Neg, a) if a.ty == Type::F32 && !matches!(a.kind, ExprKind::Float(_)) => {
                 let inner = self.expr(a)?;
                 (format!("(0.0f - {})", paren(inner, c_prec(BinOp::Sub) + 1)), P_ATOM)
             }
@@ -1370,9 +1369,9 @@ impl<'k> Emitter<'k> {
                 (format!("{} {} {}", paren(a, p), c_token(*op), paren(b, p + 1)), p)
             }
             ExprKind::Unary(UnOp::Neg, a) => {
+                // Warp's scalar neg, element by element: 0 - x
                 let inner = self.tile_elem(a, e)?;
-                let s = if inner.0.starts_with('-') { format!("({})", inner.0) } else { paren(inner, P_UNARY) };
-                (format!("-{s}"), P_UNARY)
+                (format!("(0.0f - {})", paren(inner, c_prec(BinOp::Sub) + 1)), P_ATOM)
             }
             _ => return Err(EmitError::Unsupported(format!("tile expression {:?}", x.kind))),
         })
@@ -1566,12 +1565,7 @@ impl<'k> Emitter<'k> {
         self.need_type(ty);
         let types: Vec<Type> = args.iter().map(|a| a.ty).collect();
         let f = self.callee(name, &types)?;
-        // Warp negates as 0 - x: -(0.0) is +0.0, which copysign and atan2 can tell from -0.0
-        let outer = self.signed_zero;
-        self.signed_zero |= matches!(name, "copysign" | "atan2");
-        let a = self.args(args);
-        self.signed_zero = outer;
-        let a = a?;
+        let a = self.args(args)?;
         Ok((format!("{f}({a})"), P_ATOM))
     }
 

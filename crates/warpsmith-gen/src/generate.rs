@@ -2278,8 +2278,20 @@ impl<'a> Gen<'a> {
         match choice {
             0 if self.pol.exprs.rot > 0 && self.rng.random_bool(0.1) => self.unpack_stmt(out),
             0 | 2 if self.nest == 0 && self.rng.random_bool(0.04) => {
-                // a guard clause: threads that meet the condition leave the kernel early
-                let (cond, _) = self.cond(2);
+                // a guard clause: threads that meet the condition leave the kernel early. Half are the
+                // idiomatic bounds check of the launch index against a launch-shaped array (`if tid >=
+                // out.shape[0]: return`, never taken when the launch matches the arrays), half data-dependent.
+                let arrays: Vec<VarId> =
+                    self.outputs.iter().map(|o| o.0).chain(self.inputs.iter().map(|a| a.id)).collect();
+                let cond = match arrays.first() {
+                    Some(&a) if self.rng.random_bool(0.5) => {
+                        let l = self.idx[0];
+                        self.locals[l].uses += 1;
+                        let i = Expr::var(self.locals[l].id, Type::I32);
+                        Expr::binary(BinOp::Ge, Type::Bool, i, Expr { ty: Type::I32, kind: ExprKind::Len(a, 0) })
+                    }
+                    _ => self.cond(2).0,
+                };
                 out.push(Stmt::If { cond, then: vec![Stmt::Return], elifs: Vec::new(), els: Vec::new() });
             }
             0 => {
