@@ -556,20 +556,16 @@ impl Expr {
         found
     }
 
-    /// Calls `f` on this expression and every subexpression (pre-order).
-    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
-        f(self);
+    /// The direct subexpressions, in source order, for walks that recurse by hand.
+    pub fn children(&self) -> Vec<&Expr> {
         match &self.kind {
-            ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Kw(_, a) => a.visit(f),
-            ExprKind::Load(_, idx) => idx.iter().for_each(|x| x.visit(f)),
-            ExprKind::Binary(_, a, b) => {
-                a.visit(f);
-                b.visit(f);
-            }
+            ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Kw(_, a) => vec![a.as_ref()],
+            ExprKind::Load(_, idx) => idx.iter().collect(),
+            ExprKind::Binary(_, a, b) => vec![a.as_ref(), b.as_ref()],
             ExprKind::Call(_, args)
             | ExprKind::Construct(args)
             | ExprKind::Tuple(args)
-            | ExprKind::FuncCall(_, args) => args.iter().for_each(|x| x.visit(f)),
+            | ExprKind::FuncCall(_, args) => args.iter().collect(),
             ExprKind::Var(_)
             | ExprKind::Field(..)
             | ExprKind::Tid
@@ -577,7 +573,36 @@ impl Expr {
             | ExprKind::Int(_)
             | ExprKind::Bool(_)
             | ExprKind::Len(..)
-            | ExprKind::FuncRef(_) => {}
+            | ExprKind::FuncRef(_) => Vec::new(),
+        }
+    }
+
+    /// The direct subexpressions, in source order, for rewrites that recurse by hand.
+    pub fn children_mut(&mut self) -> Vec<&mut Expr> {
+        match &mut self.kind {
+            ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Kw(_, a) => vec![a.as_mut()],
+            ExprKind::Load(_, idx) => idx.iter_mut().collect(),
+            ExprKind::Binary(_, a, b) => vec![a.as_mut(), b.as_mut()],
+            ExprKind::Call(_, args)
+            | ExprKind::Construct(args)
+            | ExprKind::Tuple(args)
+            | ExprKind::FuncCall(_, args) => args.iter_mut().collect(),
+            ExprKind::Var(_)
+            | ExprKind::Field(..)
+            | ExprKind::Tid
+            | ExprKind::Float(_)
+            | ExprKind::Int(_)
+            | ExprKind::Bool(_)
+            | ExprKind::Len(..)
+            | ExprKind::FuncRef(_) => Vec::new(),
+        }
+    }
+
+    /// Calls `f` on this expression and every subexpression (pre-order).
+    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        f(self);
+        for c in self.children() {
+            c.visit(f);
         }
     }
 }

@@ -1580,6 +1580,10 @@ impl<'k> Emitter<'k> {
                 types.iter().map(|t| t.short_name()).collect::<Vec<_>>().join(", ")
             ))
         };
+        if let Some(&(_, _, h)) = SAME_NAME.iter().find(|(n, t, _)| *n == name && first == Some(*t)) {
+            self.need(h);
+            return Ok(name.into());
+        }
         Ok(match (name, first) {
             // float math with a C spelling of the same semantics
             (
@@ -1592,18 +1596,6 @@ impl<'k> Emitter<'k> {
             ("isfinite" | "isnan" | "isinf", Some(Type::F32)) => name.into(),
             ("float", Some(_)) => "(float)".into(),
             ("int", Some(_)) => "(int)".into(),
-            ("div_approx", Some(Type::F32)) => {
-                self.need(Helper::DivApprox);
-                name.into()
-            }
-            ("frac", Some(Type::F32)) => {
-                self.need(Helper::Frac);
-                "frac".into()
-            }
-            ("step", Some(Type::F32)) => {
-                self.need(Helper::Step);
-                "step".into()
-            }
             // conversions, spelled as C casts: a round trip through another width, or double arithmetic
             ("float32", Some(_)) => "(float)".into(),
             ("float64", Some(Type::F32)) => "(double)".into(),
@@ -1615,30 +1607,10 @@ impl<'k> Emitter<'k> {
             ("int64", Some(Type::I32)) => "(long long)".into(),
             ("uint32", Some(Type::I32)) => "(unsigned int)".into(),
             ("uint64", Some(Type::I32)) => "(unsigned long long)".into(),
-            ("bit_count", Some(Type::I32)) => {
-                self.need(Helper::BitCount);
-                "bit_count".into()
-            }
             ("abs", Some(Type::I32)) => "abs".into(),
             ("abs", Some(Type::Vec(n))) => {
                 self.need(Helper::VecAbs(n));
                 "abs".into()
-            }
-            ("sign", Some(Type::F32)) => {
-                self.need(Helper::Sign);
-                "sign".into()
-            }
-            ("sign", Some(Type::I32)) => {
-                self.need(Helper::SignI);
-                "sign".into()
-            }
-            ("degrees", Some(Type::F32)) => {
-                self.need(Helper::Degrees);
-                "degrees".into()
-            }
-            ("radians", Some(Type::F32)) => {
-                self.need(Helper::Radians);
-                "radians".into()
             }
             ("min", Some(Type::F32)) => "fminf".into(),
             ("max", Some(Type::F32)) => "fmaxf".into(),
@@ -1671,10 +1643,6 @@ impl<'k> Emitter<'k> {
                 self.need(Helper::Smoothstep);
                 "smoothstep".into()
             }
-            ("lerp", Some(Type::F32)) => {
-                self.need(Helper::LerpF);
-                "lerp".into()
-            }
             ("lerp", Some(Type::Vec(n))) => {
                 self.need(Helper::LerpV(n));
                 "lerp".into()
@@ -1704,28 +1672,12 @@ impl<'k> Emitter<'k> {
                 });
                 name.into()
             }
-            ("quat_slerp", Some(Type::Quat)) => {
-                self.need(Helper::QuatSlerp);
-                name.into()
-            }
-            ("quat_inverse", Some(Type::Quat)) => {
-                self.need(Helper::QuatInverse);
-                name.into()
-            }
             ("quat_rotate" | "quat_rotate_inv" | "quat_to_matrix", Some(Type::Quat)) => {
                 self.need(match name {
                     "quat_rotate" => Helper::QuatRotate,
                     "quat_rotate_inv" => Helper::QuatRotateInv,
                     _ => Helper::QuatToMatrix,
                 });
-                name.into()
-            }
-            ("quat_from_axis_angle", Some(Type::Vec(3))) => {
-                self.need(Helper::QuatFromAxisAngle);
-                name.into()
-            }
-            ("quat_rpy", Some(Type::F32)) => {
-                self.need(Helper::QuatRpy);
                 name.into()
             }
             ("quat_identity", None) => {
@@ -1797,78 +1749,18 @@ impl<'k> Emitter<'k> {
                 }
                 name.into()
             }
-            ("transform_to_matrix", Some(Type::Transform)) => {
-                self.need(Helper::TransformToMatrix);
-                name.into()
-            }
-            ("transform_compose", Some(Type::Vec(3))) => {
-                self.need(Helper::TransformCompose);
-                name.into()
-            }
             ("quat_from_matrix", Some(Type::Mat(n))) => {
                 self.need(Helper::QuatFromMatrix(n));
-                name.into()
-            }
-            ("quat_to_euler", Some(Type::Quat)) => {
-                self.need(Helper::QuatToEuler);
-                name.into()
-            }
-            ("quat_from_euler", Some(Type::Vec(3))) => {
-                self.need(Helper::QuatFromEuler);
-                name.into()
-            }
-            ("quat_twist" | "quat_twist_angle" | "quat_twist_angle_signed", Some(Type::Vec(3))) => {
-                self.need(Helper::QuatTwist);
                 name.into()
             }
             ("transform_identity", None) => {
                 self.need(Helper::TransformIdentity);
                 name.into()
             }
-            ("transform_from_matrix", Some(Type::Mat(4))) => {
-                self.need(Helper::TransformFromMatrix);
-                name.into()
-            }
             ("bool", Some(Type::I32)) => "(bool)".into(),
             ("erfinv" | "erfcinv", Some(Type::F32)) => {
                 self.need(Helper::Erfinv);
                 format!("wp_{name}")
-            }
-            ("inverse_approx", Some(Type::Mat(3))) => {
-                self.need(Helper::InverseApprox3);
-                name.into()
-            }
-            ("spatial_adjoint", Some(Type::Mat(3))) => {
-                self.need(Helper::SpatialAdjoint);
-                name.into()
-            }
-            ("lower_bound", Some(Type::F32)) => {
-                self.need(Helper::LowerBound);
-                name.into()
-            }
-            ("randu", Some(Type::U32)) => {
-                self.need(Helper::RandU);
-                name.into()
-            }
-            ("poisson", Some(Type::U32)) => {
-                self.need(Helper::Poisson);
-                name.into()
-            }
-            ("quat_to_rpy", Some(Type::Quat)) => {
-                self.need(Helper::QuatToRpy);
-                name.into()
-            }
-            ("inverse", Some(Type::Mat(3))) => {
-                self.need(Helper::Inverse3);
-                name.into()
-            }
-            ("nonzero", Some(Type::I32)) => {
-                self.need(Helper::NonzeroI);
-                name.into()
-            }
-            ("skew", Some(Type::Vec(3))) => {
-                self.need(Helper::Skew);
-                "skew".into()
             }
             ("transpose" | "trace" | "determinant" | "ddot", Some(Type::Mat(n))) => {
                 self.need(match name {
@@ -1903,6 +1795,40 @@ fn const_value(e: &Expr) -> Option<f64> {
         _ => None,
     }
 }
+
+/// Builtins translated by a helper of the builtin's own name: (name, type of the first argument, helper).
+const SAME_NAME: &[(&str, Type, Helper)] = &[
+    ("div_approx", Type::F32, Helper::DivApprox),
+    ("frac", Type::F32, Helper::Frac),
+    ("step", Type::F32, Helper::Step),
+    ("bit_count", Type::I32, Helper::BitCount),
+    ("sign", Type::F32, Helper::Sign),
+    ("sign", Type::I32, Helper::SignI),
+    ("degrees", Type::F32, Helper::Degrees),
+    ("radians", Type::F32, Helper::Radians),
+    ("lerp", Type::F32, Helper::LerpF),
+    ("quat_slerp", Type::Quat, Helper::QuatSlerp),
+    ("quat_inverse", Type::Quat, Helper::QuatInverse),
+    ("quat_from_axis_angle", Type::Vec(3), Helper::QuatFromAxisAngle),
+    ("quat_rpy", Type::F32, Helper::QuatRpy),
+    ("transform_to_matrix", Type::Transform, Helper::TransformToMatrix),
+    ("transform_compose", Type::Vec(3), Helper::TransformCompose),
+    ("quat_to_euler", Type::Quat, Helper::QuatToEuler),
+    ("quat_from_euler", Type::Vec(3), Helper::QuatFromEuler),
+    ("quat_twist", Type::Vec(3), Helper::QuatTwist),
+    ("quat_twist_angle", Type::Vec(3), Helper::QuatTwist),
+    ("quat_twist_angle_signed", Type::Vec(3), Helper::QuatTwist),
+    ("transform_from_matrix", Type::Mat(4), Helper::TransformFromMatrix),
+    ("inverse_approx", Type::Mat(3), Helper::InverseApprox3),
+    ("spatial_adjoint", Type::Mat(3), Helper::SpatialAdjoint),
+    ("lower_bound", Type::F32, Helper::LowerBound),
+    ("randu", Type::U32, Helper::RandU),
+    ("poisson", Type::U32, Helper::Poisson),
+    ("quat_to_rpy", Type::Quat, Helper::QuatToRpy),
+    ("inverse", Type::Mat(3), Helper::Inverse3),
+    ("nonzero", Type::I32, Helper::NonzeroI),
+    ("skew", Type::Vec(3), Helper::Skew),
+];
 
 fn paren((s, p): (String, u8), need: u8) -> String {
     if p < need { format!("({s})") } else { s }

@@ -50,7 +50,7 @@ pub const COLUMNS: [(&str, &str, &str); 23] = [
     (
         "cpu_module",
         "string",
-        "The whole C++ translation unit Warp's JIT emitted for the CPU (block_dim 1, as CPU launches use).",
+        "The whole C++ translation unit Warp's JIT emitted for the CPU (block_dim 1, as CPU launches use), for `python` executed under the relative file name `<name>.py` (Warp quotes that file above each `@wp.func` helper).",
     ),
     ("cuda_module", "string", "The whole CUDA translation unit Warp's JIT emitted (sm_80, block_dim 256)."),
     ("warp_version", "string", "The warp-lang version that generated the code."),

@@ -310,6 +310,13 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
         ("grad_inputs", &r.grad_inputs),
     ] {
         for t in tensors {
+            if t.dtype == "struct" {
+                // a @wp.struct by value: its fields' values flattened; how many is the struct's, in `python`
+                if !t.shape.is_empty() || t.values.is_empty() {
+                    out.push(v(&loc, format!("{col}.{} is a struct with shape {:?} and no values", t.name, t.shape)));
+                }
+                continue;
+            }
             let elems: i64 = t.shape.iter().map(|&d| i64::from(d)).product();
             let per = components(&t.dtype);
             if per == 0 || t.values.len() as i64 != elems * per {
@@ -449,6 +456,24 @@ mod tests {
         m.run.near_dup.keep = true;
         let out: Vec<String> = check_set(&near, &m).iter().map(ToString::to_string).collect();
         assert!(out.iter().any(|l| l.contains("carry different clusters")), "{out:?}");
+    }
+
+    #[test]
+    fn a_struct_input_is_by_value_with_its_fields_values() {
+        let (_, mut r) = rec(7, "    a[0] = 1.0\n");
+        let t = |shape: Vec<i32>, values: Vec<f64>| crate::Tensor {
+            name: "cfg".into(),
+            dtype: "struct".into(),
+            shape,
+            values,
+        };
+        r.test_inputs = vec![t(vec![], vec![1.5, 2.0, 3.0])];
+        let said = |r: &Record| check_record(r, None).iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+        assert!(!said(&r).contains("test_inputs.cfg"), "{}", said(&r));
+        r.test_inputs = vec![t(vec![2], vec![1.5, 2.0])];
+        assert!(said(&r).contains("test_inputs.cfg is a struct with shape [2]"), "{}", said(&r));
+        r.test_inputs = vec![t(vec![], vec![])];
+        assert!(said(&r).contains("test_inputs.cfg is a struct"), "{}", said(&r));
     }
 
     #[test]

@@ -2593,17 +2593,23 @@ impl<'a> Gen<'a> {
 
         self.finish(&mut body);
         materialize_literals(&mut body);
-        let mut k = Kernel {
+        let mut k = self.take_kernel(name, body);
+        self.outline_funcs(&mut k);
+        self.group_struct(&mut k);
+        k
+    }
+
+    /// The kernel built so far: `name`, the variables and parameters (taken from the generator), `body`; no
+    /// helpers or structs yet.
+    fn take_kernel(&mut self, name: String, body: Vec<Stmt>) -> Kernel {
+        Kernel {
             name,
             vars: std::mem::take(&mut self.vars),
             params: std::mem::take(&mut self.params),
             body,
             funcs: Vec::new(),
             structs: Vec::new(),
-        };
-        self.outline_funcs(&mut k);
-        self.group_struct(&mut k);
-        k
+        }
     }
 
     /// Stores every output, folding in whatever the body left unused (locals, parameters, inputs).

@@ -29,6 +29,7 @@ import os
 import sys
 import tempfile
 import traceback
+import types
 
 PROTOCOL = 2
 
@@ -92,18 +93,45 @@ def module_source(kernel, cpu):
 # ---------------------------------------------------------------- requests
 workdir = tempfile.mkdtemp(prefix="warpsmith-worker-")
 counter = 0
+# Warp quotes a @wp.func's source file in the module it emits (`// <file>:<line>` above the function). Modules
+# are loaded from `<kernel name>.py` relative to this directory, so the text names `<kernel name>.py` wherever
+# and in whichever process it was made: saving `python` as `<name>.py` and loading it from its directory
+# reproduces the module byte for byte.
+os.chdir(workdir)
+# the same file name serves many kernels in turn: no bytecode cache, no cached source lines from an earlier one
+sys.dont_write_bytecode = True
+import linecache
+
+
+# Warp names a @wp.func `<name>_<n>` in the generated code, with `n` counted per name over the whole process
+# (warp/_src/context.py `generate_unique_function_identifier`). A module's text must not depend on which
+# modules this worker loaded before: every load starts from the counts a fresh process has after `import warp`.
+import warp._src.context as _wp_context
+
+_FRESH_FUNCTION_COUNTS = dict(_wp_context.function_key_counts)
+
+
+def fresh_function_counts():
+    _wp_context.function_key_counts.clear()
+    _wp_context.function_key_counts.update(_FRESH_FUNCTION_COUNTS)
 
 
 def load_kernel(name, source):
     global counter
+    fresh_function_counts()
     counter += 1
     mod_name = f"warpsmith_k{os.getpid()}_{counter}"
-    path = os.path.join(workdir, mod_name + ".py")
+    if not name.isidentifier():
+        raise LookupError(f"kernel name {name!r} is not an identifier")
+    path = f"{name}.py"
+    linecache.clearcache()
     with open(path, "w", encoding="utf-8") as f:
         f.write(source)
-    spec = importlib.util.spec_from_file_location(mod_name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # compiled under the relative file name (importlib would make it absolute): Warp reads the source lines
+    # from the file in this directory and quotes `<name>.py`
+    module = types.ModuleType(mod_name)
+    module.__file__ = path
+    exec(compile(source, path, "exec"), module.__dict__)
     kernel = getattr(module, name, None)
     if kernel is None or not isinstance(kernel, wp.Kernel):
         raise LookupError(f"module defines no @wp.kernel named {name!r}")
@@ -348,6 +376,7 @@ def run_batch(items, want_ptx):
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(parts))
     try:
+        fresh_function_counts()
         spec_ = importlib.util.spec_from_file_location(mod_name, path)
         module = importlib.util.module_from_spec(spec_)
         spec_.loader.exec_module(module)

@@ -150,8 +150,13 @@ fn modules_are_byte_identical_to_what_warp_emits_in_a_separate_process() {
 import glob, importlib.util, json, os, sys, tempfile
 import warp as wp
 path, name = sys.argv[1], sys.argv[2]
-spec = importlib.util.spec_from_file_location("check_mod", path)
-mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+# the record's modules were made from `<name>.py` in the working directory, compiled under that relative name
+# (Warp quotes a helper's source file)
+import types
+os.chdir(os.path.dirname(path))
+rel = os.path.basename(path)
+mod = types.ModuleType("check_mod"); mod.__file__ = rel
+exec(compile(open(rel).read(), rel, "exec"), mod.__dict__)
 k = getattr(mod, name)
 cache = tempfile.mkdtemp()
 wp.config.kernel_cache_dir = cache

@@ -127,12 +127,7 @@ fn other_width(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Call("float32" | "int32", _) => false,
         ExprKind::Call(name, _) if WIDTH_CASTS.contains(name) => true,
-        ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Kw(_, a) => other_width(a),
-        ExprKind::Binary(_, a, b) => other_width(a) || other_width(b),
-        ExprKind::Call(_, args) | ExprKind::Construct(args) | ExprKind::Tuple(args) | ExprKind::FuncCall(_, args) => {
-            args.iter().any(other_width)
-        }
-        _ => false,
+        _ => e.children().into_iter().any(other_width),
     }
 }
 
@@ -185,16 +180,7 @@ fn replace_nth(block: &mut [Stmt], arrays: &[VarId], n: usize, seen: &mut usize,
             }
             *seen += 1;
         }
-        match &mut e.kind {
-            ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Kw(_, a) => go(a, arrays, n, seen, f),
-            ExprKind::Load(_, idx) => idx.iter_mut().any(|x| go(x, arrays, n, seen, f)),
-            ExprKind::Binary(_, a, b) => go(a, arrays, n, seen, f) || go(b, arrays, n, seen, f),
-            ExprKind::Call(_, args)
-            | ExprKind::Construct(args)
-            | ExprKind::Tuple(args)
-            | ExprKind::FuncCall(_, args) => args.iter_mut().any(|x| go(x, arrays, n, seen, f)),
-            _ => false,
-        }
+        e.children_mut().into_iter().any(|c| go(c, arrays, n, seen, f))
     }
     let mut done = false;
     values_mut(block, &mut |e| {
@@ -237,17 +223,7 @@ fn collect_atoms(e: &Expr, atoms: &mut Vec<Expr>) {
         }
         return;
     }
-    match &e.kind {
-        ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Kw(_, a) => collect_atoms(a, atoms),
-        ExprKind::Binary(_, a, b) => {
-            collect_atoms(a, atoms);
-            collect_atoms(b, atoms);
-        }
-        ExprKind::Call(_, args) | ExprKind::Construct(args) | ExprKind::Tuple(args) | ExprKind::FuncCall(_, args) => {
-            args.iter().for_each(|x| collect_atoms(x, atoms))
-        }
-        _ => {}
-    }
+    e.children().into_iter().for_each(|c| collect_atoms(c, atoms));
 }
 
 /// Replaces each atom of `e` by the parameter variable of its index in `atoms`.
@@ -256,18 +232,7 @@ fn substitute(e: &mut Expr, atoms: &[Expr]) {
         *e = Expr::var(i, e.ty);
         return;
     }
-    match &mut e.kind {
-        ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Kw(_, a) => substitute(a, atoms),
-        ExprKind::Load(_, idx) => idx.iter_mut().for_each(|x| substitute(x, atoms)),
-        ExprKind::Binary(_, a, b) => {
-            substitute(a, atoms);
-            substitute(b, atoms);
-        }
-        ExprKind::Call(_, args) | ExprKind::Construct(args) | ExprKind::Tuple(args) | ExprKind::FuncCall(_, args) => {
-            args.iter_mut().for_each(|x| substitute(x, atoms))
-        }
-        _ => {}
-    }
+    e.children_mut().into_iter().for_each(|c| substitute(c, atoms));
 }
 
 /// Replaces every subexpression of `e` equal to `from` by `to`.
@@ -276,18 +241,7 @@ fn replace_equal(e: &mut Expr, from: &Expr, to: &Expr) {
         *e = to.clone();
         return;
     }
-    match &mut e.kind {
-        ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Kw(_, a) => replace_equal(a, from, to),
-        ExprKind::Load(_, idx) => idx.iter_mut().for_each(|x| replace_equal(x, from, to)),
-        ExprKind::Binary(_, a, b) => {
-            replace_equal(a, from, to);
-            replace_equal(b, from, to);
-        }
-        ExprKind::Call(_, args) | ExprKind::Construct(args) | ExprKind::Tuple(args) | ExprKind::FuncCall(_, args) => {
-            args.iter_mut().for_each(|x| replace_equal(x, from, to))
-        }
-        _ => {}
-    }
+    e.children_mut().into_iter().for_each(|c| replace_equal(c, from, to));
 }
 
 #[cfg(test)]

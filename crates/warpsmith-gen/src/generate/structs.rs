@@ -91,18 +91,7 @@ fn to_fields(e: &mut Expr, members: &[VarId], var: VarId) {
         e.kind = ExprKind::Field(var, f as u8);
         return;
     }
-    match &mut e.kind {
-        ExprKind::Unary(_, a) | ExprKind::Component(a, ..) | ExprKind::Kw(_, a) => to_fields(a, members, var),
-        ExprKind::Load(_, idx) => idx.iter_mut().for_each(|x| to_fields(x, members, var)),
-        ExprKind::Binary(_, a, b) => {
-            to_fields(a, members, var);
-            to_fields(b, members, var);
-        }
-        ExprKind::Call(_, args) | ExprKind::Construct(args) | ExprKind::Tuple(args) | ExprKind::FuncCall(_, args) => {
-            args.iter_mut().for_each(|x| to_fields(x, members, var))
-        }
-        _ => {}
-    }
+    e.children_mut().into_iter().for_each(|c| to_fields(c, members, var));
 }
 
 #[cfg(test)]

@@ -211,14 +211,7 @@ impl Gen<'_> {
             };
             body.push(Stmt::Store { array: out, index: vec![Expr::var(block, Type::I32)], value });
         }
-        Kernel {
-            name,
-            vars: std::mem::take(&mut self.vars),
-            params: std::mem::take(&mut self.params),
-            body,
-            funcs: Vec::new(),
-            structs: Vec::new(),
-        }
+        self.take_kernel(name, body)
     }
 
     /// `wp.tile_sum(t)` of tile `k` (or `wp.tile_max` when the sum could leave the bounds).
@@ -415,14 +408,7 @@ impl Gen<'_> {
                 Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(Expr::var(r, Type::Tile(1))), 0, None) };
             body.push(Stmt::Store { array: sums, index: vec![Expr::var(block, Type::I32)], value });
         }
-        Kernel {
-            name,
-            vars: std::mem::take(&mut self.vars),
-            params: std::mem::take(&mut self.params),
-            body,
-            funcs: Vec::new(),
-            structs: Vec::new(),
-        }
+        self.take_kernel(name, body)
     }
 
     /// A reduction of one tile into a 1-element tile: `wp.tile_sum(t)`, `wp.tile_max(t)`, `wp.tile_min(t)`,
