@@ -117,15 +117,18 @@ fn is_outlinable(e: &Expr, arrays: &[VarId]) -> bool {
     ok && !other_width(e)
 }
 
-/// Casts whose value is not 32-bit although the AST types them `float32`/`int32`: the generator always wraps
-/// them back (`wp.float32(wp.float64(a) * wp.float64(b))`, `wp.int32(wp.int8(k))`).
-const WIDTH_CASTS: &[&str] = &["float64", "int8", "uint8", "int16", "uint16", "int64", "uint32", "uint64"];
+/// Builtins whose value is not `float32`/`int32` although the AST types it so: width casts, which the generator
+/// always wraps back (`wp.float32(wp.float64(a) * wp.float64(b))`, `wp.int32(wp.int8(k))`), and `argmin`/`argmax`
+/// (uint32 in Warp; the generator converts them with `wp.float32(...)`).
+const WIDTH_CASTS: &[&str] =
+    &["float64", "int8", "uint8", "int16", "uint16", "int64", "uint32", "uint64", "argmin", "argmax"];
 
 /// True if `e`'s value, or a part of it not converted back, has another width than its AST type (a helper's
 /// return annotation would then be wrong: Warp refuses `-> wp.float32` returning a float64).
 fn other_width(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Call("float32" | "int32", _) => false,
+        ExprKind::Construct(args) if args.len() == 1 && matches!(e.ty, Type::F32 | Type::I32) => false,
         ExprKind::Call(name, _) if WIDTH_CASTS.contains(name) => true,
         _ => e.children().into_iter().any(other_width),
     }
@@ -281,5 +284,8 @@ mod tests {
         );
         assert!(!is_outlinable(&wide, &[0]));
         assert!(is_outlinable(&Expr::call("float32", Type::F32, vec![wide]), &[0]));
+        let arg = Expr::call("argmin", Type::I32, vec![Expr::var(1, Type::F32)]);
+        assert!(!is_outlinable(&Expr::binary(BinOp::Add, Type::I32, arg.clone(), Expr::int(1)), &[0]));
+        assert!(is_outlinable(&Expr::construct(Type::F32, vec![arg]), &[0]));
     }
 }
