@@ -513,6 +513,33 @@ impl Stmt {
         }
     }
 
+    /// [`Stmt::exprs`], mutably.
+    pub fn exprs_mut(&mut self) -> Vec<&mut Expr> {
+        match self {
+            Stmt::Let { value, .. }
+            | Stmt::Assign { value, .. }
+            | Stmt::SetComponent { value, .. }
+            | Stmt::Unpack { value, .. } => vec![value],
+            Stmt::Store { index, value, .. } => index.iter_mut().chain([value]).collect(),
+            Stmt::Atomic { index, value, .. } => vec![index, value],
+            Stmt::If { cond, elifs, .. } => std::iter::once(cond).chain(elifs.iter_mut().map(|(c, _)| c)).collect(),
+            Stmt::For { count, .. } => vec![count],
+            Stmt::Call(e) => vec![e],
+            Stmt::LaunchIndex { .. } | Stmt::Break | Stmt::Continue | Stmt::Return => Vec::new(),
+        }
+    }
+
+    /// [`Stmt::blocks`], mutably.
+    pub fn blocks_mut(&mut self) -> Vec<&mut Vec<Stmt>> {
+        match self {
+            Stmt::If { then, elifs, els, .. } => {
+                std::iter::once(then).chain(elifs.iter_mut().map(|(_, b)| b)).chain([els]).collect()
+            }
+            Stmt::For { body, .. } => vec![body],
+            _ => Vec::new(),
+        }
+    }
+
     /// The nested blocks of this statement, in source order.
     pub fn blocks(&self) -> Vec<&[Stmt]> {
         match self {
@@ -522,6 +549,16 @@ impl Stmt {
                 .collect(),
             Stmt::For { body, .. } => vec![body],
             _ => Vec::new(),
+        }
+    }
+}
+
+/// Calls `f` on every statement of `block` and its nested blocks, in source order (pre-order), mutably.
+pub fn visit_stmts_mut(block: &mut [Stmt], f: &mut dyn FnMut(&mut Stmt)) {
+    for s in block {
+        f(s);
+        for b in s.blocks_mut() {
+            visit_stmts_mut(b, f);
         }
     }
 }

@@ -146,23 +146,13 @@ fn is_atom(e: &Expr) -> bool {
 
 /// The statement values a helper may be taken from (definitions, reassignments, stores, component updates).
 fn values_mut(block: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
-    for s in block {
-        match s {
-            Stmt::Let { value, .. }
-            | Stmt::Assign { value, .. }
-            | Stmt::Store { value, .. }
-            | Stmt::SetComponent { value, .. } => f(value),
-            Stmt::If { then, elifs, els, .. } => {
-                values_mut(then, f);
-                for (_, b) in elifs {
-                    values_mut(b, f);
-                }
-                values_mut(els, f);
-            }
-            Stmt::For { body, .. } => values_mut(body, f),
-            _ => {}
-        }
-    }
+    warpsmith_ast::visit_stmts_mut(block, &mut |s| match s {
+        Stmt::Let { value, .. }
+        | Stmt::Assign { value, .. }
+        | Stmt::Store { value, .. }
+        | Stmt::SetComponent { value, .. } => f(value),
+        _ => {}
+    });
 }
 
 /// Eligible subexpressions in `block`, counted in [`replace_nth`]'s order.

@@ -50,37 +50,7 @@ impl Gen<'_> {
 
 /// Every expression of the statements of `block`, nested blocks included.
 fn exprs_mut(block: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
-    for s in block {
-        match s {
-            Stmt::Let { value, .. }
-            | Stmt::Assign { value, .. }
-            | Stmt::SetComponent { value, .. }
-            | Stmt::Unpack { value, .. }
-            | Stmt::Call(value) => f(value),
-            Stmt::Store { index, value, .. } => {
-                index.iter_mut().for_each(&mut *f);
-                f(value);
-            }
-            Stmt::Atomic { index, value, .. } => {
-                f(index);
-                f(value);
-            }
-            Stmt::If { cond, then, elifs, els } => {
-                f(cond);
-                exprs_mut(then, f);
-                for (c, b) in elifs {
-                    f(c);
-                    exprs_mut(b, f);
-                }
-                exprs_mut(els, f);
-            }
-            Stmt::For { count, body, .. } => {
-                f(count);
-                exprs_mut(body, f);
-            }
-            Stmt::LaunchIndex { .. } | Stmt::Break | Stmt::Continue | Stmt::Return => {}
-        }
-    }
+    warpsmith_ast::visit_stmts_mut(block, &mut |s| s.exprs_mut().into_iter().for_each(&mut *f));
 }
 
 /// Replaces each read of a member variable by the struct's field: `scale` becomes `params.scale`.
