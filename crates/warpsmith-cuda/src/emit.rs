@@ -238,6 +238,9 @@ const RESERVED: &[&str] = &[
     "kk",
     "scanned",
     "bytes",
+    "arg_best",
+    "arg_at",
+    "arg_cand",
 ];
 
 /// C operator precedence (higher binds tighter), from the C++ standard's grammar.
@@ -1163,21 +1166,23 @@ impl<'k> Emitter<'k> {
                 let first = self.tile_elem(src, "0")?.0;
                 let x = self.tile_elem(src, "elem")?.0;
                 let cmp = if *arg == "tile_argmax" { ">" } else { "<" };
-                let _ = writeln!(
-                    out,
-                    "{ind}if (lane == 0) {{
-{ind}    float best = {first};
-{ind}    int best_at = 0;
-{ind}                         for (int elem = 1; elem < {len}; ++elem) {{
-{ind}        float v = {x};
-{ind}                             if (v {cmp} best) {{
-{ind}            best = v;
-{ind}            best_at = elem;
-{ind}        }}
-{ind}    }}
-{ind}                         {t}[0] = (float)best_at;
-{ind}}}"
-                );
+                let lines = [
+                    "if (lane == 0) {".to_string(),
+                    format!("    float arg_best = {first};"),
+                    "    int arg_at = 0;".to_string(),
+                    format!("    for (int elem = 1; elem < {len}; ++elem) {{"),
+                    format!("        float arg_cand = {x};"),
+                    format!("        if (arg_cand {cmp} arg_best) {{"),
+                    "            arg_best = arg_cand;".to_string(),
+                    "            arg_at = elem;".to_string(),
+                    "        }".to_string(),
+                    "    }".to_string(),
+                    format!("    {t}[0] = (float)arg_at;"),
+                    "}".to_string(),
+                ];
+                for l in lines {
+                    let _ = writeln!(out, "{ind}{l}");
+                }
             }
             ExprKind::Call(red @ ("tile_sum" | "tile_max" | "tile_min" | "tile_reduce"), args) => {
                 let (op, src) = match (*red, args.as_slice()) {
