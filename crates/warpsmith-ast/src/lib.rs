@@ -635,6 +635,15 @@ impl Expr {
         }
     }
 
+    /// Replaces, top-down, each subexpression for which `f` gives a replacement (the replacement is not
+    /// searched again); the others are searched in their children.
+    pub fn replace_where(&mut self, f: &mut dyn FnMut(&Expr) -> Option<Expr>) {
+        match f(self) {
+            Some(new) => *self = new,
+            None => self.children_mut().into_iter().for_each(|c| c.replace_where(f)),
+        }
+    }
+
     /// Calls `f` on this expression and every subexpression (pre-order).
     pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
         f(self);

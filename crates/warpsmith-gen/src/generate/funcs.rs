@@ -221,20 +221,12 @@ fn collect_atoms(e: &Expr, atoms: &mut Vec<Expr>) {
 
 /// Replaces each atom of `e` by the parameter variable of its index in `atoms`.
 fn substitute(e: &mut Expr, atoms: &[Expr]) {
-    if let Some(i) = atoms.iter().position(|a| a == e) {
-        *e = Expr::var(i, e.ty);
-        return;
-    }
-    e.children_mut().into_iter().for_each(|c| substitute(c, atoms));
+    e.replace_where(&mut |x| atoms.iter().position(|a| a == x).map(|i| Expr::var(i, x.ty)));
 }
 
 /// Replaces every subexpression of `e` equal to `from` by `to`.
 fn replace_equal(e: &mut Expr, from: &Expr, to: &Expr) {
-    if e == from {
-        *e = to.clone();
-        return;
-    }
-    e.children_mut().into_iter().for_each(|c| replace_equal(c, from, to));
+    e.replace_where(&mut |x| (x == from).then(|| to.clone()));
 }
 
 #[cfg(test)]

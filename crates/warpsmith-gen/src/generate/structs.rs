@@ -55,13 +55,12 @@ fn exprs_mut(block: &mut [Stmt], f: &mut dyn FnMut(&mut Expr)) {
 
 /// Replaces each read of a member variable by the struct's field: `scale` becomes `params.scale`.
 fn to_fields(e: &mut Expr, members: &[VarId], var: VarId) {
-    if let ExprKind::Var(v) = e.kind
-        && let Some(f) = members.iter().position(|m| *m == v)
-    {
-        e.kind = ExprKind::Field(var, f as u8);
-        return;
-    }
-    e.children_mut().into_iter().for_each(|c| to_fields(c, members, var));
+    e.replace_where(&mut |x| match x.kind {
+        ExprKind::Var(v) => {
+            members.iter().position(|m| *m == v).map(|f| Expr { ty: x.ty, kind: ExprKind::Field(var, f as u8) })
+        }
+        _ => None,
+    });
 }
 
 #[cfg(test)]
