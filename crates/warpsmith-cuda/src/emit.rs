@@ -241,6 +241,7 @@ const RESERVED: &[&str] = &[
     "arg_best",
     "arg_at",
     "arg_cand",
+    "wp_neg",
 ];
 
 /// C operator precedence (higher binds tighter), from the C++ standard's grammar.
@@ -967,8 +968,8 @@ impl<'k> Emitter<'k> {
             // Warp negates a float as 0 - x (builtin.h `neg`): -(0.0) is +0.0, which copysign, atan2 and
             // 1/x tell from -0.0, also after the zero has travelled through variables and products
             ExprKind::Unary(UnOp::Neg, a) if a.ty == Type::F32 && !matches!(a.kind, ExprKind::Float(_)) => {
-                let inner = self.expr(a)?;
-                (format!("(0.0f - {})", paren(inner, c_prec(BinOp::Sub) + 1)), P_ATOM)
+                self.need(Helper::NegF);
+                (format!("wp_neg({})", self.expr(a)?.0), P_ATOM)
             }
             ExprKind::Unary(op, a) => {
                 match (op, a.ty) {
@@ -1375,8 +1376,8 @@ impl<'k> Emitter<'k> {
             }
             ExprKind::Unary(UnOp::Neg, a) => {
                 // Warp's scalar neg, element by element: 0 - x
-                let inner = self.tile_elem(a, e)?;
-                (format!("(0.0f - {})", paren(inner, c_prec(BinOp::Sub) + 1)), P_ATOM)
+                self.need(Helper::NegF);
+                (format!("wp_neg({})", self.tile_elem(a, e)?.0), P_ATOM)
             }
             _ => return Err(EmitError::Unsupported(format!("tile expression {:?}", x.kind))),
         })

@@ -10,7 +10,7 @@
 //! | --- | --- | --- | --- |
 //! | `int / int`, `int % int` | C truncation (`a / b`, `a % b`), unlike Python's floor division | same | `/`, `%` |
 //! | `int // int` | Python's floor division | `/` truncates | [`Helper::FloorDivI`] |
-//! | `-x` (float) | `neg(x) = 0 - x`, so `-(+0.0)` is `+0.0` | `-x` gives `-0.0` | `0.0f - x` inside `copysign`/`atan2` arguments |
+//! | `-x` (float) | `neg(x) = 0 - x`, so `-(+0.0)` is `+0.0` | `-x` gives `-0.0` | [`Helper::NegF`] (`wp_neg`), a function: g++ 12 folds an inline `0.0f - (float)i` or `0.0f - fabsf(x)` to `-x`, giving `-0.0` for `+0.0` |
 //! | `wp.where(c, a, b)` | both branches evaluated | `?:` evaluates one | [`Helper::WhereEager`] when a branch draws a random number |
 //! | `randf`, `randn`, `sample_*` | PCG hash, draws in source order | none | [`Helper::Rand`], [`Helper::Samples2`], [`Helper::Samples3`] |
 //! | `float % float` | `fmodf(a, b)` (sign of the dividend), unlike Python | `%` does not exist for float | `fmodf` |
@@ -47,6 +47,7 @@ pub enum Elem {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[allow(missing_docs)]
 pub enum Helper {
+    NegF,
     Sign,
     SignI,
     NonzeroI,
@@ -352,6 +353,11 @@ impl Helper {
     pub fn code(self) -> String {
         use Helper::*;
         match self {
+            NegF => "// Warp's float negation, builtin.h `neg`: 0 - x, so -(+0.0) is +0.0 (copysign, atan2 and 1/x tell the\n\
+                     // zeros apart). A function and not an inline `0.0f - x`: g++ 12 folds `0.0f - (float)i` and\n\
+                     // `0.0f - fabsf(x)` to `-x` (it proves the operand is never -0.0, which is not enough), giving -0.0.\n\
+                     HD inline float wp_neg(float x) { return 0.0f - x; }\n"
+                .into(),
             Sign => "// Warp's sign: -1 for negative values, else 1 (so sign(0) == 1).\n\
                      HD inline float sign(float x) { return x < 0.0f ? -1.0f : 1.0f; }\n"
                 .into(),

@@ -171,6 +171,7 @@ fn helpers_follow_warps_semantics_where_c_differs() {
         [Helper::Sign, Helper::SignI, Helper::ClampF, Helper::Normalize(3), Helper::Degrees, Helper::Smoothstep]
             .into_iter()
             .chain([Helper::LerpF, Helper::Determinant(4), Helper::Determinant(3), Helper::MinI, Helper::ClampI])
+            .chain([Helper::NegF])
             .collect();
     let program = format!(
         "{}\nint main() {{\n\
@@ -183,6 +184,9 @@ fn helpers_follow_warps_semantics_where_c_differs() {
          printf(\"%d %d %g\\n\", -7 / 2, -7 % 3, fmodf(-7.5f, 2.0f));\n\
          printf(\"%.6f %g %g\\n\", degrees(1.0f), smoothstep(0.0f, 2.0f, 1.0f), lerp(1.0f, 3.0f, 0.25f));\n\
          printf(\"%g %g %d %d\\n\", determinant(m), determinant(r), mini(-3, 2), clampi(9, 0, 4));\n\
+         volatile int vi = 0; int i = vi; volatile float vx = 0.0f; float x = vx;\n\
+         printf(\"%g %g %g\\n\", copysignf(1.0f, wp_neg((float)i)), copysignf(1.0f, wp_neg(fabsf(x))), \
+         copysignf(1.0f, wp_neg(0.5f)));\n\
          return 0;\n}}\n",
         prelude(&all)
     );
@@ -198,6 +202,7 @@ fn helpers_follow_warps_semantics_where_c_differs() {
             "-3 -1 -1.5", // C truncation, not Python's floor
             "57.295780 0.5 1.5",
             "120 -1 -3 4",
+            "1 1 -1", // Warp's neg is 0 - x: -(+0.0) is +0.0, also where g++ folds an inline 0.0f - (float)i
         ]
     );
 }
