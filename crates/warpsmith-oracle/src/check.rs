@@ -59,6 +59,9 @@ pub struct RunResult {
     /// Why not.
     #[serde(default)]
     pub error: Option<String>,
+    /// The Python traceback of that error, when Python raised one.
+    #[serde(default)]
+    pub traceback: Option<String>,
     /// Two launches gave bitwise-identical outputs.
     #[serde(default)]
     pub deterministic: Option<bool>,

@@ -384,7 +384,8 @@ def run_batch(items, want_ptx):
         kernels[checked[0][0]].module.load(wp.get_device("cpu"), block_dim=1)
     except Exception as e:
         for _, it in checked:
-            it["result"]["run"] = {"ok": False, "error": f"CPU compile: {type(e).__name__}: {e}"}
+            it["result"]["run"] = {"ok": False, "error": f"CPU compile: {type(e).__name__}: {e}",
+                                   "traceback": traceback.format_exc()}
         return
     ptx_ok, ptx_error = None, ""
     if want_ptx:

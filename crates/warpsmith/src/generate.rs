@@ -203,7 +203,13 @@ fn verify_run(c: &Candidate, run: Option<RunResult>, verify: Verify) -> Result<V
     }
     let Some(run) = run else { return Err(fail(FailureReason::Internal, "the worker returned no run".into())) };
     if !run.ok {
-        return Err(fail(FailureReason::Run, run.error.unwrap_or_default()));
+        return Err(Verdict::Fail(Failure {
+            reason: FailureReason::Run,
+            message: run.error.unwrap_or_default(),
+            traceback: run.traceback.unwrap_or_default(),
+            stderr_tail: String::new(),
+            attempts: 1,
+        }));
     }
     if let Some(p) = &run.problem {
         return Err(Verdict::Reject(p.clone()));
@@ -731,6 +737,7 @@ mod tests {
         RunResult {
             ok: true,
             error: None,
+            traceback: None,
             deterministic: Some(true),
             problem: None,
             outputs: vec![],
@@ -794,8 +801,15 @@ mod tests {
         assert_eq!((v.checks.cuda_forward.as_str(), v.checks.cuda_backward.as_str()), ("passed", "passed"));
         let mut r = run();
         r.ok = false;
-        assert!(
-            matches!(verify_run(&c, Some(r), Verify::Run), Err(Verdict::Fail(f)) if f.reason == FailureReason::Run)
-        );
+        r.error = Some("ValueError: boom".into());
+        r.traceback = Some("Traceback (most recent call last):\n  File \"worker.py\"".into());
+        match verify_run(&c, Some(r), Verify::Run) {
+            Err(Verdict::Fail(f)) => {
+                assert_eq!(f.reason, FailureReason::Run);
+                assert_eq!(f.message, "ValueError: boom");
+                assert!(f.traceback.starts_with("Traceback"), "the worker's traceback is kept: {:?}", f.traceback);
+            }
+            _ => panic!("a failed run is a failure"),
+        }
     }
 }
