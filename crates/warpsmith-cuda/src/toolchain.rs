@@ -164,6 +164,14 @@ fn tail(s: &str, n: usize) -> String {
 }
 
 impl Toolchain {
+    /// A compiler or test binary with `TMPDIR` set to the scratch directory, so what nvcc and g++ leave behind
+    /// (temporary files of a compile that was killed) is deleted with it.
+    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut c = Command::new(program);
+        c.env("TMPDIR", &self.workdir);
+        c
+    }
+
     fn write(&self, name: &str, text: &str) -> Result<PathBuf, ToolchainError> {
         std::fs::create_dir_all(&self.workdir)
             .map_err(|e| ToolchainError::Io(format!("creating {}", self.workdir.display()), e))?;
@@ -176,14 +184,14 @@ impl Toolchain {
     fn ptx(&self, nvcc: &Path, src: &Path) -> Result<Ran, ToolchainError> {
         let out = src.with_extension("ptx");
         run(
-            Command::new(nvcc).arg("--ptx").arg(format!("-arch={PTX_ARCH}")).arg(src).arg("-o").arg(&out),
+            self.command(nvcc).arg("--ptx").arg(format!("-arch={PTX_ARCH}")).arg(src).arg("-o").arg(&out),
             Duration::from_secs(600),
         )
     }
 
     /// Host build of one source file into `bin`.
     fn host_build(&self, src: &Path, bin: &Path) -> Result<Ran, ToolchainError> {
-        run(Command::new(&self.cxx).args(HOST_FLAGS).arg(src).arg("-o").arg(bin).arg("-lm"), Duration::from_secs(600))
+        run(self.command(&self.cxx).args(HOST_FLAGS).arg(src).arg("-o").arg(bin).arg("-lm"), Duration::from_secs(600))
     }
 
     /// Runs both checks on `items` (either may be skipped); one [`Outcome`] per item, in order.
@@ -222,10 +230,10 @@ impl Toolchain {
         if let (true, Some(nvcc)) = (self.gpu, &self.nvcc) {
             let bin = self.workdir.join(format!("{tag}.gpu"));
             let built = run(
-                Command::new(nvcc).args(["-O2", &format!("-arch={PTX_ARCH}")]).arg(&batch_src).arg("-o").arg(&bin),
+                self.command(nvcc).args(["-O2", &format!("-arch={PTX_ARCH}")]).arg(&batch_src).arg("-o").arg(&bin),
                 Duration::from_secs(600),
             )?;
-            let ran = if built.ok { Some(run(&mut Command::new(&bin), RUN_TIMEOUT)?) } else { None };
+            let ran = if built.ok { Some(run(&mut self.command(&bin), RUN_TIMEOUT)?) } else { None };
             let statuses = ran.as_ref().map(|r| parse_markers(&r.stdout, items.len())).unwrap_or_default();
             for (i, o) in out.iter_mut().enumerate() {
                 o.gpu = match (statuses.get(i), &ran) {
@@ -249,7 +257,7 @@ impl Toolchain {
         let built = self.host_build(batch_src, &bin)?;
         let mut done = vec![false; items.len()];
         if built.ok {
-            let ran = run(&mut Command::new(&bin), RUN_TIMEOUT)?;
+            let ran = run(&mut self.command(&bin), RUN_TIMEOUT)?;
             for (i, s) in parse_markers(&ran.stdout, items.len()).into_iter().enumerate() {
                 if let Some(s) = s {
                     out[i].equivalence = s;
@@ -269,7 +277,7 @@ impl Toolchain {
                 out[i].equivalence = Status::Failed(format!("host build failed:\n{}", tail(&b.stderr, 30)));
                 continue;
             }
-            let r = run(&mut Command::new(&bin), RUN_TIMEOUT)?;
+            let r = run(&mut self.command(&bin), RUN_TIMEOUT)?;
             out[i].equivalence = if r.ok {
                 Status::Passed
             } else {

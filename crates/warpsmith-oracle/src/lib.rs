@@ -14,7 +14,7 @@ mod worker;
 
 pub use check::{CheckRequest, FdSample, FindingClass, GradientRun, GradientVerdict, RunResult, assess_gradient};
 pub use extract::{ExtractError, KernelFunctions, cut_functions};
-pub use pool::{Pool, PoolOptions};
+pub use pool::{Pool, PoolCounters, PoolOptions};
 pub use worker::WorkerCommand;
 
 /// The worker script, shipped inside the binary.
@@ -144,6 +144,14 @@ pub enum OracleError {
         stderr_tail: String,
     },
     /// The worker's hello did not arrive or did not match the protocol.
+    /// The worker's scratch directory could not be made.
+    #[error("cannot create a scratch directory for a Warp worker in {path}: {source}")]
+    Scratch {
+        /// The directory it was to be made in.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
     #[error("the Warp worker failed its handshake: {message}{}", stderr_suffix(.stderr_tail))]
     Handshake {
         /// What went wrong.

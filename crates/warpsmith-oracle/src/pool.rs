@@ -1,11 +1,14 @@
 //! The supervised worker pool.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
+use serde::{Deserialize, Serialize};
 
-use crate::worker::{Worker, WorkerCommand};
+use crate::worker::{RequestError, Worker, WorkerCommand};
 use crate::{Failure, FailureReason, Job, OracleError, Outcome};
 
 /// Pool settings.
@@ -25,6 +28,13 @@ pub struct PoolOptions {
     pub ptx: bool,
     /// Also compile each kernel's own CUDA module with NVRTC and return the PTX text.
     pub store_ptx: bool,
+    /// Tries of one kernel alone after its batch failed by a crash, a hang or garbage, before it is recorded
+    /// as a failure; at least 1.
+    pub attempts: u32,
+    /// Wait before the first retry of a kernel alone; doubled before each further one. An infrastructure
+    /// fault (a worker killed from outside, memory pressure) passes while the pool waits, so it does not
+    /// change the dataset; a kernel that crashes Warp every time still ends as a failure.
+    pub backoff: Duration,
 }
 
 impl Default for PoolOptions {
@@ -37,16 +47,44 @@ impl Default for PoolOptions {
             batch: 1,
             ptx: false,
             store_ptx: false,
+            attempts: 3,
+            backoff: Duration::from_secs(1),
         }
     }
 }
 
-/// A pool of supervised workers. Submit jobs with [`Pool::submit`]; read `(index, Outcome)` pairs from
-/// [`Pool::results`] in completion order; [`Pool::finish`] closes the queue and joins the threads.
+/// What the supervisor had to do, counted over the pool's life (for the run summary and the manifest).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoolCounters {
+    /// Workers started after the first (after a crash, a hang, garbage or recycling).
+    pub restarts: u64,
+    /// Requests that ran past the timeout (the worker was killed).
+    pub timeouts: u64,
+    /// Requests whose worker died or printed a non-protocol line.
+    pub crashes: u64,
+    /// Requests sent again after one of those.
+    pub retries: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    restarts: AtomicU64,
+    timeouts: AtomicU64,
+    crashes: AtomicU64,
+    retries: AtomicU64,
+}
+
+type Reply = Sender<(usize, Outcome)>;
+
+/// A pool of supervised workers. Submit jobs with [`Pool::submit`] (outcomes on [`Pool::results`]) or
+/// [`Pool::submit_to`] (outcomes on the caller's channel), in completion order; [`Pool::finish`] closes the
+/// queue and joins the threads.
 pub struct Pool {
-    jobs: Option<Sender<(usize, Job)>>,
+    jobs: Option<Sender<(usize, Job, Reply)>>,
+    results_tx: Reply,
     results: Receiver<(usize, Outcome)>,
     threads: Vec<JoinHandle<()>>,
+    counters: Arc<Counters>,
 }
 
 impl Pool {
@@ -57,30 +95,51 @@ impl Pool {
     /// [`OracleError`] from the first worker's start.
     pub fn start(cmd: WorkerCommand, opts: PoolOptions) -> Result<Pool, OracleError> {
         let first = Worker::start(&cmd, opts.startup_timeout)?;
-        let (job_tx, job_rx) = unbounded::<(usize, Job)>();
-        let (res_tx, results) = unbounded();
+        let (job_tx, job_rx) = unbounded::<(usize, Job, Reply)>();
+        let (results_tx, results) = unbounded();
+        let counters = Arc::new(Counters::default());
         let mut first = Some(first);
         let threads = (0..opts.workers.max(1))
             .map(|_| {
-                let (cmd, opts, jobs, out) = (cmd.clone(), opts.clone(), job_rx.clone(), res_tx.clone());
+                let (cmd, opts, jobs) = (cmd.clone(), opts.clone(), job_rx.clone());
+                let counters = Arc::clone(&counters);
                 let w = first.take();
-                std::thread::spawn(move || slot(cmd, opts, w, jobs, out))
+                std::thread::spawn(move || {
+                    Slot { cmd, opts, counters, had_worker: w.is_some(), worker: w, served: 0 }.serve(jobs)
+                })
             })
             .collect();
-        Ok(Pool { jobs: Some(job_tx), results, threads })
+        Ok(Pool { jobs: Some(job_tx), results_tx, results, threads, counters })
     }
 
     /// Queues a job; its outcome arrives on [`Pool::results`] tagged with `index`.
     pub fn submit(&self, index: usize, job: Job) {
+        self.submit_to(index, job, &self.results_tx);
+    }
+
+    /// Queues a job whose outcome, tagged with `index`, is sent to `reply` (so several clients can share
+    /// the workers). An outcome whose receiver is gone is dropped.
+    pub fn submit_to(&self, index: usize, job: Job, reply: &Sender<(usize, Outcome)>) {
         if let Some(tx) = &self.jobs {
             // the receivers live as long as the slot threads, which live until finish()
-            let _ = tx.send((index, job));
+            let _ = tx.send((index, job, reply.clone()));
         }
     }
 
-    /// Outcomes, in completion order.
+    /// Outcomes of [`Pool::submit`], in completion order.
     pub fn results(&self) -> &Receiver<(usize, Outcome)> {
         &self.results
+    }
+
+    /// What the supervisor has done so far.
+    pub fn counters(&self) -> PoolCounters {
+        let c = &self.counters;
+        PoolCounters {
+            restarts: c.restarts.load(Ordering::Relaxed),
+            timeouts: c.timeouts.load(Ordering::Relaxed),
+            crashes: c.crashes.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+        }
     }
 
     /// Closes the queue, lets the workers drain it, shuts them down and joins their threads.
@@ -92,38 +151,101 @@ impl Pool {
     }
 }
 
-/// One slot: owns at most one worker at a time; restarts it on crash, hang or garbage; retries a batch once.
-fn slot(
+/// One slot: owns at most one worker at a time; restarts it on crash, hang or garbage.
+struct Slot {
     cmd: WorkerCommand,
     opts: PoolOptions,
-    mut worker: Option<Worker>,
-    jobs: Receiver<(usize, Job)>,
-    out: Sender<(usize, Outcome)>,
-) {
-    let mut served = 0u32;
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < opts.batch.max(1) {
-            match jobs.try_recv() {
-                Ok(j) => batch.push(j),
-                Err(_) => break,
+    counters: Arc<Counters>,
+    worker: Option<Worker>,
+    served: u32,
+    /// Whether this slot has had a worker before (a later start is a restart).
+    had_worker: bool,
+}
+
+impl Slot {
+    fn serve(mut self, jobs: Receiver<(usize, Job, Reply)>) {
+        while let Ok(first) = jobs.recv() {
+            let mut batch = vec![first];
+            while batch.len() < self.opts.batch.max(1) {
+                match jobs.try_recv() {
+                    Ok(j) => batch.push(j),
+                    Err(_) => break,
+                }
+            }
+            let items: Vec<Job> = batch.iter().map(|(_, j, _)| j.clone()).collect();
+            let outcomes = match self.attempt(&items) {
+                Ok(o) => o,
+                Err(first_error) => {
+                    // a crash, hang or garbage: each kernel alone, with backoff, so one bad kernel or a passing
+                    // fault does not take the batch with it
+                    let mut out = Vec::with_capacity(items.len());
+                    for item in &items {
+                        out.push(self.alone(item, &first_error));
+                    }
+                    out
+                }
+            };
+            if self.served >= self.opts.recycle_after
+                && let Some(w) = self.worker.take()
+            {
+                w.shutdown();
+            }
+            for ((index, _, reply), outcome) in batch.into_iter().zip(outcomes) {
+                // a client that went away no longer wants its outcome
+                let _ = reply.send((index, outcome));
             }
         }
-        let items: Vec<Job> = batch.iter().map(|(_, j)| j.clone()).collect();
-        let timeout = opts.timeout * u32::try_from(items.len()).unwrap_or(u32::MAX);
-        let mut attempts = 0;
-        let outcomes: Vec<Outcome> = loop {
-            attempts += 1;
-            let mut w = match worker.take() {
-                Some(w) => w,
-                None => match Worker::start(&cmd, opts.startup_timeout) {
+        if let Some(w) = self.worker.take() {
+            w.shutdown();
+        }
+    }
+
+    /// One kernel by itself, up to `opts.attempts` times with doubling waits between tries.
+    fn alone(&mut self, item: &Job, first_error: &(RequestError, String)) -> Outcome {
+        let mut last = (first_error.0.reason, first_error.0.message.clone(), first_error.0.traceback.clone());
+        let mut stderr_tail = first_error.1.clone();
+        let mut wait = self.opts.backoff;
+        for attempt in 1..=self.opts.attempts.max(1) {
+            self.counters.retries.fetch_add(1, Ordering::Relaxed);
+            if attempt > 1 {
+                std::thread::sleep(wait);
+                wait = wait.saturating_mul(2);
+            }
+            match self.attempt(std::slice::from_ref(item)) {
+                Ok(mut o) => return o.pop().unwrap_or_else(|| internal("no outcome for the kernel")),
+                Err((e, tail)) => {
+                    last = (e.reason, e.message, e.traceback);
+                    stderr_tail = tail;
+                }
+            }
+        }
+        Outcome::Failed(Failure {
+            reason: last.0,
+            message: last.1,
+            traceback: last.2,
+            stderr_tail,
+            // the batch's try, then the tries alone
+            attempts: self.opts.attempts.max(1) + 1,
+        })
+    }
+
+    /// One request on the current worker (started if there is none). `Err`: the worker crashed, hung or
+    /// printed garbage and was dropped; with its stderr tail.
+    fn attempt(&mut self, items: &[Job]) -> Result<Vec<Outcome>, (RequestError, String)> {
+        let timeout = self.opts.timeout * u32::try_from(items.len()).unwrap_or(u32::MAX);
+        let mut w = match self.worker.take() {
+            Some(w) => w,
+            None => {
+                let started = Worker::start(&self.cmd, self.opts.startup_timeout)
+                    .or_else(|_| Worker::start(&self.cmd, self.opts.startup_timeout));
+                if self.had_worker {
+                    self.counters.restarts.fetch_add(1, Ordering::Relaxed);
+                }
+                self.had_worker = true;
+                match started {
                     Ok(w) => {
-                        served = 0;
+                        self.served = 0;
                         w
-                    }
-                    Err(e) if attempts < 2 => {
-                        let _ = e;
-                        continue;
                     }
                     Err(e) => {
                         let f = Failure {
@@ -131,56 +253,51 @@ fn slot(
                             message: format!("worker could not be restarted: {e}"),
                             traceback: String::new(),
                             stderr_tail: String::new(),
-                            attempts,
+                            attempts: 1,
                         };
-                        break vec![Outcome::Failed(f); items.len()];
+                        return Ok(vec![Outcome::Failed(f); items.len()]);
                     }
-                },
-            };
-            match w.process(&items, opts.ptx, opts.store_ptx, timeout) {
-                Ok(results) => {
-                    served += u32::try_from(items.len()).unwrap_or(u32::MAX);
-                    let needs_tail = results.iter().any(|r| r.is_err());
-                    let stderr_tail = if needs_tail { w.stderr_tail() } else { String::new() };
-                    worker = Some(w);
-                    break results
-                        .into_iter()
-                        .map(|r| match r {
-                            Ok(m) => Outcome::Ok(Box::new(m)),
-                            Err((reason, message, traceback)) => Outcome::Failed(Failure {
-                                reason,
-                                message,
-                                traceback,
-                                stderr_tail: stderr_tail.clone(),
-                                attempts,
-                            }),
-                        })
-                        .collect();
-                }
-                Err(e) => {
-                    let stderr_tail = w.stderr_tail();
-                    drop(w);
-                    if attempts < 2 {
-                        continue;
-                    }
-                    let f =
-                        Failure { reason: e.reason, message: e.message, traceback: e.traceback, stderr_tail, attempts };
-                    break vec![Outcome::Failed(f); items.len()];
                 }
             }
         };
-        if served >= opts.recycle_after
-            && let Some(w) = worker.take()
-        {
-            w.shutdown();
-        }
-        for ((index, _), outcome) in batch.into_iter().zip(outcomes) {
-            if out.send((index, outcome)).is_err() {
-                return;
+        match w.process(items, self.opts.ptx, self.opts.store_ptx, timeout) {
+            Ok(results) => {
+                self.served += u32::try_from(items.len()).unwrap_or(u32::MAX);
+                let needs_tail = results.iter().any(|r| r.is_err());
+                let stderr_tail = if needs_tail { w.stderr_tail() } else { String::new() };
+                self.worker = Some(w);
+                Ok(results
+                    .into_iter()
+                    .map(|r| match r {
+                        Ok(m) => Outcome::Ok(Box::new(m)),
+                        Err((reason, message, traceback)) => Outcome::Failed(Failure {
+                            reason,
+                            message,
+                            traceback,
+                            stderr_tail: stderr_tail.clone(),
+                            attempts: 1,
+                        }),
+                    })
+                    .collect())
+            }
+            Err(e) => {
+                let counter =
+                    if e.reason == FailureReason::Timeout { &self.counters.timeouts } else { &self.counters.crashes };
+                counter.fetch_add(1, Ordering::Relaxed);
+                let stderr_tail = w.stderr_tail();
+                drop(w);
+                Err((e, stderr_tail))
             }
         }
     }
-    if let Some(w) = worker.take() {
-        w.shutdown();
-    }
+}
+
+fn internal(message: &str) -> Outcome {
+    Outcome::Failed(Failure {
+        reason: FailureReason::Internal,
+        message: message.into(),
+        traceback: String::new(),
+        stderr_tail: String::new(),
+        attempts: 1,
+    })
 }

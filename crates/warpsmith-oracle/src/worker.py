@@ -22,16 +22,38 @@ Protocol (version 2):
 Every private Warp call is in the PRIVATE API section below; nothing else touches warp._src.
 """
 
+import atexit
 import importlib.util
 import json
 import re
 import os
+import shutil
+import signal
 import sys
 import tempfile
 import traceback
 import types
 
 PROTOCOL = 2
+
+# ---------------------------------------------------------------- scratch directory and signals
+# The supervisor makes the scratch directory (WARPSMITH_WORKDIR, also TMPDIR, so NVRTC's temporary files land in
+# it) and deletes it when it kills this worker; the worker deletes it itself when it exits, including on the
+# SIGTERM it gets when the supervisor dies (PR_SET_PDEATHSIG). SIGINT (Ctrl-C in the terminal) is the
+# supervisor's to handle: it decides when workers stop.
+workdir = os.environ.get("WARPSMITH_WORKDIR") or tempfile.mkdtemp(prefix="warpsmith-worker-")
+
+
+def _remove_workdir():
+    def report(_func, path, exc):
+        sys.stderr.write(f"warpsmith worker: cannot remove {path}: {exc}\n")
+
+    shutil.rmtree(workdir, onerror=report) if os.path.isdir(workdir) else None
+
+
+atexit.register(_remove_workdir)
+signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
+signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 # ---------------------------------------------------------------- keep the real stdout for the protocol
 _proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
@@ -49,7 +71,9 @@ expected = os.environ.get("WARPSMITH_WARP_VERSION", "")
 try:
     import warp as wp
 except Exception as e:  # a broken environment is reported on the protocol, not swallowed
-    send({"type": "fatal", "error": f"cannot import warp: {type(e).__name__}: {e}"})
+    send({"type": "fatal", "error": f"cannot import warp: {type(e).__name__}: {e}; "
+          f"run `warpsmith setup` for the managed environment, or give --python an interpreter that has "
+          f"warp-lang=={expected or 'the pinned version'}"})
     sys.exit(3)
 
 if expected and wp.config.version != expected:
@@ -63,10 +87,18 @@ if expected and wp.config.version != expected:
     sys.exit(3)
 
 wp.config.quiet = True
-cache = os.environ.get("WARPSMITH_KERNEL_CACHE")
-if cache:
-    wp.config.kernel_cache_dir = cache
+# Warp's kernel cache lives in the scratch directory: batch modules are compiled once and never reused, so a
+# shared cache would only grow (about 60 KB a kernel)
+wp.config.kernel_cache_dir = os.path.join(workdir, "kernel-cache")
 wp.init()
+# Warp quotes its own install path in the modules it emits (`// /.../site-packages/warp/_src/math.py:0`). A
+# record must not depend on the machine that made it, so that prefix is written as `<warp>/` (documented in the
+# dataset card; `validate` re-runs through this same function).
+WARP_PREFIX = os.path.dirname(os.path.abspath(wp.__file__)) + os.sep
+
+
+def machine_independent(text):
+    return text.replace(WARP_PREFIX, "<warp>/")
 DEVICE = os.environ.get("WARPSMITH_DEVICE", "cpu")
 if DEVICE == "cuda" and not wp.is_cuda_available():
     send({"type": "fatal", "error": "--device cuda: Warp sees no CUDA device on this machine (no GPU or no driver)"})
@@ -87,11 +119,10 @@ def module_source(kernel, cpu):
     source, _ext, _meta, _ltoirs, _fatbins = module._run_codegen(
         options | {"output_arch": None if cpu else 80}, cpu
     )
-    return source
+    return machine_independent(source)
 
 
 # ---------------------------------------------------------------- requests
-workdir = tempfile.mkdtemp(prefix="warpsmith-worker-")
 counter = 0
 # Warp quotes a @wp.func's source file in the module it emits (`// <file>:<line>` above the function). Modules
 # are loaded from `<kernel name>.py` relative to this directory, so the text names `<kernel name>.py` wherever

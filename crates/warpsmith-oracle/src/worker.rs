@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -26,22 +27,27 @@ pub struct WorkerCommand {
     pub env: Vec<(String, String)>,
     /// The Warp version the hello must state; `None` accepts any (fake workers in tests).
     pub expect_warp: Option<String>,
+    /// Where each worker's scratch directory is made (`None`: the system's temporary directory). The worker
+    /// gets it as `WARPSMITH_WORKDIR` and as `TMPDIR` (so NVRTC's and the compilers' temporary files land in
+    /// it too); it is deleted when the worker exits, is recycled, or is killed.
+    pub scratch_root: Option<PathBuf>,
 }
 
 impl WorkerCommand {
-    /// The real worker: `python script` with the pinned Warp version, a kernel cache directory, and the
-    /// device that execution checks also run on (`cpu`, or `cuda` to compare CUDA launches with the CPU).
-    pub fn python(python: PathBuf, script: PathBuf, kernel_cache: PathBuf, device: &str) -> Self {
+    /// The real worker: `python script` with the pinned Warp version and the device that execution checks
+    /// also run on (`cpu`, or `cuda` to compare CUDA launches with the CPU). Warp's kernel cache is inside
+    /// the worker's scratch directory, so compiled batch modules never accumulate anywhere.
+    pub fn python(python: PathBuf, script: PathBuf, device: &str) -> Self {
         WorkerCommand {
             program: python,
             args: vec![script.display().to_string()],
             env: vec![
                 ("WARPSMITH_WARP_VERSION".into(), crate::WARP_VERSION.into()),
-                ("WARPSMITH_KERNEL_CACHE".into(), kernel_cache.display().to_string()),
                 ("PYTHONUNBUFFERED".into(), "1".into()),
                 ("WARPSMITH_DEVICE".into(), device.into()),
             ],
             expect_warp: Some(crate::WARP_VERSION.into()),
+            scratch_root: None,
         }
     }
 }
@@ -93,17 +99,40 @@ pub(crate) struct Worker {
     lines: Receiver<Option<String>>,
     stderr: Arc<Mutex<VecDeque<String>>>,
     next_id: u64,
+    /// Deleted when the worker is dropped, after the process has been killed and reaped (fields drop after
+    /// `Drop::drop`).
+    _scratch: tempfile::TempDir,
 }
 
 impl Worker {
     /// Starts a worker and waits for its hello.
     pub fn start(cmd: &WorkerCommand, startup: Duration) -> Result<Worker, OracleError> {
-        let mut child = Command::new(&cmd.program)
+        let root = cmd.scratch_root.clone().unwrap_or_else(std::env::temp_dir);
+        let scratch = tempfile::Builder::new()
+            .prefix("warpsmith-worker-")
+            .tempdir_in(&root)
+            .map_err(|source| OracleError::Scratch { path: root.display().to_string(), source })?;
+        let tmp = scratch.path().join("tmp");
+        std::fs::create_dir_all(&tmp)
+            .map_err(|source| OracleError::Scratch { path: tmp.display().to_string(), source })?;
+        let mut command = Command::new(&cmd.program);
+        command
             .args(&cmd.args)
             .envs(cmd.env.iter().map(|(k, v)| (k, v)))
+            .env("WARPSMITH_WORKDIR", scratch.path())
+            .env("TMPDIR", &tmp)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        // SAFETY: the closure runs in the forked child before exec and only calls prctl(2), which is
+        // async-signal-safe. The worker gets SIGTERM when this process dies (even by SIGKILL), so no worker
+        // outlives its supervisor; worker.py deletes its scratch directory on SIGTERM.
+        unsafe {
+            command.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM).map_err(std::io::Error::from)
+            });
+        }
+        let mut child = command
             .spawn()
             .map_err(|source| OracleError::Spawn { program: cmd.program.display().to_string(), source })?;
         let (Some(stdin), Some(stdout), Some(stderr_pipe)) =
@@ -146,7 +175,7 @@ impl Worker {
                 }
             }
         });
-        let mut w = Worker { child, stdin, lines, stderr, next_id: 0 };
+        let mut w = Worker { child, stdin, lines, stderr, next_id: 0, _scratch: scratch };
         let first = match w.lines.recv_timeout(startup) {
             Ok(Some(line)) => line,
             Ok(None) => {

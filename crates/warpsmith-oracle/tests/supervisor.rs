@@ -27,6 +27,12 @@ for line in sys.stdin:
         break
     src = " ".join(it["source"] for it in req["items"])
     names = "_".join(it["name"] for it in req["items"])
+    if "FLAKY_TWICE" in src:
+        marker = os.path.join(os.environ["MARKER_DIR"], "twice-" + names)
+        n = int(open(marker).read()) if os.path.exists(marker) else 0
+        open(marker, "w").write(str(n + 1))
+        if n < 2:
+            os._exit(9)
     if "CRASH_ONCE" in src:
         marker = os.path.join(os.environ["MARKER_DIR"], names)
         if not os.path.exists(marker):
@@ -46,12 +52,14 @@ for line in sys.stdin:
 
 fn fake(dir: &Path, mode: &str) -> WorkerCommand {
     let script = dir.join("fake_worker.py");
+    std::fs::create_dir_all(dir.join("scratch")).expect("scratch root");
     std::fs::write(&script, FAKE).expect("write fake worker");
     WorkerCommand {
         program: PathBuf::from("python3"),
         args: vec![script.display().to_string()],
         env: vec![("FAKE_MODE".into(), mode.into()), ("MARKER_DIR".into(), dir.display().to_string())],
         expect_warp: None,
+        scratch_root: Some(dir.join("scratch")),
     }
 }
 
@@ -61,6 +69,8 @@ fn opts(workers: usize) -> PoolOptions {
         timeout: Duration::from_millis(1500),
         startup_timeout: Duration::from_secs(30),
         recycle_after: 1000,
+        attempts: 2,
+        backoff: Duration::from_millis(50),
         ..PoolOptions::default()
     }
 }
@@ -91,9 +101,11 @@ fn crashes_hangs_and_garbage_are_retried_once_then_recorded_and_the_run_complete
         ("flaky", "CRASH_ONCE"),
         ("bad", "CODEGEN_ERROR"),
         ("good3", "ok"),
+        ("flaky2", "FLAKY_TWICE"),
     ];
     let out = run(pool, &jobs);
-    for good in ["good1", "good2", "good3", "flaky"] {
+    // a fault that passes within the retries (the batch's try, then up to `attempts` alone) changes nothing
+    for good in ["good1", "good2", "good3", "flaky", "flaky2"] {
         assert!(
             matches!(&out[good], Outcome::Ok(m) if m.cuda_module == format!("cuda {good}")),
             "{good}: {:?}",
@@ -105,13 +117,16 @@ fn crashes_hangs_and_garbage_are_retried_once_then_recorded_and_the_run_complete
         other => panic!("{name} should have failed: {other:?}"),
     };
     let crash = failed("crash");
-    assert_eq!((crash.reason, crash.attempts), (FailureReason::WorkerCrash, 2));
+    // the batch's try and two tries alone
+    assert_eq!((crash.reason, crash.attempts), (FailureReason::WorkerCrash, 3));
     assert!(crash.stderr_tail.contains("segmentation fault"), "stderr kept: {:?}", crash.stderr_tail);
-    assert_eq!((failed("hang").reason, failed("hang").attempts), (FailureReason::Timeout, 2));
+    assert_eq!((failed("hang").reason, failed("hang").attempts), (FailureReason::Timeout, 3));
     let garbage = failed("garbage");
-    assert_eq!((garbage.reason, garbage.attempts), (FailureReason::Protocol, 2));
+    assert_eq!((garbage.reason, garbage.attempts), (FailureReason::Protocol, 3));
     assert!(garbage.message.contains("Warp 1.19.0 initialized"));
     // a deterministic Warp error is not retried
+    let scratch: Vec<_> = std::fs::read_dir(dir.path().join("scratch")).expect("scratch root").collect();
+    assert!(scratch.is_empty(), "the scratch directories of killed and finished workers are deleted: {scratch:?}");
     let bad = failed("bad");
     assert_eq!((bad.reason, bad.attempts, bad.message.as_str()), (FailureReason::Codegen, 1, "WarpCodegenError: boom"));
 }

@@ -148,5 +148,5 @@ pub fn worker_command(python: PathBuf, device: &str) -> anyhow::Result<WorkerCom
     if !script.exists() {
         warpsmith_dataset::atomic_write(&script, WORKER_PY.as_bytes())?;
     }
-    Ok(WorkerCommand::python(python, script, home.join("kernel-cache"), device))
+    Ok(WorkerCommand::python(python, script, device))
 }
