@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use card::dataset_card;
-pub use parquet_io::{read_records, read_schema, schema, schema_differences};
+pub use parquet_io::{ShardWriter, for_each_record, read_records, read_schema, schema, schema_differences};
 pub use warpsmith_gen::vectors::Tensor;
 
 /// One dataset row. Column names and meanings are DESIGN.md's record table.
@@ -200,6 +200,66 @@ pub struct RunInfo {
     /// Versions of the tools that checked the records (`warp-lang`, `nvcc`, `c++`), as they report them.
     #[serde(default)]
     pub tools: BTreeMap<String, String>,
+    /// What determines the records' bytes; a rerun with the same identity resumes or finds the dataset done.
+    /// `None` in manifests written before blocks existed.
+    #[serde(default)]
+    pub identity: Option<RunIdentity>,
+    /// What the worker supervisor had to do: `restarts`, `timeouts`, `crashes`, `retries` (kernels sent again
+    /// after a crash, hang or garbage). They never change the records: a kernel is retried alone with backoff.
+    #[serde(default)]
+    pub supervisor: BTreeMap<String, u64>,
+    /// Times the run was resumed from its journal after an interruption.
+    #[serde(default)]
+    pub resumes: u64,
+}
+
+/// Everything that decides a run's records, byte for byte: two runs with equal identities write identical
+/// Parquet files, whatever the machine, the number of workers, or the interruptions on the way. Worker count,
+/// timeouts, the interpreter's path and the compilers' paths are not part of it.
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct RunIdentity {
+    /// The master seed.
+    pub seed: u64,
+    /// Records asked for.
+    pub count: u64,
+    /// Slots per block.
+    pub block_size: u64,
+    /// Rows per Parquet shard of the final dataset.
+    pub shard_rows: u64,
+    /// The resolved generation configuration.
+    pub config: serde_json::Value,
+    /// The verification level (`codegen`, `run`, `full`).
+    pub verify: String,
+    /// Input components checked by finite differences per kernel.
+    pub fd_samples: u32,
+    /// `cpu`, or `cuda` when CUDA launches were compared too.
+    pub device: String,
+    /// Whether each record's PTX is stored.
+    pub ptx: bool,
+    /// The near-duplicate rule.
+    pub near_dup: NearDupInfo,
+    /// warpsmith's version.
+    pub warpsmith_version: String,
+    /// Warp's version.
+    pub warp_version: String,
+}
+
+impl RunIdentity {
+    /// One line per field that differs from `other`, as `field: this vs other`.
+    pub fn differences(&self, other: &RunIdentity) -> Vec<String> {
+        let (a, b) = (serde_json::to_value(self), serde_json::to_value(other));
+        let (Ok(serde_json::Value::Object(a)), Ok(serde_json::Value::Object(b))) = (a, b) else {
+            return vec!["the identities cannot be compared".into()];
+        };
+        let mut out = Vec::new();
+        for (k, v) in &a {
+            let w = b.get(k).cloned().unwrap_or(serde_json::Value::Null);
+            if *v != w {
+                out.push(format!("{k}: {v} vs {w}"));
+            }
+        }
+        out
+    }
 }
 
 /// How near-duplicates were handled (in the manifest, so `validate` can recompute the clusters).
@@ -383,9 +443,8 @@ pub(crate) mod tests {
             values.push(0.41907599568367004);
             let mut r = record(&"ab".repeat(32), "import warp as wp\n");
             r.test_inputs = vec![Tensor { name: "x".into(), dtype: "float64".into(), shape: vec![values.len() as i32], values: values.clone() }];
-            let dir = std::env::temp_dir().join(format!("warpsmith-roundtrip-{}", std::process::id()));
-            let path = dir.join("t.parquet");
-            std::fs::create_dir_all(&dir).expect("tempdir");
+            let dir = tempfile::tempdir().expect("tempdir");
+            let path = dir.path().join("t.parquet");
             let bytes = parquet_io::to_parquet(&[&r], &path).expect("encode");
             std::fs::write(&path, bytes).expect("write");
             let back = read_records(&path).expect("read");

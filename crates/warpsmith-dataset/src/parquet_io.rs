@@ -80,13 +80,7 @@ fn perr(path: &Path) -> impl Fn(String) -> DatasetError + '_ {
 pub(crate) fn to_parquet(rows: &[&Record], path: &Path) -> Result<Vec<u8>, DatasetError> {
     let err = perr(path);
     let schema = schema();
-    let mut decoder = arrow::json::ReaderBuilder::new(Arc::clone(&schema))
-        .with_batch_size(rows.len().max(1))
-        .build_decoder()
-        .map_err(|e| err(e.to_string()))?;
-    decoder.serialize(rows).map_err(|e| err(e.to_string()))?;
-    let batch: RecordBatch =
-        decoder.flush().map_err(|e| err(e.to_string()))?.ok_or_else(|| err("no rows to write".into()))?;
+    let batch = to_batch(rows, path)?;
     let zstd = ZstdLevel::try_new(3).map_err(|e| err(e.to_string()))?;
     let props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(zstd))
@@ -99,11 +93,91 @@ pub(crate) fn to_parquet(rows: &[&Record], path: &Path) -> Result<Vec<u8>, Datas
     Ok(buf)
 }
 
+/// A Parquet file written a batch of records at a time: each [`ShardWriter::write`] becomes one row group, so
+/// memory holds one batch, not the file. Same properties as [`to_parquet`] (zstd level 3, no timestamps), so the
+/// same batches give the same bytes.
+pub struct ShardWriter {
+    path: std::path::PathBuf,
+    writer: ArrowWriter<std::fs::File>,
+    rows: usize,
+}
+
+impl ShardWriter {
+    /// Creates (truncates) `path`.
+    ///
+    /// # Errors
+    /// [`DatasetError`] naming the file.
+    pub fn create(path: &Path) -> Result<ShardWriter, DatasetError> {
+        let err = perr(path);
+        let file = std::fs::File::create(path).map_err(crate::io_err("create", path))?;
+        let zstd = ZstdLevel::try_new(3).map_err(|e| err(e.to_string()))?;
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(zstd))
+            .set_max_row_group_row_count(Some(1 << 20))
+            .build();
+        let writer = ArrowWriter::try_new(file, schema(), Some(props)).map_err(|e| err(e.to_string()))?;
+        Ok(ShardWriter { path: path.to_path_buf(), writer, rows: 0 })
+    }
+
+    /// Appends `rows` as one row group (nothing for an empty slice).
+    ///
+    /// # Errors
+    /// [`DatasetError`] naming the file.
+    pub fn write(&mut self, rows: &[&Record]) -> Result<(), DatasetError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let err = perr(&self.path);
+        let batch = to_batch(rows, &self.path)?;
+        self.writer.write(&batch).map_err(|e| err(e.to_string()))?;
+        self.writer.flush().map_err(|e| err(e.to_string()))?;
+        self.rows += rows.len();
+        Ok(())
+    }
+
+    /// Rows written so far.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Writes the footer and syncs the file to disk; returns the rows written.
+    ///
+    /// # Errors
+    /// [`DatasetError`] naming the file.
+    pub fn close(self) -> Result<usize, DatasetError> {
+        let err = perr(&self.path);
+        let file = self.writer.into_inner().map_err(|e| err(e.to_string()))?;
+        file.sync_all().map_err(crate::io_err("sync", &self.path))?;
+        Ok(self.rows)
+    }
+}
+
+fn to_batch(rows: &[&Record], path: &Path) -> Result<RecordBatch, DatasetError> {
+    let err = perr(path);
+    let mut decoder = arrow::json::ReaderBuilder::new(schema())
+        .with_batch_size(rows.len().max(1))
+        .build_decoder()
+        .map_err(|e| err(e.to_string()))?;
+    decoder.serialize(rows).map_err(|e| err(e.to_string()))?;
+    decoder.flush().map_err(|e| err(e.to_string()))?.ok_or_else(|| err("no rows to write".into()))
+}
+
 /// Reads every record of one Parquet shard.
 ///
 /// # Errors
 /// [`DatasetError`] if the file cannot be opened, is not Parquet, or does not match the schema.
 pub fn read_records(path: &Path) -> Result<Vec<Record>, DatasetError> {
+    let mut out = Vec::new();
+    for_each_record(path, &mut |r| out.push(r))?;
+    Ok(out)
+}
+
+/// Calls `f` with each record of one Parquet shard in order, holding 256 rows at a time; returns the rows read.
+///
+/// # Errors
+/// [`DatasetError`] if the file cannot be opened, is not Parquet, or does not match the schema (records before
+/// the bad batch have been passed to `f`).
+pub fn for_each_record(path: &Path, f: &mut dyn FnMut(Record)) -> Result<usize, DatasetError> {
     let err = perr(path);
     let file = std::fs::File::open(path).map_err(crate::io_err("open", path))?;
     // batches of 256 rows keep the JSON bridge's buffer small (a row with both modules is ~100 KB)
@@ -112,16 +186,17 @@ pub fn read_records(path: &Path) -> Result<Vec<Record>, DatasetError> {
         .with_batch_size(256)
         .build()
         .map_err(|e| err(e.to_string()))?;
-    let mut out = Vec::new();
+    let mut n = 0;
     for batch in reader {
         let batch = batch.map_err(|e| err(e.to_string()))?;
         let mut w = arrow::json::ArrayWriter::new(Vec::new());
         w.write(&batch).map_err(|e| err(e.to_string()))?;
         w.finish().map_err(|e| err(e.to_string()))?;
         let rows: Vec<Record> = serde_json::from_slice(&w.into_inner()).map_err(|e| err(e.to_string()))?;
-        out.extend(rows);
+        n += rows.len();
+        rows.into_iter().for_each(&mut *f);
     }
-    Ok(out)
+    Ok(n)
 }
 
 /// The Arrow schema stored in a Parquet file's footer.

@@ -31,19 +31,10 @@ fn v(location: impl Into<String>, problem: impl Into<String>) -> Violation {
     Violation { location: location.into(), problem: problem.into() }
 }
 
-/// The records that could be read, each with the shard it came from, and the violations found on the way.
-pub struct Loaded {
-    /// `(relative shard path, record)` in manifest order.
-    pub records: Vec<(String, Record)>,
-    /// Problems with files and schemas.
-    pub violations: Vec<Violation>,
-}
-
-/// Checks every file against the manifest (present, size, BLAKE3, rows, split), that no unlisted shard is in
-/// `data/`, and each shard's Arrow schema against [`crate::schema`], then reads the records of the readable
-/// shards.
-pub fn check_files(dir: &Path, m: &Manifest) -> Loaded {
-    let mut out = Loaded { records: Vec::new(), violations: Vec::new() };
+/// Checks every file the manifest lists (present, size, BLAKE3, split in its name) and that no unlisted shard
+/// is in `data/`, without reading any record; BLAKE3 is computed while reading, so memory stays small.
+pub fn check_file_list(dir: &Path, m: &Manifest) -> Vec<Violation> {
+    let mut out = Vec::new();
     let listed: HashSet<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
     if let Ok(entries) = std::fs::read_dir(dir.join("data")) {
         let mut extra: Vec<String> = entries
@@ -53,54 +44,69 @@ pub fn check_files(dir: &Path, m: &Manifest) -> Loaded {
             .collect();
         extra.sort();
         for p in extra {
-            out.violations.push(v(p, "shard not listed in manifest.json"));
+            out.push(v(p, "shard not listed in manifest.json"));
         }
     }
     for f in &m.files {
         let path = dir.join(&f.path);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
+        let hashed = std::fs::File::open(&path).and_then(|file| {
+            let mut h = blake3::Hasher::new();
+            h.update_reader(file)?;
+            Ok((h.count(), h.finalize().to_hex().to_string()))
+        });
+        let (size, hash) = match hashed {
+            Ok(x) => x,
             Err(e) => {
-                out.violations.push(v(&f.path, format!("cannot be read: {e}")));
+                out.push(v(&f.path, format!("cannot be read: {e}")));
                 continue;
             }
         };
-        if bytes.len() as u64 != f.bytes {
-            out.violations.push(v(&f.path, format!("{} bytes, manifest.json says {}", bytes.len(), f.bytes)));
+        if size != f.bytes {
+            out.push(v(&f.path, format!("{size} bytes, manifest.json says {}", f.bytes)));
         }
-        let hash = blake3::hash(&bytes).to_hex().to_string();
         if hash != f.blake3 {
-            out.violations.push(v(&f.path, format!("BLAKE3 {hash} differs from manifest.json's {}", f.blake3)));
+            out.push(v(&f.path, format!("BLAKE3 {hash} differs from manifest.json's {}", f.blake3)));
         }
         let name = f.path.trim_start_matches("data/");
         if !name.starts_with(&format!("{}-", f.split)) || !SPLITS.contains(&f.split.as_str()) {
-            out.violations.push(v(&f.path, format!("listed as split {:?}, which its name does not carry", f.split)));
+            out.push(v(&f.path, format!("listed as split {:?}, which its name does not carry", f.split)));
+        }
+    }
+    out
+}
+
+/// [`check_file_list`], then each readable shard's Arrow schema against [`crate::schema`] and its rows (count,
+/// split), passing each record with its shard's relative path to `each`, one shard batch at a time.
+pub fn check_files(dir: &Path, m: &Manifest, each: &mut dyn FnMut(&str, Record)) -> Vec<Violation> {
+    let mut out = check_file_list(dir, m);
+    for f in &m.files {
+        let path = dir.join(&f.path);
+        if !path.exists() {
+            continue;
         }
         match crate::parquet_io::read_schema(&path) {
             Ok(schema) => {
                 for problem in crate::parquet_io::schema_differences(&schema) {
-                    out.violations.push(v(&f.path, problem));
+                    out.push(v(&f.path, problem));
                 }
             }
             Err(e) => {
-                out.violations.push(v(&f.path, format!("not a readable Parquet file: {e}")));
+                out.push(v(&f.path, format!("not a readable Parquet file: {e}")));
                 continue;
             }
         }
-        match crate::read_records(&path) {
-            Ok(rows) => {
-                if rows.len() != f.rows {
-                    out.violations.push(v(&f.path, format!("{} rows, manifest.json says {}", rows.len(), f.rows)));
-                }
-                for r in rows {
-                    if r.split != f.split {
-                        out.violations
-                            .push(v(format!("record {}", r.id), format!("split {:?} in a {} shard", r.split, f.split)));
-                    }
-                    out.records.push((f.path.clone(), r));
-                }
+        let mut misplaced = Vec::new();
+        let read = crate::for_each_record(&path, &mut |r| {
+            if r.split != f.split {
+                misplaced.push(v(format!("record {}", r.id), format!("split {:?} in a {} shard", r.split, f.split)));
             }
-            Err(e) => out.violations.push(v(&f.path, format!("rows cannot be read: {e}"))),
+            each(&f.path, r);
+        });
+        out.append(&mut misplaced);
+        match read {
+            Ok(rows) if rows != f.rows => out.push(v(&f.path, format!("{rows} rows, manifest.json says {}", f.rows))),
+            Ok(_) => {}
+            Err(e) => out.push(v(&f.path, format!("rows cannot be read: {e}"))),
         }
     }
     out
@@ -119,103 +125,156 @@ pub fn check_records(records: &[(String, Record)], m: &Manifest) -> Vec<Violatio
     out
 }
 
-/// Checks the records among themselves and against the manifest: counts per split and category, unique ids,
-/// unique canonical forms recomputed from `python`, splits derived from clusters, and clusters recomputed from
-/// `python` with the manifest's near-duplicate rule.
+/// [`SetChecker`] over records in memory.
 pub fn check_set(records: &[(String, Record)], m: &Manifest) -> Vec<Violation> {
-    let mut out = Vec::new();
-    if records.len() != m.records {
-        out.push(v("manifest.json", format!("lists {} records, the shards hold {}", m.records, records.len())));
+    let mut c = SetChecker::new(m);
+    for (file, r) in records {
+        c.add(file, r);
     }
-    let mut splits: BTreeMap<String, usize> = BTreeMap::new();
-    let mut categories: BTreeMap<String, usize> = BTreeMap::new();
-    for (_, r) in records {
-        *splits.entry(r.split.clone()).or_insert(0) += 1;
-        *categories.entry(r.category.clone()).or_insert(0) += 1;
-    }
-    for split in SPLITS {
-        let (have, said) = (splits.get(split).copied().unwrap_or(0), m.splits.get(split).copied().unwrap_or(0));
-        if have != said {
-            out.push(v("manifest.json", format!("lists {said} {split} records, the shards hold {have}")));
+    c.finish()
+}
+
+/// What [`SetChecker`] keeps of a record: about 700 bytes, whatever its modules' length.
+struct Kept {
+    id: String,
+    cluster: String,
+    split: String,
+    signature: near_dup::Signature,
+}
+
+/// Checks the records among themselves and against the manifest, one record at a time: counts per split and
+/// category, unique ids, unique canonical forms recomputed from `python`, splits derived from clusters, and
+/// clusters recomputed from `python` with the manifest's near-duplicate rule.
+pub struct SetChecker<'m> {
+    m: &'m Manifest,
+    out: Vec<Violation>,
+    splits: BTreeMap<String, usize>,
+    categories: BTreeMap<String, usize>,
+    ids: HashMap<blake3::Hash, String>,
+    forms: HashMap<blake3::Hash, String>,
+    kept: Vec<Kept>,
+    lsh: near_dup::Lsh,
+}
+
+impl<'m> SetChecker<'m> {
+    /// An empty check against `m`.
+    pub fn new(m: &'m Manifest) -> Self {
+        let rule = &m.run.near_dup;
+        SetChecker {
+            m,
+            out: Vec::new(),
+            splits: BTreeMap::new(),
+            categories: BTreeMap::new(),
+            ids: HashMap::new(),
+            forms: HashMap::new(),
+            kept: Vec::new(),
+            lsh: near_dup::Lsh::new(rule.threshold, rule.ngram),
         }
     }
-    if categories != m.categories {
-        out.push(v(
-            "manifest.json",
-            format!("category counts {:?} differ from the shards' {categories:?}", m.categories),
-        ));
-    }
-    let mut ids: HashMap<&str, &str> = HashMap::new();
-    let mut forms: HashMap<blake3::Hash, &str> = HashMap::new();
-    for (file, r) in records {
-        if let Some(first) = ids.insert(&r.id, file) {
-            out.push(v(format!("record {}", r.id), format!("id appears twice ({first} and {file})")));
-            continue;
+
+    /// Takes one record, read from `file`.
+    pub fn add(&mut self, file: &str, r: &Record) {
+        *self.splits.entry(r.split.clone()).or_insert(0) += 1;
+        *self.categories.entry(r.category.clone()).or_insert(0) += 1;
+        self.kept.push(Kept {
+            id: r.id.clone(),
+            cluster: r.cluster.clone(),
+            split: r.split.clone(),
+            signature: self.lsh.signature(&r.python),
+        });
+        if let Some(first) = self.ids.insert(blake3::hash(r.id.as_bytes()), file.to_string()) {
+            self.out.push(v(format!("record {}", r.id), format!("id appears twice ({first} and {file})")));
+            return;
         }
         let form = blake3::hash(warpsmith_ast::text::canonical_text(&r.python).as_bytes());
-        if let Some(other) = forms.insert(form, &r.id) {
-            out.push(v(format!("record {}", r.id), format!("same canonical form as record {other}")));
+        if let Some(other) = self.forms.insert(form, r.id.clone()) {
+            self.out.push(v(format!("record {}", r.id), format!("same canonical form as record {other}")));
         }
     }
-    let rule = &m.run.near_dup;
-    let texts: Vec<&str> = records.iter().map(|(_, r)| r.python.as_str()).collect();
-    let reps = near_dup::clusters(&texts, rule.threshold, rule.ngram);
-    // each recomputed cluster must carry one stored `cluster` value, the id of one of its members, used by
-    // no other cluster; records are in file order here, so the representative may differ from generation's
-    let mut groups: BTreeMap<usize, Vec<&Record>> = BTreeMap::new();
-    for ((_, r), rep) in records.iter().zip(&reps) {
-        groups.entry(*rep).or_default().push(r);
-    }
-    let mut owner: HashMap<&str, usize> = HashMap::new();
-    for (rep, members) in &groups {
-        let stored: std::collections::BTreeSet<&str> = members.iter().map(|r| r.cluster.as_str()).collect();
-        let first = members[0];
-        if stored.len() > 1 {
-            let ids: Vec<&str> = members.iter().map(|r| r.id.as_str()).collect();
-            out.push(v(
-                format!("record {}", first.id),
-                format!("near-duplicates {ids:?} (Jaccard >= {}) carry different clusters {stored:?}", rule.threshold),
-            ));
+
+    /// The violations among every record added.
+    pub fn finish(self) -> Vec<Violation> {
+        let SetChecker { m, mut out, splits, categories, kept, .. } = self;
+        if kept.len() != m.records {
+            out.insert(0, v("manifest.json", format!("lists {} records, the shards hold {}", m.records, kept.len())));
         }
-        // a row repeated is reported as a repeated id, not again as its own near-duplicate
-        let distinct: std::collections::BTreeSet<&str> = members.iter().map(|r| r.id.as_str()).collect();
-        if !rule.keep && distinct.len() > 1 {
-            let ids: Vec<&str> = distinct.into_iter().collect();
-            out.push(v(
-                format!("record {}", first.id),
-                format!(
-                    "near-duplicates {ids:?} (Jaccard >= {}) though the dataset keeps one per cluster",
-                    rule.threshold
-                ),
-            ));
-        }
-        for c in stored {
-            if !members.iter().any(|r| r.id == c) {
-                out.push(v(format!("record {}", first.id), format!("cluster {c} is not the id of a member")));
+        for split in SPLITS {
+            let (have, said) = (splits.get(split).copied().unwrap_or(0), m.splits.get(split).copied().unwrap_or(0));
+            if have != said {
+                out.push(v("manifest.json", format!("lists {said} {split} records, the shards hold {have}")));
             }
-            if let Some(other) = owner.insert(c, *rep)
-                && other != *rep
-            {
+        }
+        if categories != m.categories {
+            out.push(v(
+                "manifest.json",
+                format!("category counts {:?} differ from the shards' {categories:?}", m.categories),
+            ));
+        }
+        let rule = &m.run.near_dup;
+        let reps = near_dup::clusters_of(kept.iter().map(|k| k.signature.clone()), rule.threshold, rule.ngram);
+        // each recomputed cluster must carry one stored `cluster` value, the id of one of its members, used by
+        // no other cluster; records are in file order here, so the representative may differ from generation's
+        let mut groups: BTreeMap<usize, Vec<&Kept>> = BTreeMap::new();
+        for (k, rep) in kept.iter().zip(&reps) {
+            groups.entry(*rep).or_default().push(k);
+        }
+        let mut owner: HashMap<&str, usize> = HashMap::new();
+        for (rep, members) in &groups {
+            let stored: std::collections::BTreeSet<&str> = members.iter().map(|r| r.cluster.as_str()).collect();
+            let first = members[0];
+            if stored.len() > 1 {
+                let ids: Vec<&str> = members.iter().map(|r| r.id.as_str()).collect();
                 out.push(v(
                     format!("record {}", first.id),
-                    format!("cluster {c} also holds kernels that are not near-duplicates of it"),
+                    format!(
+                        "near-duplicates {ids:?} (Jaccard >= {}) carry different clusters {stored:?}",
+                        rule.threshold
+                    ),
                 ));
             }
+            // a row repeated is reported as a repeated id, not again as its own near-duplicate
+            let distinct: std::collections::BTreeSet<&str> = members.iter().map(|r| r.id.as_str()).collect();
+            if !rule.keep && distinct.len() > 1 {
+                let ids: Vec<&str> = distinct.into_iter().collect();
+                out.push(v(
+                    format!("record {}", first.id),
+                    format!(
+                        "near-duplicates {ids:?} (Jaccard >= {}) though the dataset keeps one per cluster",
+                        rule.threshold
+                    ),
+                ));
+            }
+            for c in stored {
+                if !members.iter().any(|r| r.id == c) {
+                    out.push(v(format!("record {}", first.id), format!("cluster {c} is not the id of a member")));
+                }
+                if let Some(other) = owner.insert(c, *rep)
+                    && other != *rep
+                {
+                    out.push(v(
+                        format!("record {}", first.id),
+                        format!("cluster {c} also holds kernels that are not near-duplicates of it"),
+                    ));
+                }
+            }
         }
+        let mut cluster_split: HashMap<&str, &str> = HashMap::new();
+        for r in &kept {
+            let loc = format!("record {}", r.id);
+            if r.split != split_of(&r.cluster) {
+                out.push(v(
+                    &loc,
+                    format!("split {:?}, but its cluster's split is {:?}", r.split, split_of(&r.cluster)),
+                ));
+            }
+            if let Some(s) = cluster_split.insert(&r.cluster, &r.split)
+                && s != r.split
+            {
+                out.push(v(&loc, format!("cluster {} spans splits {s} and {}", r.cluster, r.split)));
+            }
+        }
+        out
     }
-    let mut cluster_split: HashMap<&str, &str> = HashMap::new();
-    for (_, r) in records {
-        let loc = format!("record {}", r.id);
-        if r.split != split_of(&r.cluster) {
-            out.push(v(&loc, format!("split {:?}, but its cluster's split is {:?}", r.split, split_of(&r.cluster))));
-        }
-        if let Some(s) = cluster_split.insert(&r.cluster, &r.split)
-            && s != r.split
-        {
-            out.push(v(&loc, format!("cluster {} spans splits {s} and {}", r.cluster, r.split)));
-        }
-    }
-    out
 }
 
 /// Checks one record against itself and the generator: the id's form, the four functions cut again from the
@@ -224,6 +283,12 @@ pub fn check_set(records: &[(String, Record)], m: &Manifest) -> Vec<Violation> {
 pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<Violation> {
     let mut out = Vec::new();
     let loc = format!("record {}", r.id);
+    for (col, text) in [("cpu_module", &r.cpu_module), ("cuda_module", &r.cuda_module), ("ptx", &r.ptx)] {
+        // records are machine-independent: Warp's install prefix is written `<warp>/` (dataset card)
+        if text.contains("site-packages/") || text.contains("/home/") || text.contains("/root/") {
+            out.push(v(&loc, format!("{col} quotes a path of the machine that made it")));
+        }
+    }
     if r.id.len() != 64 || !r.id.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()) {
         out.push(v(&loc, "id is not 64 lowercase hex digits"));
     }
@@ -407,6 +472,9 @@ mod tests {
             gradient_checked: 0,
             wall_seconds: 1.0,
             tools: BTreeMap::new(),
+            identity: None,
+            supervisor: BTreeMap::new(),
+            resumes: 0,
         };
         Manifest { format: 1, run, records: records.len(), splits, categories, files: Vec::new() }
     }

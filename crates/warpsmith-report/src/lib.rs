@@ -182,64 +182,92 @@ fn kernel_function(python: &str) -> &str {
 impl Stats {
     /// Computes every figure from the records (any order) and, when given, the run information of the manifest.
     pub fn compute(records: &[Record], run: Option<&RunInfo>) -> Stats {
-        let mut s = Stats { records: records.len(), ..Stats::default() };
-        for split in SPLITS {
-            s.splits.insert(split.to_string(), 0);
-        }
-        let mut chars: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-        let mut ids = std::collections::HashSet::new();
-        let mut canon = std::collections::HashSet::new();
-        let mut skel_all = std::collections::HashSet::new();
-        let mut skel_cat: BTreeMap<&str, std::collections::HashSet<blake3::Hash>> = BTreeMap::new();
-        let mut cluster_sizes: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut gradient_errors = Vec::new();
+        let mut b = StatsBuilder::new();
         for r in records {
-            *s.splits.entry(r.split.clone()).or_insert(0) += 1;
-            *s.categories.entry(r.category.clone()).or_default().entry(r.split.clone()).or_insert(0) += 1;
-            for col in LENGTH_COLUMNS {
-                let text = column(r, col);
-                s.samples.lines.entry(col.to_string()).or_default().push(text.lines().count() as f64);
-                chars.entry(col.to_string()).or_default().push(text.chars().count() as f64);
-            }
-            let py = kernel_function(&r.python).chars().count();
-            if py > 0 && !r.cuda_forward.is_empty() {
-                s.samples.expansion.push(r.cuda_forward.chars().count() as f64 / py as f64);
-            }
-            ids.insert(r.id.as_str());
-            canon.insert(digest(&warpsmith_ast::text::canonical_text(&r.python)));
-            let sk = digest(&warpsmith_ast::text::skeleton(&r.python));
-            skel_cat.entry(&r.category).or_default().insert(sk);
-            skel_all.insert(sk);
-            *cluster_sizes.entry(&r.cluster).or_insert(0) += 1;
-            // several features can stand for one builtin (`vec2` and `vec3` for `vector`): count records once;
-            // Python syntax reaches builtins too (`a[i]` is `wp::address`), so Warp's own forward code counts
-            let mut builtins: std::collections::BTreeSet<&str> =
-                r.features.iter().filter_map(|f| builtin_of_feature(f)).collect();
-            builtins.extend(builtins_called(&r.cpu_forward));
-            for b in builtins {
-                *s.coverage.records_per_builtin.entry(b.to_string()).or_insert(0) += 1;
-            }
-            for f in r.features.iter().filter(|f| f.contains(':') && builtin_of_feature(f).is_none()) {
-                *s.constructs.entry(f.clone()).or_insert(0) += 1;
-            }
-            let c = &r.checks;
-            for (field, value) in [
-                ("forward", c.forward.as_str()),
-                ("deterministic", if c.deterministic { "true" } else { "false" }),
-                ("gradient", c.gradient.as_str()),
-                ("ptx", c.ptx.as_str()),
-                ("cuda_forward", c.cuda_forward.as_str()),
-                ("cuda_backward", c.cuda_backward.as_str()),
-                ("standalone_compile", c.standalone_compile.as_str()),
-                ("standalone_equivalence", c.standalone_equivalence.as_str()),
-            ] {
-                *s.checks.entry(field.to_string()).or_default().entry(value.to_string()).or_insert(0) += 1;
-            }
-            if c.gradient == "passed" {
-                gradient_errors.push(c.gradient_max_rel_error);
-                s.samples.log_gradient_error.push(c.gradient_max_rel_error.max(1e-12).log10());
-            }
+            b.add(r);
         }
+        b.finish(run)
+    }
+}
+
+/// [`Stats`] computed one record at a time, so a dataset of any size is summarised with a few hundred bytes a
+/// record (per-record lengths for the plots, 32-byte digests for the distinct counts) instead of the records.
+#[derive(Default)]
+pub struct StatsBuilder {
+    s: Stats,
+    chars: BTreeMap<String, Vec<f64>>,
+    ids: std::collections::HashSet<blake3::Hash>,
+    canon: std::collections::HashSet<blake3::Hash>,
+    skel_all: std::collections::HashSet<blake3::Hash>,
+    skel_cat: BTreeMap<String, std::collections::HashSet<blake3::Hash>>,
+    cluster_sizes: std::collections::HashMap<blake3::Hash, usize>,
+    gradient_errors: Vec<f64>,
+}
+
+impl StatsBuilder {
+    /// An empty summary.
+    pub fn new() -> Self {
+        let mut b = StatsBuilder::default();
+        for split in SPLITS {
+            b.s.splits.insert(split.to_string(), 0);
+        }
+        b
+    }
+
+    /// Counts one record.
+    pub fn add(&mut self, r: &Record) {
+        let s = &mut self.s;
+        s.records += 1;
+        *s.splits.entry(r.split.clone()).or_insert(0) += 1;
+        *s.categories.entry(r.category.clone()).or_default().entry(r.split.clone()).or_insert(0) += 1;
+        for col in LENGTH_COLUMNS {
+            let text = column(r, col);
+            s.samples.lines.entry(col.to_string()).or_default().push(text.lines().count() as f64);
+            self.chars.entry(col.to_string()).or_default().push(text.chars().count() as f64);
+        }
+        let py = kernel_function(&r.python).chars().count();
+        if py > 0 && !r.cuda_forward.is_empty() {
+            s.samples.expansion.push(r.cuda_forward.chars().count() as f64 / py as f64);
+        }
+        self.ids.insert(digest(&r.id));
+        self.canon.insert(digest(&warpsmith_ast::text::canonical_text(&r.python)));
+        let sk = digest(&warpsmith_ast::text::skeleton(&r.python));
+        self.skel_cat.entry(r.category.clone()).or_default().insert(sk);
+        self.skel_all.insert(sk);
+        *self.cluster_sizes.entry(digest(&r.cluster)).or_insert(0) += 1;
+        // several features can stand for one builtin (`vec2` and `vec3` for `vector`): count records once;
+        // Python syntax reaches builtins too (`a[i]` is `wp::address`), so Warp's own forward code counts
+        let mut builtins: std::collections::BTreeSet<&str> =
+            r.features.iter().filter_map(|f| builtin_of_feature(f)).collect();
+        builtins.extend(builtins_called(&r.cpu_forward));
+        for b in builtins {
+            *s.coverage.records_per_builtin.entry(b.to_string()).or_insert(0) += 1;
+        }
+        for f in r.features.iter().filter(|f| f.contains(':') && builtin_of_feature(f).is_none()) {
+            *s.constructs.entry(f.clone()).or_insert(0) += 1;
+        }
+        let c = &r.checks;
+        for (field, value) in [
+            ("forward", c.forward.as_str()),
+            ("deterministic", if c.deterministic { "true" } else { "false" }),
+            ("gradient", c.gradient.as_str()),
+            ("ptx", c.ptx.as_str()),
+            ("cuda_forward", c.cuda_forward.as_str()),
+            ("cuda_backward", c.cuda_backward.as_str()),
+            ("standalone_compile", c.standalone_compile.as_str()),
+            ("standalone_equivalence", c.standalone_equivalence.as_str()),
+        ] {
+            *s.checks.entry(field.to_string()).or_default().entry(value.to_string()).or_insert(0) += 1;
+        }
+        if c.gradient == "passed" {
+            self.gradient_errors.push(c.gradient_max_rel_error);
+            s.samples.log_gradient_error.push(c.gradient_max_rel_error.max(1e-12).log10());
+        }
+    }
+
+    /// The figures of every record added, with the run information of the manifest when given.
+    pub fn finish(self, run: Option<&RunInfo>) -> Stats {
+        let StatsBuilder { mut s, chars, ids, canon, skel_all, skel_cat, cluster_sizes, gradient_errors } = self;
         for col in LENGTH_COLUMNS {
             let lines = s.samples.lines.get(col).map(|v| Summary::of(v)).unwrap_or_default();
             let ch = chars.get(col).map(|v| Summary::of(v)).unwrap_or_default();
@@ -247,7 +275,7 @@ impl Stats {
         }
         s.expansion = Summary::of(&s.samples.expansion);
         s.gradient_error = Summary::of(&gradient_errors);
-        let n = records.len().max(1) as f64;
+        let n = s.records.max(1) as f64;
         s.distinct = Distinct {
             ids: ids.len(),
             canonical_forms: canon.len(),
@@ -256,7 +284,7 @@ impl Stats {
             skeleton_ratio_by_category: skel_cat
                 .iter()
                 .map(|(c, set)| {
-                    let total: usize = s.categories.get(*c).map_or(0, |m| m.values().sum());
+                    let total: usize = s.categories.get(c).map_or(0, |m| m.values().sum());
                     (c.to_string(), set.len() as f64 / total.max(1) as f64)
                 })
                 .collect(),
@@ -274,9 +302,10 @@ impl Stats {
                 e.0 += 1;
             }
         }
+        let records = s.records;
         s.throughput = run.map(|run| Throughput {
             wall_seconds: run.wall_seconds,
-            records_per_second: records.len() as f64 / run.wall_seconds.max(1e-9),
+            records_per_second: records as f64 / run.wall_seconds.max(1e-9),
             verify: run.verify.clone(),
             failures: run.failures.clone(),
             rejected: run.rejected.clone(),
