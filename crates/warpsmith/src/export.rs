@@ -40,6 +40,9 @@ pub fn run(a: &ExportArgs) -> anyhow::Result<ExitCode> {
         }
         (To::Sft, None) => anyhow::bail!("--to sft needs --task"),
     };
+    if crate::validate::checked_manifest(&a.dir).is_none() {
+        return Ok(ExitCode::FAILURE);
+    }
     let out = a.out.clone().unwrap_or_else(|| a.dir.join("export").join(&label));
     let summary = export(&a.dir, &out, format).with_context(|| format!("exporting {}", a.dir.display()))?;
     for (split, rows, path) in &summary.files {

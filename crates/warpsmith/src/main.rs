@@ -5,7 +5,6 @@ mod env;
 mod export;
 mod generate;
 mod show;
-mod standalone;
 mod stats;
 mod validate;
 
@@ -41,6 +40,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`warpsmith validate DIR | head -1`) would panic;
+    // the default action ends the process quietly, as other command-line tools do.
+    // SAFETY: no other thread exists yet, and SIG_DFL installs no handler code.
+    unsafe {
+        let _ = nix::sys::signal::signal(nix::sys::signal::Signal::SIGPIPE, nix::sys::signal::SigHandler::SigDfl);
+    }
     let matches = Cli::command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,

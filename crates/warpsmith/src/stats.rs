@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use warpsmith_report::{Stats, report};
+use warpsmith_report::{StatsBuilder, report};
 
 /// Flags of `stats`.
 #[derive(clap::Args, Debug)]
@@ -20,9 +20,16 @@ pub struct StatsArgs {
 }
 
 pub fn run(a: &StatsArgs) -> anyhow::Result<ExitCode> {
-    let manifest = warpsmith_dataset::read_manifest(&a.dir).with_context(|| format!("reading {}", a.dir.display()))?;
-    let records = warpsmith_dataset::read_dataset(&a.dir).with_context(|| format!("reading {}", a.dir.display()))?;
-    let stats = Stats::compute(&records, Some(&manifest.run));
+    let Some(manifest) = crate::validate::checked_manifest(&a.dir) else {
+        return Ok(ExitCode::FAILURE);
+    };
+    let mut builder = StatsBuilder::new();
+    for f in &manifest.files {
+        let path = a.dir.join(&f.path);
+        warpsmith_dataset::for_each_record(&path, &mut |r| builder.add(&r))
+            .with_context(|| format!("reading {}", path.display()))?;
+    }
+    let stats = builder.finish(Some(&manifest.run));
     if a.json {
         println!("{}", serde_json::to_string_pretty(&stats).context("serialising the figures")?);
         return Ok(ExitCode::SUCCESS);

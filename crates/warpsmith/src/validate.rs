@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use warpsmith_dataset::Record;
-use warpsmith_dataset::validate::{Violation, check_files, check_records, compare_outputs};
+use warpsmith_dataset::validate::{SetChecker, Violation, check_files, check_record, compare_outputs};
 use warpsmith_gen::vectors::{ArgRole, launch_spec};
 use warpsmith_oracle::{CheckRequest, Job, Outcome, Pool, PoolOptions};
 
@@ -29,23 +29,34 @@ pub struct ValidateArgs {
     workers: Option<usize>,
 }
 
-/// The sample: the `n` records with the smallest `BLAKE3("warpsmith-validate" || id)`.
-fn sample(records: &[(String, Record)], n: usize) -> Vec<&Record> {
-    let mut keyed: Vec<(blake3::Hash, &Record)> = records
-        .iter()
-        .map(|(_, r)| {
-            let mut h = blake3::Hasher::new();
-            h.update(b"warpsmith-validate");
-            h.update(r.id.as_bytes());
-            (h.finalize(), r)
-        })
-        .collect();
-    keyed.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    keyed.into_iter().take(n).map(|(_, r)| r).collect()
+/// The sample: the `n` records with the smallest `BLAKE3("warpsmith-validate" || id)`, kept while the records
+/// stream past (at most `n` held).
+struct Sample {
+    n: usize,
+    kept: BTreeMap<([u8; 32], usize), Record>,
+    seen: usize,
+}
+
+impl Sample {
+    fn offer(&mut self, r: Record) {
+        let mut h = blake3::Hasher::new();
+        h.update(b"warpsmith-validate");
+        h.update(r.id.as_bytes());
+        self.seen += 1;
+        // the counter breaks ties between repeated ids
+        self.kept.insert((*h.finalize().as_bytes(), self.seen), r);
+        if self.kept.len() > self.n {
+            self.kept.pop_last();
+        }
+    }
+
+    fn records(self) -> Vec<Record> {
+        self.kept.into_values().collect()
+    }
 }
 
 /// Re-runs `records` through Warp and returns the violations.
-fn rerun(a: &ValidateArgs, records: &[&Record], config: &warpsmith_gen::Config) -> anyhow::Result<Vec<Violation>> {
+fn rerun(a: &ValidateArgs, records: &[Record], config: &warpsmith_gen::Config) -> anyhow::Result<Vec<Violation>> {
     let python = crate::env::python(a.python.as_deref())?;
     let workers = a.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let opts = PoolOptions { workers, batch: 8, timeout: Duration::from_secs(120), ..PoolOptions::default() };
@@ -74,7 +85,7 @@ fn rerun(a: &ValidateArgs, records: &[&Record], config: &warpsmith_gen::Config) 
             continue;
         }
         pool.submit(slot, Job { name: r.name.clone(), source: r.python.clone(), check });
-        submitted.insert(slot, *r);
+        submitted.insert(slot, r);
     }
     for _ in 0..submitted.len() {
         let (slot, outcome) = pool.results().recv().context("the oracle pool stopped unexpectedly")?;
@@ -116,11 +127,33 @@ pub fn run(a: &ValidateArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
-    let loaded = check_files(&a.dir, &manifest);
-    let mut violations = loaded.violations;
-    violations.extend(check_records(&loaded.records, &manifest));
+    if a.dir.join(".warpsmith/swap.json").exists() {
+        println!("{}: a generate run was stopped while swapping its dataset in", a.dir.display());
+        eprintln!("invalid: run the same generate command again to finish it");
+        return Ok(ExitCode::FAILURE);
+    }
     let config: Option<warpsmith_gen::Config> = serde_json::from_value(manifest.run.config.clone()).ok();
-    let chosen = sample(&loaded.records, a.sample);
+    let mut set = SetChecker::new(&manifest);
+    let mut per_record = Vec::new();
+    let mut sample = Sample { n: a.sample, kept: BTreeMap::new(), seen: 0 };
+    let mut records = 0usize;
+    let mut violations = check_files(&a.dir, &manifest, &mut |file, r| {
+        records += 1;
+        set.add(file, &r);
+        per_record.extend(check_record(&r, config.as_ref()));
+        if a.sample > 0 {
+            sample.offer(r);
+        }
+    });
+    violations.extend(set.finish());
+    if config.is_none() {
+        violations.push(Violation {
+            location: "manifest.json".into(),
+            problem: "run.config is not a generator configuration".into(),
+        });
+    }
+    violations.extend(per_record);
+    let chosen = sample.records();
     let mut rerun_count = 0;
     if let Some(cfg) = &config
         && !chosen.is_empty()
@@ -136,11 +169,44 @@ pub fn run(a: &ValidateArgs) -> anyhow::Result<ExitCode> {
         eprintln!(
             "valid: {} files, {} records; {rerun_count} re-run through Warp matched their modules and test outputs",
             manifest.files.len(),
-            loaded.records.len()
+            records
         );
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!("invalid: {} violations", violations.len());
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// The manifest of `dir` when it can be read and every file it lists is there with its size and BLAKE3 (and no
+/// unlisted shard): what `stats` and `export` need before they trust a dataset. Otherwise prints the problems
+/// (one line each, as `validate` does) and returns `None`.
+pub fn checked_manifest(dir: &std::path::Path) -> Option<warpsmith_dataset::Manifest> {
+    if dir.join(".warpsmith/swap.json").exists() {
+        eprintln!("error: {}: a generate run was stopped while swapping its dataset in; run it again", dir.display());
+        return None;
+    }
+    let manifest = match warpsmith_dataset::read_manifest(dir) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!(
+                "error: {:#}; not a warpsmith dataset (run `warpsmith validate` for details)",
+                anyhow::Error::from(e)
+            );
+            return None;
+        }
+    };
+    let problems = warpsmith_dataset::validate::check_file_list(dir, &manifest);
+    if problems.is_empty() {
+        return Some(manifest);
+    }
+    for p in &problems {
+        eprintln!("{p}");
+    }
+    eprintln!(
+        "error: {} disagrees with its manifest ({} problems); run `warpsmith validate`",
+        dir.display(),
+        problems.len()
+    );
+    None
 }

@@ -5,26 +5,11 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 
 use warpsmith_dataset::{Record, read_records};
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_warpsmith"))
-}
-
-/// The interpreter with warp-lang and datasets, set up once per test binary.
-fn python() -> &'static Path {
-    static PY: OnceLock<PathBuf> = OnceLock::new();
-    PY.get_or_init(|| {
-        if let Some(p) = std::env::var_os("WARPSMITH_PYTHON") {
-            return PathBuf::from(p);
-        }
-        let out = bin().args(["setup", "--cuda", "--with", "datasets"]).output().expect("run warpsmith setup");
-        assert!(out.status.success(), "setup failed: {}", String::from_utf8_lossy(&out.stderr));
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-    })
-}
+mod common;
+use common::{bin, parquet_bytes, python};
 
 fn generate(out: &Path, count: usize, seed: u64) -> std::process::Output {
     let out = bin()
@@ -46,14 +31,6 @@ fn records(dir: &Path) -> Vec<Record> {
         .collect();
     files.sort();
     files.iter().flat_map(|f| read_records(f).expect("read shard")).collect()
-}
-
-fn parquet_bytes(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    std::fs::read_dir(dir.join("data"))
-        .expect("data dir")
-        .map(|e| e.expect("entry").path())
-        .map(|p| (p.file_name().unwrap_or_default().to_string_lossy().to_string(), std::fs::read(&p).expect("read")))
-        .collect()
 }
 
 fn run_python(script: &str, args: &[&str]) -> String {
@@ -165,6 +142,9 @@ cpu = open(glob.glob(os.path.join(cache, "**", "*.cpp"), recursive=True)[0]).rea
 aot = tempfile.mkdtemp()
 wp.compile_aot_module(k.module, arch=80, module_dir=aot, use_ptx=True)
 cuda = open(glob.glob(os.path.join(aot, "*.cu"))[0]).read()
+# the one documented rewrite: Warp's install prefix is written `<warp>/` in records
+prefix = os.path.dirname(os.path.abspath(wp.__file__)) + os.sep
+cpu, cuda = cpu.replace(prefix, "<warp>/"), cuda.replace(prefix, "<warp>/")
 sys.stdout.write("\n" + json.dumps({"cpu": cpu, "cuda": cuda}) + "\n")
 "#;
     // one record per category where possible

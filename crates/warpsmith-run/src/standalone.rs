@@ -1,8 +1,7 @@
-//! The standalone-CUDA stage of `generate`: translates each accepted record with `warpsmith-cuda`, then
+//! The standalone-CUDA stage of a run: translates each accepted record with `warpsmith-cuda`, then
 //! checks the translations in batches (nvcc PTX compile, host equivalence with Warp's outputs) on
 //! `workers` threads.
 
-use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -12,13 +11,15 @@ use warpsmith_dataset::Record;
 use warpsmith_gen::vectors::ArgRole;
 use warpsmith_oracle::{Failure, FailureReason};
 
-use crate::generate::Candidate;
+use crate::RunError;
+use crate::verdict::Candidate;
 
 /// Translations per translation unit: large enough that compiler start-up is amortised (nvcc ~0.4 s,
 /// g++ ~0.2 s per run), small enough that a failing batch is cheap to split.
 pub const BATCH: usize = 48;
 
 /// What the stage runs.
+#[derive(Clone, Debug)]
 pub struct Stage {
     /// The compilers, or `None` to only translate (`--verify codegen`).
     pub toolchain: Option<Toolchain>,
@@ -36,13 +37,15 @@ fn failure(reason: FailureReason, message: String) -> Failure {
 
 /// Translates and checks `records` (each with its candidate); sets `cuda_standalone` and the two checks on
 /// each, or returns the failure (with the translation's source, if there is one) for records that failed.
+/// `tag` names the scratch files (unique among calls that run at once).
 ///
-/// Errors: a compiler that cannot be started, or a scratch file that cannot be written.
-pub fn run(
+/// # Errors
+/// [`RunError::Standalone`]: a compiler that cannot be started, or a scratch file that cannot be written.
+pub(crate) fn run(
     stage: &Stage,
     items: &mut [(usize, Candidate, Box<Record>)],
-    round: u64,
-) -> anyhow::Result<Vec<Option<(Failure, String)>>> {
+    tag: &str,
+) -> Result<Vec<Option<(Failure, String)>>, RunError> {
     let mut verdicts: Vec<Option<(Failure, String)>> = vec![None; items.len()];
     let mut translations: Vec<(usize, Translation)> = Vec::new();
     for (i, (_, c, r)) in items.iter_mut().enumerate() {
@@ -94,8 +97,10 @@ pub fn run(
                     let k = next.fetch_add(1, Ordering::SeqCst);
                     let Some(chunk) = chunks.get(k) else { break };
                     let refs: Vec<&Translation> = chunk.iter().map(|(_, t)| t).collect();
-                    let tag = format!("r{round}-b{k}");
-                    match tc.check(&refs, stage.compile, stage.equivalence, &tag) {
+                    let tag = format!("{tag}-{k}");
+                    let checked = tc.check(&refs, stage.compile, stage.equivalence, &tag);
+                    remove_scratch(&tc.workdir, &tag);
+                    match checked {
                         Ok(o) => results.lock().unwrap_or_else(|p| p.into_inner()).push((k, o)),
                         Err(e) => errors.lock().unwrap_or_else(|p| p.into_inner()).push(e),
                     }
@@ -104,7 +109,7 @@ pub fn run(
         }
     });
     if let Some(e) = errors.into_inner().unwrap_or_else(|p| p.into_inner()).into_iter().next() {
-        return Err(anyhow::Error::new(e).context("running the standalone CUDA checks"));
+        return Err(RunError::Standalone(e.to_string()));
     }
     for (k, outcomes) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
         for ((i, t), o) in chunks[k].iter().zip(outcomes) {
@@ -125,9 +130,16 @@ pub fn run(
     Ok(verdicts)
 }
 
-/// A scratch directory for the compilers, removed when dropped.
-pub fn scratch() -> anyhow::Result<(tempfile::TempDir, PathBuf)> {
-    let dir = tempfile::Builder::new().prefix("warpsmith-standalone-").tempdir()?;
-    let path = dir.path().to_path_buf();
-    Ok((dir, path))
+/// Deletes the compilers' files of one batch (sources, objects, binaries named `{tag}...`), so scratch space
+/// does not grow with the run. A file that cannot be deleted is left to the run's final cleanup of its
+/// scratch directory.
+fn remove_scratch(dir: &std::path::Path, tag: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let ours = name.strip_prefix(tag).is_some_and(|rest| rest.starts_with(['.', '-']) || rest.is_empty());
+        if ours {
+            let _ = if e.path().is_dir() { std::fs::remove_dir_all(e.path()) } else { std::fs::remove_file(e.path()) };
+        }
+    }
 }

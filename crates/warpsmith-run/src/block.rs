@@ -1,0 +1,323 @@
+//! Blocks: computing one (synthesise, Warp oracle, standalone CUDA, in rounds until every slot has a record),
+//! and committing them in order against the index of committed records.
+//!
+//! Determinism: inside a block, candidates are generated and deduplicated sequentially in slot order, round by
+//! round; only the oracle and the compilers run in parallel, and their results are stored by slot. A block
+//! depends on (master seed, block index, configuration) alone; commit then regenerates, in slot order, the
+//! slots whose record collides with a committed one. So the dataset does not depend on workers, timing,
+//! pipelining or interruptions.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crossbeam_channel::RecvTimeoutError;
+use warpsmith_dataset::Record;
+use warpsmith_gen::vectors::launch_spec;
+use warpsmith_gen::{Category, record_seed};
+use warpsmith_oracle::{CheckRequest, Job, Outcome, Pool};
+
+use crate::index::{AgainstIndex, Dedup, Entry, Index, Local};
+use crate::journal::{BlockEntry, Counters, Journal};
+use crate::outdir::OutDir;
+use crate::verdict::{Candidate, Verdict, judge, write_failure, write_finding};
+use crate::{Reporter, RunError, Settings, Stage, Verify, fault};
+
+/// Rounds of regeneration for slots whose kernel failed, was rejected or became a finding.
+const MAX_ROUNDS: u64 = 8;
+/// Regenerations of one slot when its candidates keep colliding with earlier kernels.
+const MAX_DUPLICATE_ATTEMPTS: u64 = 1000;
+/// Blocks computed at once: while one is in its standalone stage, the next keeps the Warp workers busy.
+const IN_FLIGHT: usize = 2;
+
+/// What a block computation needs.
+pub(crate) struct Ctx<'a> {
+    pub s: &'a Settings,
+    pub pool: &'a Pool,
+    pub schedule: &'a [Category],
+    pub out: &'a OutDir,
+    pub stage: &'a Stage,
+    /// Set by Ctrl-C / SIGTERM, and by a failed block so the others stop too.
+    pub interrupted: &'a AtomicBool,
+    pub reporter: &'a dyn Reporter,
+}
+
+/// Why the block loop stopped early.
+pub(crate) enum Stop {
+    Interrupted,
+    Failed(RunError),
+}
+
+impl From<RunError> for Stop {
+    fn from(e: RunError) -> Stop {
+        Stop::Failed(e)
+    }
+}
+
+/// A block's records before commit.
+struct Work {
+    block: u64,
+    records: BTreeMap<u64, Record>,
+    attempts: BTreeMap<u64, u64>,
+    counters: Counters,
+}
+
+/// Computes and commits every block the journal does not list, in order, with [`IN_FLIGHT`] computed at once.
+pub(crate) fn run_blocks(ctx: &Ctx, journal: &mut Journal, index: &mut Index) -> Result<(), Stop> {
+    let first = journal.blocks.len() as u64;
+    let n = ctx.s.blocks();
+    let started = std::time::Instant::now();
+    let (wall_before, supervisor_before) = (journal.wall_seconds, journal.supervisor);
+    std::thread::scope(|scope| {
+        let mut inflight = VecDeque::new();
+        let mut next = first;
+        let result = loop {
+            while inflight.len() < IN_FLIGHT && next < n {
+                let b = next;
+                inflight.push_back(scope.spawn(move || compute(ctx, b)));
+                next += 1;
+            }
+            let Some(handle) = inflight.pop_front() else { break Ok(()) };
+            let work = match handle.join() {
+                Ok(Ok(w)) => w,
+                Ok(Err(stop)) => break Err(stop),
+                Err(_) => break Err(Stop::Failed(RunError::Corrupt("a block thread panicked".into()))),
+            };
+            fault::point("block-computed");
+            if crate::is_interrupted(ctx.interrupted) {
+                break Err(Stop::Interrupted);
+            }
+            let now = ctx.pool.counters();
+            journal.wall_seconds = wall_before + started.elapsed().as_secs_f64();
+            journal.supervisor = warpsmith_oracle::PoolCounters {
+                restarts: supervisor_before.restarts + now.restarts,
+                timeouts: supervisor_before.timeouts + now.timeouts,
+                crashes: supervisor_before.crashes + now.crashes,
+                retries: supervisor_before.retries + now.retries,
+            };
+            if let Err(e) = commit(ctx, work, journal, index) {
+                break Err(e);
+            }
+            if crate::is_interrupted(ctx.interrupted) {
+                break Err(Stop::Interrupted);
+            }
+        };
+        if result.is_err() {
+            // the blocks still in flight stop at their next look at the flag
+            ctx.interrupted.store(true, Ordering::Relaxed);
+        }
+        result
+    })
+}
+
+/// The slots of block `b`.
+fn slots(s: &Settings, b: u64) -> Vec<u64> {
+    let start = b * s.block_size;
+    (start..(start + s.block_size).min(s.count)).collect()
+}
+
+fn compute(ctx: &Ctx, b: u64) -> Result<Work, Stop> {
+    let dir = ctx.out.block_dir(b);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|e| io(&dir, e))?;
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+    let mut work =
+        Work { block: b, records: BTreeMap::new(), attempts: BTreeMap::new(), counters: Counters::default() };
+    let mut dedup = Local::new(&ctx.s.near_dup);
+    fill(ctx, &dir, slots(ctx.s, b), &mut work, &mut dedup)?;
+    Ok(work)
+}
+
+fn io(path: &Path, e: std::io::Error) -> RunError {
+    RunError::Dataset(warpsmith_dataset::DatasetError::Io { action: "write", path: path.to_path_buf(), source: e })
+}
+
+/// Fills `slots` of `work` with records: rounds of generation (admitted by `dedup`), the oracle and the
+/// standalone stage, regenerating what fails, until every slot has a record or the rounds run out.
+fn fill(ctx: &Ctx, dir: &Path, slots: Vec<u64>, work: &mut Work, dedup: &mut dyn Dedup) -> Result<(), Stop> {
+    let s = ctx.s;
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut pending = slots;
+    for round in 0..MAX_ROUNDS {
+        if pending.is_empty() {
+            break;
+        }
+        let mut candidates: BTreeMap<u64, Candidate> = BTreeMap::new();
+        for &slot in &pending {
+            let category = ctx.schedule[slot as usize];
+            let cand = loop {
+                let attempt = work.attempts.entry(slot).or_insert(0);
+                let seed = record_seed(s.seed, slot, *attempt);
+                *attempt += 1;
+                let attempts = *attempt;
+                let kernel = warpsmith_gen::generate(category, seed, &s.config);
+                let id = warpsmith_ast::canonical_id(&kernel);
+                if !dedup.duplicate(&id) {
+                    let python = warpsmith_ast::python_module(&kernel);
+                    let sig = dedup.signature(&python);
+                    if !dedup.near(&sig) {
+                        let spec = Some(launch_spec(&kernel, seed));
+                        break Some(Candidate { category, seed, kernel, id, python, spec });
+                    }
+                    work.counters.near_duplicates += 1;
+                } else {
+                    work.counters.duplicates += 1;
+                }
+                if attempts >= MAX_DUPLICATE_ATTEMPTS {
+                    break None;
+                }
+            };
+            let Some(cand) = cand else { continue };
+            let check = (s.verify != Verify::Codegen).then(|| CheckRequest {
+                spec: cand.spec.clone().unwrap_or_else(|| launch_spec(&cand.kernel, cand.seed)),
+                fd_seed: cand.seed,
+                fd_samples: s.fd_samples,
+                gradient: s.verify == Verify::Full
+                    && !warpsmith_ast::mutates_in_dynamic_loop(&cand.kernel)
+                    && warpsmith_gen::catalog::gradient_gaps(&warpsmith_ast::features(&cand.kernel)).is_empty(),
+            });
+            let job = Job { name: cand.kernel.name.clone(), source: cand.python.clone(), check };
+            ctx.pool.submit_to(slot as usize, job, &tx);
+            candidates.insert(slot, cand);
+        }
+        let mut retry = Vec::new();
+        let mut accepted: Vec<(usize, Candidate, Box<Record>)> = Vec::new();
+        let mut remaining = candidates.len();
+        while remaining > 0 {
+            let (slot, outcome) = match rx.recv_timeout(crate::POLL) {
+                Ok(r) => r,
+                Err(RecvTimeoutError::Timeout) if crate::is_interrupted(ctx.interrupted) => {
+                    return Err(Stop::Interrupted);
+                }
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(Stop::Failed(RunError::Oracle("the worker pool stopped unexpectedly".into())));
+                }
+            };
+            remaining -= 1;
+            let Some(c) = candidates.remove(&(slot as u64)) else { continue };
+            let verdict = match outcome {
+                Outcome::Ok(mods) => judge(&c, *mods, s.verify),
+                Outcome::Failed(f) => Verdict::Fail(f),
+            };
+            let counters = &mut work.counters;
+            match verdict {
+                Verdict::Accept(r) => {
+                    if r.checks.gradient == "passed" || r.checks.gradient == "failed" {
+                        counters.gradient_checked += 1;
+                    }
+                    ctx.reporter.candidate_accepted();
+                    accepted.push((slot, c, r));
+                }
+                Verdict::Reject(why) => {
+                    *counters.rejected.entry(why).or_insert(0) += 1;
+                    retry.push(slot as u64);
+                }
+                Verdict::Fail(f) => {
+                    *counters.failures.entry(f.reason.name().to_string()).or_insert(0) += 1;
+                    write_failure(dir, &c, &f, "")?;
+                    retry.push(slot as u64);
+                }
+                Verdict::Finding(v, run) => {
+                    counters.gradient_checked += 1;
+                    let class = serde_json::to_value(v.class).ok().and_then(|x| x.as_str().map(String::from));
+                    *counters.findings.entry(class.unwrap_or_default()).or_insert(0) += 1;
+                    write_finding(dir, &c, &v, &run)?;
+                    retry.push(slot as u64);
+                }
+            }
+        }
+        if crate::is_interrupted(ctx.interrupted) {
+            return Err(Stop::Interrupted);
+        }
+        // sorted, so the translation units (and any failure files) do not depend on completion order
+        accepted.sort_by_key(|(slot, _, _)| *slot);
+        let tag = format!("b{}-r{round}-{}", work.block, pending.first().copied().unwrap_or(0));
+        let verdicts = crate::standalone::run(ctx.stage, &mut accepted, &tag)?;
+        for ((slot, c, r), verdict) in accepted.into_iter().zip(verdicts) {
+            match verdict {
+                None => {
+                    work.counters.standalone_checked += u64::from(r.checks.standalone_equivalence == "passed");
+                    work.records.insert(slot as u64, *r);
+                }
+                Some((f, cuda)) => {
+                    *work.counters.failures.entry(f.reason.name().to_string()).or_insert(0) += 1;
+                    write_failure(dir, &c, &f, &cuda)?;
+                    retry.push(slot as u64);
+                }
+            }
+        }
+        retry.sort_unstable();
+        pending = retry;
+    }
+    Ok(())
+}
+
+/// Commits a computed block: drops and regenerates its records that collide with committed ones, then writes
+/// its shard and index and lists it in the journal.
+fn commit(ctx: &Ctx, mut work: Work, journal: &mut Journal, index: &mut Index) -> Result<(), Stop> {
+    let dir = ctx.out.block_dir(work.block);
+    let mut colliding = Vec::new();
+    let mut signatures: BTreeMap<u64, warpsmith_dataset::near_dup::Signature> = BTreeMap::new();
+    for (&slot, r) in &work.records {
+        let sig = index.signature(&r.python);
+        if index.contains(&r.id) {
+            work.counters.duplicates += 1;
+            colliding.push(slot);
+        } else if index.near(&sig) {
+            work.counters.near_duplicates += 1;
+            colliding.push(slot);
+        } else {
+            index.insert(&r.id, sig.clone());
+            signatures.insert(slot, sig);
+        }
+    }
+    if !colliding.is_empty() {
+        for slot in &colliding {
+            work.records.remove(slot);
+        }
+        let mut against = AgainstIndex { index, local: Local::new(&ctx.s.near_dup) };
+        fill(ctx, &dir, colliding.clone(), &mut work, &mut against)?;
+        for slot in &colliding {
+            if let Some(r) = work.records.get(slot) {
+                let sig = index.signature(&r.python);
+                index.insert(&r.id, sig.clone());
+                signatures.insert(*slot, sig);
+            }
+        }
+    }
+    // the shard: records in slot order, written to a temporary name and renamed
+    let shard = dir.join("records.parquet");
+    let tmp = dir.join(".records.parquet.tmp");
+    let rows: Vec<&Record> = work.records.values().collect();
+    let mut w = warpsmith_dataset::ShardWriter::create(&tmp).map_err(RunError::from)?;
+    let half = rows.len() / 2;
+    w.write(&rows[..half]).map_err(RunError::from)?;
+    fault::point("shard-write");
+    w.write(&rows[half..]).map_err(RunError::from)?;
+    w.close().map_err(RunError::from)?;
+    std::fs::rename(&tmp, &shard).map_err(|e| io(&shard, e))?;
+    let entries: Vec<Entry> = work
+        .records
+        .iter()
+        .filter_map(|(slot, r)| signatures.remove(slot).map(|signature| Entry { id: r.id.clone(), signature }))
+        .collect();
+    let bytes = serde_json::to_vec(&entries).map_err(|e| RunError::Corrupt(e.to_string()))?;
+    warpsmith_dataset::atomic_write(&dir.join("index.json"), &bytes).map_err(RunError::from)?;
+    let hash = std::fs::File::open(&shard)
+        .and_then(|f| blake3::Hasher::new().update_reader(f).map(|h| h.finalize().to_hex().to_string()))
+        .map_err(|e| io(&shard, e))?;
+    let size = std::fs::metadata(&shard).map_err(|e| io(&shard, e))?.len();
+    fault::point("journal-write");
+    journal.blocks.push(BlockEntry {
+        index: work.block,
+        records: rows.len() as u64,
+        bytes: size,
+        blake3: hash,
+        counters: work.counters,
+    });
+    ctx.out.write_journal(journal)?;
+    ctx.reporter.block_committed(work.block, rows.len() as u64, journal.records());
+    Ok(())
+}

@@ -1,0 +1,337 @@
+//! Verdicts: what becomes of a candidate after the Warp oracle, the record built from an accepted one, and
+//! the files written for failures and findings.
+
+use std::path::Path;
+
+use warpsmith_ast::Kernel;
+use warpsmith_dataset::{Checks, Record, split_of};
+use warpsmith_gen::Category;
+use warpsmith_gen::vectors::{ArgRole, LaunchSpec};
+use warpsmith_oracle::{
+    Failure, FailureReason, GradientVerdict, Modules, RunResult, WARP_VERSION, assess_gradient, cut_functions,
+};
+
+use crate::{RunError, Verify};
+
+/// One generated kernel on its way through the checks.
+pub struct Candidate {
+    pub category: Category,
+    pub seed: u64,
+    pub kernel: Kernel,
+    pub id: String,
+    pub python: String,
+    pub spec: Option<LaunchSpec>,
+}
+
+/// What becomes of a candidate after the oracle.
+pub(crate) enum Verdict {
+    /// Written to the dataset.
+    Accept(Box<Record>),
+    /// Degenerate or nondeterministic outputs: counted and regenerated.
+    Reject(String),
+    /// A generator or oracle failure: written under `failures/` and regenerated.
+    Fail(Failure),
+    /// A gradient mismatch: written under `findings/` and regenerated.
+    Finding(GradientVerdict, Box<RunResult>),
+}
+
+fn fail(reason: FailureReason, message: String) -> Verdict {
+    Verdict::Fail(Failure { reason, message, traceback: String::new(), stderr_tail: String::new(), attempts: 1 })
+}
+
+/// The verification part of a record.
+struct Verified {
+    checks: Checks,
+    test_outputs: Vec<warpsmith_dataset::Tensor>,
+    grad_outputs: Vec<warpsmith_dataset::Tensor>,
+    grad_inputs: Vec<warpsmith_dataset::Tensor>,
+}
+
+/// Applies the execution checks to a worker's run; `Err` is the verdict for a candidate that does not pass.
+fn verify_run(c: &Candidate, run: Option<RunResult>, verify: Verify) -> Result<Verified, Verdict> {
+    let skipped = || "skipped".to_string();
+    let mut v = Verified {
+        checks: Checks {
+            forward: skipped(),
+            deterministic: false,
+            gradient: skipped(),
+            gradient_max_rel_error: 0.0,
+            ptx: skipped(),
+            cuda_forward: skipped(),
+            cuda_backward: skipped(),
+            standalone_compile: skipped(),
+            standalone_equivalence: skipped(),
+        },
+        test_outputs: Vec::new(),
+        grad_outputs: Vec::new(),
+        grad_inputs: Vec::new(),
+    };
+    if verify == Verify::Codegen {
+        return Ok(v);
+    }
+    let Some(run) = run else { return Err(fail(FailureReason::Internal, "the worker returned no run".into())) };
+    if !run.ok {
+        return Err(Verdict::Fail(Failure {
+            reason: FailureReason::Run,
+            message: run.error.unwrap_or_default(),
+            traceback: run.traceback.unwrap_or_default(),
+            stderr_tail: String::new(),
+            attempts: 1,
+        }));
+    }
+    if let Some(p) = &run.problem {
+        return Err(Verdict::Reject(p.clone()));
+    }
+    if run.deterministic != Some(true) {
+        return Err(Verdict::Reject("nondeterministic".into()));
+    }
+    v.checks.forward = "passed".into();
+    v.checks.deterministic = true;
+    if verify == Verify::Full {
+        if run.ptx != Some(true) {
+            return Err(fail(FailureReason::Ptx, run.ptx_error.clone().unwrap_or_default()));
+        }
+        v.checks.ptx = "passed".into();
+        match &run.gradient {
+            // not requested: the kernel mutates a float in a dynamic loop, which Warp does not differentiate
+            None => v.checks.gradient = "not_differentiable".into(),
+            Some(g) => {
+                let verdict = assess_gradient(g);
+                if verdict.status == "failed" {
+                    return Err(Verdict::Finding(verdict, Box::new(run)));
+                }
+                v.checks.gradient = verdict.status.into();
+                v.checks.gradient_max_rel_error = verdict.max_rel_error;
+                if verdict.status == "passed" {
+                    v.grad_inputs = g.grad_inputs.clone();
+                    v.grad_outputs = c.spec.as_ref().map(|s| s.grad_outputs.clone()).unwrap_or_default();
+                }
+            }
+        }
+    }
+    for (what, status, field) in [
+        ("forward", &run.cuda_forward, &mut v.checks.cuda_forward),
+        ("backward", &run.cuda_backward, &mut v.checks.cuda_backward),
+    ] {
+        match status.as_deref() {
+            Some("passed") => *field = "passed".into(),
+            Some(other) => {
+                return Err(fail(FailureReason::CudaMismatch, format!("CUDA {what} {other} against the CPU")));
+            }
+            None => {}
+        }
+    }
+    v.test_outputs = run.outputs;
+    Ok(v)
+}
+
+/// Judges the oracle's answer for a candidate and builds its record.
+pub(crate) fn judge(c: &Candidate, mods: Modules, verify: Verify) -> Verdict {
+    let f = match cut_functions(&mods.cpu_module, &mods.cuda_module, &c.kernel.name) {
+        Ok(f) => f,
+        Err(e) => return fail(FailureReason::Internal, e.to_string()),
+    };
+    let mut v = match verify_run(c, mods.run, verify) {
+        Ok(v) => v,
+        Err(verdict) => return verdict,
+    };
+    if mods.ptx.is_some() {
+        // --ptx compiled this record's own cuda_module with NVRTC
+        v.checks.ptx = "passed".into();
+    }
+    let executed = verify != Verify::Codegen;
+    let spec = c.spec.as_ref().filter(|_| executed);
+    let test_inputs = spec
+        .map(|s| {
+            s.args
+                .iter()
+                .filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value))
+                .map(|a| a.tensor.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    Verdict::Accept(Box::new(Record {
+        // set with the clusters once every record is known
+        split: split_of(&c.id).to_string(),
+        cluster: c.id.clone(),
+        id: c.id.clone(),
+        name: c.kernel.name.clone(),
+        category: c.category.name().to_string(),
+        seed: c.seed,
+        python: c.python.clone(),
+        cpu_forward: f.cpu_forward,
+        cpu_backward: f.cpu_backward,
+        cuda_forward: f.cuda_forward,
+        cuda_backward: f.cuda_backward,
+        cpu_module: mods.cpu_module,
+        cuda_module: mods.cuda_module,
+        warp_version: WARP_VERSION.to_string(),
+        features: warpsmith_ast::features(&c.kernel).into_iter().collect(),
+        launch_dim: spec.map(|s| s.launch_dim.iter().map(|&d| d as i32).collect()).unwrap_or_default(),
+        test_inputs,
+        test_outputs: v.test_outputs,
+        grad_outputs: v.grad_outputs,
+        grad_inputs: v.grad_inputs,
+        checks: v.checks,
+        ptx: mods.ptx.unwrap_or_default(),
+        // set by the standalone stage
+        cuda_standalone: String::new(),
+    }))
+}
+
+/// Writes a gradient finding: the module, and a JSON reproducer with the launch, both gradients and the class.
+pub(crate) fn write_finding(dir: &Path, c: &Candidate, v: &GradientVerdict, run: &RunResult) -> Result<(), RunError> {
+    let fdir = dir.join("findings");
+    std::fs::create_dir_all(&fdir).map_err(|e| write_err(&fdir, e))?;
+    let stem = format!("{}-{}", c.category.name(), c.seed);
+    write_file(&fdir.join(format!("{stem}.py")), &c.python)?;
+    let json = serde_json::json!({
+        "id": c.id,
+        "category": c.category.name(),
+        "seed": c.seed,
+        "kernel": c.kernel.name,
+        "class": v.class,
+        "verdict": v,
+        "launch": c.spec,
+        "gradient": run.gradient,
+        "reproduce": format!("warpsmith show --category {} --seed {}", c.category.name(), c.seed),
+    });
+    let text = serde_json::to_string_pretty(&json).map_err(|e| RunError::Corrupt(e.to_string()))?;
+    write_file(&fdir.join(format!("{stem}.json")), text)?;
+    Ok(())
+}
+
+/// Writes a failure: the module, the standalone translation when there is one (`cuda`), and a report.
+pub(crate) fn write_failure(dir: &Path, c: &Candidate, f: &Failure, cuda: &str) -> Result<(), RunError> {
+    let fdir = dir.join("failures");
+    std::fs::create_dir_all(&fdir).map_err(|e| write_err(&fdir, e))?;
+    let stem = format!("{}-{}", c.category.name(), c.seed);
+    write_file(&fdir.join(format!("{stem}.py")), &c.python)?;
+    if !cuda.is_empty() {
+        write_file(&fdir.join(format!("{stem}.cu")), cuda)?;
+    }
+    let report = format!(
+        "category: {}\nseed: {}\nid: {}\nreason: {}\nattempts: {}\nmessage: {}\n\n--- traceback ---\n{}\n--- worker stderr (tail) ---\n{}\n\nreproduce: warpsmith show --category {} --seed {}\n",
+        c.category.name(),
+        c.seed,
+        c.id,
+        f.reason.name(),
+        f.attempts,
+        f.message,
+        f.traceback,
+        f.stderr_tail,
+        c.category.name(),
+        c.seed
+    );
+    write_file(&fdir.join(format!("{stem}.txt")), report)?;
+    Ok(())
+}
+
+fn write_err(path: &Path, e: std::io::Error) -> RunError {
+    RunError::Dataset(warpsmith_dataset::DatasetError::Io { action: "write", path: path.to_path_buf(), source: e })
+}
+
+fn write_file(path: &Path, contents: impl AsRef<[u8]>) -> Result<(), RunError> {
+    std::fs::write(path, contents).map_err(|e| write_err(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use warpsmith_gen::Config;
+    use warpsmith_gen::vectors::launch_spec;
+    use warpsmith_oracle::{FdSample, GradientRun};
+
+    fn candidate() -> Candidate {
+        let kernel = warpsmith_gen::generate(Category::Arithmetic, 1, &Config::default());
+        let spec = Some(launch_spec(&kernel, 1));
+        Candidate {
+            category: Category::Arithmetic,
+            seed: 1,
+            id: warpsmith_ast::canonical_id(&kernel),
+            python: warpsmith_ast::python_module(&kernel),
+            kernel,
+            spec,
+        }
+    }
+
+    fn run() -> RunResult {
+        RunResult {
+            ok: true,
+            error: None,
+            traceback: None,
+            deterministic: Some(true),
+            problem: None,
+            outputs: vec![],
+            ptx: Some(true),
+            ptx_error: None,
+            gradient: Some(GradientRun {
+                status: "computed".into(),
+                grad_inputs: vec![],
+                samples: vec![FdSample { arg: 0, index: 0, ad: 1.0, fd: 1.0, fd_half: 1.0, h: 1e-2 }],
+                loss_scale: 1.0,
+            }),
+            cuda_forward: None,
+            cuda_backward: None,
+        }
+    }
+
+    #[test]
+    fn passing_runs_are_accepted_with_their_checks() {
+        let v = verify_run(&candidate(), Some(run()), Verify::Full).ok().expect("accepted");
+        assert_eq!(
+            (v.checks.forward.as_str(), v.checks.gradient.as_str(), v.checks.ptx.as_str()),
+            ("passed", "passed", "passed")
+        );
+        assert!(v.checks.deterministic);
+        let v = verify_run(&candidate(), Some(run()), Verify::Run).ok().expect("accepted");
+        assert_eq!((v.checks.gradient.as_str(), v.checks.ptx.as_str()), ("skipped", "skipped"));
+        let mut no_grad = run();
+        no_grad.gradient = None;
+        let v = verify_run(&candidate(), Some(no_grad), Verify::Full).ok().expect("accepted");
+        assert_eq!(v.checks.gradient, "not_differentiable");
+    }
+
+    #[test]
+    fn degenerate_nondeterministic_ptx_and_gradient_failures_are_not_accepted() {
+        let c = candidate();
+        let mut r = run();
+        r.problem = Some("constant".into());
+        assert!(matches!(verify_run(&c, Some(r), Verify::Full), Err(Verdict::Reject(why)) if why == "constant"));
+        let mut r = run();
+        r.deterministic = Some(false);
+        assert!(matches!(verify_run(&c, Some(r), Verify::Run), Err(Verdict::Reject(why)) if why == "nondeterministic"));
+        let mut r = run();
+        r.ptx = Some(false);
+        assert!(
+            matches!(verify_run(&c, Some(r), Verify::Full), Err(Verdict::Fail(f)) if f.reason == FailureReason::Ptx)
+        );
+        let mut r = run();
+        if let Some(g) = r.gradient.as_mut() {
+            g.samples[0].ad = -3.0;
+        }
+        assert!(matches!(verify_run(&c, Some(r), Verify::Full), Err(Verdict::Finding(..))));
+        let mut r = run();
+        r.cuda_forward = Some("failed".into());
+        assert!(
+            matches!(verify_run(&c, Some(r), Verify::Run), Err(Verdict::Fail(f)) if f.reason == FailureReason::CudaMismatch)
+        );
+        let mut r = run();
+        r.cuda_forward = Some("passed".into());
+        r.cuda_backward = Some("passed".into());
+        let v = verify_run(&c, Some(r), Verify::Full).ok().expect("accepted");
+        assert_eq!((v.checks.cuda_forward.as_str(), v.checks.cuda_backward.as_str()), ("passed", "passed"));
+        let mut r = run();
+        r.ok = false;
+        r.error = Some("ValueError: boom".into());
+        r.traceback = Some("Traceback (most recent call last):\n  File \"worker.py\"".into());
+        match verify_run(&c, Some(r), Verify::Run) {
+            Err(Verdict::Fail(f)) => {
+                assert_eq!(f.reason, FailureReason::Run);
+                assert_eq!(f.message, "ValueError: boom");
+                assert!(f.traceback.starts_with("Traceback"), "the worker's traceback is kept: {:?}", f.traceback);
+            }
+            _ => panic!("a failed run is a failure"),
+        }
+    }
+}
