@@ -50,9 +50,13 @@ pub const COLUMNS: [(&str, &str, &str); 23] = [
     (
         "cpu_module",
         "string",
-        "The whole C++ translation unit Warp's JIT emitted for the CPU (block_dim 1, as CPU launches use), for `python` executed under the relative file name `<name>.py` (Warp quotes that file above each `@wp.func` helper).",
+        "The whole C++ translation unit Warp's JIT emitted for the CPU (block_dim 1, as CPU launches use), for `python` executed under the relative file name `<name>.py` (Warp quotes that file above each `@wp.func` helper). Machine-independent: where Warp quotes a file of its own install (`// /.../site-packages/warp/_src/math.py:0`), the install prefix is written `<warp>/` (`// <warp>/_src/math.py:0`); nothing else is changed.",
     ),
-    ("cuda_module", "string", "The whole CUDA translation unit Warp's JIT emitted (sm_80, block_dim 256)."),
+    (
+        "cuda_module",
+        "string",
+        "The whole CUDA translation unit Warp's JIT emitted (sm_80, block_dim 256), with Warp's install prefix written `<warp>/` as in `cpu_module`.",
+    ),
     ("warp_version", "string", "The warp-lang version that generated the code."),
     (
         "features",
@@ -67,7 +71,7 @@ pub const COLUMNS: [(&str, &str, &str); 23] = [
     (
         "cluster",
         "string",
-        "The id of the first record of this record's near-duplicate cluster (MinHash/LSH over token 5-grams of `python`, confirmed by exact Jaccard ≥ the manifest's threshold, default 0.8; union-find); the record's own id when it has no near-duplicate.",
+        "The id of the first record of this record's near-duplicate cluster (MinHash/LSH over token 5-grams of `python`, confirmed when at least the manifest's threshold (default 0.8) of the 128 MinHash values agree, an estimate of the Jaccard similarity with standard deviation 0.035 at 0.8; union-find); the record's own id when it has no near-duplicate.",
     ),
     (
         "launch_dim",
@@ -130,14 +134,17 @@ pub fn dataset_card(m: &Manifest, statistics: &str) -> String {
          `sqrt`/`log`/`acos`, no integer overflow, no out-of-bounds index, bounded loops, and each thread writes \
          only its own output elements (atomics excepted). Each kernel's Python module was handed to the pinned \
          Warp, whose code generator emitted the CPU module (block_dim 1) and the CUDA module (sm_80) with \
-         backward enabled; the four kernel functions were cut out of those modules verbatim. Kernels with the \
+         backward enabled; the four kernel functions were cut out of those modules verbatim. The only rewrite: \
+         Warp's install prefix, where a module quotes a file of Warp itself, is written `<warp>/`, so no record \
+         holds a path of the machine that made it. Kernels with the \
          same canonical form (identifiers renamed in order of first use) were dropped as duplicates.\n\n",
     );
     let nd = &m.run.near_dup;
     let _ = writeln!(
         s,
         "Near-duplicates: MinHash with LSH banding over token {}-grams of `python` (identifiers renamed), \
-         confirmed by exact Jaccard similarity >= {}, grouped by union-find into the `cluster` column. {} Splits \
+         confirmed when a fraction >= {} of the 128 MinHash values agree (an estimate of the Jaccard similarity, \
+         standard deviation 0.035 at 0.8), grouped by union-find into the `cluster` column. {} Splits \
          are assigned per cluster, so no cluster spans two splits ({} candidates dropped as near-duplicates, {} as \
          exact duplicates).\n",
         nd.ngram,

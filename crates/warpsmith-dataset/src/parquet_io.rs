@@ -93,9 +93,16 @@ pub(crate) fn to_parquet(rows: &[&Record], path: &Path) -> Result<Vec<u8>, Datas
     Ok(buf)
 }
 
-/// A Parquet file written a batch of records at a time: each [`ShardWriter::write`] becomes one row group, so
-/// memory holds one batch, not the file. Same properties as [`to_parquet`] (zstd level 3, no timestamps), so the
-/// same batches give the same bytes.
+/// Rows per row group of a [`ShardWriter`]'s file.
+pub const ROW_GROUP_ROWS: usize = 1024;
+/// Rows converted to Arrow at once by [`ShardWriter::write`]: a row is ~230 KB of text, so this bounds the
+/// conversion's memory to ~15 MB.
+const CONVERT_ROWS: usize = 64;
+
+/// A Parquet file written a few records at a time: rows are converted to Arrow [`CONVERT_ROWS`] at a time and
+/// encoded into row groups of [`ROW_GROUP_ROWS`] rows, so memory holds one row group's encoded (compressed)
+/// pages, not the file's records. Same properties as [`to_parquet`] (zstd level 3, no timestamps), and the
+/// bytes depend only on the sequence of rows written.
 pub struct ShardWriter {
     path: std::path::PathBuf,
     writer: ArrowWriter<std::fs::File>,
@@ -113,25 +120,23 @@ impl ShardWriter {
         let zstd = ZstdLevel::try_new(3).map_err(|e| err(e.to_string()))?;
         let props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(zstd))
-            .set_max_row_group_row_count(Some(1 << 20))
+            .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
             .build();
         let writer = ArrowWriter::try_new(file, schema(), Some(props)).map_err(|e| err(e.to_string()))?;
         Ok(ShardWriter { path: path.to_path_buf(), writer, rows: 0 })
     }
 
-    /// Appends `rows` as one row group (nothing for an empty slice).
+    /// Appends `rows`.
     ///
     /// # Errors
     /// [`DatasetError`] naming the file.
     pub fn write(&mut self, rows: &[&Record]) -> Result<(), DatasetError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
         let err = perr(&self.path);
-        let batch = to_batch(rows, &self.path)?;
-        self.writer.write(&batch).map_err(|e| err(e.to_string()))?;
-        self.writer.flush().map_err(|e| err(e.to_string()))?;
-        self.rows += rows.len();
+        for chunk in rows.chunks(CONVERT_ROWS) {
+            let batch = to_batch(chunk, &self.path)?;
+            self.writer.write(&batch).map_err(|e| err(e.to_string()))?;
+            self.rows += chunk.len();
+        }
         Ok(())
     }
 
@@ -140,7 +145,7 @@ impl ShardWriter {
         self.rows
     }
 
-    /// Writes the footer and syncs the file to disk; returns the rows written.
+    /// Writes the last row group and the footer and syncs the file to disk; returns the rows written.
     ///
     /// # Errors
     /// [`DatasetError`] naming the file.

@@ -119,26 +119,45 @@ pub(crate) fn assemble(
     let mut stats = StatsBuilder::new();
     let mut categories: BTreeMap<String, usize> = BTreeMap::new();
     let mut i = 0usize;
+    // records stream from each block's shard into the split files, 64 at a time
+    let mut pending: Vec<Vec<Record>> = vec![Vec::new(); files.len()];
+    let mut mismatch = None;
     for b in &journal.blocks {
         let dir = out.block_dir(b.index);
-        let mut records = warpsmith_dataset::read_records(&dir.join("records.parquet"))?;
-        for r in &mut records {
-            if r.id != ids[i] {
-                return Err(RunError::Corrupt(format!("block {} does not match its index.json", b.index)));
+        let mut failed: Result<(), RunError> = Ok(());
+        warpsmith_dataset::for_each_record(&dir.join("records.parquet"), &mut |mut r| {
+            if failed.is_err() {
+                return;
+            }
+            if ids.get(i) != Some(&r.id) {
+                mismatch.get_or_insert(b.index);
+                return;
             }
             r.cluster = cluster_of(i);
             r.split = split_of(&r.cluster).to_string();
-            stats.add(r);
+            stats.add(&r);
             *categories.entry(r.category.clone()).or_insert(0) += 1;
             i += 1;
-        }
-        for f in &mut files {
-            let rows: Vec<&Record> = records.iter().filter(|r| r.split == f.split).collect();
-            f.push(&root, &rows)?;
+            let k = SPLITS.iter().position(|s| *s == r.split).unwrap_or(0);
+            pending[k].push(r);
+            if pending[k].len() >= 64 {
+                let rows: Vec<&Record> = pending[k].iter().collect();
+                failed = files[k].push(&root, &rows);
+                pending[k].clear();
+            }
+        })?;
+        failed?;
+        if let Some(block) = mismatch {
+            return Err(RunError::Corrupt(format!("block {block} does not match its index.json")));
         }
         fault::point("assemble");
         copy_dir(&dir.join("failures"), &root.join("failures"))?;
         copy_dir(&dir.join("findings"), &root.join("findings"))?;
+    }
+    for (f, rows) in files.iter_mut().zip(&mut pending) {
+        let refs: Vec<&Record> = rows.iter().collect();
+        f.push(&root, &refs)?;
+        rows.clear();
     }
     let mut entries = Vec::new();
     for f in &mut files {

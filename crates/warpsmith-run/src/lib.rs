@@ -131,7 +131,8 @@ impl Settings {
 pub trait Reporter: Sync {
     /// The run starts (or resumes with `kept` records already committed).
     fn started(&self, _total: u64, _kept: u64, _blocks: u64, _workers: usize) {}
-    /// A candidate passed the Warp oracle's checks (`failed`: failures so far in its block).
+    /// A candidate passed the Warp oracle's checks (it may still fail the standalone stage or collide at
+    /// commit: a progress hint, set exactly by [`Reporter::block_committed`]).
     fn candidate_accepted(&self) {}
     /// A block was committed.
     fn block_committed(&self, _block: u64, _records: u64, _committed_total: u64) {}
@@ -244,6 +245,8 @@ pub fn run(settings: &Settings, reporter: &dyn Reporter) -> Result<Outcome, RunE
         interrupted: &interrupted,
         reporter,
     };
+    // what earlier invocations spent, before this one's commits add to the journal
+    let (wall_before, supervisor_before) = (journal.wall_seconds, journal.supervisor);
     let computed = block::run_blocks(&ctx, &mut journal, &mut index);
     let counters_pool = pool.counters();
     match computed {
@@ -271,10 +274,10 @@ pub fn run(settings: &Settings, reporter: &dyn Reporter) -> Result<Outcome, RunE
         rejected: journal.counters().rejected.clone(),
         findings: journal.counters().findings.clone(),
         gradient_checked: journal.counters().gradient_checked as usize,
-        wall_seconds: journal.wall_seconds + generating,
+        wall_seconds: wall_before + generating,
         tools: settings.tools.clone(),
         identity: Some(identity),
-        supervisor: supervisor_counts(journal.supervisor, counters_pool),
+        supervisor: supervisor_counts(supervisor_before, counters_pool),
         resumes: journal.resumes,
     };
     let manifest = assemble::assemble(&out, &journal, &index, settings, info)?;

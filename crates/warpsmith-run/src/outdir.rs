@@ -318,3 +318,80 @@ impl OutDir {
         remove(&self.state)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(path: &Path, text: &str) {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    fn read(path: &Path) -> Option<String> {
+        std::fs::read_to_string(path).ok()
+    }
+
+    /// An old dataset in `dir` (with stats) and a complete staging area, `swap.json` written.
+    fn half_swapped(dir: &Path) {
+        write(&dir.join("data/train-00000-of-00001.parquet"), "old shard");
+        write(&dir.join("manifest.json"), "old manifest");
+        write(&dir.join("README.md"), "old card");
+        write(&dir.join("stats/report.md"), "old report");
+        write(&dir.join("notes.txt"), "the user's");
+        let staging = dir.join(STATE).join("staging");
+        write(&staging.join("data/train-00000-of-00001.parquet"), "new shard");
+        write(&staging.join("manifest.json"), "new manifest");
+        write(&staging.join("README.md"), "new card");
+        write(&dir.join(STATE).join("swap.json"), r#"{"new": ["data", "README.md", "manifest.json"]}"#);
+    }
+
+    fn assert_swapped(dir: &Path) {
+        assert_eq!(read(&dir.join("data/train-00000-of-00001.parquet")).as_deref(), Some("new shard"));
+        assert_eq!(read(&dir.join("manifest.json")).as_deref(), Some("new manifest"));
+        assert_eq!(read(&dir.join("README.md")).as_deref(), Some("new card"));
+        assert!(!dir.join("stats").exists(), "the replaced dataset's stats go with it");
+        assert_eq!(read(&dir.join("notes.txt")).as_deref(), Some("the user's"), "other files stay");
+        assert!(!dir.join(STATE).join("swap.json").exists() && !dir.join(STATE).join("old").exists());
+    }
+
+    #[test]
+    fn an_interrupted_swap_is_finished_from_any_step() {
+        // stopped before any rename, after the old entries moved out, and after one new entry moved in
+        for moved in 0..3 {
+            let t = tempfile::tempdir().expect("tempdir");
+            let dir = t.path();
+            half_swapped(dir);
+            let old = dir.join(STATE).join("old");
+            if moved >= 1 {
+                std::fs::create_dir_all(&old).expect("mkdir");
+                for e in ["data", "README.md", "manifest.json", "stats"] {
+                    std::fs::rename(dir.join(e), old.join(e)).expect("move out");
+                }
+            }
+            if moved >= 2 {
+                std::fs::rename(dir.join(STATE).join("staging/data"), dir.join("data")).expect("move in");
+            }
+            let out = OutDir::open(dir, false).expect("open finishes the swap");
+            assert_swapped(dir);
+            drop(out);
+        }
+    }
+
+    #[test]
+    fn foreign_directories_are_refused_and_a_held_lock_names_its_holder() {
+        let t = tempfile::tempdir().expect("tempdir");
+        write(&t.path().join("foreign/thesis.tex"), "mine");
+        let err = OutDir::open(&t.path().join("foreign"), false).err().expect("refused");
+        assert!(matches!(&err, RunError::Refused(m) if m.contains("not empty")), "{err}");
+        assert!(!t.path().join("foreign").join(STATE).exists(), "nothing written into a refused directory");
+        assert!(OutDir::open(&t.path().join("foreign"), true).is_ok(), "--force writes into it");
+
+        let first = OutDir::open(&t.path().join("new"), false).expect("a new directory");
+        let err = OutDir::open(&t.path().join("new"), false).err().expect("locked");
+        let pid = std::process::id().to_string();
+        assert!(matches!(&err, RunError::Refused(m) if m.contains(&format!("PID {pid}"))), "{err}");
+        drop(first);
+        assert!(OutDir::open(&t.path().join("new"), false).is_ok(), "free again once the holder is gone");
+    }
+}

@@ -195,6 +195,29 @@ fn foreign_locked_and_replaced_directories_are_safe() {
         assert!(!ds.join(gone).exists(), "{gone} of the replaced dataset is removed");
     }
     assert!(validate(&ds).status.success());
+    // stats and export refuse a dataset that disagrees with its manifest
+    let broken = root.path().join("broken");
+    std::fs::create_dir_all(broken.join("data")).expect("mkdir");
+    std::fs::copy(ds.join("manifest.json"), broken.join("manifest.json")).expect("copy");
+    for args in [&["stats"][..], &["export", "--to", "jsonl"][..]] {
+        let o = bin().args(args).arg(&broken).output().expect("run");
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains("cannot be read"), "{args:?} names the missing shard: {}", stderr(&o));
+        assert!(!broken.join("export").exists() && !broken.join("stats").exists());
+    }
+    // printing into a closed pipe ends quietly (SIGPIPE), not with a panic
+    let piped = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "{:?} stats {:?} --json | true; echo \"status ${{PIPESTATUS[0]}}\"",
+            env!("CARGO_BIN_EXE_warpsmith"),
+            ds
+        ))
+        .output()
+        .expect("bash");
+    let (out, err) = (String::from_utf8_lossy(&piped.stdout), stderr(&piped));
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(out.contains("status 0") || out.contains("status 141"), "{out}{err}");
     // the same command on a finished dataset does nothing
     let o = ok(generate(&ds, 2, &[], &["--count", "12"]));
     assert!(stderr(&o).contains("already holds this dataset"), "{}", stderr(&o));

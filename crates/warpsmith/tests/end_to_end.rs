@@ -309,11 +309,35 @@ fn bad_flags_and_config_files_exit_2_with_one_clear_line() {
     assert!(err.contains("max_loop_trip") && err.lines().count() == 1, "{err}");
     let out = bin()
         .args(["generate", "--count", "5", "--python", "/nonexistent/python", "--out"])
-        .arg(dir.path())
+        .arg(dir.path().join("out"))
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/python"));
+    // an interpreter without Warp is told what to do
+    let out = bin()
+        .args(["generate", "--count", "5", "--verify", "codegen", "--python", "python3", "--out"])
+        .arg(dir.path().join("out2"))
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("run `warpsmith setup`"), "{out:?}");
+    // zero where at least one is needed, and a count past the limit: exit 2 naming the flag, no work
+    for (flag, value) in [
+        ("--workers", "0"),
+        ("--timeout", "0"),
+        ("--shard-rows", "0"),
+        ("--batch-size", "0"),
+        ("--recycle-after", "0"),
+        ("--block-size", "0"),
+        ("--count", "0"),
+        ("--count", "100000000000"),
+    ] {
+        let out = bin().args(["generate", flag, value, "--out"]).arg(dir.path().join("never")).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains(flag), "{flag} {value}: {out:?}");
+        assert!(!dir.path().join("never").exists(), "{flag} {value}: nothing was created");
+    }
 }
 
 #[test]
