@@ -40,15 +40,6 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    // glibc gives each new thread a malloc arena (up to 8 per core); a long run passes ~230 KB records between
-    // block, pool and compiler threads, and memory freed into one arena is not reused by another, so resident
-    // memory crept up with the number of blocks (627 MB at 2,000 records, 838 MB at 20,000 with the default
-    // arenas). Two arenas keep it flat. No other allocator setting is changed.
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator parameter; called before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 2);
-    }
     // Rust ignores SIGPIPE, so printing into a closed pipe (`warpsmith validate DIR | head -1`) would panic;
     // the default action ends the process quietly, as other command-line tools do.
     // SAFETY: no other thread exists yet, and SIG_DFL installs no handler code.
