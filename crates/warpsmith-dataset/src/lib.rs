@@ -414,6 +414,21 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), DatasetError> {
     std::fs::rename(&tmp, path).map_err(io_err("rename into place", path))
 }
 
+/// Hands the pages glibc's allocator holds free back to the kernel (`malloc_trim(0)`; a no-op elsewhere).
+///
+/// Records are 20-250 KB of strings each. glibc serves such sizes from its heaps once its dynamic mmap
+/// threshold has risen, and keeps the freed memory there, fragmented: without this, the resident size of
+/// `generate` climbed with the number of blocks, and that of `stats`/`validate` with the number of row
+/// groups read (260 MB at 2,000 records, 321 MB at 20,000, measured 2026-11-29), instead of staying at what
+/// one block or one batch needs.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages to the kernel; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -200,6 +200,7 @@ pub fn for_each_record(path: &Path, f: &mut dyn FnMut(Record)) -> Result<usize, 
         let rows: Vec<Record> = serde_json::from_slice(&w.into_inner()).map_err(|e| err(e.to_string()))?;
         n += rows.len();
         rows.into_iter().for_each(&mut *f);
+        crate::release_free_memory();
     }
     Ok(n)
 }

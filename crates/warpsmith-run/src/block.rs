@@ -321,17 +321,7 @@ fn commit(ctx: &Ctx, mut work: Work, journal: &mut Journal, index: &mut Index) -
     ctx.reporter.block_committed(work.block, rows.len() as u64, journal.records());
     drop(rows);
     drop(work.records);
-    release_free_memory();
+    // without this, resident size climbed with the number of blocks (see the function)
+    warpsmith_dataset::release_free_memory();
     Ok(())
-}
-
-/// Hands the pages glibc's allocator holds free back to the kernel. A block frees ~230 MB of records of
-/// 20-100 KB each; glibc keeps such memory in its heaps, fragmented, so without this the resident size of a
-/// long run climbed with the number of blocks instead of staying at what two blocks need.
-fn release_free_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free pages to the kernel; it is thread-safe.
-    unsafe {
-        libc::malloc_trim(0);
-    }
 }
