@@ -9,6 +9,7 @@
 //! This crate does no I/O.
 
 mod features;
+pub mod liveness;
 mod print;
 pub mod text;
 mod types;

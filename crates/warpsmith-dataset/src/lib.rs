@@ -86,10 +86,24 @@ pub struct Checks {
     pub forward: String,
     /// Two launches gave bitwise-identical outputs.
     pub deterministic: bool,
-    /// `passed`, `failed`, `not_differentiable` or `skipped`.
+    /// `passed` (at least 3 input components, or all of them, informative, and every informative one within
+    /// tolerance), `unchecked` (too few informative components to say), `inexact` (failed on a kernel using a
+    /// construct whose Warp adjoint is known not to be the derivative; see the dataset card), `not_differentiable`
+    /// (no float input or output) or `skipped`.
+    /// Records whose check `failed` are findings, not rows.
     pub gradient: String,
-    /// Largest relative error between Warp's adjoint and finite differences over the compared samples.
+    /// Largest `|adjoint - fd| / |fd|` over the informative components (`fd` the Richardson-extrapolated central
+    /// difference, floored at 8x its rounding noise); 0 when none; `f64::MAX` when an adjoint was not finite.
     pub gradient_max_rel_error: f64,
+    /// Float input components whose finite differences were stable and compared with the adjoint.
+    #[serde(default)]
+    pub gradient_compared: u32,
+    /// Compared components where the adjoint or the finite difference stands above the rounding noise.
+    #[serde(default)]
+    pub gradient_informative: u32,
+    /// Components skipped because their finite differences at `h` and `h/2` disagree (a kink or jump).
+    #[serde(default)]
+    pub gradient_unstable: u32,
     /// `passed` (NVRTC compiled the CUDA module to PTX for sm_80), `failed`, or `skipped`.
     pub ptx: String,
     /// With `--device cuda`: the CUDA forward launch matched the CPU outputs (`passed`), else `skipped`.
@@ -189,7 +203,8 @@ pub struct RunInfo {
     pub near_dup: NearDupInfo,
     /// The verification level (`codegen`, `run`, `full`).
     pub verify: String,
-    /// Candidates rejected and regenerated, by reason (`all_zero`, `constant`, `non_finite`, `nondeterministic`).
+    /// Candidates rejected and regenerated, by reason (`all_zero`, `constant`, `non_finite`, `nondeterministic`,
+    /// `dead_input`, `dead_output`).
     pub rejected: BTreeMap<String, usize>,
     /// Gradient-check findings by class (`kink`, `precision`, `suspected_adjoint_bug`).
     pub findings: BTreeMap<String, usize>,

@@ -354,7 +354,7 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
     let c = &r.checks;
     for (field, value, allowed) in [
         ("forward", &c.forward, &["passed", "failed", "skipped"][..]),
-        ("gradient", &c.gradient, &["passed", "failed", "not_differentiable", "skipped"][..]),
+        ("gradient", &c.gradient, &["passed", "unchecked", "inexact", "not_differentiable", "skipped"][..]),
         ("ptx", &c.ptx, &["passed", "failed", "skipped"][..]),
         ("cuda_forward", &c.cuda_forward, &["passed", "failed", "skipped"][..]),
         ("cuda_backward", &c.cuda_backward, &["passed", "failed", "skipped"][..]),
@@ -367,6 +367,23 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
     }
     if !(c.gradient_max_rel_error.is_finite() && c.gradient_max_rel_error >= 0.0) {
         out.push(v(&loc, format!("checks.gradient_max_rel_error is {}", c.gradient_max_rel_error)));
+    }
+    if c.gradient_informative > c.gradient_compared {
+        out.push(v(
+            &loc,
+            format!(
+                "checks.gradient_informative {} exceeds gradient_compared {}",
+                c.gradient_informative, c.gradient_compared
+            ),
+        ));
+    }
+    if c.gradient == "passed" && c.gradient_informative == 0 {
+        out.push(v(&loc, "checks.gradient passed with no informative component"));
+    }
+    if !matches!(c.gradient.as_str(), "passed" | "unchecked" | "inexact")
+        && c.gradient_compared + c.gradient_unstable > 0
+    {
+        out.push(v(&loc, format!("checks.gradient is {:?} yet components were compared", c.gradient)));
     }
     for (col, tensors) in [
         ("test_inputs", &r.test_inputs),

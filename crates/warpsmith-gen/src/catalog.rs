@@ -94,8 +94,10 @@ pub fn builtins_called(code: &str) -> std::collections::BTreeSet<&'static str> {
 
 /// Builtins Warp's registry marks as not differentiable whose value is nonetheless piecewise constant in their
 /// float arguments, or independent of them (rounding, sign tests, integer casts and bit operations, indices,
-/// random numbers from an integer state): their true gradient is zero almost everywhere, which is what Warp's
-/// backward pass gives, so a kernel using them can still be checked against finite differences.
+/// random numbers from an integer state, `poisson` and `sample_cdf` whose results are integers, `static`
+/// folding a constant expression of literals before code generation): their true gradient is zero almost
+/// everywhere, which is what Warp's backward pass gives, so a kernel using them can still be checked against
+/// finite differences.
 pub const ZERO_GRADIENT: &[&str] = &[
     "argmax",
     "argmin",
@@ -128,6 +130,7 @@ pub const ZERO_GRADIENT: &[&str] = &[
     "lower_bound",
     "lshift",
     "nonzero",
+    "poisson",
     "quat_identity",
     "rand_init",
     "randf",
@@ -139,6 +142,7 @@ pub const ZERO_GRADIENT: &[&str] = &[
     "rint",
     "round",
     "rshift",
+    "sample_cdf",
     "sample_triangle",
     "sample_unit_cube",
     "sample_unit_disk",
@@ -149,6 +153,7 @@ pub const ZERO_GRADIENT: &[&str] = &[
     "sample_unit_sphere_surface",
     "sample_unit_square",
     "sign",
+    "static",
     "step",
     "store",
     "tid",
@@ -172,8 +177,12 @@ pub const ZERO_GRADIENT: &[&str] = &[
 /// (`v[k] = x`) passes the component's adjoint to `x` but leaves it on `v[k]` as well (`adj_assign_inplace` in
 /// `warp/native/vec.h`; Warp's `enable_vector_component_overwrites` option exists for this), so the overwritten
 /// value's inputs receive a gradient they do not have. `transform_set_translation` and `transform_set_rotation`
-/// (in place on a transform) do the same (`adj_transform_set_*` in `warp/native/spatial.h`).
-pub const INEXACT_ADJOINT: &[&str] = &["assign_inplace", "transform_set_rotation", "transform_set_translation"];
+/// (in place on a transform) do the same (`adj_transform_set_*` in `warp/native/spatial.h`). `add_inplace` and
+/// `sub_inplace` (`v[k] += x`, `v[k] -= x`) update the vector in place, so the adjoint of an earlier read of it
+/// (`s = length(v); v[0] -= s`) is evaluated at the updated value: 4.59 where the derivative is 6.59 (reproducer
+/// in FINDINGS.md).
+pub const INEXACT_ADJOINT: &[&str] =
+    &["add_inplace", "assign_inplace", "sub_inplace", "transform_set_rotation", "transform_set_translation"];
 
 /// The builtins among `features` (spelled as in [`crate::catalog`]'s features, see [`builtin_of_feature`]) that
 /// Warp's registry marks not differentiable although their value varies with their float arguments (e.g.
@@ -225,7 +234,7 @@ mod tests {
         assert_eq!(gradient_gaps(&f(&["tile_load", "tile_max", "op:add", "tile_sum"])), vec!["tile_max"]);
         assert_eq!(gradient_gaps(&f(&["floor", "sign", "int32", "tid", "sin"])), Vec::<&str>::new());
         assert_eq!(gradient_gaps(&f(&["tile_reduce", "tile_min", "tile_reduce"])), vec!["tile_min", "tile_reduce"]);
-        assert_eq!(gradient_gaps(&f(&["add_inplace", "assign_inplace"])), vec!["assign_inplace"]);
+        assert_eq!(gradient_gaps(&f(&["add_inplace", "sin", "assign_inplace"])), vec!["add_inplace", "assign_inplace"]);
         // every zero-gradient exception is a real registry entry marked not differentiable
         for b in ZERO_GRADIENT {
             assert!(catalog().get(b).is_some_and(|e| !e.differentiable), "{b}");

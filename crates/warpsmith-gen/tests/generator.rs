@@ -294,3 +294,141 @@ fn every_construct_added_for_breadth_is_generated() {
     // issue 5, criterion 4: 200 registry builtins (the dataset adds the ones Warp's code calls itself)
     assert!(builtins.len() >= 200, "the generator reaches {} registry builtins", builtins.len());
 }
+
+/// The static liveness analysis (`warpsmith_ast::liveness`) is proven by the dead parameters it finds when a
+/// generated kernel is made to ignore one: an added by-value parameter nothing reads, an output whose writes are
+/// removed, and an input whose every read is replaced by a literal.
+#[test]
+fn liveness_finds_parameters_made_dead_in_generated_kernels() {
+    let cfg = Config::default();
+    let (mut kernels, mut outputs_checked, mut inputs_checked) = (0, 0, 0);
+    for cat in Category::ALL {
+        for seed in 0..40u64 {
+            let k = generate(cat, seed, &cfg);
+            let dead = warpsmith_ast::liveness::dead_params(&k);
+            if !dead.is_empty() {
+                continue;
+            }
+            kernels += 1;
+            // an extra by-value parameter that nothing reads
+            let mut extra = k.clone();
+            let var = extra.vars.len();
+            extra.vars.push(warpsmith_ast::VarInfo { name: "unused".into(), ty: warpsmith_ast::Type::F32 });
+            extra.params.insert(0, warpsmith_ast::Param { var, kind: ParamKind::Value, range: (0.0, 1.0) });
+            assert_eq!(warpsmith_ast::liveness::dead_params(&extra).inputs, ["unused"], "{cat:?} {seed}");
+            // an output array without its plain stores (kernels whose output is written only by stores)
+            for p in &k.params {
+                let ParamKind::Array { role: ArrayRole::Output, .. } = p.kind else { continue };
+                let mut cut = k.clone();
+                let mut other_writes = false;
+                visit_stmts(&cut.body, &mut |s, _| {
+                    if let Stmt::Call(_) | Stmt::Atomic { .. } = s {
+                        other_writes = true;
+                    }
+                });
+                if other_writes {
+                    continue;
+                }
+                remove_stores(&mut cut.body, p.var);
+                let name = &k.vars[p.var].name;
+                assert!(
+                    warpsmith_ast::liveness::dead_params(&cut).outputs.contains(name),
+                    "{cat:?} {seed}: output {name} without stores"
+                );
+                outputs_checked += 1;
+            }
+            // an input array whose loads all read a literal instead
+            for p in &k.params {
+                let ParamKind::Array { role: ArrayRole::Input, .. } = p.kind else { continue };
+                let mut cut = k.clone();
+                let (mut touched, mut whole) = (false, false);
+                replace_loads(&mut cut.body, p.var, &mut touched, &mut whole);
+                // a tile load names the array itself: not a load to replace
+                if !touched || whole {
+                    continue;
+                }
+                let name = &k.vars[p.var].name;
+                assert!(
+                    warpsmith_ast::liveness::dead_params(&cut).inputs.contains(name),
+                    "{cat:?} {seed}: input {name} with no loads"
+                );
+                inputs_checked += 1;
+            }
+        }
+    }
+    assert!(
+        kernels > 300 && outputs_checked > 100 && inputs_checked > 100,
+        "{kernels} {outputs_checked} {inputs_checked}"
+    );
+}
+
+fn remove_stores(body: &mut Vec<Stmt>, array: usize) {
+    body.retain(|s| !matches!(s, Stmt::Store { array: a, .. } if *a == array));
+    for s in body.iter_mut() {
+        match s {
+            Stmt::If { then, elifs, els, .. } => {
+                remove_stores(then, array);
+                elifs.iter_mut().for_each(|(_, b)| remove_stores(b, array));
+                remove_stores(els, array);
+            }
+            Stmt::For { body, .. } => remove_stores(body, array),
+            _ => {}
+        }
+    }
+}
+
+fn replace_loads(body: &mut [Stmt], array: usize, touched: &mut bool, whole: &mut bool) {
+    fn expr(e: &mut warpsmith_ast::Expr, array: usize, touched: &mut bool, whole: &mut bool) {
+        if let ExprKind::Load(v, _) = &e.kind
+            && *v == array
+        {
+            e.kind = if e.ty == warpsmith_ast::Type::I32 { ExprKind::Int(1) } else { ExprKind::Float(0.5) };
+            *touched = true;
+            return;
+        }
+        match &mut e.kind {
+            ExprKind::Load(_, idx) => idx.iter_mut().for_each(|i| expr(i, array, touched, whole)),
+            ExprKind::Unary(_, a) | ExprKind::Component(a, _, _) | ExprKind::Kw(_, a) => expr(a, array, touched, whole),
+            ExprKind::Binary(_, a, b) => {
+                expr(a, array, touched, whole);
+                expr(b, array, touched, whole);
+            }
+            ExprKind::Call(_, args)
+            | ExprKind::Construct(args)
+            | ExprKind::FuncCall(_, args)
+            | ExprKind::Tuple(args) => args.iter_mut().for_each(|a| expr(a, array, touched, whole)),
+            ExprKind::Var(v) if *v == array => *whole = true,
+            _ => {}
+        }
+    }
+    for s in body.iter_mut() {
+        match s {
+            Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::SetComponent { value, .. } => {
+                expr(value, array, touched, whole)
+            }
+            Stmt::Unpack { value, .. } | Stmt::Call(value) => expr(value, array, touched, whole),
+            Stmt::Store { index, value, .. } => {
+                index.iter_mut().for_each(|i| expr(i, array, touched, whole));
+                expr(value, array, touched, whole);
+            }
+            Stmt::Atomic { index, value, .. } => {
+                expr(index, array, touched, whole);
+                expr(value, array, touched, whole);
+            }
+            Stmt::If { cond, then, elifs, els } => {
+                expr(cond, array, touched, whole);
+                replace_loads(then, array, touched, whole);
+                for (c, b) in elifs.iter_mut() {
+                    expr(c, array, touched, whole);
+                    replace_loads(b, array, touched, whole);
+                }
+                replace_loads(els, array, touched, whole);
+            }
+            Stmt::For { count, body, .. } => {
+                expr(count, array, touched, whole);
+                replace_loads(body, array, touched, whole);
+            }
+            _ => {}
+        }
+    }
+}

@@ -31,6 +31,8 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
+import time
 import traceback
 import types
 
@@ -54,6 +56,23 @@ def _remove_workdir():
 atexit.register(_remove_workdir)
 signal.signal(signal.SIGTERM, lambda _sig, _frame: sys.exit(143))
 signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+# A Python signal handler runs only when the main thread returns to the interpreter: inside a long Warp call
+# (an LLVM compile, a kernel launch) the SIGTERM of PR_SET_PDEATHSIG waits, and an orphaned worker was seen
+# computing for two minutes after its supervisor died. Warp calls its native library through ctypes, which
+# releases the GIL, so this thread notices the parent's death within half a second whatever the main thread does.
+_PARENT = os.getppid()
+
+
+def _watch_parent():
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != _PARENT:
+            _remove_workdir()
+            os._exit(143)
+
+
+threading.Thread(target=_watch_parent, name="warpsmith-parent-watch", daemon=True).start()
 
 # ---------------------------------------------------------------- keep the real stdout for the protocol
 _proto = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
@@ -291,18 +310,6 @@ def output_problem(spec, outs):
     return None
 
 
-def loss_of(spec, outs):
-    seeds = {g["name"]: np.array(g["values"], dtype=np.float64) for g in spec["grad_outputs"]}
-    total, scale = 0.0, 0.0
-    for i in result_indices(spec):
-        name = spec["args"][i]["tensor"]["name"]
-        if name in seeds:
-            v = outs[i].astype(np.float64).ravel()
-            total += float(np.dot(seeds[name], v))
-            scale += float(np.dot(np.abs(seeds[name]), np.abs(v)))
-    return total, scale
-
-
 def adjoints(kernel, spec, float_inputs, device):
     """Input adjoints from wp.Tape with the spec's seeded output adjoints, on `device`."""
     args, arrays = build_args(kernel, spec, requires_grad=True, device=device)
@@ -321,39 +328,147 @@ def adjoints(kernel, spec, float_inputs, device):
     return {i: arrays[i].grad.numpy().astype(np.float64).ravel() for i in float_inputs}
 
 
+def fd_components(float_inputs, sizes, cap, rng):
+    """The input components that get finite differences: every one when there are at most `cap`, else a sample
+    stratified over the input arrays (each array's share proportional to its size, at least one each), drawn
+    uniformly within an array (so over its threads)."""
+    pool = [(i, j) for i in float_inputs for j in range(sizes[i])]
+    if len(pool) <= cap:
+        return pool
+    total = len(pool)
+    picks = []
+    for i in float_inputs:
+        k = min(sizes[i], max(1, round(cap * sizes[i] / total)))
+        picks += [(i, int(j)) for j in sorted(rng.choice(sizes[i], size=k, replace=False).tolist())]
+    return picks
+
+
 def gradient(kernel, spec):
+    """Warp's input adjoints against central finite differences of L = sum(grad_outputs * outputs), per input
+    component (see `fd_components`), at steps h and h/2. Each estimate carries the local rounding scale
+    `sum(|seed| * |out|)` over the outputs the perturbation changed (halved over the + and - launches): outputs it
+    does not change cancel exactly, so the noise bound the verdict draws from it is that of this component alone."""
     float_inputs = [i for i, a in enumerate(spec["args"]) if a["role"] == "input" and a["tensor"]["dtype"] != "int32"]
     if not float_inputs or not spec["grad_outputs"]:
         return {"status": "not_differentiable"}
     ad = adjoints(kernel, spec, float_inputs, "cpu")
-    base = {i: np.array(spec["args"][i]["tensor"]["values"], dtype=np.float32) for i in float_inputs}
-    _, scale = loss_of(spec, forward(kernel, spec))
-    # central differences at h and h/2 on a seeded sample of input components
+    # one set of arrays for every finite-difference launch: inputs perturbed in place through their NumPy views
+    # (CPU arrays share memory with them), results zeroed before each launch
+    args, arrays = build_args(kernel, spec)
+    views = {i: arrays[i].numpy().reshape(-1) for i in float_inputs}
+    names = {g["name"]: np.array(g["values"], dtype=np.float64) for g in spec["grad_outputs"]}
+    seeded = [(i, names[spec["args"][i]["tensor"]["name"]]) for i in result_indices(spec)
+              if spec["args"][i]["tensor"]["name"] in names]
+    results = result_indices(spec)
+
+    def run():
+        for r in results:
+            arrays[r].zero_()
+        launch(kernel, spec, args, "cpu")
+        return [arrays[r].numpy().astype(np.float64).reshape(-1) for r, _ in seeded]
+
+    def estimate(i, j, x0, h):
+        xp, xm = np.float32(x0 + h), np.float32(x0 - h)
+        views[i][j] = xp
+        op = run()
+        views[i][j] = xm
+        om = run()
+        views[i][j] = x0
+        diff = sum(float(np.dot(w, p - m)) for (_, w), p, m in zip(seeded, op, om))
+        scale = sum(float(np.dot(np.abs(w), np.where(p != m, np.abs(p) + np.abs(m), 0.0)))
+                    for (_, w), p, m in zip(seeded, op, om)) / 2.0
+        step = float(xp) - float(xm)  # the float32 step actually taken
+        return (diff / step if step != 0.0 else float("nan")), step / 2.0, scale
+
     rng = np.random.default_rng(spec["fd_seed"])
-    pool = [(i, j) for i in float_inputs for j in range(base[i].size)]
-    picks = rng.choice(len(pool), size=min(spec["fd_samples"], len(pool)), replace=False)
     samples = []
-    for p in sorted(picks.tolist()):
-        i, j = pool[p]
-        x0 = float(base[i][j])
-        ests = []
-        for h in (1e-2 * max(1.0, abs(x0)), 5e-3 * max(1.0, abs(x0))):
-            vals = []
-            for sgn in (1.0, -1.0):
-                flat = base[i].copy()
-                flat[j] = np.float32(x0 + sgn * h)
-                shape = tuple(spec["args"][i]["tensor"]["shape"]) + comp_shape(spec["args"][i]["tensor"]["dtype"])
-                vals.append(loss_of(spec, forward(kernel, spec, {i: flat.reshape(shape)}))[0])
-            ests.append(((vals[0] - vals[1]) / (2.0 * h), h))
-        samples.append({"arg": i, "index": j, "ad": float(ad[i][j]), "fd": ests[0][0], "fd_half": ests[1][0],
-                        "h": ests[0][1]})
+    for i, j in fd_components(float_inputs, {i: views[i].size for i in float_inputs}, spec["fd_samples"], rng):
+        x0 = np.float32(views[i][j])
+        h = 1e-2 * max(1.0, abs(float(x0)))
+        fd, h1, s1 = estimate(i, j, x0, h)
+        fd_half, h2, s2 = estimate(i, j, x0, h / 2.0)
+        samples.append({"arg": i, "index": j, "ad": float(ad[i][j]), "fd": fd, "fd_half": fd_half, "h": h1,
+                        "h_half": h2, "scale": s1, "scale_half": s2})
     grad_inputs = []
     for i in float_inputs:
         t = spec["args"][i]["tensor"]
         grad_inputs.append({"name": t["name"], "dtype": t["dtype"], "shape": t["shape"], "values": ad[i].tolist()})
     finite = all(np.all(np.isfinite(g["values"])) for g in grad_inputs)
     return {"status": "computed" if finite else "non_finite", "grad_inputs": grad_inputs if finite else [],
-            "samples": samples, "loss_scale": scale}
+            "samples": samples, "components": sum(views[i].size for i in float_inputs)}
+
+
+def field_sizes(stype):
+    """(is_int, number of values) of each field of a @wp.struct, in declaration order."""
+    return [(var.type is wp.int32, 1 if var.type in (wp.int32, wp.float32) else var.type._length_)
+            for var in stype.vars.values()]
+
+
+def redraw(values, is_int, rng, attempt):
+    """New values for one input, in its own range so that the kernel's domain holds (indices stay in bounds,
+    square roots positive): floats uniform between the input's own minimum and maximum (a single value, or equal
+    ones: scaled by a factor in [0.5, 1.5]); integers permuted on the first attempt, lowered by one where above 1
+    on the second (a permutation-invariant use, such as a sum, still moves). `None` when the redraw equals the
+    values."""
+    v = np.array(values, dtype=np.float64)
+    if v.size == 0:
+        return None
+    if is_int:
+        w = rng.permutation(v) if attempt == 0 else np.where(v > 1, v - 1, v)
+    else:
+        lo, hi = float(v.min()), float(v.max())
+        if lo < hi:
+            w = rng.uniform(lo, hi, size=v.shape)
+        else:
+            w = v * rng.uniform(0.5, 1.5, size=v.shape)
+        w = w.astype(np.float32).astype(np.float64)
+    return None if np.array_equal(w, v) else w.tolist()
+
+
+def liveness(kernel, spec, base):
+    """`dead_input` if redrawing some input (an array, a by-value scalar, a struct field) twice leaves every
+    output bitwise unchanged; `dead_output` if some output array changes under no input's redraw (checked when
+    every input could be redrawn); else None. A dead input makes a record a poor training pair, and lets an
+    evaluation on `test_outputs` be passed by outputs that ignore it."""
+    rng = np.random.default_rng([spec.get("fd_seed", 0), 0x11FE])
+    results = result_indices(spec)
+    live = set()
+    untestable = False
+    for i, a in enumerate(spec["args"]):
+        t = a["tensor"]
+        if a["role"] not in ("input", "value"):
+            continue
+        if t["dtype"] == "struct":
+            parts, at = [], 0
+            for is_int, n in field_sizes(kernel.adj.args[i].type):
+                parts.append((at, n, is_int))
+                at += n
+        else:
+            parts = [(0, len(t["values"]), t["dtype"] == "int32")]
+        for at, n, is_int in parts:
+            changed = False
+            tried = False
+            for attempt in range(2):
+                w = redraw(t["values"][at:at + n], is_int, rng, attempt)
+                if w is None:
+                    continue
+                tried = True
+                spec2 = dict(spec)
+                spec2["args"] = list(spec["args"])
+                t2 = dict(t)
+                t2["values"] = t["values"][:at] + w + t["values"][at + n:]
+                spec2["args"][i] = {"role": a["role"], "tensor": t2}
+                outs = forward(kernel, spec2)
+                moved = [r for r in results if outs[r].tobytes() != base[r].tobytes()]
+                live.update(moved)
+                changed = changed or bool(moved)
+            if not tried:
+                untestable = True
+            elif not changed:
+                return "dead_input"
+    if not untestable and any(r not in live for r in results):
+        return "dead_output"
+    return None
 
 
 def tensor_list(spec, outs):
@@ -398,7 +513,8 @@ def run_batch(items, want_ptx):
         # each kernel's @wp.func helpers get the kernel's prefix too: two kernels of a batch may both define
         # a helper `blend`, and a module keeps only the last definition of a name and signature
         for helper in re.findall(r"^@wp\.func\ndef (\w+)\(", body, flags=re.M):
-            body = re.sub(r"(?<![\w.])" + re.escape(helper) + r"\(", f"wsk{k}_{helper}(", body)
+            # every reference: calls, and `@wp.func_grad(helper)` naming a custom adjoint's function
+            body = re.sub(r"(?<![\w.])" + re.escape(helper) + r"(?!\w)", f"wsk{k}_{helper}", body)
         # and its @wp.struct classes (named in annotations `cfg: Params`)
         for cls in re.findall(r"^@wp\.struct\nclass (\w+):", body, flags=re.M):
             body = re.sub(r"(?<![\w.])" + re.escape(cls) + r"(?!\w)", f"wsk{k}_{cls}", body)
@@ -433,7 +549,7 @@ def run_batch(items, want_ptx):
             first = forward(kernel, spec)
             second = forward(kernel, spec)
             deterministic = all(first[i].tobytes() == second[i].tobytes() for i in first)
-            problem = output_problem(spec, first)
+            problem = output_problem(spec, first) or liveness(kernel, spec, first)
             run = {"ok": True, "deterministic": deterministic, "problem": problem,
                    "outputs": [] if problem == "non_finite" else tensor_list(spec, first),
                    "ptx": ptx_ok, "ptx_error": ptx_error}

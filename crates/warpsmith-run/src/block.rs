@@ -24,7 +24,7 @@ use crate::verdict::{Candidate, Verdict, judge, write_failure, write_finding};
 use crate::{Reporter, RunError, Settings, Stage, Verify, fault};
 
 /// Rounds of regeneration for slots whose kernel failed, was rejected or became a finding.
-const MAX_ROUNDS: u64 = 8;
+const MAX_ROUNDS: u64 = 16;
 /// Regenerations of one slot when its candidates keep colliding with earlier kernels.
 const MAX_DUPLICATE_ATTEMPTS: u64 = 1000;
 /// Blocks computed at once: while one is in its standalone stage, the next keeps the Warp workers busy.
@@ -152,8 +152,14 @@ fn fill(ctx: &Ctx, dir: &Path, slots: Vec<u64>, work: &mut Work, dedup: &mut dyn
                 *attempt += 1;
                 let attempts = *attempt;
                 let kernel = warpsmith_gen::generate(category, seed, &s.config);
+                // a parameter outside every output's data-flow slice is dead whatever its values: the worker's
+                // redraw check would reject the kernel, so it is regenerated before Warp sees it
+                let dead = warpsmith_ast::liveness::dead_params(&kernel);
                 let id = warpsmith_ast::canonical_id(&kernel);
-                if !dedup.duplicate(&id) {
+                if !dead.is_empty() {
+                    let why = if dead.inputs.is_empty() { "dead_output_static" } else { "dead_input_static" };
+                    *work.counters.rejected.entry(why.to_string()).or_insert(0) += 1;
+                } else if !dedup.duplicate(&id) {
                     let python = warpsmith_ast::python_module(&kernel);
                     let sig = dedup.signature(&python);
                     if !dedup.near(&sig) {
@@ -173,9 +179,9 @@ fn fill(ctx: &Ctx, dir: &Path, slots: Vec<u64>, work: &mut Work, dedup: &mut dyn
                 spec: cand.spec.clone().unwrap_or_else(|| launch_spec(&cand.kernel, cand.seed)),
                 fd_seed: cand.seed,
                 fd_samples: s.fd_samples,
-                gradient: s.verify == Verify::Full
-                    && !warpsmith_ast::mutates_in_dynamic_loop(&cand.kernel)
-                    && warpsmith_gen::catalog::gradient_gaps(&warpsmith_ast::features(&cand.kernel)).is_empty(),
+                // kernels whose adjoint is known to be inexact are checked too: a pass shows that this one's is
+                // right, a failure labels it `inexact` (verdict.rs)
+                gradient: s.verify == Verify::Full,
             });
             let job = Job { name: cand.kernel.name.clone(), source: cand.python.clone(), check };
             ctx.pool.submit_to(slot as usize, job, &tx);

@@ -38,6 +38,7 @@ use warpsmith_oracle::{Pool, PoolCounters, PoolOptions, WARP_VERSION, WorkerComm
 
 pub use journal::Counters;
 pub use standalone::Stage;
+pub use verdict::{RunVerdict, inexact_reasons, judge_run};
 
 /// How much of each kernel to verify.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -48,7 +48,15 @@ struct Verified {
 }
 
 /// Applies the execution checks to a worker's run; `Err` is the verdict for a candidate that does not pass.
-fn verify_run(c: &Candidate, run: Option<RunResult>, verify: Verify) -> Result<Verified, Verdict> {
+///
+/// `known_inexact`: the kernel uses a construct whose Warp adjoint is known not to be the derivative
+/// ([`inexact_reasons`]); a failed gradient check then labels the record `inexact` instead of making a finding.
+fn verify_run(
+    spec: Option<&LaunchSpec>,
+    run: Option<RunResult>,
+    verify: Verify,
+    known_inexact: bool,
+) -> Result<Verified, Verdict> {
     let skipped = || "skipped".to_string();
     let mut v = Verified {
         checks: Checks {
@@ -56,6 +64,9 @@ fn verify_run(c: &Candidate, run: Option<RunResult>, verify: Verify) -> Result<V
             deterministic: false,
             gradient: skipped(),
             gradient_max_rel_error: 0.0,
+            gradient_compared: 0,
+            gradient_informative: 0,
+            gradient_unstable: 0,
             ptx: skipped(),
             cuda_forward: skipped(),
             cuda_backward: skipped(),
@@ -93,18 +104,23 @@ fn verify_run(c: &Candidate, run: Option<RunResult>, verify: Verify) -> Result<V
         }
         v.checks.ptx = "passed".into();
         match &run.gradient {
-            // not requested: the kernel mutates a float in a dynamic loop, which Warp does not differentiate
             None => v.checks.gradient = "not_differentiable".into(),
             Some(g) => {
                 let verdict = assess_gradient(g);
-                if verdict.status == "failed" {
+                if verdict.status == "failed" && !known_inexact {
                     return Err(Verdict::Finding(verdict, Box::new(run)));
                 }
-                v.checks.gradient = verdict.status.into();
-                v.checks.gradient_max_rel_error = verdict.max_rel_error;
+                v.checks.gradient = if verdict.status == "failed" { "inexact" } else { verdict.status }.into();
+                // infinite when an adjoint was not finite (an `inexact` record): the largest finite value stands in,
+                // as Parquet's float column and JSON have no infinity
+                v.checks.gradient_max_rel_error = verdict.max_rel_error.min(f64::MAX);
+                let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+                v.checks.gradient_compared = count(verdict.compared);
+                v.checks.gradient_informative = count(verdict.informative);
+                v.checks.gradient_unstable = count(verdict.unstable);
                 if verdict.status == "passed" {
                     v.grad_inputs = g.grad_inputs.clone();
-                    v.grad_outputs = c.spec.as_ref().map(|s| s.grad_outputs.clone()).unwrap_or_default();
+                    v.grad_outputs = spec.map(|s| s.grad_outputs.clone()).unwrap_or_default();
                 }
             }
         }
@@ -125,13 +141,71 @@ fn verify_run(c: &Candidate, run: Option<RunResult>, verify: Verify) -> Result<V
     Ok(v)
 }
 
+/// Why Warp's adjoint of `kernel` may differ from the derivative, by construct: builtins Warp gives no adjoint
+/// although their value varies, or an inexact one ([`warpsmith_gen::catalog::gradient_gaps`]: in-place component
+/// updates among them), and `float mutated in a dynamic loop` (Warp's code generator warns that this "may not be
+/// a differentiable operation"). Empty for a kernel whose adjoint should be exact.
+pub fn inexact_reasons(kernel: &Kernel) -> Vec<&'static str> {
+    let mut why = warpsmith_gen::catalog::gradient_gaps(&warpsmith_ast::features(kernel));
+    if warpsmith_ast::mutates_in_dynamic_loop(kernel) {
+        why.push("float mutated in a dynamic loop");
+    }
+    why
+}
+
+/// What `generate` makes of one kernel's execution checks (see [`judge_run`]).
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RunVerdict {
+    /// It would be a record, with these checks (`standalone_*` stay `skipped`: they need the generator's AST).
+    Accepted {
+        /// The record's `checks` column.
+        checks: Checks,
+    },
+    /// Degenerate (`all_zero`, `constant`, `non_finite`), dead (`dead_input`, `dead_output`) or nondeterministic
+    /// outputs: regenerated.
+    Rejected {
+        /// Which.
+        reason: String,
+    },
+    /// Warp failed to compile or launch it, NVRTC rejected it, or CUDA disagreed with the CPU.
+    Failed {
+        /// The failure class (`run`, `ptx`, `cuda_mismatch`, ...).
+        reason: String,
+        /// Warp's message.
+        message: String,
+    },
+    /// The gradient check failed: a finding (details in the gradient verdict beside it).
+    Finding {
+        /// Why it failed.
+        class: Option<warpsmith_oracle::FindingClass>,
+    },
+}
+
+/// Applies the execution checks of `generate --verify VERIFY` to one worker run of a kernel launched with
+/// `spec`; returns the outcome and, when a gradient was computed, its verdict.
+pub fn judge_run(spec: &LaunchSpec, run: RunResult, verify: Verify) -> (RunVerdict, Option<GradientVerdict>) {
+    let gradient = run.gradient.as_ref().filter(|_| verify == Verify::Full).map(assess_gradient);
+    let outcome = match verify_run(Some(spec), Some(run), verify, false) {
+        Ok(v) => RunVerdict::Accepted { checks: v.checks },
+        Err(Verdict::Reject(reason)) => RunVerdict::Rejected { reason },
+        Err(Verdict::Fail(f)) => RunVerdict::Failed { reason: f.reason.name().to_string(), message: f.message },
+        Err(Verdict::Finding(verdict, _)) => RunVerdict::Finding { class: verdict.class },
+        // verify_run accepts through `Ok`; never reached
+        Err(Verdict::Accept(_)) => {
+            RunVerdict::Failed { reason: "internal".into(), message: "accepted as an error".into() }
+        }
+    };
+    (outcome, gradient)
+}
+
 /// Judges the oracle's answer for a candidate and builds its record.
 pub(crate) fn judge(c: &Candidate, mods: Modules, verify: Verify) -> Verdict {
     let f = match cut_functions(&mods.cpu_module, &mods.cuda_module, &c.kernel.name) {
         Ok(f) => f,
         Err(e) => return fail(FailureReason::Internal, e.to_string()),
     };
-    let mut v = match verify_run(c, mods.run, verify) {
+    let mut v = match verify_run(c.spec.as_ref(), mods.run, verify, !inexact_reasons(&c.kernel).is_empty()) {
         Ok(v) => v,
         Err(verdict) => return verdict,
     };
@@ -268,8 +342,18 @@ mod tests {
             gradient: Some(GradientRun {
                 status: "computed".into(),
                 grad_inputs: vec![],
-                samples: vec![FdSample { arg: 0, index: 0, ad: 1.0, fd: 1.0, fd_half: 1.0, h: 1e-2 }],
-                loss_scale: 1.0,
+                samples: vec![FdSample {
+                    arg: 0,
+                    index: 0,
+                    ad: 1.0,
+                    fd: 1.0,
+                    fd_half: 1.0,
+                    h: 1e-2,
+                    h_half: 5e-3,
+                    scale: 1.0,
+                    scale_half: 1.0,
+                }],
+                components: 1,
             }),
             cuda_forward: None,
             cuda_backward: None,
@@ -278,17 +362,17 @@ mod tests {
 
     #[test]
     fn passing_runs_are_accepted_with_their_checks() {
-        let v = verify_run(&candidate(), Some(run()), Verify::Full).ok().expect("accepted");
+        let v = verify_run(candidate().spec.as_ref(), Some(run()), Verify::Full, false).ok().expect("accepted");
         assert_eq!(
             (v.checks.forward.as_str(), v.checks.gradient.as_str(), v.checks.ptx.as_str()),
             ("passed", "passed", "passed")
         );
         assert!(v.checks.deterministic);
-        let v = verify_run(&candidate(), Some(run()), Verify::Run).ok().expect("accepted");
+        let v = verify_run(candidate().spec.as_ref(), Some(run()), Verify::Run, false).ok().expect("accepted");
         assert_eq!((v.checks.gradient.as_str(), v.checks.ptx.as_str()), ("skipped", "skipped"));
         let mut no_grad = run();
         no_grad.gradient = None;
-        let v = verify_run(&candidate(), Some(no_grad), Verify::Full).ok().expect("accepted");
+        let v = verify_run(candidate().spec.as_ref(), Some(no_grad), Verify::Full, false).ok().expect("accepted");
         assert_eq!(v.checks.gradient, "not_differentiable");
     }
 
@@ -297,35 +381,39 @@ mod tests {
         let c = candidate();
         let mut r = run();
         r.problem = Some("constant".into());
-        assert!(matches!(verify_run(&c, Some(r), Verify::Full), Err(Verdict::Reject(why)) if why == "constant"));
+        assert!(
+            matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Full, false), Err(Verdict::Reject(why)) if why == "constant")
+        );
         let mut r = run();
         r.deterministic = Some(false);
-        assert!(matches!(verify_run(&c, Some(r), Verify::Run), Err(Verdict::Reject(why)) if why == "nondeterministic"));
+        assert!(
+            matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Run, false), Err(Verdict::Reject(why)) if why == "nondeterministic")
+        );
         let mut r = run();
         r.ptx = Some(false);
         assert!(
-            matches!(verify_run(&c, Some(r), Verify::Full), Err(Verdict::Fail(f)) if f.reason == FailureReason::Ptx)
+            matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Full, false), Err(Verdict::Fail(f)) if f.reason == FailureReason::Ptx)
         );
         let mut r = run();
         if let Some(g) = r.gradient.as_mut() {
             g.samples[0].ad = -3.0;
         }
-        assert!(matches!(verify_run(&c, Some(r), Verify::Full), Err(Verdict::Finding(..))));
+        assert!(matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Full, false), Err(Verdict::Finding(..))));
         let mut r = run();
         r.cuda_forward = Some("failed".into());
         assert!(
-            matches!(verify_run(&c, Some(r), Verify::Run), Err(Verdict::Fail(f)) if f.reason == FailureReason::CudaMismatch)
+            matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Run, false), Err(Verdict::Fail(f)) if f.reason == FailureReason::CudaMismatch)
         );
         let mut r = run();
         r.cuda_forward = Some("passed".into());
         r.cuda_backward = Some("passed".into());
-        let v = verify_run(&c, Some(r), Verify::Full).ok().expect("accepted");
+        let v = verify_run(c.spec.as_ref(), Some(r), Verify::Full, false).ok().expect("accepted");
         assert_eq!((v.checks.cuda_forward.as_str(), v.checks.cuda_backward.as_str()), ("passed", "passed"));
         let mut r = run();
         r.ok = false;
         r.error = Some("ValueError: boom".into());
         r.traceback = Some("Traceback (most recent call last):\n  File \"worker.py\"".into());
-        match verify_run(&c, Some(r), Verify::Run) {
+        match verify_run(c.spec.as_ref(), Some(r), Verify::Run, false) {
             Err(Verdict::Fail(f)) => {
                 assert_eq!(f.reason, FailureReason::Run);
                 assert_eq!(f.message, "ValueError: boom");

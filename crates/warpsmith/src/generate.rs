@@ -88,8 +88,9 @@ pub struct GenerateArgs {
     /// Kernels per worker request; executed kernels of a batch share one compiled module.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
     batch_size: u64,
-    /// Input components checked by finite differences per kernel.
-    #[arg(long, default_value_t = 24)]
+    /// Most float input components checked by finite differences per kernel: every component when a kernel
+    /// has at most this many, else a sample stratified over its input arrays.
+    #[arg(long, default_value_t = 512)]
     fd_samples: u32,
     /// Also launch forward and backward on this device and compare with the CPU (`cuda` needs a GPU;
     /// with `--verify run` or `full`).

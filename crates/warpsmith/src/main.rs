@@ -1,6 +1,7 @@
 //! The `warpsmith` command line: thin clap types; each subcommand lives in its own module.
 
 mod catalog;
+mod check;
 mod env;
 mod export;
 mod generate;
@@ -33,6 +34,10 @@ enum Command {
     /// Check a dataset: files against the manifest, schema, ids, canonical forms, clusters and splits, each
     /// record against its seed, and a sample re-run through Warp. One line per violation; exit 1 if any.
     Validate(validate::ValidateArgs),
+    /// Run the execution checks of `generate --verify full` on kernels given as JSON (a record's `name`,
+    /// `python`, `launch_dim`, `test_inputs`, `grad_outputs`): one JSON line of verdict each; exit 1 unless
+    /// every one would be accepted.
+    Check(check::CheckArgs),
     /// Regenerate the builtin catalog from Warp's registry (JSON).
     Catalog(catalog::CatalogArgs),
     /// Export a dataset for trainers: chat-format SFT JSONL for one task, or the raw records as JSONL.
@@ -65,6 +70,7 @@ fn main() -> ExitCode {
         Command::Show(a) => show::run(&a),
         Command::Export(a) => export::run(&a),
         Command::Catalog(a) => catalog::run(&a),
+        Command::Check(a) => check::run(&a),
         Command::Stats(a) => stats::run(&a),
         Command::Validate(a) => validate::run(&a),
     };

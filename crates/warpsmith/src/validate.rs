@@ -56,12 +56,19 @@ impl Sample {
 }
 
 /// Re-runs `records` through Warp and returns the violations.
-fn rerun(a: &ValidateArgs, records: &[Record], config: &warpsmith_gen::Config) -> anyhow::Result<Vec<Violation>> {
+fn rerun(
+    a: &ValidateArgs,
+    records: &[Record],
+    config: &warpsmith_gen::Config,
+    fd_samples: u32,
+) -> anyhow::Result<Vec<Violation>> {
     let python = crate::env::python(a.python.as_deref())?;
     let workers = a.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let opts = PoolOptions { workers, batch: 8, timeout: Duration::from_secs(120), ..PoolOptions::default() };
     let pool = Pool::start(crate::env::worker_command(python, "cpu")?, opts).context("starting the Warp oracle")?;
     let mut submitted = BTreeMap::new();
+    // per slot: true when the kernel's adjoint should be exact (no construct of `inexact_reasons`)
+    let mut inexact = BTreeMap::new();
     let mut out = Vec::new();
     for (slot, r) in records.iter().enumerate() {
         let loc = format!("record {}", r.id);
@@ -69,6 +76,7 @@ fn rerun(a: &ValidateArgs, records: &[Record], config: &warpsmith_gen::Config) -
             continue; // reported by check_record
         };
         let kernel = warpsmith_gen::generate(category, r.seed, config);
+        inexact.insert(slot, warpsmith_run::inexact_reasons(&kernel).is_empty());
         let check = (r.checks.forward == "passed").then(|| {
             let mut spec = launch_spec(&kernel, r.seed);
             // launch on the stored inputs, not the regenerated ones
@@ -78,7 +86,9 @@ fn rerun(a: &ValidateArgs, records: &[Record], config: &warpsmith_gen::Config) -
                     arg.tensor = t.clone();
                 }
             }
-            CheckRequest { spec, fd_seed: r.seed, fd_samples: 0, gradient: false }
+            // the gradient check again where the record says it ran: same inputs, seed and components
+            let gradient = matches!(r.checks.gradient.as_str(), "passed" | "unchecked" | "inexact");
+            CheckRequest { spec, fd_seed: r.seed, fd_samples, gradient }
         });
         if check.is_none() && r.checks.forward == "passed" {
             out.push(Violation { location: loc, problem: "no launch could be built".into() });
@@ -106,6 +116,11 @@ fn rerun(a: &ValidateArgs, records: &[Record], config: &warpsmith_gen::Config) -
                 if let Some(run) = mods.run {
                     if run.ok {
                         problems.extend(compare_outputs(&r.test_outputs, &run.outputs));
+                        if let Some(p) = &run.problem {
+                            problems.push(format!("the re-run finds the outputs {p}"));
+                        }
+                        let exact = inexact.get(&slot).copied().unwrap_or(true);
+                        problems.extend(gradient_problems(r, run.gradient.as_ref(), exact));
                     } else {
                         problems.push(format!("the CPU launch failed: {}", run.error.unwrap_or_default()));
                     }
@@ -116,6 +131,40 @@ fn rerun(a: &ValidateArgs, records: &[Record], config: &warpsmith_gen::Config) -
     }
     pool.finish();
     Ok(out)
+}
+
+/// The stored gradient verdict of `r` against the one recomputed from `run` (same inputs, seed and components,
+/// so the counts must agree exactly; `exact`: the kernel uses no construct with a known inexact adjoint).
+fn gradient_problems(r: &Record, run: Option<&warpsmith_oracle::GradientRun>, exact: bool) -> Vec<String> {
+    let c = &r.checks;
+    let Some(run) = run else {
+        return if matches!(c.gradient.as_str(), "passed" | "unchecked" | "inexact") {
+            vec![format!("checks.gradient is {:?} but the re-run computed no gradient", c.gradient)]
+        } else {
+            Vec::new()
+        };
+    };
+    let v = warpsmith_oracle::assess_gradient(run);
+    let status = match v.status {
+        "failed" if !exact => "inexact",
+        s => s,
+    };
+    let mut out = Vec::new();
+    if status != c.gradient {
+        out.push(format!("checks.gradient is {:?}, the re-run's check gives {status:?} ({:?})", c.gradient, v.class));
+    }
+    let counts = (v.compared as u64, v.informative as u64, v.unstable as u64);
+    let stored = (c.gradient_compared as u64, c.gradient_informative as u64, c.gradient_unstable as u64);
+    if counts != stored {
+        out.push(format!("gradient components compared/informative/unstable {stored:?}, the re-run's {counts:?}"));
+    }
+    if c.gradient == "passed" {
+        let recomputed: Vec<warpsmith_dataset::Tensor> = run.grad_inputs.clone();
+        if recomputed != r.grad_inputs {
+            out.push("grad_inputs differ from the adjoints Warp computes again".into());
+        }
+    }
+    out
 }
 
 pub fn run(a: &ValidateArgs) -> anyhow::Result<ExitCode> {
@@ -159,7 +208,9 @@ pub fn run(a: &ValidateArgs) -> anyhow::Result<ExitCode> {
         && !chosen.is_empty()
     {
         eprintln!("re-running {} records through Warp", chosen.len());
-        violations.extend(rerun(a, &chosen, cfg)?);
+        // a manifest from before the identity was recorded: the default of `generate`
+        let fd_samples = manifest.run.identity.as_ref().map_or(512, |i| i.fd_samples);
+        violations.extend(rerun(a, &chosen, cfg, fd_samples)?);
         rerun_count = chosen.len();
     }
     for v in &violations {

@@ -303,3 +303,57 @@ fn full_runs_and_killed_runs_leave_nothing_in_tmpdir_or_a_kernel_cache() {
     assert!(!home.join("kernel-cache").exists());
     assert_eq!(parquet_bytes(&killed), parquet_bytes(&out), "the resumed full run gives the same bytes");
 }
+
+/// The PIDs of `pid`'s child processes (Linux `/proc/PID/task/*/children`).
+fn children(pid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).into_iter().flatten().flatten() {
+        let text = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
+        out.extend(text.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+    }
+    out
+}
+
+#[test]
+fn a_worker_busy_inside_warp_stops_when_its_supervisor_is_killed() {
+    // a kernel whose launch stays in Warp's native code for minutes: a Python signal handler could not run
+    let kernel = serde_json::json!({
+        "name": "spin",
+        "python": "import warp as wp\n\n\n@wp.kernel\ndef spin(x: wp.array(dtype=float), out: wp.array(dtype=float)):\n    i = wp.tid()\n    s = float(0.0)\n    for k in range(2000000000):\n        s = s + wp.sin(x[i] + float(k))\n    out[i] = s\n",
+        "launch_dim": [1],
+        "test_inputs": [{"name": "x", "dtype": "float32", "shape": [1], "values": [0.5]}],
+        "grad_outputs": [{"name": "out", "dtype": "float32", "shape": [1], "values": [1.0]}],
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("spin.json");
+    std::fs::write(&file, kernel.to_string()).expect("write kernel");
+    let mut check = bin()
+        .args(["check", "--timeout", "600"])
+        .arg(&file)
+        .arg("--python")
+        .arg(python())
+        .env("TMPDIR", dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start check");
+    // importing Warp and compiling take a few seconds; then the worker sits in the launch
+    std::thread::sleep(Duration::from_secs(15));
+    let workers = children(check.id());
+    assert_eq!(workers.len(), 1, "one worker process");
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", workers[0])).expect("worker alive");
+    assert!(stat.contains(") R ") || stat.contains(") S "), "worker state: {stat}");
+    check.kill().expect("SIGKILL the supervisor");
+    let _ = check.wait();
+    let killed = Instant::now();
+    // gone, or a zombie where no init process reaps orphans (a container)
+    let running = |pid: u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z ") && !s.contains(") X "))
+    };
+    while running(workers[0]) && killed.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let after = killed.elapsed();
+    assert!(after < Duration::from_secs(3), "the orphaned worker ran on for {after:?}");
+    assert!(entries(dir.path()).iter().all(|e| e == "spin.json"), "left in TMPDIR: {:?}", entries(dir.path()));
+}

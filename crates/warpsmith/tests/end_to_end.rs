@@ -553,3 +553,146 @@ fn stats_and_validate_pass_on_a_dataset_and_validate_names_each_corruption() {
     assert_eq!(code, Some(1));
     assert!(out.contains(&format!("record {moved}: test_outputs.")) && out.contains("Warp computes"), "{out}");
 }
+
+/// Issue 15's live data flow, checked apart from the worker's own check (other code, other perturbations):
+/// every input of a record (array, by-value scalar, struct field) changes some output when perturbed, and every
+/// output array changes under some input's perturbation. Records sampled by id; `WARPSMITH_PERTURB_COUNT` (default
+/// 24) records are generated, at most 100 are perturbed.
+#[test]
+fn no_record_has_a_dead_input_or_an_output_that_ignores_every_input() {
+    let count: usize = std::env::var("WARPSMITH_PERTURB_COUNT").ok().and_then(|c| c.parse().ok()).unwrap_or(24);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ds = dir.path().join("ds");
+    generate(&ds, count, 21);
+    let mut rs = records(&ds);
+    rs.sort_by(|a, b| a.id.cmp(&b.id));
+    rs.truncate(100);
+    let lines: Vec<String> = rs.iter().map(|r| serde_json::to_string(r).expect("json")).collect();
+    let input = dir.path().join("records.jsonl");
+    std::fs::write(&input, lines.join("\n")).expect("write records");
+    let script = r#"
+import ast, importlib.util, json, os, sys
+import numpy as np
+import warp as wp
+wp.config.quiet = True
+work = sys.argv[2]
+rng = np.random.default_rng(2026)
+
+def comp(name):
+    sizes = {"quat": (4,), "transform": (7,), "spatial_vector": (6,)}
+    if name.startswith("vec"):
+        return (int(name[3]),)
+    if name.startswith("mat"):
+        return (int(name[3]), int(name[4]))
+    return sizes.get(name, ())
+
+def dtype_of(name):
+    return {"float32": wp.float32, "int32": wp.int32}.get(name) or getattr(wp, name)
+
+def struct_of(stype, values):
+    inst, it = stype(), iter(values)
+    for fname, var in stype.vars.items():
+        if var.type is wp.int32:
+            setattr(inst, fname, int(next(it)))
+        elif var.type is wp.float32:
+            setattr(inst, fname, float(next(it)))
+        else:
+            setattr(inst, fname, var.type(*[float(next(it)) for _ in range(var.type._length_)]))
+    return inst
+
+def field_spans(stype):
+    spans, at = [], 0
+    for fname, var in stype.vars.items():
+        n = 1 if var.type in (wp.int32, wp.float32) else var.type._length_
+        spans.append((fname, at, n, var.type is wp.int32))
+        at += n
+    return spans
+
+def perturbed(values, is_int, attempt):
+    # 0: permute (keeps every value the kernel was drawn for: indices stay in bounds); 1: scale and shift every
+    # value (a permutation-invariant reduction still moves), integers lowered by one above 1; 2: one value alone
+    v = np.array(values, dtype=np.float64)
+    if attempt == 0:
+        w = rng.permutation(v)
+    elif attempt == 1:
+        w = np.where(v > 1, v - 1, v) if is_int else v * 1.1 + 0.05
+    else:
+        w = v.copy()
+        j = int(rng.integers(v.size))
+        w[j] = (v[j] - 1 if v[j] > 1 else v[j]) if is_int else v[j] * 0.7 - 0.05
+    if not is_int:
+        w = w.astype(np.float32).astype(np.float64)
+    return None if np.array_equal(w, v) else list(w)
+
+def run(kernel, fn_args, rec, values):
+    inputs = {t["name"]: t for t in rec["test_inputs"]}
+    outputs = {t["name"]: t for t in rec["test_outputs"]}
+    args, results = [], {}
+    for pos, label in enumerate(fn_args):
+        t = inputs.get(label) or outputs[label]
+        vals = values.get(label, t["values"])
+        if t["dtype"] == "struct":
+            args.append(struct_of(kernel.adj.args[pos].type, vals))
+            continue
+        if not t["shape"]:
+            args.append(int(vals[0]) if t["dtype"] == "int32" else float(vals[0]))
+            continue
+        npdt = np.int32 if t["dtype"] == "int32" else np.float32
+        shape = tuple(t["shape"]) + comp(t["dtype"])
+        data = np.array(vals, dtype=npdt).reshape(shape) if label in inputs else np.zeros(shape, npdt)
+        arr = wp.array(data, dtype=dtype_of(t["dtype"]), device="cpu")
+        args.append(arr)
+        if label in outputs:
+            results[label] = arr
+    wp.launch(kernel, dim=rec["launch_dim"], inputs=args, device="cpu")
+    return {k: a.numpy().tobytes() for k, a in results.items()}
+
+report = {"records": 0, "inputs": 0, "dead_inputs": [], "dead_outputs": []}
+for k, line in enumerate(open(sys.argv[1])):
+    rec = json.loads(line)
+    path = os.path.join(work, f"perturb_{k}.py")
+    open(path, "w").write(rec["python"])
+    spec = importlib.util.spec_from_file_location(f"perturb_{k}", path)
+    mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
+    kernel = getattr(mod, rec["name"])
+    fn = next(x for x in ast.walk(ast.parse(rec["python"])) if isinstance(x, ast.FunctionDef) and x.name == rec["name"])
+    fn_args = [a.arg for a in fn.args.args]
+    base = run(kernel, fn_args, rec, {})
+    moved = set()
+    for t in rec["test_inputs"]:
+        pos = fn_args.index(t["name"])
+        parts = [(t["name"], 0, len(t["values"]), t["dtype"] == "int32")]
+        if t["dtype"] == "struct":
+            parts = [(f"{t['name']}.{f}", at, n, is_int) for f, at, n, is_int in field_spans(kernel.adj.args[pos].type)]
+        for label, at, n, is_int in parts:
+            alive, tried = False, False
+            for attempt in range(3):
+                w = perturbed(t["values"][at:at + n], is_int, attempt)
+                if w is None:
+                    continue
+                tried = True
+                out = run(kernel, fn_args, rec, {t["name"]: t["values"][:at] + w + t["values"][at + n:]})
+                changed = {o for o in out if out[o] != base[o]}
+                moved |= changed
+                alive = alive or bool(changed)
+            if tried:
+                report["inputs"] += 1
+                if not alive:
+                    report["dead_inputs"].append(f"{rec['id']} {rec['category']} {label}")
+    for o in base:
+        if o not in moved:
+            report["dead_outputs"].append(f"{rec['id']} {rec['category']} {o}")
+    report["records"] += 1
+print(json.dumps(report))
+"#;
+    let work = dir.path().join("work");
+    std::fs::create_dir_all(&work).expect("work dir");
+    let out = run_python(script, &[&input.display().to_string(), &work.display().to_string()]);
+    let report: serde_json::Value =
+        serde_json::from_str(out.lines().last().unwrap_or_default()).expect("a JSON report");
+    eprintln!("{report}");
+    assert_eq!(report["records"].as_u64(), Some(rs.len() as u64));
+    assert!(report["inputs"].as_u64().unwrap_or(0) >= rs.len() as u64, "every record has an input: {report}");
+    assert_eq!(report["dead_inputs"], serde_json::json!([]), "{report}");
+    assert_eq!(report["dead_outputs"], serde_json::json!([]), "{report}");
+}

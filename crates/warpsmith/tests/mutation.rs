@@ -1,0 +1,241 @@
+//! The mutation test of the gradient check (issue 15): a checker is proven by the wrong inputs it rejects.
+//!
+//! Records generated with `--verify full` whose gradient check passed have one float input array routed
+//! through an identity `@wp.func` whose custom adjoint (`@wp.func_grad`) is wrong in a known way: scaled by
+//! 0, -1, 1.1 or 2, one component wrong (x1.5; for a scalar array the scalar itself), or dropped in one branch
+//! (values at most the median of the array's inputs). Every mutant goes through `warpsmith check`, which must report a finding; the same routing with
+//! the right adjoint must pass. The array mutated is the one with the largest stored adjoint, so the mutation
+//! reaches the loss.
+//!
+//! `WARPSMITH_MUTATION_COUNT` (default 12) sets the records generated; the closing note of issue 15 gives a
+//! run with at least 200 records with gradients.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::{bin, python};
+use warpsmith_dataset::Record;
+
+/// A mutation of the adjoint of `ws_mut(x) = x`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Mutation {
+    /// The right adjoint: the mutant must pass.
+    Correct,
+    Scale0,
+    ScaleMinus1,
+    Scale1_1,
+    Scale2,
+    /// One component of the adjoint x1.5 (the scalar itself for a float array).
+    OneComponent,
+    /// The adjoint dropped where the value (its first component) is at most the median of the array's stored
+    /// first components, so that about half of the elements take the wrong branch on the record's inputs.
+    WrongBranch,
+}
+
+const MUTATIONS: [Mutation; 7] = [
+    Mutation::Correct,
+    Mutation::Scale0,
+    Mutation::ScaleMinus1,
+    Mutation::Scale1_1,
+    Mutation::Scale2,
+    Mutation::OneComponent,
+    Mutation::WrongBranch,
+];
+
+/// Warp's type for a dataset dtype, and the index of its first component (`None` for a scalar).
+fn warp_type(dtype: &str) -> Option<(String, Option<&'static str>)> {
+    let t = match dtype {
+        "float32" => return Some(("float".into(), None)),
+        "vec2" | "vec3" | "vec4" | "quat" | "spatial_vector" | "transform" => format!("wp.{dtype}"),
+        "mat22" | "mat33" | "mat44" => format!("wp.{dtype}"),
+        _ => return None,
+    };
+    let first = if dtype.starts_with("mat") { "0, 0" } else { "0" };
+    Some((t, Some(first)))
+}
+
+/// The `@wp.func` and its wrong (or right) custom adjoint for values of Warp type `t`.
+fn helper(t: &str, first: Option<&str>, m: Mutation, median: f64) -> String {
+    let body = match (m, first) {
+        (Mutation::Correct, _) => "    wp.adjoint[x] += adj_ret\n".to_string(),
+        (Mutation::Scale0, _) => "    wp.adjoint[x] += 0.0 * adj_ret\n".to_string(),
+        (Mutation::ScaleMinus1, _) => "    wp.adjoint[x] += -1.0 * adj_ret\n".to_string(),
+        (Mutation::Scale1_1, _) => "    wp.adjoint[x] += 1.1 * adj_ret\n".to_string(),
+        (Mutation::Scale2, _) => "    wp.adjoint[x] += 2.0 * adj_ret\n".to_string(),
+        (Mutation::OneComponent, None) => "    wp.adjoint[x] += 1.5 * adj_ret\n".to_string(),
+        (Mutation::OneComponent, Some(i)) => {
+            format!("    e = adj_ret * 0.0\n    e[{i}] = 0.5 * adj_ret[{i}]\n    wp.adjoint[x] += adj_ret + e\n")
+        }
+        (Mutation::WrongBranch, first) => {
+            let v = first.map_or("x".to_string(), |i| format!("x[{i}]"));
+            format!("    if {v} > {median:?}:\n        wp.adjoint[x] += adj_ret\n")
+        }
+    };
+    format!(
+        "@wp.func\ndef ws_mut(x: {t}):\n    return x\n\n\n@wp.func_grad(ws_mut)\ndef adj_ws_mut(x: {t}, adj_ret: {t}):\n{body}\n\n"
+    )
+}
+
+/// Wraps every `name[...]` in the kernel's own body as `ws_mut(name[...])`; `None` if there is none.
+fn wrap_reads(python: &str, kernel: &str, name: &str) -> Option<String> {
+    let start = python.find(&format!("def {kernel}("))?;
+    let (head, body) = python.split_at(start);
+    let needle = format!("{name}[");
+    let mut out = String::new();
+    let mut rest = body;
+    let mut wrapped = 0;
+    while let Some(at) = rest.find(&needle) {
+        let before = rest[..at].chars().last();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.') {
+            out.push_str(&rest[..at + needle.len()]);
+            rest = &rest[at + needle.len()..];
+            continue;
+        }
+        let mut depth = 0;
+        let mut end = None;
+        for (k, ch) in rest[at + name.len()..].char_indices() {
+            match ch {
+                '[' | '(' => depth += 1,
+                ']' | ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = Some(at + name.len() + k + 1);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let end = end?;
+        out.push_str(&rest[..at]);
+        out.push_str(&format!("ws_mut({})", &rest[at..end]));
+        rest = &rest[end..];
+        wrapped += 1;
+    }
+    out.push_str(rest);
+    (wrapped > 0).then(|| format!("{head}{out}"))
+}
+
+/// The mutant of a record's kernel, as a `warpsmith check` input line; `None` when no float input array with
+/// a nonzero adjoint is read directly in the kernel.
+fn mutant(r: &Record, m: Mutation) -> Option<serde_json::Value> {
+    let target = r
+        .grad_inputs
+        .iter()
+        .filter(|g| warp_type(&g.dtype).is_some())
+        .filter(|g| g.values.iter().any(|v| *v != 0.0))
+        .max_by(|a, b| {
+            let norm = |g: &warpsmith_dataset::Tensor| g.values.iter().map(|v| v.abs()).sum::<f64>();
+            norm(a).total_cmp(&norm(b))
+        })?;
+    let (t, first) = warp_type(&target.dtype)?;
+    let median = {
+        let input = r.test_inputs.iter().find(|i| i.name == target.name)?;
+        let stride = input.values.len() / input.shape.iter().product::<i32>().max(1) as usize;
+        let mut firsts: Vec<f64> = input.values.iter().step_by(stride.max(1)).copied().collect();
+        firsts.sort_by(f64::total_cmp);
+        firsts.get(firsts.len() / 2).copied().unwrap_or(0.0)
+    };
+    let body = r.python.strip_prefix("import warp as wp\n")?;
+    let wrapped = wrap_reads(body, &r.name, &target.name)?;
+    let python = format!("import warp as wp\n\n\n{}{}", helper(&t, first, m, median), wrapped.trim_start_matches('\n'));
+    Some(serde_json::json!({
+        "name": r.name, "python": python, "launch_dim": r.launch_dim, "test_inputs": r.test_inputs,
+        "grad_outputs": r.grad_outputs, "test_outputs": r.test_outputs, "seed": r.seed,
+    }))
+}
+
+fn records(dir: &Path) -> Vec<Record> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir.join("data")).expect("data dir") {
+        let path = e.expect("entry").path();
+        out.extend(warpsmith_dataset::read_records(&path).expect("read shard"));
+    }
+    out.sort_by(|a, b| a.id.cmp(&b.id));
+    out
+}
+
+#[test]
+fn wrong_adjoints_are_found_and_right_ones_pass() {
+    let count = std::env::var("WARPSMITH_MUTATION_COUNT").unwrap_or_else(|_| "12".into());
+    let root = tempfile::tempdir().expect("tempdir");
+    let ds = root.path().join("ds");
+    let out = bin()
+        .args(["generate", "--verify", "full", "--workers", "2", "--seed", "15", "--count", &count, "--out"])
+        .arg(&ds)
+        .arg("--python")
+        .arg(python())
+        .output()
+        .expect("run generate");
+    assert!(out.status.success(), "generate failed: {}", String::from_utf8_lossy(&out.stderr));
+    let checked: Vec<Record> = records(&ds).into_iter().filter(|r| r.checks.gradient == "passed").collect();
+    assert!(!checked.is_empty(), "no record with a passed gradient check among {count}");
+    let mut lines = Vec::new();
+    let mut cases = Vec::new();
+    let mut unreachable = 0;
+    for r in &checked {
+        let Some(first) = mutant(r, Mutation::Correct) else {
+            unreachable += 1;
+            continue;
+        };
+        lines.push(first);
+        cases.push((r.id.clone(), Mutation::Correct));
+        for m in &MUTATIONS[1..] {
+            lines.push(mutant(r, *m).expect("the same record mutates under every mutation"));
+            cases.push((r.id.clone(), *m));
+        }
+    }
+    let input = root.path().join("mutants.jsonl");
+    let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    std::fs::write(&input, text.join("\n") + "\n").expect("write mutants");
+    let out =
+        bin().args(["check", "--workers", "2"]).arg(&input).arg("--python").arg(python()).output().expect("run check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let verdicts: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
+    assert_eq!(verdicts.len(), cases.len(), "one line per mutant; stderr: {}", String::from_utf8_lossy(&out.stderr));
+    // per mutation: (records, detected, other outcomes by kind)
+    let mut tally: BTreeMap<Mutation, (usize, usize, BTreeMap<String, usize>)> = BTreeMap::new();
+    for ((id, m), v) in cases.iter().zip(&verdicts) {
+        let outcome = v["outcome"].as_str().unwrap_or("?").to_string();
+        let e = tally.entry(*m).or_default();
+        e.0 += 1;
+        let expected = if *m == Mutation::Correct { "accepted" } else { "finding" };
+        if outcome == expected {
+            e.1 += 1;
+        } else {
+            let kind = format!("{outcome}/{}", v["gradient"]["status"].as_str().unwrap_or("-"));
+            *e.2.entry(kind.clone()).or_insert(0) += 1;
+            eprintln!("{m:?} on {id}: {kind} {v}");
+        }
+    }
+    eprintln!("records with a passed gradient: {}; no directly read float input: {unreachable}", checked.len());
+    for (m, (n, ok, other)) in &tally {
+        eprintln!("{m:?}: {ok}/{n} as expected ({:.1} %), others {other:?}", 100.0 * *ok as f64 / *n as f64);
+    }
+    let rate = |m: Mutation| tally.get(&m).map_or(0.0, |(n, ok, _)| *ok as f64 / (*n).max(1) as f64);
+    assert!(cases.len() >= 7 * checked.len().min(4), "too few records could be mutated");
+    // the thresholds of issue 15's "done when"; with few records they mean every one
+    for (m, floor) in [
+        (Mutation::Scale0, 0.99),
+        (Mutation::ScaleMinus1, 0.99),
+        (Mutation::Scale2, 0.99),
+        (Mutation::Scale1_1, 0.95),
+        (Mutation::OneComponent, 0.90),
+        (Mutation::WrongBranch, 0.90),
+        (Mutation::Correct, 0.97),
+    ] {
+        assert!(rate(m) >= floor - 1e-9, "{m:?}: {:.3} below {floor}", rate(m));
+    }
+}
+
+#[test]
+fn reads_are_wrapped_only_in_the_kernel_and_only_for_the_named_array() {
+    let py = "@wp.func\ndef f(a: float):\n    return a\n\n\n@wp.kernel\ndef k(a: wp.array(dtype=float), ab: wp.array(dtype=float)):\n    i = wp.tid()\n    x = a[i] + ab[i] + a[(i + 1) % 4]\n";
+    let w = wrap_reads(py, "k", "a").expect("wrapped");
+    assert!(w.contains("x = ws_mut(a[i]) + ab[i] + ws_mut(a[(i + 1) % 4])"), "{w}");
+    assert!(w.starts_with("@wp.func\ndef f(a: float):\n    return a\n"));
+    assert!(wrap_reads(py, "k", "b").is_none());
+}
