@@ -12,8 +12,15 @@ mod common;
 use common::{bin, parquet_bytes, python};
 
 fn generate(out: &Path, count: usize, seed: u64) -> std::process::Output {
+    generate_at(out, count, seed, "full")
+}
+
+/// `generate` at a verification level: tests that do not need the gradient or NVRTC use `run` or `codegen`, so
+/// the suite stays within CI's time.
+fn generate_at(out: &Path, count: usize, seed: u64, verify: &str) -> std::process::Output {
     let out = bin()
-        .args(["generate", "--count", &count.to_string(), "--seed", &seed.to_string(), "--workers", "2", "--out"])
+        .args(["generate", "--verify", verify, "--count", &count.to_string(), "--seed", &seed.to_string()])
+        .args(["--workers", "2", "--out"])
         .arg(out)
         .arg("--python")
         .arg(python())
@@ -84,7 +91,13 @@ print(n)
         });
         let single = r.test_outputs.iter().all(|t| t.shape.first().copied().unwrap_or(1) <= 1);
         assert!(varies || single, "constant outputs in {}", r.id);
-        assert!(["passed", "not_differentiable"].contains(&r.checks.gradient.as_str()), "{}", r.id);
+        let g = &r.checks;
+        assert!(["passed", "unchecked", "inexact", "not_differentiable"].contains(&g.gradient.as_str()), "{}", r.id);
+        // what was compared is stored, and a pass rests on informative components
+        assert!(g.gradient_informative <= g.gradient_compared, "{}", r.id);
+        if g.gradient == "passed" {
+            assert!(g.gradient_informative >= 1 && !r.grad_inputs.is_empty(), "{}", r.id);
+        }
         assert_eq!(
             (r.checks.standalone_compile.as_str(), r.checks.standalone_equivalence.as_str()),
             ("passed", "passed"),
@@ -119,7 +132,7 @@ print(n)
 #[test]
 fn modules_are_byte_identical_to_what_warp_emits_in_a_separate_process() {
     let dir = tempfile::tempdir().expect("tempdir");
-    generate(dir.path(), 12, 3);
+    generate_at(dir.path(), 12, 3, "codegen");
     let rs = records(dir.path());
     // independent of the worker: a CPU load (block_dim 1, as wp.launch on the CPU does) and the public
     // ahead-of-time compiler for sm_80, reading back the sources Warp writes next to its binaries
@@ -183,7 +196,7 @@ sys.stdout.write("\n" + json.dumps({"cpu": cpu, "cuda": cuda}) + "\n")
 #[test]
 fn stored_test_inputs_reproduce_stored_test_outputs_in_a_separate_warp_process() {
     let dir = tempfile::tempdir().expect("tempdir");
-    generate(dir.path(), 20, 5);
+    generate_at(dir.path(), 20, 5, "run");
     let rs = records(dir.path());
     let script = r#"
 import importlib.util, json, sys
@@ -251,7 +264,6 @@ print("\nOK", len(results))
     let mut checked = 0;
     for r in picked.iter().take(12) {
         assert_eq!(r.checks.forward, "passed");
-        assert_eq!(r.checks.ptx, "passed");
         let threads: i32 = r.launch_dim.iter().product();
         assert!(!r.test_outputs.is_empty() && (8..=64).contains(&threads), "{:?}", r.launch_dim);
         let json = dir.path().join(format!("{}.json", r.id));
@@ -267,9 +279,9 @@ print("\nOK", len(results))
 #[test]
 fn the_same_seed_gives_identical_parquet_and_another_seed_other_records() {
     let (a, b, c) = (tempfile::tempdir().expect("a"), tempfile::tempdir().expect("b"), tempfile::tempdir().expect("c"));
-    generate(a.path(), 30, 11);
-    generate(b.path(), 30, 11);
-    generate(c.path(), 30, 12);
+    generate(a.path(), 16, 11);
+    generate(b.path(), 16, 11);
+    generate_at(c.path(), 16, 12, "codegen");
     assert_eq!(parquet_bytes(a.path()), parquet_bytes(b.path()));
     let ids = |d: &Path| records(d).into_iter().map(|r| r.id).collect::<HashSet<_>>();
     let (ia, ic) = (ids(a.path()), ids(c.path()));
@@ -343,7 +355,7 @@ fn bad_flags_and_config_files_exit_2_with_one_clear_line() {
 #[test]
 fn a_records_standalone_cuda_builds_and_passes_on_the_host_by_itself_and_fails_when_an_output_is_edited() {
     let dir = tempfile::tempdir().expect("tempdir");
-    generate(dir.path(), 12, 5);
+    generate_at(dir.path(), 12, 5, "run");
     let rs = records(dir.path());
     for r in rs.iter().take(4) {
         let src = dir.path().join(format!("{}.cu", r.name));
@@ -385,7 +397,7 @@ fn a_records_standalone_cuda_builds_and_passes_on_the_host_by_itself_and_fails_w
 #[test]
 fn every_export_task_loads_with_hugging_face_datasets_with_three_roles_per_row() {
     let dir = tempfile::tempdir().expect("tempdir");
-    generate(dir.path(), 10, 9);
+    generate_at(dir.path(), 10, 9, "run");
     let script = r#"
 import sys, json, datasets
 out, cache, task = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -563,7 +575,7 @@ fn no_record_has_a_dead_input_or_an_output_that_ignores_every_input() {
     let count: usize = std::env::var("WARPSMITH_PERTURB_COUNT").ok().and_then(|c| c.parse().ok()).unwrap_or(24);
     let dir = tempfile::tempdir().expect("tempdir");
     let ds = dir.path().join("ds");
-    generate(&ds, count, 21);
+    generate_at(&ds, count, 21, "run");
     let mut rs = records(&ds);
     rs.sort_by(|a, b| a.id.cmp(&b.id));
     rs.truncate(100);

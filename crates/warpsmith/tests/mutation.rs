@@ -7,7 +7,7 @@
 //! the right adjoint must pass. The array mutated is the one with the largest stored adjoint, so the mutation
 //! reaches the loss.
 //!
-//! `WARPSMITH_MUTATION_COUNT` (default 12) sets the records generated; the closing note of issue 15 gives a
+//! `WARPSMITH_MUTATION_COUNT` (default 10) sets the records generated; the closing note of issue 15 gives a
 //! run with at least 200 records with gradients.
 
 mod common;
@@ -159,7 +159,7 @@ fn records(dir: &Path) -> Vec<Record> {
 
 #[test]
 fn wrong_adjoints_are_found_and_right_ones_pass() {
-    let count = std::env::var("WARPSMITH_MUTATION_COUNT").unwrap_or_else(|_| "12".into());
+    let count = std::env::var("WARPSMITH_MUTATION_COUNT").unwrap_or_else(|_| "10".into());
     let root = tempfile::tempdir().expect("tempdir");
     let ds = root.path().join("ds");
     let out = bin()
