@@ -1,5 +1,7 @@
 //! Execution-check results from the worker, and the gradient verdict computed from them.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use warpsmith_gen::vectors::{LaunchSpec, Tensor};
 
@@ -125,6 +127,9 @@ pub struct GradientVerdict {
     pub unstable: usize,
     /// Set when `status == "failed"`.
     pub class: Option<FindingClass>,
+    /// Informative samples per kernel argument (by position; arguments with none are absent): which inputs the
+    /// check actually exercised.
+    pub informative_by_arg: BTreeMap<usize, usize>,
 }
 
 /// Relative tolerance between the adjoint and the finite difference.
@@ -156,8 +161,15 @@ fn noise(scale: f64, h: f64) -> f64 {
 /// tolerance plus noise: smooth functions converge as `h^2`), `Kink` when they did not, `Precision` when the
 /// mismatch is within 100x its noise.
 pub fn assess_gradient(run: &GradientRun) -> GradientVerdict {
-    let mut v =
-        GradientVerdict { status: "failed", max_rel_error: 0.0, compared: 0, informative: 0, unstable: 0, class: None };
+    let mut v = GradientVerdict {
+        status: "failed",
+        max_rel_error: 0.0,
+        compared: 0,
+        informative: 0,
+        unstable: 0,
+        class: None,
+        informative_by_arg: BTreeMap::new(),
+    };
     if run.status == "not_differentiable" {
         v.status = "not_differentiable";
         return v;
@@ -184,6 +196,7 @@ pub fn assess_gradient(run: &GradientRun) -> GradientVerdict {
             continue;
         }
         v.informative += 1;
+        *v.informative_by_arg.entry(s.arg).or_insert(0) += 1;
         let err = (s.ad - fd_r).abs();
         v.max_rel_error =
             v.max_rel_error.max(if err.is_finite() { err / fd_r.abs().max(8.0 * nr) } else { f64::INFINITY });

@@ -22,6 +22,7 @@ Protocol (version 2):
 Every private Warp call is in the PRIVATE API section below; nothing else touches warp._src.
 """
 
+import ast
 import atexit
 import importlib.util
 import json
@@ -310,12 +311,40 @@ def output_problem(spec, outs):
     return None
 
 
-def adjoints(kernel, spec, float_inputs, device):
-    """Input adjoints from wp.Tape with the spec's seeded output adjoints, on `device`."""
+def value_components(kernel, spec, i):
+    """Positions of the float components in by-value argument `i`'s flattened values: [0] for a float scalar, the
+    float fields' components for a @wp.struct, none for an integer or anything that is not a by-value argument."""
+    a = spec["args"][i]
+    if a["role"] != "value":
+        return []
+    if a["tensor"]["dtype"] == "float32":
+        return [0]
+    if a["tensor"]["dtype"] != "struct":
+        return []
+    out, at = [], 0
+    for is_int, n in field_sizes(kernel.adj.args[i].type):
+        if not is_int:
+            out += range(at, at + n)
+        at += n
+    return out
+
+
+def adjoints(kernel, spec, float_inputs, device, twin=None, value_inputs=()):
+    """Input adjoints from wp.Tape with the spec's seeded output adjoints, on `device`: {arg index: flat float64
+    adjoints}. Warp passes by-value arguments to the backward by value, so their adjoints never come back; with
+    `twin` (the kernel with each of `value_inputs` read from a one-element array, see `twin_source`) the launch is
+    the twin's and those arguments' adjoints come back too, flattened as the spec flattens their values."""
     args, arrays = build_args(kernel, spec, requires_grad=True, device=device)
+    for i in value_inputs:
+        if spec["args"][i]["tensor"]["dtype"] == "struct":
+            arrays[i] = wp.array([args[i]], dtype=kernel.adj.args[i].type, device=device, requires_grad=True)
+        else:
+            arrays[i] = wp.array(np.array([args[i]], dtype=np.float32), dtype=wp.float32, device=device,
+                                 requires_grad=True)
+        args[i] = arrays[i]
     tape = wp.Tape()
     with tape:
-        launch(kernel, spec, args, device)
+        launch(twin or kernel, spec, args, device)
     seeds = {g["name"]: g for g in spec["grad_outputs"]}
     grads = {}
     for i in result_indices(spec):
@@ -325,37 +354,52 @@ def adjoints(kernel, spec, float_inputs, device):
             grads[arrays[i]] = wp.array(np.array(seeds[t["name"]]["values"], dtype=np.float32).reshape(shape),
                                         dtype=DTYPES[t["dtype"]], device=device)
     tape.backward(grads=grads)
-    return {i: arrays[i].grad.numpy().astype(np.float64).ravel() for i in float_inputs}
+    out = {i: arrays[i].grad.numpy().astype(np.float64).ravel() for i in float_inputs}
+    for i in value_inputs:
+        g = arrays[i].grad.numpy()
+        if spec["args"][i]["tensor"]["dtype"] == "struct":
+            # a structured array of one element: its fields in declaration order (integer fields come back 0)
+            g = np.concatenate([np.asarray(g[name][0], dtype=np.float64).ravel() for name in g.dtype.names])
+        out[i] = np.asarray(g, dtype=np.float64).ravel()
+    return out
 
 
-def fd_components(float_inputs, sizes, cap, rng):
-    """The input components that get finite differences: every one when there are at most `cap`, else a sample
-    stratified over the input arrays (each array's share proportional to its size, at least one each), drawn
-    uniformly within an array (so over its threads)."""
-    pool = [(i, j) for i in float_inputs for j in range(sizes[i])]
+def fd_components(positions, cap, rng):
+    """The input components that get finite differences, as (arg index, flat position): every one when there are
+    at most `cap`, else a sample stratified over the inputs (`positions`: arg index -> its float positions; each
+    input's share proportional to its size, at least one each), drawn uniformly within an input (so over an
+    array's threads)."""
+    pool = [(i, j) for i, ps in positions.items() for j in ps]
     if len(pool) <= cap:
         return pool
     total = len(pool)
     picks = []
-    for i in float_inputs:
-        k = min(sizes[i], max(1, round(cap * sizes[i] / total)))
-        picks += [(i, int(j)) for j in sorted(rng.choice(sizes[i], size=k, replace=False).tolist())]
+    for i, ps in positions.items():
+        k = min(len(ps), max(1, round(cap * len(ps) / total)))
+        picks += [(i, ps[int(j)]) for j in sorted(rng.choice(len(ps), size=k, replace=False).tolist())]
     return picks
 
 
-def gradient(kernel, spec):
+def gradient(kernel, spec, twin=None):
     """Warp's input adjoints against central finite differences of L = sum(grad_outputs * outputs), per input
     component (see `fd_components`), at steps h and h/2. Each estimate carries the local rounding scale
     `sum(|seed| * |out|)` over the outputs the perturbation changed (halved over the + and - launches): outputs it
-    does not change cancel exactly, so the noise bound the verdict draws from it is that of this component alone."""
+    does not change cancel exactly, so the noise bound the verdict draws from it is that of this component alone.
+
+    Float input arrays and, through `twin` (see `twin_source`), by-value float scalars and struct fields are
+    checked; `grad_inputs` holds the arrays' adjoints only (what Warp's tape gives a user of the kernel)."""
     float_inputs = [i for i, a in enumerate(spec["args"]) if a["role"] == "input" and a["tensor"]["dtype"] != "int32"]
-    if not float_inputs or not spec["grad_outputs"]:
+    value_inputs = [i for i in range(len(spec["args"])) if value_components(kernel, spec, i)] if twin else []
+    if not (float_inputs or value_inputs) or not spec["grad_outputs"]:
         return {"status": "not_differentiable"}
     ad = adjoints(kernel, spec, float_inputs, "cpu")
+    if value_inputs:
+        ad.update({i: g for i, g in adjoints(kernel, spec, [], "cpu", twin, value_inputs).items() if i in value_inputs})
     # one set of arrays for every finite-difference launch: inputs perturbed in place through their NumPy views
-    # (CPU arrays share memory with them), results zeroed before each launch
+    # (CPU arrays share memory with them), results zeroed before each launch; a by-value argument is rebuilt
     args, arrays = build_args(kernel, spec)
     views = {i: arrays[i].numpy().reshape(-1) for i in float_inputs}
+    values = {i: [float(v) for v in spec["args"][i]["tensor"]["values"]] for i in value_inputs}
     names = {g["name"]: np.array(g["values"], dtype=np.float64) for g in spec["grad_outputs"]}
     seeded = [(i, names[spec["args"][i]["tensor"]["name"]]) for i in result_indices(spec)
               if spec["args"][i]["tensor"]["name"] in names]
@@ -367,13 +411,23 @@ def gradient(kernel, spec):
         launch(kernel, spec, args, "cpu")
         return [arrays[r].numpy().astype(np.float64).reshape(-1) for r, _ in seeded]
 
+    def put(i, j, x):
+        if i in views:
+            views[i][j] = x
+            return
+        values[i][j] = float(x)
+        if spec["args"][i]["tensor"]["dtype"] == "struct":
+            args[i] = struct_value(kernel.adj.args[i].type, values[i])
+        else:
+            args[i] = float(x)
+
     def estimate(i, j, x0, h):
         xp, xm = np.float32(x0 + h), np.float32(x0 - h)
-        views[i][j] = xp
+        put(i, j, xp)
         op = run()
-        views[i][j] = xm
+        put(i, j, xm)
         om = run()
-        views[i][j] = x0
+        put(i, j, x0)
         diff = sum(float(np.dot(w, p - m)) for (_, w), p, m in zip(seeded, op, om))
         scale = sum(float(np.dot(np.abs(w), np.where(p != m, np.abs(p) + np.abs(m), 0.0)))
                     for (_, w), p, m in zip(seeded, op, om)) / 2.0
@@ -381,9 +435,11 @@ def gradient(kernel, spec):
         return (diff / step if step != 0.0 else float("nan")), step / 2.0, scale
 
     rng = np.random.default_rng(spec["fd_seed"])
+    positions = {i: (list(range(views[i].size)) if i in views else value_components(kernel, spec, i))
+                 for i in sorted(float_inputs + value_inputs)}
     samples = []
-    for i, j in fd_components(float_inputs, {i: views[i].size for i in float_inputs}, spec["fd_samples"], rng):
-        x0 = np.float32(views[i][j])
+    for i, j in fd_components(positions, spec["fd_samples"], rng):
+        x0 = np.float32(views[i][j] if i in views else values[i][j])
         h = 1e-2 * max(1.0, abs(float(x0)))
         fd, h1, s1 = estimate(i, j, x0, h)
         fd_half, h2, s2 = estimate(i, j, x0, h / 2.0)
@@ -393,9 +449,9 @@ def gradient(kernel, spec):
     for i in float_inputs:
         t = spec["args"][i]["tensor"]
         grad_inputs.append({"name": t["name"], "dtype": t["dtype"], "shape": t["shape"], "values": ad[i].tolist()})
-    finite = all(np.all(np.isfinite(g["values"])) for g in grad_inputs)
+    finite = all(np.all(np.isfinite(ad[i][positions[i]])) for i in positions)
     return {"status": "computed" if finite else "non_finite", "grad_inputs": grad_inputs if finite else [],
-            "samples": samples, "components": sum(views[i].size for i in float_inputs)}
+            "samples": samples, "components": sum(len(p) for p in positions.values())}
 
 
 def field_sizes(stype):
@@ -480,6 +536,51 @@ def tensor_list(spec, outs):
     return out
 
 
+# by-value annotations that hold no float component (the rest are float scalars, vectors, matrices)
+INT_ANNOTATIONS = {"int", "wp.int32", "wp.uint32", "wp.int64", "wp.uint64", "wp.int8", "wp.uint8", "bool"}
+
+
+def twin_source(body, kname, spec):
+    """Python source of `kname`'s gradient twin in the module text `body`, or None when the kernel has no
+    by-value argument with a float component. The twin takes each such argument `x: T` as `x__twin:
+    wp.array(dtype=T)` and starts with `x = x__twin[0]`; the rest of the kernel is the same text, so Warp builds
+    the same adjoint of the body, and the twin's tape gives the adjoints that Warp computes for by-value arguments
+    and then drops (a backward kernel takes its arguments' adjoints by value). Never stored in a record."""
+    tree = ast.parse(body)
+    fn = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == kname), None)
+    if fn is None or len(fn.args.args) != len(spec["args"]):
+        return None
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+
+    def has_float(pos):
+        a = spec["args"][pos]
+        if a["role"] != "value":
+            return False
+        if a["tensor"]["dtype"] == "float32":
+            return True
+        if a["tensor"]["dtype"] != "struct":
+            return False
+        cls = classes.get(ast.get_source_segment(body, fn.args.args[pos].annotation))
+        return cls is not None and any(ast.get_source_segment(body, f.annotation) not in INT_ANNOTATIONS
+                                       for f in cls.body if isinstance(f, ast.AnnAssign))
+
+    twinned = [pos for pos in range(len(spec["args"])) if has_float(pos)]
+    if not twinned:
+        return None
+    params, reads = [], []
+    for pos, arg in enumerate(fn.args.args):
+        ann = ast.get_source_segment(body, arg.annotation)
+        if pos in twinned:
+            params.append(f"{arg.arg}__twin: wp.array(dtype={ann})")
+            reads.append(f"    {arg.arg} = {arg.arg}__twin[0]\n")
+        else:
+            params.append(f"{arg.arg}: {ann}")
+    lines = body.splitlines(keepends=True)
+    decorators = "".join(f"@{ast.get_source_segment(body, d)}\n" for d in fn.decorator_list)
+    rest = "".join(lines[fn.body[0].lineno - 1:fn.end_lineno])
+    return f"{decorators}def {kname}__twin({', '.join(params)}):\n{''.join(reads)}{rest}"
+
+
 batch_counter = 0
 
 
@@ -518,7 +619,15 @@ def run_batch(items, want_ptx):
         # and its @wp.struct classes (named in annotations `cfg: Params`)
         for cls in re.findall(r"^@wp\.struct\nclass (\w+):", body, flags=re.M):
             body = re.sub(r"(?<![\w.])" + re.escape(cls) + r"(?!\w)", f"wsk{k}_{cls}", body)
-        parts.append(re.sub(r"^def " + re.escape(it["name"]) + r"\(", f"def wsk{k}_{it['name']}(", body, count=1, flags=re.M))
+        body = re.sub(r"^def " + re.escape(it["name"]) + r"\(", f"def wsk{k}_{it['name']}(", body, count=1, flags=re.M)
+        parts.append(body)
+        if it["check"].get("gradient", True):
+            try:
+                twin = twin_source(body, f"wsk{k}_{it['name']}", it["check"])
+            except SyntaxError:
+                twin = None  # the module's own import reports it
+            if twin:
+                parts.append("\n\n" + twin)
     path = os.path.join(workdir, mod_name + ".py")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(parts))
@@ -528,6 +637,7 @@ def run_batch(items, want_ptx):
         module = importlib.util.module_from_spec(spec_)
         spec_.loader.exec_module(module)
         kernels = {k: getattr(module, f"wsk{k}_{it['name']}") for k, it in checked}
+        twins = {k: getattr(module, f"wsk{k}_{it['name']}__twin", None) for k, it in checked}
         kernels[checked[0][0]].module.load(wp.get_device("cpu"), block_dim=1)
     except Exception as e:
         for _, it in checked:
@@ -554,7 +664,7 @@ def run_batch(items, want_ptx):
                    "outputs": [] if problem == "non_finite" else tensor_list(spec, first),
                    "ptx": ptx_ok, "ptx_error": ptx_error}
             if problem is None and spec.get("gradient", True):
-                run["gradient"] = gradient(kernel, spec)
+                run["gradient"] = gradient(kernel, spec, twins[k])
             if DEVICE == "cuda" and problem is None:
                 compare_cuda(kernel, spec, first, run)
             it["result"]["run"] = run

@@ -184,6 +184,15 @@ pub fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
         let mut line = serde_json::to_value(&verdict).context("encoding a verdict")?;
         line["name"] = serde_json::Value::String(kernels[slot].name.clone());
         line["gradient"] = serde_json::to_value(&gradient).context("encoding a gradient verdict")?;
+        if let Some(g) = &gradient {
+            // informative samples per input, by the input's name
+            let by_name: serde_json::Map<String, serde_json::Value> = g
+                .informative_by_arg
+                .iter()
+                .filter_map(|(arg, n)| Some((specs[slot].args.get(*arg)?.tensor.name.clone(), (*n).into())))
+                .collect();
+            line["gradient"]["informative_by_arg"] = serde_json::Value::Object(by_name);
+        }
         println!("{line}");
     }
     Ok(if all_accepted { ExitCode::SUCCESS } else { ExitCode::FAILURE })

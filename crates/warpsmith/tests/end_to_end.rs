@@ -576,13 +576,20 @@ fn stats_and_validate_pass_on_a_dataset_and_validate_names_each_corruption() {
 /// Issue 15's live data flow, checked apart from the worker's own check (other code, other perturbations):
 /// every input of a record (array, by-value scalar, struct field) changes some output when perturbed, and every
 /// output array changes under some input's perturbation. Records sampled by id; `WARPSMITH_PERTURB_COUNT` (default
-/// 24) records are generated, at most 100 are perturbed.
+/// 24) records are generated (or the dataset named by `WARPSMITH_PERTURB_DATASET` is read), at most 100 are
+/// perturbed.
 #[test]
 fn no_record_has_a_dead_input_or_an_output_that_ignores_every_input() {
     let count: usize = std::env::var("WARPSMITH_PERTURB_COUNT").ok().and_then(|c| c.parse().ok()).unwrap_or(24);
     let dir = tempfile::tempdir().expect("tempdir");
-    let ds = dir.path().join("ds");
-    generate_at(&ds, count, 21, "run");
+    let ds = match std::env::var_os("WARPSMITH_PERTURB_DATASET") {
+        Some(existing) => std::path::PathBuf::from(existing),
+        None => {
+            let ds = dir.path().join("ds");
+            generate_at(&ds, count, 21, "run");
+            ds
+        }
+    };
     let mut rs = records(&ds);
     rs.sort_by(|a, b| a.id.cmp(&b.id));
     rs.truncate(100);
@@ -705,4 +712,55 @@ print(json.dumps(report))
     assert!(report["inputs"].as_u64().unwrap_or(0) >= rs.len() as u64, "every record has an input: {report}");
     assert_eq!(report["dead_inputs"], serde_json::json!([]), "{report}");
     assert_eq!(report["dead_outputs"], serde_json::json!([]), "{report}");
+}
+
+/// `warpsmith check` on the README's hand-written kernels: every float input component is compared, by-value
+/// scalars and struct fields included (through the worker's gradient twin), and a wrong custom adjoint on a
+/// by-value scalar or a struct field is a finding.
+#[test]
+fn check_compares_by_value_scalars_and_struct_fields_and_finds_their_wrong_adjoints() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/examples");
+    let read = |f: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(root.join(f)).expect("example")).expect("example JSON")
+    };
+    let (saxpy, project) = (read("saxpy.json"), read("struct_params.json"));
+    // the same kernels with the reads of `a` (x2) and `p.gain` (x0) routed through a wrong custom adjoint
+    let wrong = |k: &serde_json::Value, read: &str, by: &str, scale: &str| {
+        let helper = format!(
+            "@wp.func\ndef ws_mut(x: float):\n    return x\n\n\n@wp.func_grad(ws_mut)\ndef adj_ws_mut(x: float, adj_ret: float):\n    wp.adjoint[x] += {scale} * adj_ret\n\n\n@wp.kernel"
+        );
+        let py = k["python"].as_str().expect("python");
+        let (head, body) = py.split_at(py.find("@wp.kernel").expect("a kernel"));
+        let body = body.replacen("@wp.kernel", &helper, 1);
+        let at = body.rfind("):\n").expect("signature end");
+        let (sig, rest) = body.split_at(at);
+        let mut m = k.clone();
+        m["python"] = format!("{head}{sig}{}", rest.replace(read, by)).into();
+        m
+    };
+    let kernels = [
+        saxpy.clone(),
+        project.clone(),
+        wrong(&saxpy, "a *", "ws_mut(a) *", "2.0"),
+        wrong(&project, "p.gain", "ws_mut(p.gain)", "0.0"),
+    ];
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("kernels.jsonl");
+    let text: Vec<String> = kernels.iter().map(|k| k.to_string()).collect();
+    std::fs::write(&input, text.join("\n")).expect("write kernels");
+    let out = bin().arg("check").arg(&input).arg("--python").arg(python()).output().expect("run check");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    assert_eq!(lines.len(), 4, "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "two wrong adjoints: exit 1");
+    // saxpy: x[4] + y[4] + a; project: x[3] vec3 + gain + axis (steps is an int)
+    for (line, compared, by_value) in [(&lines[0], 9, "a"), (&lines[1], 13, "p")] {
+        assert_eq!(line["outcome"], "accepted", "{line}");
+        assert_eq!(line["checks"]["gradient"], "passed", "{line}");
+        assert_eq!(line["checks"]["gradient_compared"], compared, "{line}");
+        assert!(line["gradient"]["informative_by_arg"][by_value].as_u64().unwrap_or(0) >= 1, "{line}");
+    }
+    for line in &lines[2..] {
+        assert_eq!(line["outcome"], "finding", "{line}");
+    }
 }

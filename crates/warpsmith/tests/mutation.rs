@@ -118,6 +118,80 @@ fn wrap_reads(python: &str, kernel: &str, name: &str) -> Option<String> {
     (wrapped > 0).then(|| format!("{head}{out}"))
 }
 
+/// Wraps every read of the by-value argument `name` (a float scalar `a`, or a struct's float field `p.gain`) in
+/// the kernel's body, after its signature, as `ws_mut(name)`; `None` if there is none. A name followed by `=`
+/// (an assignment) is left alone.
+fn wrap_value_reads(python: &str, kernel: &str, name: &str) -> Option<String> {
+    let start = python.find(&format!("def {kernel}("))?;
+    let body_at = start + python[start..].find("):\n")? + 3;
+    let (head, body) = python.split_at(body_at);
+    let ident = |c: char| c.is_alphanumeric() || c == '_';
+    let mut out = String::new();
+    let mut rest = body;
+    let mut wrapped = 0;
+    while let Some(at) = rest.find(name) {
+        let before = rest[..at].chars().last().or_else(|| out.chars().last());
+        let after = &rest[at + name.len()..];
+        let next = after.chars().next();
+        let assigned = after.trim_start().starts_with('=') && !after.trim_start().starts_with("==");
+        if before.is_some_and(|c| ident(c) || c == '.') || next.is_some_and(|c| ident(c) || c == '.') || assigned {
+            out.push_str(&rest[..at + name.len()]);
+        } else {
+            out.push_str(&rest[..at]);
+            out.push_str(&format!("ws_mut({name})"));
+            wrapped += 1;
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    (wrapped > 0).then(|| format!("{head}{out}"))
+}
+
+/// The first by-value float argument of a record's kernel that its body reads: a float32 scalar's name, else a
+/// float32 struct field as `param.field` (field types read from the record's `@wp.struct` classes).
+fn value_target(r: &Record) -> Option<String> {
+    let sig_at = r.python.find(&format!("def {}(", r.name))?;
+    let sig_end = sig_at + r.python[sig_at..].find("):\n")?;
+    let sig = &r.python[sig_at..sig_end];
+    let scalar = r.test_inputs.iter().find(|t| t.shape.is_empty() && t.dtype == "float32").map(|t| t.name.clone());
+    if scalar.is_some() {
+        return scalar;
+    }
+    for t in r.test_inputs.iter().filter(|t| t.dtype == "struct") {
+        let at = sig.find(&format!("{}: ", t.name))? + t.name.len() + 2;
+        let class: String = sig[at..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let decl = r.python.find(&format!("class {class}:\n"))?;
+        for line in r.python[decl..].lines().skip(1).take_while(|l| l.starts_with("    ")) {
+            if let Some(field) = line.trim().strip_suffix(": wp.float32") {
+                return Some(format!("{}.{field}", t.name));
+            }
+        }
+    }
+    None
+}
+
+/// The mutant of a record's kernel with the reads of a by-value float argument (see [`value_target`]) routed
+/// through `ws_mut`; `None` when there is none. Scalar mutations only (a one-component or branch mutation of a
+/// single value is a scaling).
+fn value_mutant(r: &Record, m: Mutation) -> Option<serde_json::Value> {
+    let target = value_target(r)?;
+    let body = r.python.strip_prefix("import warp as wp\n")?;
+    let wrapped = wrap_value_reads(body, &r.name, &target)?;
+    let python =
+        format!("import warp as wp\n\n\n{}{}", helper("float", None, m, 0.0), wrapped.trim_start_matches('\n'));
+    Some(serde_json::json!({
+        "name": r.name, "python": python, "launch_dim": r.launch_dim, "test_inputs": r.test_inputs,
+        "grad_outputs": r.grad_outputs, "test_outputs": r.test_outputs, "seed": r.seed,
+    }))
+}
+
+/// Mutants checked, mutants with the expected outcome, and the other outcomes by kind.
+type Tally = (usize, usize, BTreeMap<String, usize>);
+
+/// The mutations of a by-value argument.
+const VALUE_MUTATIONS: [Mutation; 5] =
+    [Mutation::Correct, Mutation::Scale0, Mutation::ScaleMinus1, Mutation::Scale1_1, Mutation::Scale2];
+
 /// The mutant of a record's kernel, as a `warpsmith check` input line; `None` when no float input array with
 /// a nonzero adjoint is read directly in the kernel.
 fn mutant(r: &Record, m: Mutation) -> Option<serde_json::Value> {
@@ -157,11 +231,14 @@ fn records(dir: &Path) -> Vec<Record> {
     out
 }
 
-#[test]
-fn wrong_adjoints_are_found_and_right_ones_pass() {
+/// The records to mutate: the existing `--verify full` dataset named by `WARPSMITH_MUTATION_DATASET`, else
+/// `WARPSMITH_MUTATION_COUNT` (default 10) records generated here (seed 15).
+fn dataset(root: &Path) -> Vec<Record> {
+    if let Some(dir) = std::env::var_os("WARPSMITH_MUTATION_DATASET") {
+        return records(Path::new(&dir));
+    }
     let count = std::env::var("WARPSMITH_MUTATION_COUNT").unwrap_or_else(|_| "10".into());
-    let root = tempfile::tempdir().expect("tempdir");
-    let ds = root.path().join("ds");
+    let ds = root.join("ds");
     let out = bin()
         .args(["generate", "--verify", "full", "--workers", "2", "--seed", "15", "--count", &count, "--out"])
         .arg(&ds)
@@ -170,16 +247,26 @@ fn wrong_adjoints_are_found_and_right_ones_pass() {
         .output()
         .expect("run generate");
     assert!(out.status.success(), "generate failed: {}", String::from_utf8_lossy(&out.stderr));
-    let all = records(&ds);
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    records(&ds)
+}
+
+#[test]
+fn wrong_adjoints_are_found_and_right_ones_pass() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let all = dataset(root.path());
     // the gradient outcomes of the run, per category (issue 15 asks for them)
     let mut outcomes: BTreeMap<(String, String), usize> = BTreeMap::new();
     for r in &all {
         *outcomes.entry((r.category.clone(), r.checks.gradient.clone())).or_insert(0) += 1;
     }
     eprintln!("gradient outcomes by category: {outcomes:?}");
-    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
-    let checked: Vec<Record> = all.into_iter().filter(|r| r.checks.gradient == "passed").collect();
-    assert!(!checked.is_empty(), "no record with a passed gradient check among {count}");
+    let mut checked: Vec<Record> = all.into_iter().filter(|r| r.checks.gradient == "passed").collect();
+    assert!(!checked.is_empty(), "no record with a passed gradient check");
+    // at most WARPSMITH_MUTATION_RECORDS (default: all) of them, in id order
+    if let Some(n) = std::env::var("WARPSMITH_MUTATION_RECORDS").ok().and_then(|n| n.parse().ok()) {
+        checked.truncate(n);
+    }
     let mut lines = Vec::new();
     let mut cases = Vec::new();
     let mut unreachable = 0;
@@ -189,10 +276,23 @@ fn wrong_adjoints_are_found_and_right_ones_pass() {
             continue;
         };
         lines.push(first);
-        cases.push((r.id.clone(), Mutation::Correct));
+        cases.push((r.id.clone(), Mutation::Correct, None));
         for m in &MUTATIONS[1..] {
             lines.push(mutant(r, *m).expect("the same record mutates under every mutation"));
-            cases.push((r.id.clone(), *m));
+            cases.push((r.id.clone(), *m, None));
+        }
+    }
+    // by-value float arguments (scalars, struct fields), checked through the worker's gradient twin
+    let mut by_value = 0;
+    for r in &checked {
+        let Some(param) = value_target(r).map(|t| t.split('.').next().unwrap_or_default().to_string()) else {
+            continue;
+        };
+        for m in VALUE_MUTATIONS {
+            let Some(line) = value_mutant(r, m) else { break };
+            by_value += usize::from(m == Mutation::Correct);
+            lines.push(line);
+            cases.push((r.id.clone(), m, Some(param.clone())));
         }
     }
     let input = root.path().join("mutants.jsonl");
@@ -204,11 +304,26 @@ fn wrong_adjoints_are_found_and_right_ones_pass() {
     let verdicts: Vec<serde_json::Value> =
         stdout.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
     assert_eq!(verdicts.len(), cases.len(), "one line per mutant; stderr: {}", String::from_utf8_lossy(&out.stderr));
-    // per mutation: (records, detected, other outcomes by kind)
-    let mut tally: BTreeMap<Mutation, (usize, usize, BTreeMap<String, usize>)> = BTreeMap::new();
-    for ((id, m), v) in cases.iter().zip(&verdicts) {
+    // per (mutation, by value): (records, detected, other outcomes by kind)
+    let mut tally: BTreeMap<(Mutation, bool), Tally> = BTreeMap::new();
+    // a by-value argument whose right adjoint has no informative sample (its derivative is zero on the record's
+    // inputs: read only through an int cast, a comparison, a search) makes no wrong adjoint when scaled
+    let zero_adjoint: std::collections::BTreeSet<&str> = cases
+        .iter()
+        .zip(&verdicts)
+        .filter_map(|((id, m, param), v)| {
+            let p = param.as_deref()?;
+            let n = v["gradient"]["informative_by_arg"][p].as_u64().unwrap_or(0);
+            (*m == Mutation::Correct && n == 0).then_some(id.as_str())
+        })
+        .collect();
+    for ((id, m, param), v) in cases.iter().zip(&verdicts) {
+        let value = param.is_some();
+        if value && *m != Mutation::Correct && zero_adjoint.contains(id.as_str()) {
+            continue;
+        }
         let outcome = v["outcome"].as_str().unwrap_or("?").to_string();
-        let e = tally.entry(*m).or_default();
+        let e = tally.entry((*m, value)).or_default();
         e.0 += 1;
         let expected = if *m == Mutation::Correct { "accepted" } else { "finding" };
         if outcome == expected {
@@ -216,14 +331,20 @@ fn wrong_adjoints_are_found_and_right_ones_pass() {
         } else {
             let kind = format!("{outcome}/{}", v["gradient"]["status"].as_str().unwrap_or("-"));
             *e.2.entry(kind.clone()).or_insert(0) += 1;
-            eprintln!("{m:?} on {id}: {kind} {v}");
+            eprintln!("{m:?}{} on {id}: {kind} {v}", if value { " (by value)" } else { "" });
         }
     }
-    eprintln!("records with a passed gradient: {}; no directly read float input: {unreachable}", checked.len());
-    for (m, (n, ok, other)) in &tally {
-        eprintln!("{m:?}: {ok}/{n} as expected ({:.1} %), others {other:?}", 100.0 * *ok as f64 / *n as f64);
+    eprintln!(
+        "records with a passed gradient: {}; no directly read float input: {unreachable}; with a by-value float \
+         read: {by_value}, of them with a zero adjoint on their inputs: {}",
+        checked.len(),
+        zero_adjoint.len()
+    );
+    for ((m, value), (n, ok, other)) in &tally {
+        let what = if *value { " (by value)" } else { "" };
+        eprintln!("{m:?}{what}: {ok}/{n} as expected ({:.1} %), others {other:?}", 100.0 * *ok as f64 / *n as f64);
     }
-    let rate = |m: Mutation| tally.get(&m).map_or(0.0, |(n, ok, _)| *ok as f64 / (*n).max(1) as f64);
+    let rate = |m: Mutation| tally.get(&(m, false)).map_or(0.0, |(n, ok, _)| *ok as f64 / (*n).max(1) as f64);
     assert!(cases.len() >= 7 * checked.len().min(4), "too few records could be mutated");
     // the thresholds of issue 15's "done when"; with few records they mean every one
     for (m, floor) in [
@@ -237,6 +358,19 @@ fn wrong_adjoints_are_found_and_right_ones_pass() {
     ] {
         assert!(rate(m) >= floor - 1e-9, "{m:?}: {:.3} below {floor}", rate(m));
     }
+    // by-value arguments: the same floors, over the records whose argument has a nonzero adjoint
+    for (m, floor) in [
+        (Mutation::Scale0, 0.99),
+        (Mutation::ScaleMinus1, 0.99),
+        (Mutation::Scale2, 0.99),
+        (Mutation::Scale1_1, 0.95),
+        (Mutation::Correct, 0.97),
+    ] {
+        if let Some((n, ok, _)) = tally.get(&(m, true)) {
+            let r = *ok as f64 / (*n).max(1) as f64;
+            assert!(r >= floor - 1e-9, "{m:?} (by value): {r:.3} below {floor}");
+        }
+    }
 }
 
 #[test]
@@ -246,4 +380,18 @@ fn reads_are_wrapped_only_in_the_kernel_and_only_for_the_named_array() {
     assert!(w.contains("x = ws_mut(a[i]) + ab[i] + ws_mut(a[(i + 1) % 4])"), "{w}");
     assert!(w.starts_with("@wp.func\ndef f(a: float):\n    return a\n"));
     assert!(wrap_reads(py, "k", "b").is_none());
+}
+
+#[test]
+fn value_reads_are_wrapped_in_the_body_only_and_never_where_assigned() {
+    let py = "@wp.kernel\ndef k(a: float, aa: wp.array(dtype=float), p: P):\n    i = wp.tid()\n    aa[i] = a * aa[i] + wp.abs(a) + p.g + p.gain\n    a = 2.0\n    f(a=a)\n";
+    let w = wrap_value_reads(py, "k", "a").expect("wrapped");
+    assert!(w.starts_with("@wp.kernel\ndef k(a: float, aa: wp.array(dtype=float), p: P):\n"), "{w}");
+    assert!(
+        w.contains("aa[i] = ws_mut(a) * aa[i] + wp.abs(ws_mut(a)) + p.g + p.gain\n    a = 2.0\n    f(a=ws_mut(a))"),
+        "{w}"
+    );
+    let w = wrap_value_reads(py, "k", "p.g").expect("wrapped");
+    assert!(w.contains("+ ws_mut(p.g) + p.gain\n"), "{w}");
+    assert!(wrap_value_reads(py, "k", "b").is_none());
 }
