@@ -238,19 +238,26 @@ def np_dtype(dtype):
     return np.int32 if dtype == "int32" else np.float32
 
 
+def field_sizes(stype):
+    """(is_int, number of values) of each field of a @wp.struct, in declaration order."""
+    return [(var.type is wp.int32, 1 if var.type in (wp.int32, wp.float32) else var.type._length_)
+            for var in stype.vars.values()]
+
+
 def struct_value(stype, values):
     """An instance of the @wp.struct `stype` (a kernel argument's type) from its fields' values flattened in
-    declaration order, as the launch spec gives them."""
+    declaration order (see `field_sizes`), as the launch spec gives them."""
     inst = stype()
-    it = iter(values)
-    for name, var in stype.vars.items():
-        ty = var.type
-        if ty is wp.int32:
-            setattr(inst, name, int(next(it)))
-        elif ty is wp.float32:
-            setattr(inst, name, float(next(it)))
+    at = 0
+    for (name, var), (is_int, n) in zip(stype.vars.items(), field_sizes(stype)):
+        part = values[at:at + n]
+        at += n
+        if is_int:
+            setattr(inst, name, int(part[0]))
+        elif var.type is wp.float32:
+            setattr(inst, name, float(part[0]))
         else:  # a vector type: its components in order
-            setattr(inst, name, ty(*[float(next(it)) for _ in range(ty._length_)]))
+            setattr(inst, name, var.type(*[float(v) for v in part]))
     return inst
 
 
@@ -452,12 +459,6 @@ def gradient(kernel, spec, twin=None):
     finite = all(np.all(np.isfinite(ad[i][positions[i]])) for i in positions)
     return {"status": "computed" if finite else "non_finite", "grad_inputs": grad_inputs if finite else [],
             "samples": samples, "components": sum(len(p) for p in positions.values())}
-
-
-def field_sizes(stype):
-    """(is_int, number of values) of each field of a @wp.struct, in declaration order."""
-    return [(var.type is wp.int32, 1 if var.type in (wp.int32, wp.float32) else var.type._length_)
-            for var in stype.vars.values()]
 
 
 def redraw(values, is_int, rng, attempt):

@@ -51,11 +51,14 @@ struct Verified {
 ///
 /// `known_inexact`: the kernel uses a construct whose Warp adjoint is known not to be the derivative
 /// ([`inexact_reasons`]); a failed gradient check then labels the record `inexact` instead of making a finding.
+/// `ptx`: the NVRTC check was asked of the worker (always under `--verify full` in `generate`); when it was
+/// not, `checks.ptx` stays `skipped`, and when it was, a run without its result fails.
 fn verify_run(
     spec: Option<&LaunchSpec>,
     run: Option<RunResult>,
     verify: Verify,
     known_inexact: bool,
+    ptx: bool,
 ) -> Result<Verified, Verdict> {
     let skipped = || "skipped".to_string();
     let mut v = Verified {
@@ -99,10 +102,12 @@ fn verify_run(
     v.checks.forward = "passed".into();
     v.checks.deterministic = true;
     if verify == Verify::Full {
-        if run.ptx != Some(true) {
-            return Err(fail(FailureReason::Ptx, run.ptx_error.clone().unwrap_or_default()));
+        if ptx {
+            if run.ptx != Some(true) {
+                return Err(fail(FailureReason::Ptx, run.ptx_error.clone().unwrap_or_default()));
+            }
+            v.checks.ptx = "passed".into();
         }
-        v.checks.ptx = "passed".into();
         match &run.gradient {
             None => v.checks.gradient = "not_differentiable".into(),
             Some(g) => {
@@ -183,10 +188,16 @@ pub enum RunVerdict {
 }
 
 /// Applies the execution checks of `generate --verify VERIFY` to one worker run of a kernel launched with
-/// `spec`; returns the outcome and, when a gradient was computed, its verdict.
-pub fn judge_run(spec: &LaunchSpec, run: RunResult, verify: Verify) -> (RunVerdict, Option<GradientVerdict>) {
+/// `spec` (`ptx`: the worker was asked for the NVRTC check); returns the outcome and, when a gradient was
+/// computed, its verdict.
+pub fn judge_run(
+    spec: &LaunchSpec,
+    run: RunResult,
+    verify: Verify,
+    ptx: bool,
+) -> (RunVerdict, Option<GradientVerdict>) {
     let gradient = run.gradient.as_ref().filter(|_| verify == Verify::Full).map(assess_gradient);
-    let outcome = match verify_run(Some(spec), Some(run), verify, false) {
+    let outcome = match verify_run(Some(spec), Some(run), verify, false, ptx) {
         Ok(v) => RunVerdict::Accepted { checks: v.checks },
         Err(Verdict::Reject(reason)) => RunVerdict::Rejected { reason },
         Err(Verdict::Fail(f)) => RunVerdict::Failed { reason: f.reason.name().to_string(), message: f.message },
@@ -205,7 +216,13 @@ pub(crate) fn judge(c: &Candidate, mods: Modules, verify: Verify) -> Verdict {
         Ok(f) => f,
         Err(e) => return fail(FailureReason::Internal, e.to_string()),
     };
-    let mut v = match verify_run(c.spec.as_ref(), mods.run, verify, !inexact_reasons(&c.kernel).is_empty()) {
+    let mut v = match verify_run(
+        c.spec.as_ref(),
+        mods.run,
+        verify,
+        !inexact_reasons(&c.kernel).is_empty(),
+        verify == Verify::Full,
+    ) {
         Ok(v) => v,
         Err(verdict) => return verdict,
     };
@@ -361,18 +378,30 @@ mod tests {
     }
 
     #[test]
+    fn the_ptx_check_is_skipped_only_when_not_asked() {
+        let mut r = run();
+        r.ptx = None;
+        let v = verify_run(candidate().spec.as_ref(), Some(r.clone()), Verify::Full, false, false).ok().expect("ok");
+        assert_eq!(v.checks.ptx, "skipped");
+        assert!(matches!(
+            verify_run(candidate().spec.as_ref(), Some(r), Verify::Full, false, true),
+            Err(Verdict::Fail(f)) if f.reason == FailureReason::Ptx
+        ));
+    }
+
+    #[test]
     fn passing_runs_are_accepted_with_their_checks() {
-        let v = verify_run(candidate().spec.as_ref(), Some(run()), Verify::Full, false).ok().expect("accepted");
+        let v = verify_run(candidate().spec.as_ref(), Some(run()), Verify::Full, false, true).ok().expect("accepted");
         assert_eq!(
             (v.checks.forward.as_str(), v.checks.gradient.as_str(), v.checks.ptx.as_str()),
             ("passed", "passed", "passed")
         );
         assert!(v.checks.deterministic);
-        let v = verify_run(candidate().spec.as_ref(), Some(run()), Verify::Run, false).ok().expect("accepted");
+        let v = verify_run(candidate().spec.as_ref(), Some(run()), Verify::Run, false, true).ok().expect("accepted");
         assert_eq!((v.checks.gradient.as_str(), v.checks.ptx.as_str()), ("skipped", "skipped"));
         let mut no_grad = run();
         no_grad.gradient = None;
-        let v = verify_run(candidate().spec.as_ref(), Some(no_grad), Verify::Full, false).ok().expect("accepted");
+        let v = verify_run(candidate().spec.as_ref(), Some(no_grad), Verify::Full, false, true).ok().expect("accepted");
         assert_eq!(v.checks.gradient, "not_differentiable");
     }
 
@@ -382,38 +411,38 @@ mod tests {
         let mut r = run();
         r.problem = Some("constant".into());
         assert!(
-            matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Full, false), Err(Verdict::Reject(why)) if why == "constant")
+            matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Full, false, true), Err(Verdict::Reject(why)) if why == "constant")
         );
         let mut r = run();
         r.deterministic = Some(false);
         assert!(
-            matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Run, false), Err(Verdict::Reject(why)) if why == "nondeterministic")
+            matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Run, false, true), Err(Verdict::Reject(why)) if why == "nondeterministic")
         );
         let mut r = run();
         r.ptx = Some(false);
         assert!(
-            matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Full, false), Err(Verdict::Fail(f)) if f.reason == FailureReason::Ptx)
+            matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Full, false, true), Err(Verdict::Fail(f)) if f.reason == FailureReason::Ptx)
         );
         let mut r = run();
         if let Some(g) = r.gradient.as_mut() {
             g.samples[0].ad = -3.0;
         }
-        assert!(matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Full, false), Err(Verdict::Finding(..))));
+        assert!(matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Full, false, true), Err(Verdict::Finding(..))));
         let mut r = run();
         r.cuda_forward = Some("failed".into());
         assert!(
-            matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Run, false), Err(Verdict::Fail(f)) if f.reason == FailureReason::CudaMismatch)
+            matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Run, false, true), Err(Verdict::Fail(f)) if f.reason == FailureReason::CudaMismatch)
         );
         let mut r = run();
         r.cuda_forward = Some("passed".into());
         r.cuda_backward = Some("passed".into());
-        let v = verify_run(c.spec.as_ref(), Some(r), Verify::Full, false).ok().expect("accepted");
+        let v = verify_run(c.spec.as_ref(), Some(r), Verify::Full, false, true).ok().expect("accepted");
         assert_eq!((v.checks.cuda_forward.as_str(), v.checks.cuda_backward.as_str()), ("passed", "passed"));
         let mut r = run();
         r.ok = false;
         r.error = Some("ValueError: boom".into());
         r.traceback = Some("Traceback (most recent call last):\n  File \"worker.py\"".into());
-        match verify_run(c.spec.as_ref(), Some(r), Verify::Run, false) {
+        match verify_run(c.spec.as_ref(), Some(r), Verify::Run, false, true) {
             Err(Verdict::Fail(f)) => {
                 assert_eq!(f.reason, FailureReason::Run);
                 assert_eq!(f.message, "ValueError: boom");

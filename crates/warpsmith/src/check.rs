@@ -146,8 +146,13 @@ pub fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
     let python = crate::env::python(a.python.as_deref())?;
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = a.workers.unwrap_or(cores).clamp(1, kernels.len());
-    let opts =
-        PoolOptions { workers, batch: 8, ptx: true, timeout: Duration::from_secs(a.timeout), ..PoolOptions::default() };
+    let opts = PoolOptions {
+        workers,
+        batch: 8,
+        ptx: !a.no_ptx,
+        timeout: Duration::from_secs(a.timeout),
+        ..PoolOptions::default()
+    };
     let pool = Pool::start(crate::env::worker_command(python, "cpu")?, opts).context("starting the Warp oracle")?;
     for (slot, (k, spec)) in kernels.iter().zip(&specs).enumerate() {
         let check = CheckRequest { spec: spec.clone(), fd_seed: k.seed, fd_samples: a.fd_samples, gradient: true };
@@ -161,17 +166,7 @@ pub fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
                 (RunVerdict::Failed { reason: f.reason.name().to_string(), message: f.message }, None)
             }
             Outcome::Ok(mods) => match mods.run {
-                Some(mut run) => {
-                    if a.no_ptx {
-                        // not asked: judged as a pass, then reported as skipped
-                        run.ptx = Some(true);
-                    }
-                    let (mut verdict, gradient) = judge_run(&specs[slot], run, Verify::Full);
-                    if let (true, RunVerdict::Accepted { checks }) = (a.no_ptx, &mut verdict) {
-                        checks.ptx = "skipped".into();
-                    }
-                    (verdict, gradient)
-                }
+                Some(run) => judge_run(&specs[slot], run, Verify::Full, !a.no_ptx),
                 None => (RunVerdict::Failed { reason: "internal".into(), message: "no run returned".into() }, None),
             },
         };
