@@ -1,0 +1,349 @@
+//! Tile kernels: each tile local as a per-thread array over the block's elements, and the tile builtins
+//! (`tile_load`, `tile_map`, reductions, `tile_matmul`, ...) as loops over it.
+
+use super::*;
+
+impl Emitter<'_> {
+    /// A tile-valued `Let`: `wp.tile_load`, a reduction (`tile_sum`/`tile_max`/`tile_min`/`tile_reduce`, by
+    /// lane 0 in element order, as Warp's CPU path does), or an element-wise expression (each lane its
+    /// elements). Every form ends with `block_sync()` so the block sees the whole tile.
+    pub(super) fn tile_let(&mut self, var: VarId, value: &Expr, ind: &str, out: &mut String) -> Result<(), EmitError> {
+        let ty = self.k.vars[var].ty;
+        if !matches!(ty, Type::Tile(_) | Type::Tile2(..)) {
+            return Err(EmitError::Unsupported("a tile let of a non-tile".into()));
+        }
+        let n = ty.components();
+        let t = self.name(var).to_string();
+        match &value.kind {
+            ExprKind::Call("tile_load", args) if matches!(ty, Type::Tile2(..)) => {
+                // a 2-D tile from a row-major 2-D array: element (r, c) is a[(o0 + r) * cols + o1 + c]
+                let (Some(src), Type::Tile2(_, cols)) = (args.first(), ty) else {
+                    return Err(EmitError::Unsupported("tile_load form".into()));
+                };
+                let ExprKind::Var(a) = src.kind else {
+                    return Err(EmitError::Unsupported("tile_load of a non-array".into()));
+                };
+                let (o0, o1) = self.tile_offset(args)?;
+                let stride = self.array_cols(a)?;
+                let a = self.name(a).to_string();
+                let _ = writeln!(
+                    out,
+                    "{ind}for (int elem = lane; elem < {n}; elem += lanes) \
+                     {t}[elem] = {a}[({o0} + elem / {cols}) * {stride} + {o1} + elem % {cols}];"
+                );
+            }
+            ExprKind::Call("tile_matmul", args) => {
+                // each lane its elements of C; the dot products in k order, from 0, as Warp's scalar GEMM
+                let ([x, y], Type::Tile2(_, cols)) = (args.as_slice(), ty) else {
+                    return Err(EmitError::Unsupported("tile_matmul form".into()));
+                };
+                let (ExprKind::Var(xv), ExprKind::Var(yv), Type::Tile2(_, inner)) = (&x.kind, &y.kind, x.ty) else {
+                    return Err(EmitError::Unsupported("tile_matmul of expressions".into()));
+                };
+                let (xa, yb) = (self.name(*xv).to_string(), self.name(*yv).to_string());
+                let _ = writeln!(
+                    out,
+                    "{ind}for (int elem = lane; elem < {n}; elem += lanes) {{\n{ind}    \
+                     const int row = elem / {cols}, col = elem % {cols};\n{ind}    float dotp = 0.0f;\n{ind}    \
+                     for (int kk = 0; kk < {inner}; ++kk) dotp += {xa}[row * {inner} + kk] * {yb}[kk * {cols} + col];\n{ind}    \
+                     {t}[elem] = dotp;\n{ind}}}"
+                );
+            }
+            ExprKind::Call("tile_transpose", args) => {
+                let ([x], Type::Tile2(_, cols)) = (args.as_slice(), ty) else {
+                    return Err(EmitError::Unsupported("tile_transpose form".into()));
+                };
+                let ExprKind::Var(xv) = x.kind else {
+                    return Err(EmitError::Unsupported("tile_transpose of an expression".into()));
+                };
+                // t is rows x cols, x is cols x rows: t[r][c] = x[c][r]
+                let src = self.name(xv).to_string();
+                let _ = writeln!(
+                    out,
+                    "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {src}[(elem % {cols}) * {rows} + elem / {cols}];",
+                    rows = n / cols as usize
+                );
+            }
+            ExprKind::Call("tile_load", args) => {
+                let [src, _shape, off] = args.as_slice() else {
+                    return Err(EmitError::Unsupported("tile_load without shape and offset".into()));
+                };
+                let (ExprKind::Var(a), ExprKind::Kw("offset", o)) = (&src.kind, &off.kind) else {
+                    return Err(EmitError::Unsupported("tile_load form".into()));
+                };
+                let o = self.expr(o)?;
+                let o = paren(o, c_prec(BinOp::Add));
+                let a = self.name(*a).to_string();
+                let _ =
+                    writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {a}[{o} + elem];");
+            }
+            ExprKind::Call(fill @ ("tile_ones" | "tile_full" | "tile_zeros" | "tile_arange"), args) => {
+                let v = match *fill {
+                    "tile_ones" => "1.0f".to_string(),
+                    "tile_zeros" => "0.0f".to_string(),
+                    "tile_arange" => "(float)elem".to_string(),
+                    _ => {
+                        let value = args.iter().find_map(|a| match &a.kind {
+                            ExprKind::Kw("value", v) => Some(v),
+                            _ => None,
+                        });
+                        let value = value.ok_or_else(|| EmitError::Unsupported("tile_full without a value".into()))?;
+                        self.expr(value)?.0
+                    }
+                };
+                let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {v};");
+            }
+            ExprKind::Call(
+                scan @ ("tile_scan_inclusive"
+                | "tile_scan_exclusive"
+                | "tile_scan_max_inclusive"
+                | "tile_scan_min_inclusive"),
+                args,
+            ) => {
+                let [src] = args.as_slice() else {
+                    return Err(EmitError::Unsupported(format!("{scan} arguments")));
+                };
+                let x = self.tile_elem(src, "elem")?.0;
+                // lane 0 in element order, as Warp's block_dim-1 path: acc starts at the identity
+                let (init, step, exclusive) = match *scan {
+                    "tile_scan_inclusive" => ("0.0f", format!("scanned + {x}"), false),
+                    "tile_scan_exclusive" => ("0.0f", format!("scanned + {x}"), true),
+                    "tile_scan_max_inclusive" => ("NAN", format!("fmaxf(scanned, {x})"), false),
+                    _ => ("NAN", format!("fminf(scanned, {x})"), false),
+                };
+                let body = if exclusive {
+                    format!("{t}[elem] = scanned;\n{ind}        scanned = {step};")
+                } else {
+                    format!("scanned = {step};\n{ind}        {t}[elem] = scanned;")
+                };
+                let _ = writeln!(
+                    out,
+                    "{ind}if (lane == 0) {{\n{ind}    float scanned = {init};\n{ind}    \
+                     for (int elem = 0; elem < {n}; ++elem) {{\n{ind}        {body}\n{ind}    }}\n{ind}}}"
+                );
+            }
+            ExprKind::Call(arg @ ("tile_argmax" | "tile_argmin"), args) => {
+                // lane 0 in element order; the first extreme element wins, as Warp's argmax/argmin trackers
+                let [src] = args.as_slice() else {
+                    return Err(EmitError::Unsupported(format!("{arg} arguments")));
+                };
+                let len = src.ty.components();
+                let first = self.tile_elem(src, "0")?.0;
+                let x = self.tile_elem(src, "elem")?.0;
+                let cmp = if *arg == "tile_argmax" { ">" } else { "<" };
+                let lines = [
+                    "if (lane == 0) {".to_string(),
+                    format!("    float arg_best = {first};"),
+                    "    int arg_at = 0;".to_string(),
+                    format!("    for (int elem = 1; elem < {len}; ++elem) {{"),
+                    format!("        float arg_cand = {x};"),
+                    format!("        if (arg_cand {cmp} arg_best) {{"),
+                    "            arg_best = arg_cand;".to_string(),
+                    "            arg_at = elem;".to_string(),
+                    "        }".to_string(),
+                    "    }".to_string(),
+                    format!("    {t}[0] = (float)arg_at;"),
+                    "}".to_string(),
+                ];
+                for l in lines {
+                    let _ = writeln!(out, "{ind}{l}");
+                }
+            }
+            ExprKind::Call(red @ ("tile_sum" | "tile_max" | "tile_min" | "tile_reduce"), args) => {
+                let (op, src) = match (*red, args.as_slice()) {
+                    ("tile_reduce", [f, src]) => match f.kind {
+                        ExprKind::FuncRef(op) => (op, src),
+                        _ => return Err(EmitError::Unsupported("tile_reduce without a builtin".into())),
+                    },
+                    (r, [src]) => (r.trim_start_matches("tile_"), src),
+                    _ => return Err(EmitError::Unsupported(format!("{red} arguments"))),
+                };
+                if !matches!(src.ty, Type::Tile(_) | Type::Tile2(..)) {
+                    return Err(EmitError::Unsupported(format!("{red} of a non-tile")));
+                }
+                let len = src.ty.components();
+                let s = self.tile_elem(src, "0")?.0;
+                let x = self.tile_elem(src, "elem")?.0;
+                let step = match op {
+                    "sum" | "add" => format!("reduced + {x}"),
+                    "max" => format!("fmaxf(reduced, {x})"),
+                    "min" => format!("fminf(reduced, {x})"),
+                    other => return Err(EmitError::Unsupported(format!("tile reduction by {other}"))),
+                };
+                let _ = writeln!(
+                    out,
+                    "{ind}if (lane == 0) {{\n{ind}    float reduced = {s};\n{ind}    \
+                     for (int elem = 1; elem < {len}; ++elem) reduced = {step};\n{ind}    {t}[0] = reduced;\n{ind}}}"
+                );
+            }
+            _ => {
+                let v = self.tile_elem(value, "elem")?.0;
+                let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {v};");
+            }
+        }
+        let _ = writeln!(out, "{ind}block_sync();");
+        Ok(())
+    }
+
+    /// `wp.tile_store(out, t, offset=o)` (each lane its elements) or `wp.tile_atomic_add(acc, t)`.
+    pub(super) fn tile_call(&mut self, e: &Expr, ind: &str, out: &mut String) -> Result<(), EmitError> {
+        let ExprKind::Call(name, args) = &e.kind else {
+            return Err(EmitError::Unsupported("an expression statement".into()));
+        };
+        match (*name, args.as_slice()) {
+            ("tile_axpy", [a, x, t]) => {
+                // dest += alpha * src, element-wise in place
+                let ExprKind::Var(dest) = t.kind else {
+                    return Err(EmitError::Unsupported("tile_axpy into an expression".into()));
+                };
+                let a = self.expr(a)?;
+                let x = self.tile_elem(x, "elem")?;
+                let n = t.ty.components();
+                let p = c_prec(BinOp::Mul);
+                let d = self.name(dest).to_string();
+                let _ = writeln!(
+                    out,
+                    "{ind}for (int elem = lane; elem < {n}; elem += lanes) {d}[elem] += {} * {};",
+                    paren(a, p),
+                    paren(x, p + 1)
+                );
+                self.need(Helper::BlockSync);
+                let _ = writeln!(out, "{ind}block_sync();");
+            }
+            (set @ ("transform_set_translation" | "transform_set_rotation"), [t, v]) => {
+                // in place on a local transform
+                let ExprKind::Var(t) = t.kind else {
+                    return Err(EmitError::Unsupported(format!("wp.{set} of a non-variable")));
+                };
+                let v = self.expr(v)?.0;
+                let field = if set == "transform_set_translation" { "p" } else { "q" };
+                let _ = writeln!(out, "{ind}{}.{field} = {v};", self.name(t));
+            }
+            ("tile_store", [dst, t, _]) if matches!(t.ty, Type::Tile2(..)) => {
+                let (ExprKind::Var(a), Type::Tile2(_, cols)) = (&dst.kind, t.ty) else {
+                    return Err(EmitError::Unsupported("tile_store form".into()));
+                };
+                let (o0, o1) = self.tile_offset(args)?;
+                let stride = self.array_cols(*a)?;
+                let v = self.tile_elem(t, "elem")?.0;
+                let a = self.name(*a).to_string();
+                let n = t.ty.components();
+                let _ = writeln!(
+                    out,
+                    "{ind}for (int elem = lane; elem < {n}; elem += lanes) \
+                     {a}[({o0} + elem / {cols}) * {stride} + {o1} + elem % {cols}] = {v};"
+                );
+            }
+            ("tile_store", [dst, t, off]) => {
+                let (ExprKind::Var(a), ExprKind::Kw("offset", o), Type::Tile(n)) = (&dst.kind, &off.kind, t.ty) else {
+                    return Err(EmitError::Unsupported("tile_store form".into()));
+                };
+                let o = self.expr(o)?;
+                let o = paren(o, c_prec(BinOp::Add));
+                let v = self.tile_elem(t, "elem")?.0;
+                let a = self.name(*a).to_string();
+                let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {a}[{o} + elem] = {v};");
+            }
+            ("tile_atomic_add", [dst, t]) => {
+                let (ExprKind::Var(a), Type::Tile(n)) = (&dst.kind, t.ty) else {
+                    return Err(EmitError::Unsupported("tile_atomic_add form".into()));
+                };
+                self.need(Helper::Atomic(AtomicKind::Add, Elem::F32));
+                let v = self.tile_elem(t, "elem")?.0;
+                let a = self.name(*a).to_string();
+                let _ =
+                    writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) atomic_add(&{a}[elem], {v});");
+            }
+            _ => return Err(EmitError::Unsupported(format!("wp.{name} as a statement"))),
+        }
+        Ok(())
+    }
+
+    /// The `offset=(o0, o1)` of a 2-D tile load or store, as C++ texts; `(0, 0)` when absent.
+    pub(super) fn tile_offset(&mut self, args: &[Expr]) -> Result<(String, String), EmitError> {
+        let off = args.iter().find_map(|a| match &a.kind {
+            ExprKind::Kw("offset", o) => Some(o.as_ref()),
+            _ => None,
+        });
+        match off.map(|o| &o.kind) {
+            None => Ok(("0".into(), "0".into())),
+            Some(ExprKind::Tuple(xs)) if xs.len() == 2 => {
+                let (a, b) = (self.expr(&xs[0])?, self.expr(&xs[1])?);
+                Ok((paren(a, c_prec(BinOp::Add)), paren(b, c_prec(BinOp::Add))))
+            }
+            Some(_) => Err(EmitError::Unsupported("a 2-D tile offset that is not a pair".into())),
+        }
+    }
+
+    /// The column count of a 2-D array parameter (its row stride).
+    pub(super) fn array_cols(&self, a: VarId) -> Result<u32, EmitError> {
+        match self.k.params.iter().find(|p| p.var == a).map(|p| p.kind) {
+            Some(ParamKind::Array { len: ArrayLen::Tiled2(_, c) | ArrayLen::Fixed2(_, c), .. }) => Ok(c),
+            _ => Err(EmitError::Unsupported("a 2-D tile access of an array that is not 2-D".into())),
+        }
+    }
+
+    /// Element `e` (C++ text) of a tile expression: a tile variable `t[e]`, `wp.tile_map(wp.f, ...)` as `f` of
+    /// the elements, tile arithmetic element by element; scalar subexpressions as themselves.
+    pub(super) fn tile_elem(&mut self, x: &Expr, e: &str) -> Result<(String, u8), EmitError> {
+        if !matches!(x.ty, Type::Tile(_) | Type::Tile2(..)) {
+            return self.expr(x);
+        }
+        Ok(match &x.kind {
+            ExprKind::Var(v) => (format!("{}[{e}]", self.name(*v)), P_ATOM),
+            ExprKind::Call("tile_map", args) => {
+                let Some((f, rest)) = args.split_first() else {
+                    return Err(EmitError::Unsupported("tile_map without arguments".into()));
+                };
+                let ExprKind::FuncRef(f) = f.kind else {
+                    return Err(EmitError::Unsupported("tile_map of a non-builtin".into()));
+                };
+                let mut xs = Vec::new();
+                for a in rest {
+                    xs.push(self.tile_elem(a, e)?);
+                }
+                match (f, xs.as_slice()) {
+                    (op @ ("add" | "sub" | "mul"), [a, b]) => {
+                        let bop = match op {
+                            "add" => BinOp::Add,
+                            "sub" => BinOp::Sub,
+                            _ => BinOp::Mul,
+                        };
+                        let p = c_prec(bop);
+                        (format!("{} {} {}", paren(a.clone(), p), c_token(bop), paren(b.clone(), p + 1)), p)
+                    }
+                    _ => {
+                        let c = self.callee(f, &vec![Type::F32; xs.len()])?;
+                        let joined = xs.into_iter().map(|a| a.0).collect::<Vec<_>>().join(", ");
+                        (format!("{c}({joined})"), P_ATOM)
+                    }
+                }
+            }
+            ExprKind::Call("tile_reshape", args) => {
+                // same row-major elements under another shape
+                let Some(src) = args.first() else {
+                    return Err(EmitError::Unsupported("tile_reshape without a tile".into()));
+                };
+                self.tile_elem(src, e)?
+            }
+            ExprKind::Call("tile_broadcast", args) => {
+                // a 1-element tile repeated: every element is its value
+                let Some(ExprKind::Var(src)) = args.first().map(|a| &a.kind) else {
+                    return Err(EmitError::Unsupported("tile_broadcast of an expression".into()));
+                };
+                (format!("{}[0]", self.name(*src)), P_ATOM)
+            }
+            ExprKind::Binary(op @ (BinOp::Add | BinOp::Sub | BinOp::Mul), a, b) => {
+                let p = c_prec(*op);
+                let (a, b) = (self.tile_elem(a, e)?, self.tile_elem(b, e)?);
+                (format!("{} {} {}", paren(a, p), c_token(*op), paren(b, p + 1)), p)
+            }
+            ExprKind::Unary(UnOp::Neg, a) => {
+                // Warp's scalar neg, element by element: 0 - x
+                self.need(Helper::NegF);
+                (format!("wp_neg({})", self.tile_elem(a, e)?.0), P_ATOM)
+            }
+            _ => return Err(EmitError::Unsupported(format!("tile expression {:?}", x.kind))),
+        })
+    }
+}
