@@ -60,7 +60,7 @@ impl SplitFiles {
 }
 
 /// Copies every file of `from` (if it exists) into `to`.
-fn copy_dir(from: &Path, to: &Path) -> Result<(), RunError> {
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<(), RunError> {
     let Ok(entries) = std::fs::read_dir(from) else { return Ok(()) };
     std::fs::create_dir_all(to).map_err(|e| io(to, e))?;
     for e in entries.flatten() {

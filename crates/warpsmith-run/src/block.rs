@@ -55,27 +55,23 @@ impl From<RunError> for Stop {
 }
 
 /// A block's records before commit.
-struct Work {
-    block: u64,
-    records: BTreeMap<u64, Record>,
-    attempts: BTreeMap<u64, u64>,
-    counters: Counters,
+pub(crate) struct Work {
+    pub block: u64,
+    pub records: BTreeMap<u64, Record>,
+    pub attempts: BTreeMap<u64, u64>,
+    pub counters: Counters,
 }
 
-/// Computes and commits every block the journal does not list, in order, with [`IN_FLIGHT`] computed at once.
-pub(crate) fn run_blocks(ctx: &Ctx, journal: &mut Journal, index: &mut Index) -> Result<(), Stop> {
-    let first = journal.blocks.len() as u64;
-    let n = ctx.s.blocks();
-    let started = std::time::Instant::now();
-    let (wall_before, supervisor_before) = (journal.wall_seconds, journal.supervisor);
+/// Computes the blocks `todo` (in order, [`IN_FLIGHT`] at once) and hands each to `sink` in that order: a
+/// one-machine run commits it, a part (`--blocks K/N`) stores it for `merge`.
+pub(crate) fn run_blocks(ctx: &Ctx, todo: &[u64], mut sink: impl FnMut(Work) -> Result<(), Stop>) -> Result<(), Stop> {
     std::thread::scope(|scope| {
         let mut inflight = VecDeque::new();
-        let mut next = first;
+        let mut next = todo.iter().copied();
         let result = loop {
-            while inflight.len() < IN_FLIGHT && next < n {
-                let b = next;
+            while inflight.len() < IN_FLIGHT {
+                let Some(b) = next.next() else { break };
                 inflight.push_back(scope.spawn(move || compute(ctx, b)));
-                next += 1;
             }
             let Some(handle) = inflight.pop_front() else { break Ok(()) };
             let work = match handle.join() {
@@ -87,15 +83,7 @@ pub(crate) fn run_blocks(ctx: &Ctx, journal: &mut Journal, index: &mut Index) ->
             if crate::is_interrupted(ctx.interrupted) {
                 break Err(Stop::Interrupted);
             }
-            let now = ctx.pool.counters();
-            journal.wall_seconds = wall_before + started.elapsed().as_secs_f64();
-            journal.supervisor = warpsmith_oracle::PoolCounters {
-                restarts: supervisor_before.restarts + now.restarts,
-                timeouts: supervisor_before.timeouts + now.timeouts,
-                crashes: supervisor_before.crashes + now.crashes,
-                retries: supervisor_before.retries + now.retries,
-            };
-            if let Err(e) = commit(ctx, work, journal, index) {
+            if let Err(e) = sink(work) {
                 break Err(e);
             }
             if crate::is_interrupted(ctx.interrupted) {
@@ -107,6 +95,24 @@ pub(crate) fn run_blocks(ctx: &Ctx, journal: &mut Journal, index: &mut Index) ->
             ctx.interrupted.store(true, Ordering::Relaxed);
         }
         result
+    })
+}
+
+/// Computes and commits every block the journal does not list, in order.
+pub(crate) fn compute_and_commit(ctx: &Ctx, journal: &mut Journal, index: &mut Index) -> Result<(), Stop> {
+    let todo: Vec<u64> = (journal.blocks.len() as u64..ctx.s.blocks()).collect();
+    let started = std::time::Instant::now();
+    let (wall_before, supervisor_before) = (journal.wall_seconds, journal.supervisor);
+    run_blocks(ctx, &todo, |work| {
+        let now = ctx.pool.counters();
+        journal.wall_seconds = wall_before + started.elapsed().as_secs_f64();
+        journal.supervisor = warpsmith_oracle::PoolCounters {
+            restarts: supervisor_before.restarts + now.restarts,
+            timeouts: supervisor_before.timeouts + now.timeouts,
+            crashes: supervisor_before.crashes + now.crashes,
+            retries: supervisor_before.retries + now.retries,
+        };
+        commit(ctx, work, journal, index)
     })
 }
 
@@ -262,7 +268,7 @@ fn fill(ctx: &Ctx, dir: &Path, slots: Vec<u64>, work: &mut Work, dedup: &mut dyn
 
 /// Commits a computed block: drops and regenerates its records that collide with committed ones, then writes
 /// its shard and index and lists it in the journal.
-fn commit(ctx: &Ctx, mut work: Work, journal: &mut Journal, index: &mut Index) -> Result<(), Stop> {
+pub(crate) fn commit(ctx: &Ctx, mut work: Work, journal: &mut Journal, index: &mut Index) -> Result<(), Stop> {
     let dir = ctx.out.block_dir(work.block);
     let mut colliding = Vec::new();
     let mut signatures: BTreeMap<u64, warpsmith_dataset::near_dup::Signature> = BTreeMap::new();

@@ -24,6 +24,7 @@ pub mod fault;
 mod index;
 pub mod journal;
 pub mod outdir;
+pub mod parts;
 pub mod standalone;
 mod verdict;
 
@@ -37,6 +38,7 @@ use warpsmith_gen::Config;
 use warpsmith_oracle::{Pool, PoolCounters, PoolOptions, WARP_VERSION, WorkerCommand};
 
 pub use journal::Counters;
+pub use parts::{Part, PartOutcome, merge, run_part};
 pub use standalone::Stage;
 pub use verdict::{RunVerdict, inexact_reasons, judge_run};
 
@@ -216,40 +218,80 @@ pub fn run(settings: &Settings, reporter: &dyn Reporter) -> Result<Outcome, RunE
         out.finish()?;
         return Ok(Outcome::AlreadyDone { records });
     }
-    let mut journal = out.journal(&identity, settings.force)?;
-    let interrupted = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        // a second Ctrl-C ends the process at once
-        let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&interrupted));
-        let _ = signal_hook::flag::register(sig, Arc::clone(&interrupted));
+    let journal = out.journal(&identity, settings.force)?;
+    finish_run(settings, out, journal, reporter, start, block::compute_and_commit)
+}
+
+/// What a run holds while it computes: the interrupt flag, the worker pool, the standalone stage (its work
+/// directory under `DIR/.warpsmith/tmp`) and the category schedule.
+pub(crate) struct Session {
+    pub interrupted: Arc<AtomicBool>,
+    pub pool: Pool,
+    pub stage: Stage,
+    pub schedule: Vec<warpsmith_gen::Category>,
+}
+
+impl Session {
+    /// Installs the Ctrl-C/SIGTERM flag, empties the scratch directory and starts the workers.
+    pub(crate) fn start(settings: &Settings, out: &outdir::OutDir) -> Result<Session, RunError> {
+        let interrupted = Arc::new(AtomicBool::new(false));
+        for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            // a second Ctrl-C ends the process at once
+            let _ = signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&interrupted));
+            let _ = signal_hook::flag::register(sig, Arc::clone(&interrupted));
+        }
+        let scratch = out.scratch()?;
+        let mut worker = settings.worker.clone();
+        worker.scratch_root = Some(scratch.clone());
+        let mut stage = settings.stage.clone();
+        if let Some(tc) = stage.toolchain.as_mut() {
+            tc.workdir = scratch.join("standalone");
+            std::fs::create_dir_all(&tc.workdir)
+                .map_err(|e| RunError::Refused(format!("cannot create {}: {e}", tc.workdir.display())))?;
+        }
+        let pool = Pool::start(worker, settings.pool.clone()).map_err(|e| RunError::Oracle(e.to_string()))?;
+        let schedule = settings.config.schedule(usize::try_from(settings.count).unwrap_or(usize::MAX));
+        Ok(Session { interrupted, pool, stage, schedule })
     }
+
+    pub(crate) fn ctx<'a>(
+        &'a self,
+        settings: &'a Settings,
+        out: &'a outdir::OutDir,
+        reporter: &'a dyn Reporter,
+    ) -> block::Ctx<'a> {
+        block::Ctx {
+            s: settings,
+            pool: &self.pool,
+            schedule: &self.schedule,
+            out,
+            stage: &self.stage,
+            interrupted: &self.interrupted,
+            reporter,
+        }
+    }
+}
+
+/// The rest of a run once its journal is open: `blocks` fills the journal (computing and committing blocks,
+/// or committing the blocks of parts), then the final dataset is assembled and swapped into place.
+pub(crate) fn finish_run(
+    settings: &Settings,
+    out: outdir::OutDir,
+    mut journal: journal::Journal,
+    reporter: &dyn Reporter,
+    start: Instant,
+    blocks: impl FnOnce(&block::Ctx, &mut journal::Journal, &mut index::Index) -> Result<(), block::Stop>,
+) -> Result<Outcome, RunError> {
+    let identity = settings.identity();
     let mut index = index::Index::load(&out, &journal, &settings.near_dup)?;
-    let scratch = out.scratch()?;
-    let mut worker = settings.worker.clone();
-    worker.scratch_root = Some(scratch.clone());
-    let mut stage = settings.stage.clone();
-    if let Some(tc) = stage.toolchain.as_mut() {
-        tc.workdir = scratch.join("standalone");
-        std::fs::create_dir_all(&tc.workdir)
-            .map_err(|e| RunError::Refused(format!("cannot create {}: {e}", tc.workdir.display())))?;
-    }
     let kept_before = journal.records();
     reporter.started(settings.count, kept_before, settings.blocks(), settings.pool.workers);
-    let pool = Pool::start(worker, settings.pool.clone()).map_err(|e| RunError::Oracle(e.to_string()))?;
-    let schedule = settings.config.schedule(usize::try_from(settings.count).unwrap_or(usize::MAX));
-    let ctx = block::Ctx {
-        s: settings,
-        pool: &pool,
-        schedule: &schedule,
-        out: &out,
-        stage: &stage,
-        interrupted: &interrupted,
-        reporter,
-    };
+    let session = Session::start(settings, &out)?;
+    let ctx = session.ctx(settings, &out, reporter);
     // what earlier invocations spent, before this one's commits add to the journal
     let (wall_before, supervisor_before) = (journal.wall_seconds, journal.supervisor);
-    let computed = block::run_blocks(&ctx, &mut journal, &mut index);
-    let counters_pool = pool.counters();
+    let computed = blocks(&ctx, &mut journal, &mut index);
+    let counters_pool = session.pool.counters();
     match computed {
         Ok(()) => {}
         Err(block::Stop::Interrupted) => {
@@ -258,7 +300,7 @@ pub fn run(settings: &Settings, reporter: &dyn Reporter) -> Result<Outcome, RunE
         }
         Err(block::Stop::Failed(e)) => return Err(e),
     }
-    pool.finish();
+    session.pool.finish();
     let generating = start.elapsed().as_secs_f64();
     reporter.message("writing the dataset");
     let written = Instant::now();

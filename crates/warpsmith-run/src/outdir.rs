@@ -4,6 +4,7 @@
 //! ```text
 //! DIR/.warpsmith/lock                    held (flock) by the run; holds its PID
 //! DIR/.warpsmith/journal.json            identity and committed blocks (journal.rs)
+//! DIR/.warpsmith/part.json               a part's identity and computed blocks instead (parts.rs)
 //! DIR/.warpsmith/blocks/NNNNN/           records.parquet, index.json, failures/, findings/ of block NNNNN
 //! DIR/.warpsmith/tmp/                    scratch of workers and compilers (emptied at every start)
 //! DIR/.warpsmith/staging/                the finished dataset before the swap
@@ -81,6 +82,7 @@ impl OutDir {
         }
         let state = dir.join(STATE);
         let ours = exists(&state.join("journal.json"))
+            || exists(&state.join("part.json"))
             || exists(&state.join("swap.json"))
             || warpsmith_dataset::read_manifest(dir).is_ok();
         if !ours && !force {
@@ -307,6 +309,15 @@ impl OutDir {
             remove(&self.state.join(e))?;
         }
         Ok(())
+    }
+
+    /// Ends a part's run (`generate --blocks`): its scratch directory is removed, its computed blocks and
+    /// `part.json` stay for `merge`, and the lock is released.
+    ///
+    /// # Errors
+    /// [`RunError::Dataset`] naming what could not be removed.
+    pub fn finish_part(self) -> Result<(), RunError> {
+        remove(&self.state.join("tmp"))
     }
 
     /// Removes the run state after a completed swap (the lock goes with it).

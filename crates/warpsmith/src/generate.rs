@@ -15,7 +15,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use warpsmith_dataset::NearDupInfo;
 use warpsmith_gen::Config;
 use warpsmith_oracle::{PoolOptions, WARP_VERSION};
-use warpsmith_run::{Outcome, Reporter, RunError, Settings, Stage, Verify};
+use warpsmith_run::{Outcome, Part, PartOutcome, Reporter, RunError, Settings, Stage, Verify};
 
 /// Where execution checks run besides the CPU.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -47,6 +47,33 @@ impl From<VerifyArg> for Verify {
     }
 }
 
+/// Flags that decide how a run uses this machine, never what it writes (shared by `generate` and `merge`).
+#[derive(clap::Args, Debug, Clone)]
+pub struct RuntimeArgs {
+    /// Oracle worker processes (default: one per core).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub workers: Option<u64>,
+    /// Python interpreter that has warp-lang 1.19.0 (default: the managed environment).
+    #[arg(long, env = "WARPSMITH_PYTHON")]
+    pub python: Option<PathBuf>,
+    /// Seconds to wait for one kernel before the worker is killed and restarted.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: u64,
+    /// Kernels a worker serves before it is replaced.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub recycle_after: u32,
+    /// Kernels per worker request; executed kernels of a batch share one compiled module.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: u64,
+    /// nvcc for the standalone CUDA compile check (default: the managed environment's, installed on first
+    /// use, else `nvcc` on PATH).
+    #[arg(long, env = "WARPSMITH_NVCC")]
+    pub nvcc: Option<PathBuf>,
+    /// Host C++ compiler for the standalone CUDA equivalence check.
+    #[arg(long, default_value = "g++")]
+    pub cxx: PathBuf,
+}
+
 /// Flags of `generate`.
 #[derive(clap::Args, Debug)]
 pub struct GenerateArgs {
@@ -67,27 +94,12 @@ pub struct GenerateArgs {
     /// Master seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Oracle worker processes (default: one per core).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
-    workers: Option<u64>,
     /// Configuration file (TOML, or JSON by extension); flags given on the command line override it.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Python interpreter that has warp-lang 1.19.0 (default: the managed environment).
-    #[arg(long, env = "WARPSMITH_PYTHON")]
-    python: Option<PathBuf>,
-    /// Seconds to wait for one kernel before the worker is killed and restarted.
-    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
-    timeout: u64,
-    /// Kernels a worker serves before it is replaced.
-    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
-    recycle_after: u32,
     /// How much of each kernel to verify.
     #[arg(long, value_enum, default_value_t = VerifyArg::Full)]
     verify: VerifyArg,
-    /// Kernels per worker request; executed kernels of a batch share one compiled module.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..))]
-    batch_size: u64,
     /// Most float input components checked by finite differences per kernel: every component when a kernel
     /// has at most this many, else a sample stratified over its input arrays.
     #[arg(long, default_value_t = 512)]
@@ -102,13 +114,6 @@ pub struct GenerateArgs {
     /// Rows per Parquet shard.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
     shard_rows: u64,
-    /// nvcc for the standalone CUDA compile check (default: the managed environment's, installed on first
-    /// use, else `nvcc` on PATH).
-    #[arg(long, env = "WARPSMITH_NVCC")]
-    nvcc: Option<PathBuf>,
-    /// Host C++ compiler for the standalone CUDA equivalence check.
-    #[arg(long, default_value = "g++")]
-    cxx: PathBuf,
     /// Jaccard similarity over token 5-grams of `python` at or above which two kernels are near-duplicates.
     #[arg(long, default_value_t = warpsmith_dataset::near_dup::DEFAULT_THRESHOLD, value_parser = parse_threshold)]
     near_dup_threshold: f64,
@@ -116,6 +121,12 @@ pub struct GenerateArgs {
     /// them so that each cluster has one record.
     #[arg(long)]
     keep_near_duplicates: bool,
+    /// Compute only part K of N of the run's blocks (those with block % N == K, K from 0) into `--out`, a
+    /// directory of its own, for `warpsmith merge` to commit; the same blocks a one-machine run computes.
+    #[arg(long, value_name = "K/N", value_parser = Part::parse)]
+    blocks: Option<Part>,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
     #[command(flatten)]
     generation: Config,
 }
@@ -153,7 +164,7 @@ fn resolve_config(a: &GenerateArgs, m: &ArgMatches) -> Result<Config, String> {
 
 /// Progress: a bar on a terminal (moving with every candidate the oracle accepts, set exactly at every
 /// commit), a plain line per committed block otherwise.
-struct Progress {
+pub(crate) struct Progress {
     bar: Option<ProgressBar>,
     total: u64,
     committed: AtomicU64,
@@ -162,7 +173,7 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(total: u64) -> Self {
+    pub(crate) fn new(total: u64) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let b = ProgressBar::new(total);
             b.set_style(
@@ -177,7 +188,7 @@ impl Progress {
         Progress { bar, total, committed: AtomicU64::new(0), start: Instant::now(), kept_at_start: Mutex::new(0) }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
@@ -229,13 +240,19 @@ impl Reporter for Progress {
     }
 }
 
-/// The standalone stage for these flags: translate always; with `--verify run`, also the host equivalence
-/// check; with `--verify full`, also the nvcc compile check (nvcc found or installed by [`crate::env::nvcc`]).
-fn standalone_stage(a: &GenerateArgs, python: PathBuf, workers: usize) -> anyhow::Result<Stage> {
-    let equivalence = a.verify != VerifyArg::Codegen;
+/// The standalone stage for a run: translate always; with `--verify run`, also the host equivalence check; with
+/// `--verify full`, also the nvcc compile check (nvcc found or installed by [`crate::env::nvcc`]).
+fn standalone_stage(
+    r: &RuntimeArgs,
+    verify: Verify,
+    gpu: bool,
+    python: PathBuf,
+    workers: usize,
+) -> anyhow::Result<Stage> {
+    let equivalence = verify != Verify::Codegen;
     let mut nvcc = None;
-    if a.verify == VerifyArg::Full {
-        nvcc = crate::env::nvcc(a.nvcc.as_deref(), &python)?;
+    if verify == Verify::Full {
+        nvcc = crate::env::nvcc(r.nvcc.as_deref(), &python)?;
         if nvcc.is_none() {
             eprintln!(
                 "warning: no nvcc found (pass --nvcc, or `warpsmith setup --cuda` for the managed environment): \
@@ -245,11 +262,11 @@ fn standalone_stage(a: &GenerateArgs, python: PathBuf, workers: usize) -> anyhow
     }
     let compile = nvcc.is_some();
     let toolchain = (equivalence || compile).then(|| warpsmith_cuda::toolchain::Toolchain {
-        cxx: a.cxx.clone(),
+        cxx: r.cxx.clone(),
         nvcc,
         // set by the run, under DIR/.warpsmith/tmp
         workdir: PathBuf::new(),
-        gpu: a.device == Device::Cuda,
+        gpu,
     });
     if let Some(tc) = &toolchain {
         let probe = std::process::Command::new(&tc.cxx).arg("--version").output();
@@ -282,6 +299,60 @@ fn tool_versions(stage: &Stage) -> BTreeMap<String, String> {
     tools
 }
 
+/// What decides a run's records, as `generate`'s flags give it (`merge` reads it from its parts).
+pub(crate) struct RunSpec {
+    pub out: PathBuf,
+    pub count: u64,
+    pub seed: u64,
+    pub block_size: u64,
+    pub shard_rows: u64,
+    pub config: Config,
+    pub verify: Verify,
+    pub fd_samples: u32,
+    pub device: String,
+    pub ptx: bool,
+    pub near_dup: NearDupInfo,
+    pub force: bool,
+}
+
+/// The run's [`Settings`]: `spec` plus the workers, compilers and pool this machine runs it with.
+pub(crate) fn settings(spec: RunSpec, r: &RuntimeArgs) -> anyhow::Result<Settings> {
+    let workers = r
+        .workers
+        .map(|w| usize::try_from(w).unwrap_or(usize::MAX))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let python = crate::env::python(r.python.as_deref())?;
+    let worker = crate::env::worker_command(python.clone(), &spec.device)?;
+    let stage = standalone_stage(r, spec.verify, spec.device == "cuda", python, workers)?;
+    let verify = spec.verify;
+    Ok(Settings {
+        out: spec.out,
+        count: spec.count,
+        seed: spec.seed,
+        block_size: spec.block_size,
+        shard_rows: spec.shard_rows,
+        config: spec.config,
+        verify,
+        fd_samples: spec.fd_samples,
+        device: spec.device,
+        ptx: spec.ptx,
+        near_dup: spec.near_dup,
+        force: spec.force,
+        worker,
+        pool: PoolOptions {
+            workers,
+            batch: if verify == Verify::Codegen { 1 } else { usize::try_from(r.batch_size).unwrap_or(16) },
+            ptx: verify == Verify::Full,
+            store_ptx: spec.ptx,
+            timeout: Duration::from_secs(r.timeout),
+            recycle_after: r.recycle_after,
+            ..PoolOptions::default()
+        },
+        tools: tool_versions(&stage),
+        stage,
+    })
+}
+
 pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     let cfg = match resolve_config(&a, m) {
         Ok(c) => c,
@@ -290,25 +361,16 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let workers = a
-        .workers
-        .map(|w| usize::try_from(w).unwrap_or(usize::MAX))
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let python = crate::env::python(a.python.as_deref())?;
-    let device = if a.device == Device::Cuda { "cuda" } else { "cpu" };
-    let worker = crate::env::worker_command(python.clone(), device)?;
-    let stage = standalone_stage(&a, python, workers)?;
-    let verify = Verify::from(a.verify);
-    let settings = Settings {
+    let spec = RunSpec {
         out: a.out.clone(),
         count: a.count,
         seed: a.seed,
         block_size: a.block_size,
         shard_rows: a.shard_rows,
         config: cfg,
-        verify,
+        verify: Verify::from(a.verify),
         fd_samples: a.fd_samples,
-        device: device.into(),
+        device: if a.device == Device::Cuda { "cuda" } else { "cpu" }.into(),
         ptx: a.ptx,
         near_dup: NearDupInfo {
             threshold: a.near_dup_threshold,
@@ -316,50 +378,87 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
             keep: a.keep_near_duplicates,
         },
         force: a.force,
-        worker,
-        pool: PoolOptions {
-            workers,
-            batch: if verify == Verify::Codegen { 1 } else { usize::try_from(a.batch_size).unwrap_or(16) },
-            ptx: verify == Verify::Full,
-            store_ptx: a.ptx,
-            timeout: Duration::from_secs(a.timeout),
-            recycle_after: a.recycle_after,
-            ..PoolOptions::default()
-        },
-        tools: tool_versions(&stage),
-        stage,
     };
+    let settings = settings(spec, &a.runtime)?;
+    if let Some(part) = a.blocks {
+        return run_part(&settings, part);
+    }
     let progress = Progress::new(a.count);
     let outcome = warpsmith_run::run(&settings, &progress);
     progress.finish();
+    report(&settings, outcome)
+}
+
+/// Prints how a run (or a merge) ended; its exit code.
+pub(crate) fn report(settings: &Settings, outcome: Result<Outcome, RunError>) -> anyhow::Result<ExitCode> {
+    let out = &settings.out;
     match outcome {
         Err(RunError::Refused(m)) => {
             eprintln!("error: {m}");
             Ok(ExitCode::from(2))
         }
-        Err(e) => Err(anyhow::Error::new(e).context(format!("generating into {}", a.out.display()))),
+        Err(e) => Err(anyhow::Error::new(e).context(format!("generating into {}", out.display()))),
         Ok(Outcome::AlreadyDone { records }) => {
             eprintln!(
                 "{} already holds this dataset ({records} records, same seed, count and settings): nothing to do",
-                a.out.display()
+                out.display()
             );
             Ok(ExitCode::SUCCESS)
         }
         Ok(Outcome::Interrupted { kept, total }) => {
             eprintln!(
                 "\ninterrupted: {kept} of {total} records kept in {}; run the same command to resume",
-                a.out.display()
+                out.display()
             );
             Ok(ExitCode::from(130))
         }
-        Ok(Outcome::Done(summary)) => Ok(print_summary(&a, &settings, &summary)),
+        Ok(Outcome::Done(summary)) => Ok(print_summary(settings, &summary)),
     }
 }
 
-fn print_summary(a: &GenerateArgs, s: &Settings, summary: &warpsmith_run::Summary) -> ExitCode {
+/// `generate --blocks K/N`: computes the part and says how to merge it.
+fn run_part(settings: &Settings, part: Part) -> anyhow::Result<ExitCode> {
+    let blocks = part.blocks(settings.blocks());
+    let total: u64 = blocks.iter().map(|b| settings.block_size.min(settings.count - b * settings.block_size)).sum();
+    let progress = Progress::new(total);
+    let outcome = warpsmith_run::run_part(settings, part, &progress);
+    progress.finish();
+    let out = &settings.out;
+    match outcome {
+        Err(RunError::Refused(m)) => {
+            eprintln!("error: {m}");
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "computing part {}/{} into {}",
+            part.index,
+            part.of,
+            out.display()
+        ))),
+        Ok(PartOutcome::Interrupted { done, blocks }) => {
+            eprintln!(
+                "\ninterrupted: {done} of {blocks} blocks kept in {}; run the same command to resume",
+                out.display()
+            );
+            Ok(ExitCode::from(130))
+        }
+        Ok(PartOutcome::Done { blocks, records }) => {
+            eprintln!(
+                "part {}/{}: {blocks} block(s), {records} records before the merge's cross-block checks, in {}\n\
+                 merge the parts with `warpsmith merge --out DIR PART...`",
+                part.index,
+                part.of,
+                out.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_summary(s: &Settings, summary: &warpsmith_run::Summary) -> ExitCode {
     let manifest = &summary.manifest;
     let c = &summary.counters;
-    eprintln!("\nwrote {} records to {}", manifest.records, a.out.display());
+    eprintln!("\nwrote {} records to {}", manifest.records, s.out.display());
     for (split, n) in &manifest.splits {
         eprintln!("  {split:<10} {n}");
     }
@@ -371,7 +470,7 @@ fn print_summary(a: &GenerateArgs, s: &Settings, summary: &warpsmith_run::Summar
     }
     eprintln!(
         "duplicates dropped: {} exact, {} near (Jaccard >= {})",
-        c.duplicates, c.near_duplicates, a.near_dup_threshold
+        c.duplicates, c.near_duplicates, s.near_dup.threshold
     );
     eprintln!("verification: {}", s.verify.name());
     if !c.rejected.is_empty() {
@@ -388,7 +487,7 @@ fn print_summary(a: &GenerateArgs, s: &Settings, summary: &warpsmith_run::Summar
         );
         if found > 0 {
             let f: Vec<String> = c.findings.iter().map(|(k, v)| format!("{k} {v}")).collect();
-            eprintln!("findings: {found} ({}) under {}", f.join(", "), a.out.join("findings").display());
+            eprintln!("findings: {found} ({}) under {}", f.join(", "), s.out.join("findings").display());
         }
     }
     let standalone_failed: usize =
@@ -409,7 +508,7 @@ fn print_summary(a: &GenerateArgs, s: &Settings, summary: &warpsmith_run::Summar
     if c.failures.is_empty() {
         eprintln!("failures: none");
     } else {
-        eprintln!("failures: {} (sources and reasons under {})", c.failed(), a.out.join("failures").display());
+        eprintln!("failures: {} (sources and reasons under {})", c.failed(), s.out.join("failures").display());
         for (reason, n) in &c.failures {
             eprintln!("  {reason:<14} {n}");
         }
@@ -421,8 +520,8 @@ fn print_summary(a: &GenerateArgs, s: &Settings, summary: &warpsmith_run::Summar
         summary.writing_seconds,
         (manifest.records as u64 - summary.resumed_records) as f64 / total.max(1e-9)
     );
-    if (manifest.records as u64) < a.count {
-        eprintln!("error: only {} of {} records could be produced", manifest.records, a.count);
+    if (manifest.records as u64) < s.count {
+        eprintln!("error: only {} of {} records could be produced", manifest.records, s.count);
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS

@@ -5,6 +5,7 @@ mod check;
 mod env;
 mod export;
 mod generate;
+mod merge;
 mod show;
 mod stats;
 mod validate;
@@ -27,6 +28,9 @@ enum Command {
     Setup(env::SetupArgs),
     /// Generate a dataset.
     Generate(generate::GenerateArgs),
+    /// Commit the parts of a run split with `generate --blocks K/N` into one dataset, byte-identical to the
+    /// same `generate` on one machine.
+    Merge(merge::MergeArgs),
     /// Print the Python module of one kernel, regenerated from its category and seed.
     Show(show::ShowArgs),
     /// Write a dataset's statistics: a Markdown report with SVG plots, or `--json`.
@@ -67,6 +71,7 @@ fn main() -> ExitCode {
             Some(m) => generate::run(a, &m),
             None => Ok(ExitCode::from(2)),
         },
+        Command::Merge(a) => merge::run(a),
         Command::Show(a) => show::run(&a),
         Command::Export(a) => export::run(&a),
         Command::Catalog(a) => catalog::run(&a),
