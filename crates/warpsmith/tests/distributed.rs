@@ -147,3 +147,42 @@ fn parts_of_another_run_overlapping_parts_and_foreign_directories_are_refused() 
     let o = generate(&d.join("bad"), &["--blocks", "2/2"], &[]);
     assert_eq!(o.status.code(), Some(2), "{o:?}");
 }
+
+/// The Slurm scripts of `examples/slurm`, run as Slurm runs them (one `generate.sbatch` per array task with
+/// `SLURM_ARRAY_TASK_ID`/`SLURM_ARRAY_TASK_COUNT` set, then `merge.sbatch`), give the one-machine bytes. No
+/// scheduler is started: CI has none; the scripts' own commands run.
+#[test]
+fn the_slurm_scripts_give_the_one_machine_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    ok(generate(&d.join("one"), &[], &[]));
+    let scripts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/slurm");
+    let shared = d.join("shared");
+    let script = |name: &str, task: Option<u32>| {
+        let mut c = std::process::Command::new("bash");
+        c.arg(scripts.join(name))
+            .env("WARPSMITH", env!("CARGO_BIN_EXE_warpsmith"))
+            .env("WARPSMITH_OUT", &shared)
+            .env("WARPSMITH_ARGS", RUN.join(" "))
+            .env("WARPSMITH_PYTHON", python())
+            .env("SLURM_CPUS_PER_TASK", "1");
+        if let Some(k) = task {
+            c.env("SLURM_ARRAY_TASK_ID", k.to_string()).env("SLURM_ARRAY_TASK_COUNT", "3");
+        }
+        ok(c.output().expect("run bash"))
+    };
+    // the array tasks in an order a scheduler may pick
+    for k in [2, 0, 1] {
+        script("generate.sbatch", Some(k));
+    }
+    script("merge.sbatch", None);
+    assert_eq!(parquet_bytes(&shared.join("dataset")), parquet_bytes(&d.join("one")));
+    // outside an array job the part script refuses to start
+    let o = std::process::Command::new("bash")
+        .arg(scripts.join("generate.sbatch"))
+        .env("WARPSMITH_OUT", &shared)
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .output()
+        .expect("run bash");
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("array job"), "{o:?}");
+}
