@@ -183,6 +183,11 @@ pub fn run_part(settings: &Settings, part: Part, reporter: &dyn Reporter) -> Res
         state.blocks.iter().map(|b| settings.block_size.min(settings.count - b.index * settings.block_size)).sum();
     let total: u64 = all.iter().map(|b| settings.block_size.min(settings.count - b * settings.block_size)).sum();
     reporter.started(total, kept, all.len() as u64, settings.pool.workers);
+    if todo.is_empty() {
+        // a finished part run again (a retried task): nothing to compute, no workers to start
+        out.finish_part()?;
+        return Ok(PartOutcome::Done { blocks: all.len() as u64, records: kept });
+    }
     let session = Session::start(settings, &out)?;
     let ctx = session.ctx(settings, &out, reporter);
     let mut records = kept;

@@ -15,13 +15,23 @@ pub const REQUIREMENTS: [&str; 2] = ["warp-lang==1.19.0", "numpy"];
 pub const CUDA_REQUIREMENTS: [&str; 4] =
     ["nvidia-cuda-nvcc==13.5.37", "nvidia-nvvm==13.5.37", "nvidia-cuda-crt==13.5.37", "nvidia-cuda-runtime==13.5.37"];
 
+/// Pinned versions of the optional packages `setup --with NAME` knows: `ray` for `generate --engine ray`
+/// (others are installed as named).
+pub const PINNED_EXTRAS: [(&str, &str); 1] = [("ray", "ray==2.60.0")];
+
+/// The pip requirement for `setup --with NAME`: the pinned version where [`PINNED_EXTRAS`] has one.
+fn extra_requirement(name: &str) -> String {
+    PINNED_EXTRAS.iter().find(|(n, _)| *n == name).map_or_else(|| name.to_string(), |(_, r)| r.to_string())
+}
+
 /// Flags of `setup`.
 #[derive(clap::Args, Debug)]
 pub struct SetupArgs {
     /// Base interpreter used to create the environment.
     #[arg(long, default_value = "python3")]
     base_python: PathBuf,
-    /// Extra packages to install with the requirements (e.g. `datasets` to load the output in tests).
+    /// Extra packages to install with the requirements (e.g. `datasets` to load the output in tests, `ray`
+    /// (pinned) for `generate --engine ray`).
     #[arg(long = "with", value_name = "PACKAGE")]
     with: Vec<String>,
     /// Also install the CUDA 13 compiler packages (nvcc) for the standalone CUDA compile check.
@@ -65,7 +75,7 @@ pub fn setup(a: &SetupArgs) -> anyhow::Result<PathBuf> {
         .iter()
         .chain(cuda)
         .map(|s| s.to_string())
-        .chain(a.with.iter().cloned())
+        .chain(a.with.iter().map(|w| extra_requirement(w)))
         .collect::<Vec<_>>()
         .join("\n");
     // an environment that already has everything asked for (and perhaps more) is kept as it is
@@ -84,7 +94,7 @@ pub fn setup(a: &SetupArgs) -> anyhow::Result<PathBuf> {
     pip.args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check"])
         .args(REQUIREMENTS)
         .args(cuda)
-        .args(&a.with);
+        .args(a.with.iter().map(|w| extra_requirement(w)));
     run(&mut pip, "installing the requirements with pip")?;
     // keep what an earlier setup installed in the record too
     let mut all: Vec<String> = have.iter().map(|s| s.to_string()).collect();

@@ -26,6 +26,15 @@ pub enum Device {
     Cuda,
 }
 
+/// Where a run's blocks are computed (`--engine`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// Worker processes on this machine.
+    Local,
+    /// Ray tasks, one per block, on the cluster of `--ray-address` or a local Ray instance.
+    Ray,
+}
+
 /// How much of each kernel to verify (`--verify`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum VerifyArg {
@@ -125,6 +134,12 @@ pub struct GenerateArgs {
     /// directory of its own, for `warpsmith merge` to commit; the same blocks a one-machine run computes.
     #[arg(long, value_name = "K/N", value_parser = Part::parse)]
     blocks: Option<Part>,
+    /// Where the blocks are computed: here, or as Ray tasks (`warpsmith setup --with ray`), then merged here.
+    #[arg(long, value_enum, default_value_t = Engine::Local, conflicts_with = "blocks")]
+    engine: Engine,
+    /// The Ray cluster to use with `--engine ray` (default: start a local instance).
+    #[arg(long, value_name = "ADDR")]
+    ray_address: Option<String>,
     #[command(flatten)]
     runtime: RuntimeArgs,
     #[command(flatten)]
@@ -382,6 +397,13 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
     let settings = settings(spec, &a.runtime)?;
     if let Some(part) = a.blocks {
         return run_part(&settings, part);
+    }
+    if a.engine == Engine::Ray {
+        return crate::ray::run(&settings, &a.runtime, a.ray_address.as_deref());
+    }
+    if a.ray_address.is_some() {
+        eprintln!("error: --ray-address needs --engine ray");
+        return Ok(ExitCode::from(2));
     }
     let progress = Progress::new(a.count);
     let outcome = warpsmith_run::run(&settings, &progress);

@@ -6,6 +6,7 @@ mod env;
 mod export;
 mod generate;
 mod merge;
+mod ray;
 mod show;
 mod stats;
 mod validate;

@@ -186,3 +186,65 @@ fn the_slurm_scripts_give_the_one_machine_bytes() {
         .expect("run bash");
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("array job"), "{o:?}");
 }
+
+/// The command line of process `pid` (NUL-separated arguments joined by spaces), if it still runs.
+fn cmdline(pid: u32) -> Option<String> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(String::from_utf8_lossy(&raw).replace('\0', " "))
+}
+
+/// The parent PID of process `pid`.
+fn parent(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // the fields after the command name, which is in parentheses: state, then the parent PID
+    stat.rsplit_once(") ")?.1.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// `--engine ray` on a local Ray instance: `WARPSMITH_RAY_COUNT` records (default 400; the closing note of issue
+/// 17 gives 800) in 4 blocks as Ray tasks, the Ray worker running block 1 killed with SIGKILL mid-block (Ray
+/// retries the task, the part resumes), merged: the bytes of one machine.
+#[test]
+fn ray_runs_give_the_one_machine_bytes_even_when_a_task_is_killed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let count: u64 = std::env::var("WARPSMITH_RAY_COUNT").ok().and_then(|c| c.parse().ok()).unwrap_or(400);
+    let (count, block) = (count.to_string(), (count / 4).max(1).to_string());
+    let args = ["--verify", "codegen", "--count", &count, "--block-size", &block, "--seed", "11"];
+    let one: Vec<&str> = ["generate"].iter().chain(args.iter()).copied().collect();
+    ok(warpsmith(&one, &d.join("one"), &[]));
+    let mut c = bin();
+    c.arg("generate").args(args).args(["--engine", "ray", "--python"]).arg(python()).arg("--out").arg(d.join("ray"));
+    let run =
+        c.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().expect("start ray run");
+    // find the warpsmith process computing block 1, let it work, then kill the Ray worker that runs it
+    let started = std::time::Instant::now();
+    let (task, worker) = loop {
+        assert!(started.elapsed() < std::time::Duration::from_secs(180), "block 1 never started");
+        let found = std::fs::read_dir("/proc").expect("proc").flatten().find_map(|e| {
+            let pid: u32 = e.file_name().to_string_lossy().parse().ok()?;
+            let cmd = cmdline(pid)?;
+            (cmd.contains(" generate ") && cmd.contains("--blocks 1/4")).then_some(pid)
+        });
+        if let Some(pid) = found {
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            break (pid, parent(pid).expect("the task's parent"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert!(
+        cmdline(worker).is_some_and(|c| !c.contains("warpsmith")),
+        "the parent is a Ray worker: {:?}",
+        cmdline(worker)
+    );
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(worker as i32), nix::sys::signal::Signal::SIGKILL)
+        .expect("SIGKILL the Ray worker");
+    let out = run.wait_with_output().expect("ray run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // the killed worker's warpsmith died with it (no orphan held the part)
+    assert!(cmdline(task).is_none_or(|c| !c.contains("--blocks 1/4")), "the task's warpsmith outlived its worker");
+    assert!(stderr.contains("4/4 blocks"), "{stderr}");
+    assert_eq!(parquet_bytes(&d.join("ray")), parquet_bytes(&d.join("one")));
+    // the parts are gone with the run state
+    assert!(!d.join("ray/.warpsmith").exists());
+}

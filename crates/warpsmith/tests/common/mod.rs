@@ -13,14 +13,17 @@ pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_warpsmith"))
 }
 
-/// The interpreter with warp-lang and datasets, set up once per test binary.
+/// The interpreter with warp-lang, datasets and Ray, set up once per test binary.
 pub fn python() -> &'static Path {
     static PY: OnceLock<PathBuf> = OnceLock::new();
     PY.get_or_init(|| {
         if let Some(p) = std::env::var_os("WARPSMITH_PYTHON") {
             return PathBuf::from(p);
         }
-        let out = bin().args(["setup", "--cuda", "--with", "datasets"]).output().expect("run warpsmith setup");
+        let out = bin()
+            .args(["setup", "--cuda", "--with", "datasets", "--with", "ray"])
+            .output()
+            .expect("run warpsmith setup");
         assert!(out.status.success(), "setup failed: {}", String::from_utf8_lossy(&out.stderr));
         PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
     })
