@@ -27,6 +27,9 @@ def _die_with_parent():
 
 
 def main():
+    # the driver ends with the warpsmith process that started it; Ray then ends this job's tasks (and a local
+    # instance), whose warpsmith processes end with their workers: a killed run leaves nothing computing
+    _die_with_parent()
     with open(sys.argv[1], encoding="utf-8") as f:
         job = json.load(f)
     if job["address"]:
