@@ -58,6 +58,10 @@ pub struct GradientRun {
     /// Float input components in all (sampled or not).
     #[serde(default)]
     pub components: usize,
+    /// `sum(|seed| * |out|)` over every seeded output at the unperturbed inputs: the rounding scale of the whole
+    /// loss, for samples whose perturbation changed no output (a change below float32 resolution).
+    #[serde(default)]
+    pub scale_all: f64,
 }
 
 /// The worker's execution of one kernel.
@@ -147,7 +151,9 @@ fn noise(scale: f64, h: f64) -> f64 {
     4.0 * U32 * scale / (2.0 * h)
 }
 
-/// Judges a gradient run sample by sample, each against its own rounding noise:
+/// Judges a gradient run sample by sample, each against its own rounding noise (the noise of the outputs the
+/// perturbation changed; when it changed none, that of the whole loss, [`GradientRun::scale_all`]: a change
+/// below float32 resolution leaves every output bitwise equal):
 /// - a sample is *unstable* when the estimates at `h` and `h/2` disagree beyond `GRAD_RTOL` plus twice their
 ///   noise (a kink or jump within `h`: an int cast, a branch, `abs` at 0); it is skipped;
 /// - a stable sample is compared through the Richardson extrapolation `fd_r = fd_half + (fd_half - fd) / 3`
@@ -181,7 +187,15 @@ pub fn assess_gradient(run: &GradientRun) -> GradientVerdict {
     }
     let mut worst_class: Option<FindingClass> = None;
     for s in &run.samples {
-        let (n1, n2) = (noise(s.scale, s.h), noise(s.scale_half, s.h_half));
+        // a perturbation that changed no output at either step was absorbed by float32 rounding (or the output
+        // does not depend on the input there): its finite difference is 0 up to the resolution of the outputs
+        // it could have moved, which is at most that of the whole loss
+        let absorbed = s.scale == 0.0 && s.scale_half == 0.0;
+        let (n1, n2) = if absorbed {
+            (noise(run.scale_all, s.h), noise(run.scale_all, s.h_half))
+        } else {
+            (noise(s.scale, s.h), noise(s.scale_half, s.h_half))
+        };
         let big = s.fd.abs().max(s.fd_half.abs());
         let moved = (s.fd - s.fd_half).abs();
         if !s.fd.is_finite() || !s.fd_half.is_finite() || moved > GRAD_RTOL * big + 2.0 * (n1 + n2) {
@@ -232,6 +246,7 @@ mod tests {
             status: "computed".into(),
             grad_inputs: vec![],
             components: samples.len(),
+            scale_all: 1.0,
             samples: samples
                 .into_iter()
                 .map(|(ad, fd, fd_half)| FdSample {
@@ -247,6 +262,26 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn a_change_absorbed_by_rounding_is_judged_at_the_resolution_of_the_whole_loss() {
+        // the outputs are about 1e3 (scale_all): a derivative of 2e-3 moves them by 2e-5 at h = 1e-2, below half
+        // an ulp (3e-5), so no output changes and both differences are exactly 0
+        let mut r = run(vec![(2e-3, 0.0, 0.0), (1.0, 1.0, 1.0), (1.0, 1.0, 1.0), (1.0, 1.0, 1.0)]);
+        r.scale_all = 1e3;
+        r.samples[0].scale = 0.0;
+        r.samples[0].scale_half = 0.0;
+        let v = assess_gradient(&r);
+        assert_eq!((v.status, v.informative), ("passed", 3), "{v:?}");
+        // an adjoint far above that resolution is still a finding: the outputs would have moved
+        r.samples[0].ad = 5.0;
+        let v = assess_gradient(&r);
+        assert_eq!((v.status, v.class), ("failed", Some(FindingClass::SuspectedAdjointBug)), "{v:?}");
+        // and with the noise of changed outputs only (the scale 0 taken at face value), the absorbed sample failed
+        r.samples[0].ad = 2e-3;
+        r.scale_all = 0.0;
+        assert_eq!(assess_gradient(&r).status, "failed");
     }
 
     #[test]

@@ -441,6 +441,8 @@ def gradient(kernel, spec, twin=None):
         step = float(xp) - float(xm)  # the float32 step actually taken
         return (diff / step if step != 0.0 else float("nan")), step / 2.0, scale
 
+    # the rounding scale of the whole loss at the unperturbed inputs, for perturbations that change no output
+    scale_all = sum(float(np.dot(np.abs(w), np.abs(o))) for (_, w), o in zip(seeded, run()))
     rng = np.random.default_rng(spec["fd_seed"])
     positions = {i: (list(range(views[i].size)) if i in views else value_components(kernel, spec, i))
                  for i in sorted(float_inputs + value_inputs)}
@@ -458,7 +460,7 @@ def gradient(kernel, spec, twin=None):
         grad_inputs.append({"name": t["name"], "dtype": t["dtype"], "shape": t["shape"], "values": ad[i].tolist()})
     finite = all(np.all(np.isfinite(ad[i][positions[i]])) for i in positions)
     return {"status": "computed" if finite else "non_finite", "grad_inputs": grad_inputs if finite else [],
-            "samples": samples, "components": sum(len(p) for p in positions.values())}
+            "samples": samples, "components": sum(len(p) for p in positions.values()), "scale_all": scale_all}
 
 
 def redraw(values, is_int, rng, attempt):

@@ -371,6 +371,7 @@ mod tests {
                     scale_half: 1.0,
                 }],
                 components: 1,
+                scale_all: 1.0,
             }),
             cuda_forward: None,
             cuda_backward: None,
