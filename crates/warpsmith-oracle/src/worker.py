@@ -580,7 +580,11 @@ def twin_source(body, kname, spec):
             params.append(f"{arg.arg}: {ann}")
     lines = body.splitlines(keepends=True)
     decorators = "".join(f"@{ast.get_source_segment(body, d)}\n" for d in fn.decorator_list)
-    rest = "".join(lines[fn.body[0].lineno - 1:fn.end_lineno])
+    body0 = fn.body[0]
+    if (len(fn.body) > 1 and isinstance(body0, ast.Expr) and isinstance(body0.value, ast.Constant)
+            and isinstance(body0.value.value, str)):
+        body0 = fn.body[1]  # a docstring stays out: the reads must come first
+    rest = "".join(lines[body0.lineno - 1:fn.end_lineno])
     return f"{decorators}def {kname}__twin({', '.join(params)}):\n{''.join(reads)}{rest}"
 
 
