@@ -356,8 +356,15 @@ fn wrong_adjoints_are_found_and_right_ones_pass() {
         (Mutation::WrongBranch, 0.90),
         (Mutation::Correct, 0.97),
     ];
+    // by-value arguments, measured on 200 records of a 2,000-record run (docs/measurements.md): x0, x-1 and x2
+    // found in every one, x1.1 in 88 % (a scalar read by every thread changes every output, so the noise of its
+    // finite difference is that of the whole launch while a wrong adjoint stays 10 % of its own), the right
+    // adjoint accepted in 96 % (`check` does not know the generator's inexact constructs: a by-value float
+    // mutated in a dynamic loop is a finding there, `inexact` in a dataset)
+    let value_floors = [(Mutation::Scale1_1, 0.85), (Mutation::Correct, 0.95)];
     for ((m, value), (n, ok, _)) in &tally {
-        let floor = floors.iter().find(|(f, _)| f == m).map_or(1.0, |(_, x)| *x);
+        let table: &[(Mutation, f64)] = if *value { &value_floors } else { &[] };
+        let floor = table.iter().chain(&floors).find(|(f, _)| f == m).map_or(1.0, |(_, x)| *x);
         let r = *ok as f64 / (*n).max(1) as f64;
         assert!(r >= floor - 1e-9, "{m:?}{}: {r:.3} below {floor}", if *value { " (by value)" } else { "" });
     }
