@@ -117,6 +117,23 @@ pub struct Checks {
     pub standalone_equivalence: String,
 }
 
+/// One record in this many (by a hash of its seed) gets a full NVRTC compile of its `cuda_module` to PTX
+/// (`checks.ptx` = `passed`); the others get NVRTC's front end (`front_end_passed`), which costs about 0.15x
+/// (measured in docs/measurements.md). The sample keeps NVVM and PTX generation covered across the dataset;
+/// `generate --ptx` compiles every record fully, once, and keeps its PTX.
+pub const FULL_PTX_EVERY: u64 = 8;
+
+/// Whether the record with `seed` is in the full-PTX sample ([`FULL_PTX_EVERY`]): a fixed function of the
+/// seed, so a rerun, a resume or a part on another machine makes the same choice.
+pub fn full_ptx_sampled(seed: u64) -> bool {
+    let mut h = blake3::Hasher::new();
+    h.update(b"warpsmith full PTX sample").update(&seed.to_le_bytes());
+    let b = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&b.as_bytes()[..8]);
+    u64::from_le_bytes(first) % FULL_PTX_EVERY == 0
+}
+
 /// The three splits, in file order.
 pub const SPLITS: [&str; 3] = ["train", "validation", "test"];
 

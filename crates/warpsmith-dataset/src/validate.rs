@@ -355,7 +355,7 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
     for (field, value, allowed) in [
         ("forward", &c.forward, &["passed", "failed", "skipped"][..]),
         ("gradient", &c.gradient, &["passed", "unchecked", "inexact", "not_differentiable", "skipped"][..]),
-        ("ptx", &c.ptx, &["passed", "failed", "skipped"][..]),
+        ("ptx", &c.ptx, &["passed", "front_end_passed", "skipped"][..]),
         ("cuda_forward", &c.cuda_forward, &["passed", "failed", "skipped"][..]),
         ("cuda_backward", &c.cuda_backward, &["passed", "failed", "skipped"][..]),
         ("standalone_compile", &c.standalone_compile, &["passed", "failed", "skipped"][..]),
@@ -363,6 +363,14 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
     ] {
         if !allowed.contains(&value.as_str()) {
             out.push(v(&loc, format!("checks.{field} is {value:?}, not one of {allowed:?}")));
+        }
+    }
+    // a full compile for `--ptx` (PTX stored) and for the seeded sample, the front end for the rest
+    if c.ptx != "skipped" {
+        let full = !r.ptx.is_empty() || crate::full_ptx_sampled(r.seed);
+        let want = if full { "passed" } else { "front_end_passed" };
+        if c.ptx != want {
+            out.push(v(&loc, format!("checks.ptx is {:?}, the seed's PTX rule gives {want:?}", c.ptx)));
         }
     }
     if !(c.gradient_max_rel_error.is_finite() && c.gradient_max_rel_error >= 0.0) {

@@ -17,6 +17,33 @@ pub struct CheckRequest {
     pub fd_samples: u32,
     /// Run the backward pass and finite differences.
     pub gradient: bool,
+    /// When the pool checks CUDA modules ([`crate::PoolOptions::ptx`]): a full NVRTC compile to PTX of this
+    /// kernel's `cuda_module` instead of its front end alone (`-fdevice-syntax-only`).
+    pub full_ptx: bool,
+}
+
+/// What NVRTC did with a kernel's `cuda_module` (sm_80, Warp's options).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PtxStatus {
+    /// Compiled to PTX: front end, NVVM and PTX generation.
+    Passed,
+    /// The front end alone accepted it (parsing, semantic analysis, template instantiation); NVVM and PTX
+    /// generation did not run.
+    FrontEndPassed,
+    /// NVRTC reported an error (`ptx_error` has its log).
+    Failed,
+}
+
+impl PtxStatus {
+    /// The `checks.ptx` value of a record whose check ended so.
+    pub fn name(self) -> &'static str {
+        match self {
+            PtxStatus::Passed => "passed",
+            PtxStatus::FrontEndPassed => "front_end_passed",
+            PtxStatus::Failed => "failed",
+        }
+    }
 }
 
 /// One finite-difference sample: the adjoint and two central-difference estimates of `dL/dx` for one input
@@ -85,9 +112,10 @@ pub struct RunResult {
     /// Outputs and accumulators after one launch.
     #[serde(default)]
     pub outputs: Vec<Tensor>,
-    /// NVRTC compiled the batch's CUDA module to PTX for sm_80 (`None`: not asked).
+    /// NVRTC on the kernel's own `cuda_module` for sm_80 (`None`: not asked, or the kernel did not pass the
+    /// CPU checks, which come first).
     #[serde(default)]
-    pub ptx: Option<bool>,
+    pub ptx: Option<PtxStatus>,
     /// NVRTC's message on failure.
     #[serde(default)]
     pub ptx_error: Option<String>,

@@ -12,10 +12,12 @@ mod extract;
 mod pool;
 mod worker;
 
-pub use check::{CheckRequest, FdSample, FindingClass, GradientRun, GradientVerdict, RunResult, assess_gradient};
+pub use check::{
+    CheckRequest, FdSample, FindingClass, GradientRun, GradientVerdict, PtxStatus, RunResult, assess_gradient,
+};
 pub use extract::{ExtractError, KernelFunctions, cut_functions};
 pub use pool::{Pool, PoolCounters, PoolOptions};
-pub use worker::WorkerCommand;
+pub use worker::{StageSeconds, WorkerCommand};
 
 /// The worker script, shipped inside the binary.
 pub const WORKER_PY: &str = include_str!("worker.py");

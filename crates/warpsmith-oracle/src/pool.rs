@@ -1,14 +1,14 @@
 //! The supervised worker pool.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, Sender, unbounded};
 use serde::{Deserialize, Serialize};
 
-use crate::worker::{RequestError, Worker, WorkerCommand};
+use crate::worker::{RequestError, StageSeconds, Worker, WorkerCommand};
 use crate::{Failure, FailureReason, Job, OracleError, Outcome};
 
 /// Pool settings.
@@ -24,9 +24,11 @@ pub struct PoolOptions {
     pub recycle_after: u32,
     /// Kernels sent to a worker in one request (executed kernels share one compiled module).
     pub batch: usize,
-    /// Compile each batch's CUDA module to PTX with NVRTC.
+    /// Check each executed kernel's own CUDA module with NVRTC (front end, or a full PTX compile where its
+    /// [`crate::CheckRequest::full_ptx`] says so) once it has passed the CPU checks.
     pub ptx: bool,
-    /// Also compile each kernel's own CUDA module with NVRTC and return the PTX text.
+    /// Also compile each kernel's own CUDA module to PTX with NVRTC and return the PTX text (which then also
+    /// serves as its check: each kernel is compiled once).
     pub store_ptx: bool,
     /// Tries of one kernel alone after its batch failed by a crash, a hang or garbage, before it is recorded
     /// as a failure; at least 1.
@@ -72,6 +74,18 @@ struct Counters {
     timeouts: AtomicU64,
     crashes: AtomicU64,
     retries: AtomicU64,
+    /// Worker stage seconds, plus `worker_start` (spawning a worker and waiting for its hello).
+    stages: Mutex<StageSeconds>,
+}
+
+impl Counters {
+    fn add_stages(&self, times: &StageSeconds) {
+        // a poisoned lock only means another slot panicked while adding; the sums stay usable
+        let mut all = self.stages.lock().unwrap_or_else(|e| e.into_inner());
+        for (stage, secs) in times {
+            *all.entry(stage.clone()).or_insert(0.0) += secs;
+        }
+    }
 }
 
 type Reply = Sender<(usize, Outcome)>;
@@ -93,11 +107,17 @@ impl Pool {
     ///
     /// # Errors
     /// [`OracleError`] from the first worker's start.
-    pub fn start(cmd: WorkerCommand, opts: PoolOptions) -> Result<Pool, OracleError> {
+    pub fn start(mut cmd: WorkerCommand, opts: PoolOptions) -> Result<Pool, OracleError> {
+        if opts.ptx || opts.store_ptx {
+            // workers load NVRTC at start-up and refuse to start without the pinned one
+            cmd.env.push(("WARPSMITH_NVRTC".into(), "1".into()));
+        }
+        let t0 = std::time::Instant::now();
         let first = Worker::start(&cmd, opts.startup_timeout)?;
         let (job_tx, job_rx) = unbounded::<(usize, Job, Reply)>();
         let (results_tx, results) = unbounded();
         let counters = Arc::new(Counters::default());
+        counters.add_stages(&StageSeconds::from([("worker_start".into(), t0.elapsed().as_secs_f64())]));
         let mut first = Some(first);
         let threads = (0..opts.workers.max(1))
             .map(|_| {
@@ -140,6 +160,12 @@ impl Pool {
             crashes: c.crashes.load(Ordering::Relaxed),
             retries: c.retries.load(Ordering::Relaxed),
         }
+    }
+
+    /// Seconds the workers spent per stage so far, summed over workers (wall clock inside each single-threaded
+    /// worker, so about CPU seconds): for `warpsmith bench` and the run summary, never for a record.
+    pub fn stage_seconds(&self) -> StageSeconds {
+        self.counters.stages.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Closes the queue, lets the workers drain it, shuts them down and joins their threads.
@@ -236,8 +262,10 @@ impl Slot {
         let mut w = match self.worker.take() {
             Some(w) => w,
             None => {
+                let t0 = std::time::Instant::now();
                 let started = Worker::start(&self.cmd, self.opts.startup_timeout)
                     .or_else(|_| Worker::start(&self.cmd, self.opts.startup_timeout));
+                self.counters.add_stages(&StageSeconds::from([("worker_start".into(), t0.elapsed().as_secs_f64())]));
                 if self.had_worker {
                     self.counters.restarts.fetch_add(1, Ordering::Relaxed);
                 }
@@ -261,7 +289,8 @@ impl Slot {
             }
         };
         match w.process(items, self.opts.ptx, self.opts.store_ptx, timeout) {
-            Ok(results) => {
+            Ok((results, times)) => {
+                self.counters.add_stages(&times);
                 self.served += u32::try_from(items.len()).unwrap_or(u32::MAX);
                 let needs_tail = results.iter().any(|r| r.is_err());
                 let stderr_tail = if needs_tail { w.stderr_tail() } else { String::new() };

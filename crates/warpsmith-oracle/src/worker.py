@@ -10,12 +10,13 @@ Protocol (version 2):
   request  {"id": N, "op": "process", "items": [ITEM, ...], "ptx": bool, "store_ptx": bool}
            ITEM = {"name": KERNEL_NAME, "source": PYTHON_MODULE_TEXT,
                    "check": null | {"launch_dim", "args": [{"role", "tensor"}], "grad_outputs", "fd_seed",
-                                    "fd_samples", "gradient"}}
-  response {"id": N, "ok": true, "items": [RESULT, ...]}, RESULT in item order:
+                                    "fd_samples", "gradient", "full_ptx"}}
+  response {"id": N, "ok": true, "items": [RESULT, ...], "times": {STAGE: seconds}}, RESULT in item order:
            {"ok": true, "cpu_module": ..., "cuda_module": ...}
         or {"ok": false, "kind": "import"|"codegen"|"internal", "error": "...", "traceback": "..."}
            plus
-           "run": null | {"ok", "error", "outputs", "deterministic", "problem", "gradient", "ptx", "ptx_error"},
+           "run": null | {"ok", "error", "outputs", "deterministic", "problem", "gradient",
+                          "ptx" ("passed" | "front_end_passed" | "failed", absent when not asked), "ptx_error"},
            and with store_ptx "ptx_text" (the item's own CUDA module through NVRTC) or "ptx_text_error"
   request  {"op": "shutdown"}  -> the worker exits 0
 
@@ -142,6 +143,131 @@ def module_source(kernel, cpu):
     return machine_independent(source)
 
 
+# ---------------------------------------------------------------- NVRTC, called directly
+# Warp 1.19.0 links NVRTC 13.4 statically and offers no way to add an option to its compile. The CUDA module
+# check calls the same NVRTC from the pinned `nvidia-cuda-nvrtc` wheel with Warp's own option list (below), so
+# it can ask for the front end only (`-fdevice-syntax-only`, about 0.15x of a full compile) and compile exactly
+# the text a record stores. A full compile this way gives the same PTX bytes as `wp.compile_aot_module` (tested
+# in end_to_end.rs). The worker refuses to start when this NVRTC's version is not the one inside Warp.
+import ctypes
+
+NVRTC_WHEEL = os.environ.get("WARPSMITH_NVRTC_WHEEL", "nvidia-cuda-nvrtc==13.4.92")
+
+
+def warp_nvrtc_version():
+    """(major, minor) of the NVRTC inside Warp (PRIVATE API: warp._src.context.runtime)."""
+    import warp._src.context as ctx
+    return tuple(ctx.runtime.get_nvrtc_version() or ())
+
+
+def nvrtc_options(arch, front_end):
+    """The options Warp 1.19.0 passes to nvrtcCompileProgram for a PTX compile of a module (release mode, default
+    module options: no fast math, fused multiply-add on, optimisation level 3, precompiled headers on, no line
+    info), in its order. Mirrors `wp_cuda_compile_program` and `append_common_nvrtc_compile_options` in
+    warp/native/warp.cu (PRIVATE: shipped in the wheel). `front_end` adds `-fdevice-syntax-only`: parsing,
+    semantic analysis and template instantiation, no NVVM and no PTX."""
+    opts = [f"--gpu-architecture=compute_{arch}", "--include-path=" + os.path.join(os.path.dirname(wp.__file__), "native"),
+            "-pch", "--std=c++17", "--Ofast-compile=0", "--define-macro=NDEBUG", "--undefine-macro=WP_VERIFY_FP",
+            "--define-macro=WP_ENABLE_MATHDX=1", "--fmad=true", "--device-as-default-execution-space",
+            "--extra-device-vectorization", "--restrict", "--diag-suppress=177,550"]
+    return opts + (["-fdevice-syntax-only"] if front_end else [])
+
+
+class Nvrtc:
+    """libnvrtc.so.13 of the `nvidia-cuda-nvrtc` wheel in this interpreter's environment."""
+
+    def __init__(self):
+        import importlib.util as iu
+        spec = iu.find_spec("nvidia")
+        roots = list(spec.submodule_search_locations) if spec and spec.submodule_search_locations else []
+        paths = [os.path.join(r, "cu13", "lib", "libnvrtc.so.13") for r in roots]
+        path = next((p for p in paths if os.path.isfile(p)), None)
+        if path is None:
+            raise RuntimeError(f"no libnvrtc.so.13 in this environment (looked in {paths or 'no nvidia package'}); "
+                               f"run `warpsmith setup` or install {NVRTC_WHEEL}")
+        self.lib = ctypes.CDLL(path)
+        major, minor = ctypes.c_int(), ctypes.c_int()
+        self.lib.nvrtcVersion(ctypes.byref(major), ctypes.byref(minor))
+        self.version = (major.value, minor.value)
+        self.path = path
+
+    def compile(self, source, name, arch=80, front_end=False):
+        """(ok, log, ptx text or None) for the CUDA translation unit `source`."""
+        lib = self.lib
+        prog = ctypes.c_void_p()
+        err = lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode("utf-8"), name.encode("utf-8"), 0, None, None)
+        if err != 0:
+            return False, f"nvrtcCreateProgram returned {err}", None
+        try:
+            opts = [o.encode("utf-8") for o in nvrtc_options(arch, front_end)]
+            err = lib.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*opts))
+            size = ctypes.c_size_t()
+            lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+            log = ctypes.create_string_buffer(size.value)
+            lib.nvrtcGetProgramLog(prog, log)
+            log = log.value.decode("utf-8", errors="replace")
+            if err != 0:
+                return False, f"NVRTC error {err}: {log.strip()[-4000:]}", None
+            if front_end:
+                return True, log, None
+            lib.nvrtcGetPTXSize(prog, ctypes.byref(size))
+            buf = ctypes.create_string_buffer(size.value)
+            lib.nvrtcGetPTX(prog, buf)
+            return True, log, buf.value.decode("utf-8")
+        finally:
+            lib.nvrtcDestroyProgram(ctypes.byref(prog))
+
+
+_nvrtc = None
+
+
+def ptx_program_name(kernel_name):
+    """The NVRTC program name of a record's CUDA module: `wp_<kernel name>.cu`. NVRTC writes it into the mangled
+    names of internal-linkage globals (`_ZN<n>_INTERNAL_00000000_<len>_wp_<name>_cu_<hash>...`), where Warp's own
+    compile writes `wp_<python module>_<module hash>`; a fixed name keeps the PTX a function of the record alone."""
+    return f"wp_{kernel_name}.cu"
+
+
+def nvrtc():
+    """The loaded NVRTC (loaded on first use; raises with what to install when it is missing)."""
+    global _nvrtc
+    if _nvrtc is None:
+        n = Nvrtc()
+        if n.version != warp_nvrtc_version():
+            raise RuntimeError(f"{n.path} is NVRTC {n.version[0]}.{n.version[1]} but Warp {wp.config.version} has "
+                               f"{'.'.join(map(str, warp_nvrtc_version()))}; install {NVRTC_WHEEL}")
+        _nvrtc = n
+    return _nvrtc
+
+
+if os.environ.get("WARPSMITH_NVRTC") == "1":  # the run checks CUDA modules: a missing NVRTC stops it at once
+    try:
+        nvrtc()
+    except Exception as e:
+        send({"type": "fatal", "error": f"NVRTC for the CUDA module check: {e}"})
+        sys.exit(3)
+
+
+# ---------------------------------------------------------------- stage times
+# Seconds (wall clock of this single-threaded process) spent in each stage of the current request, returned in
+# its response as "times" for `warpsmith bench` and the run summary. Never part of a record.
+TIMES = {}
+
+
+class timed:
+    """`with timed("stage"):` adds the block's wall-clock seconds to TIMES["stage"]."""
+
+    def __init__(self, stage):
+        self.stage = stage
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+
+    def __exit__(self, *_exc):
+        TIMES[self.stage] = TIMES.get(self.stage, 0.0) + time.perf_counter() - self.t0
+        return False
+
+
 # ---------------------------------------------------------------- requests
 counter = 0
 # Warp quotes a @wp.func's source file in the module it emits (`// <file>:<line>` above the function). Modules
@@ -189,12 +315,10 @@ def load_kernel(name, source):
     return kernel
 
 
-def handle(req, keep=None):
+def handle(req):
     rid = req.get("id")
     try:
         kernel = load_kernel(req["name"], req["source"])
-        if keep is not None:
-            keep.append(kernel)
     except Exception as e:
         return {"id": rid, "ok": False, "kind": "import", "error": f"{type(e).__name__}: {e}",
                 "traceback": traceback.format_exc()}
@@ -591,31 +715,33 @@ def twin_source(body, kname, spec):
 batch_counter = 0
 
 
-def compare_cuda(kernel, spec, cpu_outs, run):
-    """Launches forward (and backward, if the CPU gradient was computed) on CUDA and compares with the CPU."""
+def compare_cuda(kernel, full, spec, cpu_outs, run):
+    """Launches forward (and backward, if the CPU gradient was computed, on the full build `full`) on CUDA and
+    compares with the CPU."""
     gpu = forward(kernel, spec, device="cuda")
     same = all(np.allclose(gpu[i].astype(np.float64), cpu_outs[i].astype(np.float64), rtol=1e-4, atol=1e-5)
                for i in cpu_outs)
     run["cuda_forward"] = "passed" if same else "failed"
     g = run.get("gradient") or {}
-    if g.get("status") == "computed":
+    if g.get("status") == "computed" and full is not None:
         float_inputs = [i for i, a in enumerate(spec["args"]) if a["role"] == "input" and a["tensor"]["dtype"] != "int32"]
-        ad_gpu = adjoints(kernel, spec, float_inputs, "cuda")
+        ad_gpu = adjoints(full, spec, float_inputs, "cuda")
         ad_cpu = {t["name"]: np.array(t["values"]) for t in g["grad_inputs"]}
         ok = all(np.allclose(ad_gpu[i], ad_cpu[spec["args"][i]["tensor"]["name"]], rtol=1e-3, atol=1e-4)
                  for i in float_inputs)
         run["cuda_backward"] = "passed" if ok else "failed"
 
 
-def run_batch(items, want_ptx):
-    """Compiles the checked kernels of a batch as one module and runs each; fills item["run"]."""
+def batch_module(checked, forward_only):
+    """Imports the kernels of `checked` ([(k, item)]) as one module and compiles it for the CPU: {k: kernel} and
+    {k: gradient twin or None}. `forward_only` builds it with `enable_backward` off (no twins): about a third of
+    the compile, for the launches that need no adjoint. Raises what Warp raises."""
     global batch_counter
-    checked = [(k, it) for k, it in enumerate(items) if it.get("check") and it["result"].get("ok")]
-    if not checked:
-        return
     batch_counter += 1
     mod_name = f"warpsmith_b{os.getpid()}_{batch_counter}"
     parts = ["import warp as wp\n"]
+    if forward_only:
+        parts.append('wp.set_module_options({"enable_backward": False})\n')
     for k, it in checked:
         body = it["source"].split("\n", 1)[1]
         # each kernel's @wp.func helpers get the kernel's prefix too: two kernels of a batch may both define
@@ -628,7 +754,7 @@ def run_batch(items, want_ptx):
             body = re.sub(r"(?<![\w.])" + re.escape(cls) + r"(?!\w)", f"wsk{k}_{cls}", body)
         body = re.sub(r"^def " + re.escape(it["name"]) + r"\(", f"def wsk{k}_{it['name']}(", body, count=1, flags=re.M)
         parts.append(body)
-        if it["check"].get("gradient", True):
+        if not forward_only:
             try:
                 twin = twin_source(body, f"wsk{k}_{it['name']}", it["check"])
             except SyntaxError:
@@ -638,65 +764,128 @@ def run_batch(items, want_ptx):
     path = os.path.join(workdir, mod_name + ".py")
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(parts))
-    try:
-        fresh_function_counts()
+    fresh_function_counts()
+    with timed("batch_import"):
         spec_ = importlib.util.spec_from_file_location(mod_name, path)
         module = importlib.util.module_from_spec(spec_)
         spec_.loader.exec_module(module)
         kernels = {k: getattr(module, f"wsk{k}_{it['name']}") for k, it in checked}
         twins = {k: getattr(module, f"wsk{k}_{it['name']}__twin", None) for k, it in checked}
+    with timed("cpu_compile_forward" if forward_only else "cpu_compile"):
         kernels[checked[0][0]].module.load(wp.get_device("cpu"), block_dim=1)
-    except Exception as e:
-        for _, it in checked:
-            it["result"]["run"] = {"ok": False, "error": f"CPU compile: {type(e).__name__}: {e}",
-                                   "traceback": traceback.format_exc()}
+    return kernels, twins
+
+
+def fail_all(checked, what, e):
+    for _, it in checked:
+        it["result"]["run"] = {"ok": False, "error": f"{what}: {type(e).__name__}: {e}",
+                               "traceback": traceback.format_exc()}
+
+
+def ptx_check(it, want_ptx):
+    """NVRTC on the item's own `cuda_module` (the text the record stores): `passed` after a full compile to PTX
+    (done for `--ptx`, where the PTX is kept, or when the request's `full_ptx` asks), `front_end_passed` after
+    the front end alone, `failed` with NVRTC's log; None when not asked."""
+    res, run = it["result"], it["result"]["run"]
+    if not want_ptx:
         return
-    ptx_ok, ptx_error = None, ""
-    if want_ptx:
-        try:
-            wp.compile_aot_module(kernels[checked[0][0]].module, arch=80, module_dir=tempfile.mkdtemp(dir=workdir),
-                                  use_ptx=True)
-            ptx_ok = True
-        except Exception as e:
-            ptx_ok, ptx_error = False, f"{type(e).__name__}: {e}"
+    if "ptx_text" in res:
+        run["ptx"] = "passed"
+        return
+    if "ptx_text_error" in res:
+        run["ptx"], run["ptx_error"] = "failed", res["ptx_text_error"]
+        return
+    full = bool(it["check"].get("full_ptx"))
+    try:
+        with timed("ptx" if full else "ptx_front_end"):
+            ok, log, _ptx = nvrtc().compile(res["cuda_module"], ptx_program_name(it["name"]), front_end=not full)
+    except Exception as e:
+        ok, log = False, f"{type(e).__name__}: {e}"
+    run["ptx"] = ("passed" if full else "front_end_passed") if ok else "failed"
+    if not ok:
+        run["ptx_error"] = log
+
+
+def run_batch(items, want_ptx):
+    """Runs the checked kernels of a batch; fills item["run"].
+
+    Two CPU builds: every kernel in one forward-only module (the launches, determinism, the degenerate-output
+    and liveness checks; the stored outputs), then the kernels that passed and want a gradient check in one
+    module with their adjoints and gradient twins, whose forward must give bitwise the same outputs. Most
+    rejected candidates never pay for an adjoint's compile. Then NVRTC on each passing kernel's CUDA module."""
+    checked = [(k, it) for k, it in enumerate(items) if it.get("check") and it["result"].get("ok")]
+    if not checked:
+        return
+    try:
+        kernels, _ = batch_module(checked, forward_only=True)
+    except Exception as e:
+        fail_all(checked, "CPU compile", e)
+        return
+    firsts = {}
     for k, it in checked:
         spec = it["check"]
         kernel = kernels[k]
         try:
-            first = forward(kernel, spec)
-            second = forward(kernel, spec)
-            deterministic = all(first[i].tobytes() == second[i].tobytes() for i in first)
-            problem = output_problem(spec, first) or liveness(kernel, spec, first)
-            run = {"ok": True, "deterministic": deterministic, "problem": problem,
-                   "outputs": [] if problem == "non_finite" else tensor_list(spec, first),
-                   "ptx": ptx_ok, "ptx_error": ptx_error}
-            if problem is None and spec.get("gradient", True):
-                run["gradient"] = gradient(kernel, spec, twins[k])
-            if DEVICE == "cuda" and problem is None:
-                compare_cuda(kernel, spec, first, run)
-            it["result"]["run"] = run
+            with timed("launch"):
+                first = forward(kernel, spec)
+                second = forward(kernel, spec)
+                deterministic = all(first[i].tobytes() == second[i].tobytes() for i in first)
+                problem = output_problem(spec, first)
+            with timed("liveness"):
+                problem = problem or liveness(kernel, spec, first)
+            it["result"]["run"] = {"ok": True, "deterministic": deterministic, "problem": problem,
+                                   "outputs": [] if problem == "non_finite" else tensor_list(spec, first)}
+            firsts[k] = first
+        except Exception as e:
+            it["result"]["run"] = {"ok": False, "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
+    passing = [(k, it) for k, it in checked if it["result"]["run"].get("ok") and it["result"]["run"]["problem"] is None]
+    graded = [(k, it) for k, it in passing if it["check"].get("gradient", True)]
+    full, twins = {}, {}
+    if graded:
+        try:
+            full, twins = batch_module(graded, forward_only=False)
+        except Exception as e:
+            fail_all(graded, "CPU compile with adjoints", e)
+    for k, it in passing:
+        spec, run = it["check"], it["result"]["run"]
+        try:
+            if k in full:
+                with timed("launch"):
+                    again = forward(full[k], spec)
+                if any(again[i].tobytes() != firsts[k][i].tobytes() for i in again):
+                    it["result"]["run"] = {"ok": False, "error": "the forward of Warp's build with adjoints gave other "
+                                           "outputs than its forward-only build (bitwise)"}
+                    continue
+                with timed("gradient"):
+                    run["gradient"] = gradient(full[k], spec, twins[k])
+            if DEVICE == "cuda":
+                with timed("cuda"):
+                    compare_cuda(kernels[k], full.get(k), spec, firsts[k], run)
+            ptx_check(it, want_ptx)
         except Exception as e:
             it["result"]["run"] = {"ok": False, "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
 
 
 def process(req):
+    TIMES.clear()
     items = req.get("items", [])
     for it in items:
-        kept = []
-        it["result"] = handle({"id": None, "name": it["name"], "source": it["source"]}, kept)
+        with timed("codegen"):
+            it["result"] = handle({"id": None, "name": it["name"], "source": it["source"]})
         it["result"].pop("id", None)
-        if req.get("store_ptx") and it["result"].get("ok") and kept:
-            # the record's own CUDA module through NVRTC, so the PTX belongs to exactly this cuda_module
+        if req.get("store_ptx") and it["result"].get("ok"):
+            # the record's own cuda_module through NVRTC, so the PTX belongs to exactly this text
             try:
-                out = tempfile.mkdtemp(dir=workdir)
-                wp.compile_aot_module(kept[0].module, arch=80, module_dir=out, use_ptx=True)
-                ptx = [f for f in os.listdir(out) if f.endswith(".ptx")]
-                with open(os.path.join(out, ptx[0]), encoding="utf-8") as f:
-                    it["result"]["ptx_text"] = f.read()
+                with timed("ptx"):
+                    ok, log, ptx = nvrtc().compile(it["result"]["cuda_module"], ptx_program_name(it["name"]))
+                if ok:
+                    it["result"]["ptx_text"] = ptx
+                else:
+                    it["result"]["ptx_text_error"] = log
             except Exception as e:
                 it["result"]["ptx_text_error"] = f"{type(e).__name__}: {e}"
     run_batch(items, req.get("ptx", False))
-    return {"id": req.get("id"), "ok": True, "items": [it["result"] for it in items]}
+    return {"id": req.get("id"), "ok": True, "items": [it["result"] for it in items], "times": dict(TIMES)}
 
 
 send({"type": "hello", "protocol": PROTOCOL, "warp_version": wp.config.version, "python": sys.version.split()[0]})

@@ -81,7 +81,14 @@ struct Response {
     error: Option<String>,
     #[serde(default)]
     items: Vec<ItemResponse>,
+    /// Seconds per worker stage for this request (see `worker.py`, "stage times").
+    #[serde(default)]
+    times: StageSeconds,
 }
+
+/// Seconds spent per named stage (`codegen`, `cpu_compile`, `launch`, `liveness`, `gradient`, `ptx`, ...),
+/// summed over requests and workers.
+pub type StageSeconds = std::collections::BTreeMap<String, f64>;
 
 /// One item's answer: Warp's modules (and run), or a deterministic per-kernel failure.
 pub(crate) type ItemResult = Result<Modules, (FailureReason, String, String)>;
@@ -263,7 +270,7 @@ impl Worker {
         ptx: bool,
         store_ptx: bool,
         timeout: Duration,
-    ) -> Result<Vec<ItemResult>, RequestError> {
+    ) -> Result<(Vec<ItemResult>, StageSeconds), RequestError> {
         self.next_id += 1;
         let id = self.next_id;
         let items: Vec<serde_json::Value> =
@@ -314,7 +321,7 @@ impl Worker {
             let why = resp.error.unwrap_or_else(|| format!("{} answers for {} kernels", resp.items.len(), jobs.len()));
             return Err(fatal(FailureReason::Protocol, why));
         }
-        Ok(resp
+        let results = resp
             .items
             .into_iter()
             .map(|it| match (it.ok, it.cpu_module, it.cuda_module) {
@@ -334,7 +341,8 @@ impl Worker {
                     Err((reason, it.error.unwrap_or_default(), it.traceback.unwrap_or_default()))
                 }
             })
-            .collect())
+            .collect();
+        Ok((results, resp.times))
     }
 }
 

@@ -34,6 +34,7 @@ const IN_FLIGHT: usize = 2;
 pub(crate) struct Ctx<'a> {
     pub s: &'a Settings,
     pub pool: &'a Pool,
+    pub clock: &'a crate::Clock,
     pub schedule: &'a [Category],
     pub out: &'a OutDir,
     pub stage: &'a Stage,
@@ -152,6 +153,7 @@ fn fill(ctx: &Ctx, dir: &Path, slots: Vec<u64>, work: &mut Work, dedup: &mut dyn
         let mut candidates: BTreeMap<u64, Candidate> = BTreeMap::new();
         for &slot in &pending {
             let category = ctx.schedule[slot as usize];
+            let t0 = std::time::Instant::now();
             let cand = loop {
                 let attempt = work.attempts.entry(slot).or_insert(0);
                 let seed = record_seed(s.seed, slot, *attempt);
@@ -180,6 +182,7 @@ fn fill(ctx: &Ctx, dir: &Path, slots: Vec<u64>, work: &mut Work, dedup: &mut dyn
                     break None;
                 }
             };
+            ctx.clock.add("generate", t0.elapsed().as_secs_f64());
             let Some(cand) = cand else { continue };
             let check = (s.verify != Verify::Codegen).then(|| CheckRequest {
                 spec: cand.spec.clone().unwrap_or_else(|| launch_spec(&cand.kernel, cand.seed)),
@@ -188,6 +191,7 @@ fn fill(ctx: &Ctx, dir: &Path, slots: Vec<u64>, work: &mut Work, dedup: &mut dyn
                 // kernels whose adjoint is known to be inexact are checked too: a pass shows that this one's is
                 // right, a failure labels it `inexact` (verdict.rs)
                 gradient: s.verify == Verify::Full,
+                full_ptx: s.pool.store_ptx || warpsmith_dataset::full_ptx_sampled(cand.seed),
             });
             let job = Job { name: cand.kernel.name.clone(), source: cand.python.clone(), check };
             ctx.pool.submit_to(slot as usize, job, &tx);
@@ -246,7 +250,7 @@ fn fill(ctx: &Ctx, dir: &Path, slots: Vec<u64>, work: &mut Work, dedup: &mut dyn
         // sorted, so the translation units (and any failure files) do not depend on completion order
         accepted.sort_by_key(|(slot, _, _)| *slot);
         let tag = format!("b{}-r{round}-{}", work.block, pending.first().copied().unwrap_or(0));
-        let verdicts = crate::standalone::run(ctx.stage, &mut accepted, &tag)?;
+        let verdicts = crate::standalone::run(ctx.stage, &mut accepted, &tag, ctx.clock)?;
         for ((slot, c, r), verdict) in accepted.into_iter().zip(verdicts) {
             match verdict {
                 None => {

@@ -35,7 +35,7 @@ use std::time::{Duration, Instant};
 
 use warpsmith_dataset::{NearDupInfo, RunIdentity, RunInfo};
 use warpsmith_gen::Config;
-use warpsmith_oracle::{Pool, PoolCounters, PoolOptions, WARP_VERSION, WorkerCommand};
+use warpsmith_oracle::{Pool, PoolCounters, PoolOptions, StageSeconds, WARP_VERSION, WorkerCommand};
 
 pub use journal::Counters;
 pub use parts::{Part, PartOutcome, merge, run_part};
@@ -166,9 +166,35 @@ pub enum Outcome {
     },
 }
 
+/// Seconds spent per stage by this process's threads (`generate`: synthesis, static checks and deduplication;
+/// `standalone`: the compilers of the standalone CUDA stage, summed over its threads), to be merged with the
+/// workers' [`Pool::stage_seconds`]. For `warpsmith bench` and the run summary; never stored in a dataset.
+#[derive(Default)]
+pub(crate) struct Clock(std::sync::Mutex<StageSeconds>);
+
+impl Clock {
+    /// Adds `seconds` to `stage`.
+    pub(crate) fn add(&self, stage: &str, seconds: f64) {
+        // a poisoned lock means another block thread panicked; the sums stay usable
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(stage.into()).or_insert(0.0) += seconds;
+    }
+
+    fn merged(&self, pool: &Pool) -> StageSeconds {
+        let mut all = pool.stage_seconds();
+        for (k, v) in self.0.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            *all.entry(k.clone()).or_insert(0.0) += v;
+        }
+        all
+    }
+}
+
 /// The figures of a finished run, for the summary the binary prints.
 #[derive(Debug)]
 pub struct Summary {
+    /// Seconds per stage in this invocation: the workers' stages (`codegen`, `cpu_compile`, `launch`,
+    /// `liveness`, `gradient`, `ptx`, `store_ptx`, `batch_import`, `cuda`, `worker_start`) and this process's
+    /// (`generate`, `standalone`), each summed over the threads or processes that ran it (about CPU seconds).
+    pub stage_seconds: StageSeconds,
     /// The manifest written.
     pub manifest: warpsmith_dataset::Manifest,
     /// Counters summed over all blocks.
@@ -227,6 +253,7 @@ pub fn run(settings: &Settings, reporter: &dyn Reporter) -> Result<Outcome, RunE
 pub(crate) struct Session {
     pub interrupted: Arc<AtomicBool>,
     pub pool: Pool,
+    pub clock: Clock,
     pub stage: Stage,
     pub schedule: Vec<warpsmith_gen::Category>,
 }
@@ -251,7 +278,7 @@ impl Session {
         }
         let pool = Pool::start(worker, settings.pool.clone()).map_err(|e| RunError::Oracle(e.to_string()))?;
         let schedule = settings.config.schedule(usize::try_from(settings.count).unwrap_or(usize::MAX));
-        Ok(Session { interrupted, pool, stage, schedule })
+        Ok(Session { interrupted, pool, clock: Clock::default(), stage, schedule })
     }
 
     pub(crate) fn ctx<'a>(
@@ -263,6 +290,7 @@ impl Session {
         block::Ctx {
             s: settings,
             pool: &self.pool,
+            clock: &self.clock,
             schedule: &self.schedule,
             out,
             stage: &self.stage,
@@ -292,6 +320,7 @@ pub(crate) fn finish_run(
     let (wall_before, supervisor_before) = (journal.wall_seconds, journal.supervisor);
     let computed = blocks(&ctx, &mut journal, &mut index);
     let counters_pool = session.pool.counters();
+    let stage_seconds = session.clock.merged(&session.pool);
     match computed {
         Ok(()) => {}
         Err(block::Stop::Interrupted) => {
@@ -332,6 +361,7 @@ pub(crate) fn finish_run(
     Ok(Outcome::Done(Box::new(Summary {
         manifest,
         counters,
+        stage_seconds,
         generating_seconds: generating,
         writing_seconds: written.elapsed().as_secs_f64(),
         resumed_records: kept_before,

@@ -37,7 +37,8 @@ fn failure(reason: FailureReason, message: String) -> Failure {
 
 /// Translates and checks `records` (each with its candidate); sets `cuda_standalone` and the two checks on
 /// each, or returns the failure (with the translation's source, if there is one) for records that failed.
-/// `tag` names the scratch files (unique among calls that run at once).
+/// `tag` names the scratch files (unique among calls that run at once); the compilers' time goes to `clock`
+/// as `standalone`.
 ///
 /// # Errors
 /// [`RunError::Standalone`]: a compiler that cannot be started, or a scratch file that cannot be written.
@@ -45,6 +46,7 @@ pub(crate) fn run(
     stage: &Stage,
     items: &mut [(usize, Candidate, Box<Record>)],
     tag: &str,
+    clock: &crate::Clock,
 ) -> Result<Vec<Option<(Failure, String)>>, RunError> {
     let mut verdicts: Vec<Option<(Failure, String)>> = vec![None; items.len()];
     let mut translations: Vec<(usize, Translation)> = Vec::new();
@@ -98,7 +100,9 @@ pub(crate) fn run(
                     let Some(chunk) = chunks.get(k) else { break };
                     let refs: Vec<&Translation> = chunk.iter().map(|(_, t)| t).collect();
                     let tag = format!("{tag}-{k}");
+                    let t0 = std::time::Instant::now();
                     let checked = tc.check(&refs, stage.compile, stage.equivalence, &tag);
+                    clock.add("standalone", t0.elapsed().as_secs_f64());
                     remove_scratch(&tc.workdir, &tag);
                     match checked {
                         Ok(o) => results.lock().unwrap_or_else(|p| p.into_inner()).push((k, o)),

@@ -8,7 +8,8 @@ use warpsmith_dataset::{Checks, Record, split_of};
 use warpsmith_gen::Category;
 use warpsmith_gen::vectors::{ArgRole, LaunchSpec};
 use warpsmith_oracle::{
-    Failure, FailureReason, GradientVerdict, Modules, RunResult, WARP_VERSION, assess_gradient, cut_functions,
+    Failure, FailureReason, GradientVerdict, Modules, PtxStatus, RunResult, WARP_VERSION, assess_gradient,
+    cut_functions,
 };
 
 use crate::{RunError, Verify};
@@ -103,10 +104,10 @@ fn verify_run(
     v.checks.deterministic = true;
     if verify == Verify::Full {
         if ptx {
-            if run.ptx != Some(true) {
-                return Err(fail(FailureReason::Ptx, run.ptx_error.clone().unwrap_or_default()));
+            match run.ptx {
+                Some(done @ (PtxStatus::Passed | PtxStatus::FrontEndPassed)) => v.checks.ptx = done.name().into(),
+                _ => return Err(fail(FailureReason::Ptx, run.ptx_error.clone().unwrap_or_default())),
             }
-            v.checks.ptx = "passed".into();
         }
         match &run.gradient {
             None => v.checks.gradient = "not_differentiable".into(),
@@ -354,7 +355,7 @@ mod tests {
             deterministic: Some(true),
             problem: None,
             outputs: vec![],
-            ptx: Some(true),
+            ptx: Some(PtxStatus::Passed),
             ptx_error: None,
             gradient: Some(GradientRun {
                 status: "computed".into(),
@@ -420,10 +421,15 @@ mod tests {
             matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Run, false, true), Err(Verdict::Reject(why)) if why == "nondeterministic")
         );
         let mut r = run();
-        r.ptx = Some(false);
+        r.ptx = Some(PtxStatus::Failed);
         assert!(
             matches!(verify_run(c.spec.as_ref(), Some(r), Verify::Full, false, true), Err(Verdict::Fail(f)) if f.reason == FailureReason::Ptx)
         );
+        // the front end alone is its own value, never `passed`
+        let mut r = run();
+        r.ptx = Some(PtxStatus::FrontEndPassed);
+        let v = verify_run(c.spec.as_ref(), Some(r), Verify::Full, false, true).ok().expect("accepted");
+        assert_eq!(v.checks.ptx, "front_end_passed");
         let mut r = run();
         if let Some(g) = r.gradient.as_mut() {
             g.samples[0].ad = -3.0;

@@ -31,6 +31,10 @@ pub struct CheckArgs {
     /// Skip NVRTC's compile of the CUDA module to PTX (`checks.ptx` is then `skipped`).
     #[arg(long)]
     no_ptx: bool,
+    /// Run only NVRTC's front end on the CUDA module (`-fdevice-syntax-only`, as most records of a `generate`
+    /// run get): `checks.ptx` is then `front_end_passed`, never `passed`.
+    #[arg(long, conflicts_with = "no_ptx")]
+    front_end_only: bool,
     /// Longest wait for one kernel, in seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
@@ -155,7 +159,13 @@ pub fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let pool = Pool::start(crate::env::worker_command(python, "cpu")?, opts).context("starting the Warp oracle")?;
     for (slot, (k, spec)) in kernels.iter().zip(&specs).enumerate() {
-        let check = CheckRequest { spec: spec.clone(), fd_seed: k.seed, fd_samples: a.fd_samples, gradient: true };
+        let check = CheckRequest {
+            spec: spec.clone(),
+            fd_seed: k.seed,
+            fd_samples: a.fd_samples,
+            gradient: true,
+            full_ptx: !a.front_end_only,
+        };
         pool.submit(slot, Job { name: k.name.clone(), source: k.python.clone(), check: Some(check) });
     }
     let mut lines = BTreeMap::new();

@@ -6,8 +6,10 @@ use std::process::Command;
 use anyhow::{Context, bail};
 use warpsmith_oracle::{WARP_VERSION, WORKER_PY, WorkerCommand};
 
-/// The requirements installed into the managed environment.
-pub const REQUIREMENTS: [&str; 2] = ["warp-lang==1.19.0", "numpy"];
+/// The requirements installed into the managed environment: Warp, and the NVRTC that Warp 1.19.0 links
+/// statically (13.4), which the CUDA module check calls with Warp's options (the worker refuses another
+/// version).
+pub const REQUIREMENTS: [&str; 3] = ["warp-lang==1.19.0", "numpy", "nvidia-cuda-nvrtc==13.4.92"];
 
 /// The CUDA 13 toolkit packages from PyPI that `setup --cuda` adds (nvcc, its NVVM back end, the CUDA C
 /// runtime headers and the runtime library), all of one version. nvcc lands in
@@ -114,7 +116,9 @@ pub fn python(explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
         return Ok(p.to_path_buf());
     }
     let venv = venv_dir()?;
-    if venv.join(".warpsmith-complete").exists() {
+    // an environment made by an older warpsmith may lack a requirement added since: setup completes it
+    let have = std::fs::read_to_string(venv.join(".warpsmith-complete")).unwrap_or_default();
+    if REQUIREMENTS.iter().all(|r| have.lines().any(|l| l == *r)) {
         return Ok(venv_python(&venv));
     }
     setup(&SetupArgs { base_python: PathBuf::from("python3"), with: Vec::new(), cuda: false })

@@ -542,6 +542,13 @@ fn print_summary(s: &Settings, summary: &warpsmith_run::Summary) -> ExitCode {
         summary.writing_seconds,
         (manifest.records as u64 - summary.resumed_records) as f64 / total.max(1e-9)
     );
+    let busy: f64 = summary.stage_seconds.values().sum();
+    if busy > 0.0 {
+        let mut stages: Vec<(&String, &f64)> = summary.stage_seconds.iter().collect();
+        stages.sort_by(|a, b| b.1.total_cmp(a.1));
+        let parts: Vec<String> = stages.iter().map(|(k, v)| format!("{k} {:.0}%", 100.0 * **v / busy)).collect();
+        eprintln!("time by stage ({busy:.1} s in all): {}", parts.join(", "));
+    }
     if (manifest.records as u64) < s.count {
         eprintln!("error: only {} of {} records could be produced", manifest.records, s.count);
         return ExitCode::FAILURE;

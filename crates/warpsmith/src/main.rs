@@ -25,7 +25,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Create the managed Python environment (warp-lang==1.19.0 and numpy from PyPI); prints its interpreter.
+    /// Create the managed Python environment (warp-lang==1.19.0, numpy and nvidia-cuda-nvrtc==13.4.92 from
+    /// PyPI); prints its interpreter.
     Setup(env::SetupArgs),
     /// Generate a dataset.
     Generate(generate::GenerateArgs),

@@ -88,7 +88,8 @@ fn rerun(
             }
             // the gradient check again where the record says it ran: same inputs, seed and components
             let gradient = matches!(r.checks.gradient.as_str(), "passed" | "unchecked" | "inexact");
-            CheckRequest { spec, fd_seed: r.seed, fd_samples, gradient }
+            // NVRTC is not run again here (the pool's `ptx` is off); `check_record` holds `checks.ptx` to the rule
+            CheckRequest { spec, fd_seed: r.seed, fd_samples, gradient, full_ptx: false }
         });
         if check.is_none() && r.checks.forward == "passed" {
             out.push(Violation { location: loc, problem: "no launch could be built".into() });
