@@ -785,3 +785,69 @@ fn check_compares_by_value_scalars_and_struct_fields_and_finds_their_wrong_adjoi
         assert_eq!(line["outcome"], "finding", "{line}");
     }
 }
+
+/// A kernel whose `@wp.func_native` helper carries `cuda_only` in its CUDA build alone (the CPU build compiles
+/// and runs it, so the record reaches the NVRTC check), as a `check` input line.
+fn native_kernel(name: &str, cuda_only: &str) -> String {
+    let python = format!(
+        "import warp as wp\n\n\n@wp.func_native(\"\"\"\n#if defined(__CUDA_ARCH__)\n{cuda_only}\n#endif\nreturn x * 2.0f;\n\"\"\", \
+         \"\"\"\nadj_x += 2.0f * adj_ret;\n\"\"\")\ndef twice_{name}(x: float) -> float: ...\n\n\n@wp.kernel\ndef {name}(a: \
+         wp.array(dtype=float), out: wp.array(dtype=float)):\n    i = wp.tid()\n    out[i] = twice_{name}(a[i]) + \
+         wp.sin(a[i])\n"
+    );
+    serde_json::json!({
+        "name": name, "python": python, "launch_dim": [4],
+        "test_inputs": [{"name": "a", "dtype": "float32", "shape": [4], "values": [0.5, -1.0, 2.0, 0.25]}],
+        "grad_outputs": [{"name": "out", "dtype": "float32", "shape": [4], "values": [1.0, -0.5, 0.25, 0.75]}],
+    })
+    .to_string()
+}
+
+/// Errors injected into the CUDA build of a batch: one the front end catches (an undeclared identifier) and one
+/// only NVVM's code generator catches (an inline-asm operand index past the operands). A full compile fails both;
+/// the front end alone fails the first and gives the second `front_end_passed`, never `passed`.
+#[test]
+fn checks_ptx_says_which_nvrtc_stages_ran_and_fails_errors_injected_into_either() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("inject.jsonl");
+    let lines = [
+        native_kernel("clean", ""),
+        native_kernel("front_end_error", "undeclared_identifier_ws = 1;"),
+        native_kernel("nvvm_error", "int xi = 1, yi = 0; asm(\"mov.b32 %0, %5;\" : \"=r\"(yi) : \"r\"(xi));"),
+    ];
+    std::fs::write(&input, lines.join("\n") + "\n").expect("write input");
+    let verdicts = |extra: &[&str]| -> BTreeMap<String, (String, String, String)> {
+        let out = bin()
+            .arg("check")
+            .args(extra)
+            .arg(&input)
+            .args(["--workers", "1", "--python"])
+            .arg(python())
+            .output()
+            .expect("run warpsmith check");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "some kernel fails:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        stdout
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("a verdict line");
+                let s = |x: &serde_json::Value| x.as_str().unwrap_or_default().to_string();
+                (s(&v["name"]), (s(&v["outcome"]), s(&v["checks"]["ptx"]), s(&v["reason"]) + &s(&v["message"])))
+            })
+            .collect()
+    };
+    let full = verdicts(&[]);
+    assert_eq!((full["clean"].0.as_str(), full["clean"].1.as_str()), ("accepted", "passed"));
+    assert!(full["front_end_error"].0 == "failed" && full["front_end_error"].2.starts_with("ptx"), "{full:?}");
+    assert!(full["front_end_error"].2.contains("undeclared_identifier_ws"), "{full:?}");
+    assert!(full["nvvm_error"].0 == "failed" && full["nvvm_error"].2.contains("asm operand"), "{full:?}");
+    let front = verdicts(&["--front-end-only"]);
+    assert_eq!((front["clean"].0.as_str(), front["clean"].1.as_str()), ("accepted", "front_end_passed"));
+    assert!(front["front_end_error"].0 == "failed" && front["front_end_error"].2.starts_with("ptx"), "{front:?}");
+    assert_eq!((front["nvvm_error"].0.as_str(), front["nvvm_error"].1.as_str()), ("accepted", "front_end_passed"));
+}
