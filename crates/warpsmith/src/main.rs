@@ -1,5 +1,6 @@
 //! The `warpsmith` command line: thin clap types; each subcommand lives in its own module.
 
+mod bench;
 mod catalog;
 mod check;
 mod env;
@@ -44,6 +45,9 @@ enum Command {
     /// `python`, `launch_dim`, `test_inputs`, `grad_outputs`): one JSON line of verdict each; exit 1 unless
     /// every one would be accepted.
     Check(check::CheckArgs),
+    /// Measure throughput per verification level and per stage against Warp's own floor on the same kernels:
+    /// tables (Markdown) or `--json`.
+    Bench(bench::BenchArgs),
     /// Regenerate the builtin catalog from Warp's registry (JSON).
     Catalog(catalog::CatalogArgs),
     /// Export a dataset for trainers: chat-format SFT JSONL for one task, or the raw records as JSONL.
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Export(a) => export::run(&a),
         Command::Catalog(a) => catalog::run(&a),
         Command::Check(a) => check::run(&a),
+        Command::Bench(a) => bench::run(&a),
         Command::Stats(a) => stats::run(&a),
         Command::Validate(a) => validate::run(&a),
     };
