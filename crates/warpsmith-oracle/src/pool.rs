@@ -162,8 +162,9 @@ impl Pool {
         }
     }
 
-    /// Seconds the workers spent per stage so far, summed over workers (wall clock inside each single-threaded
-    /// worker, so about CPU seconds): for `warpsmith bench` and the run summary, never for a record.
+    /// Seconds the workers spent per stage so far, summed over workers: CPU seconds of each worker process,
+    /// and wall-clock seconds for `worker_start` (spawn to hello). For `warpsmith bench` and the run summary,
+    /// never for a record.
     pub fn stage_seconds(&self) -> StageSeconds {
         self.counters.stages.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
@@ -192,7 +193,10 @@ impl Slot {
     fn serve(mut self, jobs: Receiver<(usize, Job, Reply)>) {
         while let Ok(first) = jobs.recv() {
             let mut batch = vec![first];
-            while batch.len() < self.opts.batch.max(1) {
+            // an even share of what is queued, so that a short queue (the last candidates of a round) keeps
+            // every worker busy instead of filling one worker's batch
+            let share = (1 + jobs.len()).div_ceil(self.opts.workers.max(1));
+            while batch.len() < self.opts.batch.max(1).min(share.max(1)) {
                 match jobs.try_recv() {
                     Ok(j) => batch.push(j),
                     Err(_) => break,

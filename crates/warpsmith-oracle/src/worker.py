@@ -249,22 +249,23 @@ if os.environ.get("WARPSMITH_NVRTC") == "1":  # the run checks CUDA modules: a m
 
 
 # ---------------------------------------------------------------- stage times
-# Seconds (wall clock of this single-threaded process) spent in each stage of the current request, returned in
-# its response as "times" for `warpsmith bench` and the run summary. Never part of a record.
+# CPU seconds of this process (all its threads: LLVM and NVRTC run in it) spent in each stage of the current
+# request, returned in its response as "times" for `warpsmith bench` and the run summary; CPU time, so that
+# processes sharing the cores do not inflate it. Never part of a record.
 TIMES = {}
 
 
 class timed:
-    """`with timed("stage"):` adds the block's wall-clock seconds to TIMES["stage"]."""
+    """`with timed("stage"):` adds the block's CPU seconds to TIMES["stage"]."""
 
     def __init__(self, stage):
         self.stage = stage
 
     def __enter__(self):
-        self.t0 = time.perf_counter()
+        self.t0 = time.process_time()
 
     def __exit__(self, *_exc):
-        TIMES[self.stage] = TIMES.get(self.stage, 0.0) + time.perf_counter() - self.t0
+        TIMES[self.stage] = TIMES.get(self.stage, 0.0) + time.process_time() - self.t0
         return False
 
 

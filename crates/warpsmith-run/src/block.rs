@@ -140,134 +140,186 @@ fn io(path: &Path, e: std::io::Error) -> RunError {
     RunError::Dataset(warpsmith_dataset::DatasetError::Io { action: "write", path: path.to_path_buf(), source: e })
 }
 
+/// Records the oracle accepted, with their candidates, before the standalone stage.
+type Accepted = Vec<(usize, Candidate, Box<Record>)>;
+/// The standalone stage's answer for a round: its records and each one's verdict.
+type StandaloneRound = Result<(Accepted, Vec<Option<(warpsmith_oracle::Failure, String)>>), RunError>;
+
 /// Fills `slots` of `work` with records: rounds of generation (admitted by `dedup`), the oracle and the
 /// standalone stage, regenerating what fails, until every slot has a record or the rounds run out.
+///
+/// A round's standalone stage runs beside the next round's oracle work and is joined when that round's
+/// oracle answers are in; its failures are regenerated in the round after. The schedule is fixed (never
+/// "whichever finishes first"), so the records do not depend on timing.
 fn fill(ctx: &Ctx, dir: &Path, slots: Vec<u64>, work: &mut Work, dedup: &mut dyn Dedup) -> Result<(), Stop> {
+    std::thread::scope(|scope| {
+        let mut standalone: Option<std::thread::ScopedJoinHandle<'_, StandaloneRound>> = None;
+        let mut pending = slots;
+        for round in 0..MAX_ROUNDS {
+            if pending.is_empty() && standalone.is_none() {
+                break;
+            }
+            let (accepted, mut retry) = oracle_round(ctx, dir, &pending, work, dedup)?;
+            if let Some(h) = standalone.take() {
+                retry.extend(absorb_standalone(dir, work, h.join())?);
+            }
+            if !accepted.is_empty() {
+                let tag = format!("b{}-r{round}-{}", work.block, accepted[0].0);
+                standalone = Some(scope.spawn(move || {
+                    let mut accepted = accepted;
+                    let verdicts = crate::standalone::run(ctx.stage, &mut accepted, &tag, ctx.clock)?;
+                    Ok((accepted, verdicts))
+                }));
+            }
+            retry.sort_unstable();
+            pending = retry;
+        }
+        if let Some(h) = standalone.take() {
+            // the rounds ran out: failures here stay without a record, as those of the oracle do
+            absorb_standalone(dir, work, h.join())?;
+        }
+        Ok(())
+    })
+}
+
+/// Stores a round's records that passed the standalone stage; returns the slots of those that failed it.
+fn absorb_standalone(
+    dir: &Path,
+    work: &mut Work,
+    joined: std::thread::Result<StandaloneRound>,
+) -> Result<Vec<u64>, Stop> {
+    let (accepted, verdicts) = match joined {
+        Ok(r) => r?,
+        Err(_) => return Err(Stop::Failed(RunError::Corrupt("a standalone stage thread panicked".into()))),
+    };
+    let mut retry = Vec::new();
+    for ((slot, c, r), verdict) in accepted.into_iter().zip(verdicts) {
+        match verdict {
+            None => {
+                work.counters.standalone_checked += u64::from(r.checks.standalone_equivalence == "passed");
+                work.records.insert(slot as u64, *r);
+            }
+            Some((f, cuda)) => {
+                *work.counters.failures.entry(f.reason.name().to_string()).or_insert(0) += 1;
+                write_failure(dir, &c, &f, &cuda)?;
+                retry.push(slot as u64);
+            }
+        }
+    }
+    Ok(retry)
+}
+
+/// One round's synthesis and oracle work for `pending` slots: the records the oracle accepted (in slot order)
+/// and the slots to regenerate.
+fn oracle_round(
+    ctx: &Ctx,
+    dir: &Path,
+    pending: &[u64],
+    work: &mut Work,
+    dedup: &mut dyn Dedup,
+) -> Result<(Accepted, Vec<u64>), Stop> {
     let s = ctx.s;
     let (tx, rx) = crossbeam_channel::unbounded();
-    let mut pending = slots;
-    for round in 0..MAX_ROUNDS {
-        if pending.is_empty() {
-            break;
-        }
-        let mut candidates: BTreeMap<u64, Candidate> = BTreeMap::new();
-        for &slot in &pending {
-            let category = ctx.schedule[slot as usize];
-            let t0 = std::time::Instant::now();
-            let cand = loop {
-                let attempt = work.attempts.entry(slot).or_insert(0);
-                let seed = record_seed(s.seed, slot, *attempt);
-                *attempt += 1;
-                let attempts = *attempt;
-                let kernel = warpsmith_gen::generate(category, seed, &s.config);
-                // a parameter outside every output's data-flow slice is dead whatever its values: the worker's
-                // redraw check would reject the kernel, so it is regenerated before Warp sees it
-                let dead = warpsmith_ast::liveness::dead_params(&kernel);
-                let id = warpsmith_ast::canonical_id(&kernel);
-                if !dead.is_empty() {
-                    let why = if dead.inputs.is_empty() { "dead_output_static" } else { "dead_input_static" };
-                    *work.counters.rejected.entry(why.to_string()).or_insert(0) += 1;
-                } else if !dedup.duplicate(&id) {
-                    let python = warpsmith_ast::python_module(&kernel);
-                    let sig = dedup.signature(&python);
-                    if !dedup.near(&sig) {
-                        let spec = Some(launch_spec(&kernel, seed));
-                        break Some(Candidate { category, seed, kernel, id, python, spec });
-                    }
-                    work.counters.near_duplicates += 1;
-                } else {
-                    work.counters.duplicates += 1;
+    let mut candidates: BTreeMap<u64, Candidate> = BTreeMap::new();
+    for &slot in pending {
+        let category = ctx.schedule[slot as usize];
+        let t0 = std::time::Instant::now();
+        let cand = loop {
+            let attempt = work.attempts.entry(slot).or_insert(0);
+            let seed = record_seed(s.seed, slot, *attempt);
+            *attempt += 1;
+            let attempts = *attempt;
+            let kernel = warpsmith_gen::generate(category, seed, &s.config);
+            // a parameter outside every output's data-flow slice is dead whatever its values: the worker's
+            // redraw check would reject the kernel, so it is regenerated before Warp sees it
+            let dead = warpsmith_ast::liveness::dead_params(&kernel);
+            let id = warpsmith_ast::canonical_id(&kernel);
+            if !dead.is_empty() {
+                let why = if dead.inputs.is_empty() { "dead_output_static" } else { "dead_input_static" };
+                *work.counters.rejected.entry(why.to_string()).or_insert(0) += 1;
+            } else if !dedup.duplicate(&id) {
+                let python = warpsmith_ast::python_module(&kernel);
+                let sig = dedup.signature(&python);
+                if !dedup.near(&sig) {
+                    let spec = Some(launch_spec(&kernel, seed));
+                    break Some(Candidate { category, seed, kernel, id, python, spec });
                 }
-                if attempts >= MAX_DUPLICATE_ATTEMPTS {
-                    break None;
-                }
-            };
-            ctx.clock.add("generate", t0.elapsed().as_secs_f64());
-            let Some(cand) = cand else { continue };
-            let check = (s.verify != Verify::Codegen).then(|| CheckRequest {
-                spec: cand.spec.clone().unwrap_or_else(|| launch_spec(&cand.kernel, cand.seed)),
-                fd_seed: cand.seed,
-                fd_samples: s.fd_samples,
-                // kernels whose adjoint is known to be inexact are checked too: a pass shows that this one's is
-                // right, a failure labels it `inexact` (verdict.rs)
-                gradient: s.verify == Verify::Full,
-                full_ptx: s.pool.store_ptx || warpsmith_dataset::full_ptx_sampled(cand.seed),
-            });
-            let job = Job { name: cand.kernel.name.clone(), source: cand.python.clone(), check };
-            ctx.pool.submit_to(slot as usize, job, &tx);
-            candidates.insert(slot, cand);
-        }
-        let mut retry = Vec::new();
-        let mut accepted: Vec<(usize, Candidate, Box<Record>)> = Vec::new();
-        let mut remaining = candidates.len();
-        while remaining > 0 {
-            let (slot, outcome) = match rx.recv_timeout(crate::POLL) {
-                Ok(r) => r,
-                Err(RecvTimeoutError::Timeout) if crate::is_interrupted(ctx.interrupted) => {
-                    return Err(Stop::Interrupted);
-                }
-                Err(RecvTimeoutError::Timeout) => continue,
-                Err(RecvTimeoutError::Disconnected) => {
-                    return Err(Stop::Failed(RunError::Oracle("the worker pool stopped unexpectedly".into())));
-                }
-            };
-            remaining -= 1;
-            let Some(c) = candidates.remove(&(slot as u64)) else { continue };
-            let verdict = match outcome {
-                Outcome::Ok(mods) => judge(&c, *mods, s.verify),
-                Outcome::Failed(f) => Verdict::Fail(f),
-            };
-            let counters = &mut work.counters;
-            match verdict {
-                Verdict::Accept(r) => {
-                    if r.checks.gradient == "passed" || r.checks.gradient == "failed" {
-                        counters.gradient_checked += 1;
-                    }
-                    ctx.reporter.candidate_accepted();
-                    accepted.push((slot, c, r));
-                }
-                Verdict::Reject(why) => {
-                    *counters.rejected.entry(why).or_insert(0) += 1;
-                    retry.push(slot as u64);
-                }
-                Verdict::Fail(f) => {
-                    *counters.failures.entry(f.reason.name().to_string()).or_insert(0) += 1;
-                    write_failure(dir, &c, &f, "")?;
-                    retry.push(slot as u64);
-                }
-                Verdict::Finding(v, run) => {
-                    counters.gradient_checked += 1;
-                    let class = serde_json::to_value(v.class).ok().and_then(|x| x.as_str().map(String::from));
-                    *counters.findings.entry(class.unwrap_or_default()).or_insert(0) += 1;
-                    write_finding(dir, &c, &v, &run)?;
-                    retry.push(slot as u64);
-                }
+                work.counters.near_duplicates += 1;
+            } else {
+                work.counters.duplicates += 1;
             }
-        }
-        if crate::is_interrupted(ctx.interrupted) {
-            return Err(Stop::Interrupted);
-        }
-        // sorted, so the translation units (and any failure files) do not depend on completion order
-        accepted.sort_by_key(|(slot, _, _)| *slot);
-        let tag = format!("b{}-r{round}-{}", work.block, pending.first().copied().unwrap_or(0));
-        let verdicts = crate::standalone::run(ctx.stage, &mut accepted, &tag, ctx.clock)?;
-        for ((slot, c, r), verdict) in accepted.into_iter().zip(verdicts) {
-            match verdict {
-                None => {
-                    work.counters.standalone_checked += u64::from(r.checks.standalone_equivalence == "passed");
-                    work.records.insert(slot as u64, *r);
-                }
-                Some((f, cuda)) => {
-                    *work.counters.failures.entry(f.reason.name().to_string()).or_insert(0) += 1;
-                    write_failure(dir, &c, &f, &cuda)?;
-                    retry.push(slot as u64);
-                }
+            if attempts >= MAX_DUPLICATE_ATTEMPTS {
+                break None;
             }
-        }
-        retry.sort_unstable();
-        pending = retry;
+        };
+        ctx.clock.add("generate", t0.elapsed().as_secs_f64());
+        let Some(cand) = cand else { continue };
+        let check = (s.verify != Verify::Codegen).then(|| CheckRequest {
+            spec: cand.spec.clone().unwrap_or_else(|| launch_spec(&cand.kernel, cand.seed)),
+            fd_seed: cand.seed,
+            fd_samples: s.fd_samples,
+            // kernels whose adjoint is known to be inexact are checked too: a pass shows that this one's is
+            // right, a failure labels it `inexact` (verdict.rs)
+            gradient: s.verify == Verify::Full,
+            full_ptx: s.pool.store_ptx || warpsmith_dataset::full_ptx_sampled(cand.seed),
+        });
+        let job = Job { name: cand.kernel.name.clone(), source: cand.python.clone(), check };
+        ctx.pool.submit_to(slot as usize, job, &tx);
+        candidates.insert(slot, cand);
     }
-    Ok(())
+    let mut retry = Vec::new();
+    let mut accepted: Accepted = Vec::new();
+    let mut remaining = candidates.len();
+    while remaining > 0 {
+        let (slot, outcome) = match rx.recv_timeout(crate::POLL) {
+            Ok(r) => r,
+            Err(RecvTimeoutError::Timeout) if crate::is_interrupted(ctx.interrupted) => {
+                return Err(Stop::Interrupted);
+            }
+            Err(RecvTimeoutError::Timeout) => continue,
+            Err(RecvTimeoutError::Disconnected) => {
+                return Err(Stop::Failed(RunError::Oracle("the worker pool stopped unexpectedly".into())));
+            }
+        };
+        remaining -= 1;
+        let Some(c) = candidates.remove(&(slot as u64)) else { continue };
+        let verdict = match outcome {
+            Outcome::Ok(mods) => judge(&c, *mods, s.verify),
+            Outcome::Failed(f) => Verdict::Fail(f),
+        };
+        let counters = &mut work.counters;
+        match verdict {
+            Verdict::Accept(r) => {
+                if r.checks.gradient == "passed" || r.checks.gradient == "failed" {
+                    counters.gradient_checked += 1;
+                }
+                ctx.reporter.candidate_accepted();
+                accepted.push((slot, c, r));
+            }
+            Verdict::Reject(why) => {
+                *counters.rejected.entry(why).or_insert(0) += 1;
+                retry.push(slot as u64);
+            }
+            Verdict::Fail(f) => {
+                *counters.failures.entry(f.reason.name().to_string()).or_insert(0) += 1;
+                write_failure(dir, &c, &f, "")?;
+                retry.push(slot as u64);
+            }
+            Verdict::Finding(v, run) => {
+                counters.gradient_checked += 1;
+                let class = serde_json::to_value(v.class).ok().and_then(|x| x.as_str().map(String::from));
+                *counters.findings.entry(class.unwrap_or_default()).or_insert(0) += 1;
+                write_finding(dir, &c, &v, &run)?;
+                retry.push(slot as u64);
+            }
+        }
+    }
+    if crate::is_interrupted(ctx.interrupted) {
+        return Err(Stop::Interrupted);
+    }
+    // sorted, so the translation units (and any failure files) do not depend on completion order
+    accepted.sort_by_key(|(slot, _, _)| *slot);
+    Ok((accepted, retry))
 }
 
 /// Commits a computed block: drops and regenerates its records that collide with committed ones, then writes

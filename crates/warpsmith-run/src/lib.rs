@@ -191,9 +191,11 @@ impl Clock {
 /// The figures of a finished run, for the summary the binary prints.
 #[derive(Debug)]
 pub struct Summary {
-    /// Seconds per stage in this invocation: the workers' stages (`codegen`, `cpu_compile`, `launch`,
-    /// `liveness`, `gradient`, `ptx`, `store_ptx`, `batch_import`, `cuda`, `worker_start`) and this process's
-    /// (`generate`, `standalone`), each summed over the threads or processes that ran it (about CPU seconds).
+    /// Seconds per stage in this invocation, summed over the processes or threads that ran it: the workers'
+    /// CPU seconds (`codegen`, `cpu_compile_forward`, `cpu_compile`, `batch_import`, `launch`, `liveness`,
+    /// `gradient`, `ptx`, `ptx_front_end`, `cuda`) and wall-clock seconds for `worker_start` and this
+    /// process's stages (`generate`; `standalone`, the compilers' runs, which may share the cores with
+    /// workers).
     pub stage_seconds: StageSeconds,
     /// The manifest written.
     pub manifest: warpsmith_dataset::Manifest,
