@@ -99,6 +99,8 @@ pub struct Report {
     pub floor_seconds: BTreeMap<String, f64>,
     /// Kernels the floor ran (the last level's records).
     pub floor_kernels: usize,
+    /// Of those, kernels with test data that the floor launched (none for `--verify codegen` records).
+    pub floor_launched: usize,
     /// The codegen level's records per core-second over the floor's code generation kernels per second
     /// (`None` without a codegen level).
     pub codegen_vs_floor: Option<f64>,
@@ -189,8 +191,8 @@ fn run_level(a: &BenchArgs, level: VerifyArg, dir: &Path) -> anyhow::Result<(Lev
     Ok((run, workers))
 }
 
-/// Warp's floor on the records in `dir`: (seconds per stage, kernels).
-fn floor(a: &BenchArgs, dir: &Path, scratch: &Path) -> anyhow::Result<(BTreeMap<String, f64>, usize)> {
+/// Warp's floor on the records in `dir`: (seconds per stage, kernels, kernels launched).
+fn floor(a: &BenchArgs, dir: &Path, scratch: &Path) -> anyhow::Result<(BTreeMap<String, f64>, usize, usize)> {
     let records = warpsmith_dataset::read_dataset(dir)?;
     let input = scratch.join("floor.jsonl");
     let mut lines = String::new();
@@ -223,23 +225,27 @@ fn floor(a: &BenchArgs, dir: &Path, scratch: &Path) -> anyhow::Result<(BTreeMap<
     let v: serde_json::Value = serde_json::from_str(last).with_context(|| format!("the floor's report: {last:?}"))?;
     let seconds: BTreeMap<String, f64> =
         serde_json::from_value(v["seconds"].clone()).context("the floor's seconds per stage")?;
-    Ok((seconds, records.len()))
+    let launched = v["launched"].as_u64().context("the floor's launched count")? as usize;
+    Ok((seconds, records.len(), launched))
 }
 
 /// The last level's stages against the floor.
-fn stage_rows(last: &LevelRun, floor: &BTreeMap<String, f64>, kernels: usize) -> Vec<StageRow> {
+fn stage_rows(last: &LevelRun, floor: &BTreeMap<String, f64>, kernels: usize, launched: usize) -> Vec<StageRow> {
     STAGE_MAP
         .iter()
         .map(|(stage, parts)| {
-            let secs: f64 = parts.iter().filter_map(|p| last.stage_seconds.get(*p)).sum();
+            // (a fold from +0.0: an empty f64 sum is -0.0)
+            let secs = parts.iter().filter_map(|p| last.stage_seconds.get(*p)).fold(0.0, |a, b| a + b);
             let per_record = secs / last.records.max(1) as f64;
-            let floor_per_kernel = floor.get(*stage).map(|s| s / kernels.max(1) as f64);
+            let n = if *stage == "launch_tape" { launched } else { kernels };
+            let floor_per_kernel = floor.get(*stage).filter(|_| n > 0).map(|s| s / n as f64);
             StageRow {
                 stage: stage.to_string(),
                 pipeline_stages: parts.iter().map(|p| p.to_string()).collect(),
                 pipeline_per_record: per_record,
                 floor_per_kernel,
-                ratio: floor_per_kernel.filter(|f| *f > 0.0).map(|f| per_record / f),
+                // no ratio for a stage the level did not run
+                ratio: floor_per_kernel.filter(|f| *f > 0.0 && per_record > 0.0).map(|f| per_record / f),
             }
         })
         .collect()
@@ -297,14 +303,15 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
         levels.push(run);
     }
     let last_dir = scratch.path().join(level_name(*a.levels.last().unwrap_or(&VerifyArg::Full)));
-    let (floor_seconds, floor_kernels) = floor(a, &last_dir, scratch.path())?;
+    let (floor_seconds, floor_kernels, floor_launched) = floor(a, &last_dir, scratch.path())?;
     let floor_codegen_rate = floor_seconds.get("codegen").map(|s| floor_kernels as f64 / s.max(1e-12));
     let codegen_vs_floor = levels
         .iter()
         .find(|l| l.level == "codegen")
         .zip(floor_codegen_rate)
         .map(|(l, f)| l.records_per_core_second / f);
-    let stages = levels.last().map(|l| stage_rows(l, &floor_seconds, floor_kernels)).unwrap_or_default();
+    let stages =
+        levels.last().map(|l| stage_rows(l, &floor_seconds, floor_kernels, floor_launched)).unwrap_or_default();
     let report = Report {
         machine: machine(),
         workers,
@@ -315,6 +322,7 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
         levels,
         floor_seconds,
         floor_kernels,
+        floor_launched,
         codegen_vs_floor,
         stages,
     };

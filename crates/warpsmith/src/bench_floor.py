@@ -9,7 +9,8 @@ stage, summed over the kernels:
   codegen       importing each kernel's module and Warp's code generation of its CPU and CUDA modules (the
                 private calls the JIT makes: Module._run_codegen; warp/_src/context.py, 1.19.0)
   cpu_compile   Module.load on the CPU of each batch module, with adjoints (Warp's default build)
-  launch_tape   per kernel: a forward launch on the record's inputs under wp.Tape and the backward pass
+  launch_tape   per kernel with test data ("launched"): a forward launch on the record's inputs under wp.Tape
+                and the backward pass
   nvrtc         wp.compile_aot_module(arch=80, use_ptx=True) of each batch module (Warp's own NVRTC, full PTX)
 
 Runs in one process on one core; the caller compares its seconds with the pipeline's CPU seconds.
@@ -37,6 +38,7 @@ sys.dont_write_bytecode = True
 records = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8") if line.strip()]
 batch = int(sys.argv[2])
 times = {"codegen": 0.0, "cpu_compile": 0.0, "launch_tape": 0.0, "nvrtc": 0.0}
+launched = 0
 
 # ---- code generation, one module per kernel
 for n, r in enumerate(records):
@@ -129,10 +131,12 @@ for n in range(0, len(records), batch):
     times["cpu_compile"] += time.perf_counter() - t0
     t0 = time.perf_counter()
     for kernel, r in zip(kernels, chunk):
-        launch_tape(kernel, r)
+        if r["launch_dim"]:  # records of `--verify codegen` have no test data
+            launch_tape(kernel, r)
+            launched += 1
     times["launch_tape"] += time.perf_counter() - t0
     t0 = time.perf_counter()
     wp.compile_aot_module(kernels[0].module, arch=80, module_dir=tempfile.mkdtemp(dir=work), use_ptx=True)
     times["nvrtc"] += time.perf_counter() - t0
 
-sys.stdout.write(json.dumps({"kernels": len(records), "batch": batch, "seconds": times}) + "\n")
+sys.stdout.write(json.dumps({"kernels": len(records), "launched": launched, "batch": batch, "seconds": times}) + "\n")
