@@ -191,8 +191,22 @@ fn run_level(a: &BenchArgs, level: VerifyArg, dir: &Path) -> anyhow::Result<(Lev
     Ok((run, workers))
 }
 
-/// Warp's floor on the records in `dir`: (seconds per stage, kernels, kernels launched).
-fn floor(a: &BenchArgs, dir: &Path, scratch: &Path) -> anyhow::Result<(BTreeMap<String, f64>, usize, usize)> {
+/// The floor stages a level's pipeline has (the floor runs only those).
+fn floor_stages(level: VerifyArg) -> &'static str {
+    match level {
+        VerifyArg::Codegen => "codegen",
+        VerifyArg::Run => "codegen,cpu_compile,launch_tape",
+        VerifyArg::Full => "codegen,cpu_compile,launch_tape,nvrtc",
+    }
+}
+
+/// Warp's floor on the records in `dir` of level `last`: (seconds per stage, kernels, kernels launched).
+fn floor(
+    a: &BenchArgs,
+    last: VerifyArg,
+    dir: &Path,
+    scratch: &Path,
+) -> anyhow::Result<(BTreeMap<String, f64>, usize, usize)> {
     let records = warpsmith_dataset::read_dataset(dir)?;
     let input = scratch.join("floor.jsonl");
     let mut lines = String::new();
@@ -213,6 +227,7 @@ fn floor(a: &BenchArgs, dir: &Path, scratch: &Path) -> anyhow::Result<(BTreeMap<
         .arg(&script)
         .arg(&input)
         .arg(a.runtime.batch_size.to_string())
+        .arg(floor_stages(last))
         .env("TMPDIR", scratch)
         .output()
         .with_context(|| format!("running {}", python.display()))?;
@@ -302,8 +317,9 @@ pub fn run(a: &BenchArgs) -> anyhow::Result<ExitCode> {
         workers = w;
         levels.push(run);
     }
-    let last_dir = scratch.path().join(level_name(*a.levels.last().unwrap_or(&VerifyArg::Full)));
-    let (floor_seconds, floor_kernels, floor_launched) = floor(a, &last_dir, scratch.path())?;
+    let last = *a.levels.last().unwrap_or(&VerifyArg::Full);
+    let last_dir = scratch.path().join(level_name(last));
+    let (floor_seconds, floor_kernels, floor_launched) = floor(a, last, &last_dir, scratch.path())?;
     let floor_codegen_rate = floor_seconds.get("codegen").map(|s| floor_kernels as f64 / s.max(1e-12));
     let codegen_vs_floor = levels
         .iter()

@@ -3,8 +3,9 @@
 A minimal harness with nothing of warpsmith's in it: no protocol, no checks, no retries. Reads JSON lines
 {"name", "python", "launch_dim", "test_inputs", "test_outputs",
 "grad_outputs"} (a record's columns) from the file in argv[1],
-batches them as warpsmith's worker does (argv[2] kernels per module), and prints one JSON object of seconds per
-stage, summed over the kernels:
+batches them as warpsmith's worker does (argv[2] kernels per module), runs the stages named in argv[3]
+(comma-separated; the ones the measured verification level has), and prints one JSON object of seconds per stage,
+summed over the kernels:
 
   codegen       importing each kernel's module and Warp's code generation of its CPU and CUDA modules (the
                 private calls the JIT makes: Module._run_codegen; warp/_src/context.py, 1.19.0)
@@ -37,11 +38,12 @@ sys.dont_write_bytecode = True
 
 records = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8") if line.strip()]
 batch = int(sys.argv[2])
-times = {"codegen": 0.0, "cpu_compile": 0.0, "launch_tape": 0.0, "nvrtc": 0.0}
+stages = set(sys.argv[3].split(","))
+times = {s: 0.0 for s in ("codegen", "cpu_compile", "launch_tape", "nvrtc") if s in stages}
 launched = 0
 
 # ---- code generation, one module per kernel
-for n, r in enumerate(records):
+for n, r in enumerate(records if "codegen" in stages else []):
     t0 = time.perf_counter()
     path = f"{r['name']}.py"
     with open(path, "w", encoding="utf-8") as f:
@@ -123,20 +125,23 @@ def launch_tape(kernel, r):
     tape.backward(grads={o: wp.ones_like(o) for o in outs})
 
 
-for n in range(0, len(records), batch):
+for n in range(0, len(records) if stages & {"cpu_compile", "launch_tape", "nvrtc"} else 0, batch):
     chunk = records[n:n + batch]
     kernels = batch_module(n, chunk)
-    t0 = time.perf_counter()
-    kernels[0].module.load(wp.get_device("cpu"), block_dim=1)
-    times["cpu_compile"] += time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for kernel, r in zip(kernels, chunk):
-        if r["launch_dim"]:  # records of `--verify codegen` have no test data
-            launch_tape(kernel, r)
-            launched += 1
-    times["launch_tape"] += time.perf_counter() - t0
-    t0 = time.perf_counter()
-    wp.compile_aot_module(kernels[0].module, arch=80, module_dir=tempfile.mkdtemp(dir=work), use_ptx=True)
-    times["nvrtc"] += time.perf_counter() - t0
+    if stages & {"cpu_compile", "launch_tape"}:
+        t0 = time.perf_counter()
+        kernels[0].module.load(wp.get_device("cpu"), block_dim=1)
+        times["cpu_compile"] += time.perf_counter() - t0
+    if "launch_tape" in stages:
+        t0 = time.perf_counter()
+        for kernel, r in zip(kernels, chunk):
+            if r["launch_dim"]:  # records of `--verify codegen` have no test data
+                launch_tape(kernel, r)
+                launched += 1
+        times["launch_tape"] += time.perf_counter() - t0
+    if "nvrtc" in stages:
+        t0 = time.perf_counter()
+        wp.compile_aot_module(kernels[0].module, arch=80, module_dir=tempfile.mkdtemp(dir=work), use_ptx=True)
+        times["nvrtc"] += time.perf_counter() - t0
 
 sys.stdout.write(json.dumps({"kernels": len(records), "launched": launched, "batch": batch, "seconds": times}) + "\n")
