@@ -19,8 +19,10 @@ pub use extract::{ExtractError, KernelFunctions, cut_functions};
 pub use pool::{Pool, PoolCounters, PoolOptions};
 pub use worker::{StageSeconds, WorkerCommand};
 
-/// The worker script, shipped inside the binary.
-pub const WORKER_PY: &str = include_str!("worker.py");
+/// The worker script, shipped inside the binary: `worker.py` (checks), `worker_eval.py` (the `eval` op of
+/// `warpsmith eval`) and `worker_main.py` (the protocol loop), joined in that order.
+pub const WORKER_PY: &str =
+    concat!(include_str!("worker.py"), include_str!("worker_eval.py"), include_str!("worker_main.py"));
 /// The protocol version the worker's hello must state.
 pub const PROTOCOL: u32 = 2;
 /// The exact `warp-lang` version warpsmith is pinned to (DESIGN.md).

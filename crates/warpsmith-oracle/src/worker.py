@@ -18,9 +18,13 @@ Protocol (version 2):
            "run": null | {"ok", "error", "outputs", "deterministic", "problem", "gradient",
                           "ptx" ("passed" | "front_end_passed" | "failed", absent when not asked), "ptx_error"},
            and with store_ptx "ptx_text" (the item's own CUDA module through NVRTC) or "ptx_text_error"
+  request  {"id": N, "op": "eval", ...}  (`warpsmith eval`; fields and answer in worker_eval.py)
   request  {"op": "shutdown"}  -> the worker exits 0
 
 Every private Warp call is in the PRIVATE API section below; nothing else touches warp._src.
+
+The script is three files joined in this order (warpsmith-oracle's WORKER_PY): worker.py, worker_eval.py and
+worker_main.py (the protocol loop).
 """
 
 import ast
@@ -112,6 +116,13 @@ wp.config.quiet = True
 # shared cache would only grow (about 60 KB a kernel)
 wp.config.kernel_cache_dir = os.path.join(workdir, "kernel-cache")
 wp.init()
+# `warpsmith eval` starts one short-lived worker per completion; building Warp's CPU precompiled header takes
+# about 4 s of a 5 s first compile, so its processes share one directory for it, written by the first (trusted)
+# reference worker and read-only inside the sandbox. PRIVATE API: Runtime._get_or_create_pch_dir
+# (warp/_src/context.py, 1.19.0), which otherwise gives each runtime a fresh temporary directory.
+if os.environ.get("WARPSMITH_PCH_DIR"):
+    import warp._src.context as _pch_ctx
+    _pch_ctx.runtime._get_or_create_pch_dir = lambda: os.environ["WARPSMITH_PCH_DIR"]
 # Warp quotes its own install path in the modules it emits (`// /.../site-packages/warp/_src/math.py:0`). A
 # record must not depend on the machine that made it, so that prefix is written as `<warp>/` (documented in the
 # dataset card; `validate` re-runs through this same function).
@@ -887,23 +898,3 @@ def process(req):
                 it["result"]["ptx_text_error"] = f"{type(e).__name__}: {e}"
     run_batch(items, req.get("ptx", False))
     return {"id": req.get("id"), "ok": True, "items": [it["result"] for it in items], "times": dict(TIMES)}
-
-
-send({"type": "hello", "protocol": PROTOCOL, "warp_version": wp.config.version, "python": sys.version.split()[0]})
-
-for line in sys.stdin:
-    line = line.strip()
-    if not line:
-        continue
-    try:
-        req = json.loads(line)
-    except json.JSONDecodeError as e:
-        send({"id": None, "ok": False, "kind": "internal", "error": f"bad request line: {e}"})
-        continue
-    if req.get("op") == "shutdown":
-        break
-    op = req.get("op")
-    if op == "process":
-        send(process(req))
-    else:
-        send({"id": req.get("id"), "ok": False, "kind": "internal", "error": f"unknown op {op!r}"})

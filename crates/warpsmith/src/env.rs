@@ -155,6 +155,14 @@ pub fn nvcc(explicit: Option<&Path>, python: &Path) -> anyhow::Result<Option<Pat
 
 /// The worker command: the embedded script written once under `$WARPSMITH_HOME` (named by its hash).
 pub fn worker_command(python: PathBuf, device: &str) -> anyhow::Result<WorkerCommand> {
+    Ok(WorkerCommand::python(python, worker_script()?, device))
+}
+
+/// The worker script written under [`home`] (`worker-<BLAKE3 prefix>.py`, written once per version of it).
+///
+/// # Errors
+/// When the home directory or the script cannot be written.
+pub fn worker_script() -> anyhow::Result<PathBuf> {
     let home = home()?;
     std::fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
     let hash = blake3::hash(WORKER_PY.as_bytes()).to_hex();
@@ -162,5 +170,5 @@ pub fn worker_command(python: PathBuf, device: &str) -> anyhow::Result<WorkerCom
     if !script.exists() {
         warpsmith_dataset::atomic_write(&script, WORKER_PY.as_bytes())?;
     }
-    Ok(WorkerCommand::python(python, script, device))
+    Ok(script)
 }

@@ -4,6 +4,7 @@ mod bench;
 mod catalog;
 mod check;
 mod env;
+mod eval;
 mod export;
 mod generate;
 mod merge;
@@ -52,6 +53,9 @@ enum Command {
     Catalog(catalog::CatalogArgs),
     /// Export a dataset for trainers: chat-format SFT JSONL for one task, or the raw records as JSONL.
     Export(export::ExportArgs),
+    /// Score a model's completions by execution in a sandbox: compiled, run on the stored and on fresh inputs,
+    /// compared with Warp's results (per-completion JSONL and a summary with pass@k).
+    Eval(eval::EvalArgs),
 }
 
 fn main() -> ExitCode {
@@ -80,6 +84,7 @@ fn main() -> ExitCode {
         Command::Merge(a) => merge::run(a),
         Command::Show(a) => show::run(&a),
         Command::Export(a) => export::run(&a),
+        Command::Eval(a) => eval::run(&a),
         Command::Catalog(a) => catalog::run(&a),
         Command::Check(a) => check::run(&a),
         Command::Bench(a) => bench::run(&a),

@@ -1,0 +1,460 @@
+//! `warpsmith eval`: scores a model's completions by execution (see `warpsmith_eval`). Reference results come
+//! from Warp at evaluation time, in the same sandbox, on the record's stored inputs (which must reproduce the
+//! stored outputs, or the evaluation stops trusting that record) and on fresh inputs drawn from the record's seed
+//! with `EVAL_SALT`; each completion then runs in its own sandboxed worker on both input sets.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use serde_json::json;
+use warpsmith_dataset::Record;
+use warpsmith_dataset::export::{Task, shards};
+use warpsmith_eval::predictions::{Prediction, code_of, normalized};
+use warpsmith_eval::sandbox::{self, Isolation, Limits, Policy};
+use warpsmith_eval::score::{ADJOINT_TOLERANCE, FORWARD_TOLERANCE, Outcome, Values, difference, summarize};
+use warpsmith_gen::vectors::{ArgRole, LaunchSpec, launch_spec};
+
+/// Flags of `eval`.
+#[derive(clap::Args, Debug)]
+pub struct EvalArgs {
+    /// The dataset directory (as written by `generate`).
+    dir: PathBuf,
+    /// What the completions answer (the `export --to sft` task they were prompted with).
+    #[arg(long, value_enum)]
+    task: Task,
+    /// JSONL, one completion a line: `{"id", "completion"}` or `{"id", "messages"}` (the assistant turn).
+    #[arg(long)]
+    predictions: PathBuf,
+    /// The split the ids belong to.
+    #[arg(long, default_value = "test")]
+    split: String,
+    /// Where the report goes: `results.jsonl`, `summary.json`, `summary.md` (default `eval-<task>`).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Python interpreter that has warp-lang 1.19.0 (default: the managed environment).
+    #[arg(long, env = "WARPSMITH_PYTHON")]
+    python: Option<PathBuf>,
+    /// Sandboxed processes at a time (default: one per core).
+    #[arg(long)]
+    workers: Option<usize>,
+    /// Wall-clock seconds one completion may take (compile and every launch); CPU seconds are capped at half.
+    #[arg(long, default_value_t = 120)]
+    timeout: u64,
+    /// Address space one sandboxed process may map, in GiB.
+    #[arg(long, default_value_t = 8)]
+    memory_gib: u64,
+}
+
+/// What the note of each task's summary says a "correct" completion is.
+fn task_note(task: Task) -> &'static str {
+    match task {
+        Task::PythonToCpp => {
+            "The completion replaces the CPU forward kernel function in the record's cpu_module; \
+            compiled by Warp's CPU compiler and launched; outputs compared with Warp's on the stored and on fresh inputs."
+        }
+        Task::PythonToCuda => {
+            "The completion replaces the CUDA forward kernel function in the record's cuda_module \
+            and must compile to PTX (NVRTC, sm_80). Without a GPU it runs on the host: compiled into the CPU module \
+            through a shim that maps CUDA's thread coordinates to the launch index (not run on a GPU); outputs \
+            compared with Warp's on the stored and on fresh inputs."
+        }
+        Task::PythonToAdjoint => {
+            "The completion (Warp's CUDA backward kernel function) runs on the host in place \
+            of the CPU backward, through the same shim, after Warp's forward; input adjoints compared with Warp's \
+            on the stored and on fresh inputs and output adjoints."
+        }
+        Task::PythonToStandaloneCuda => "",
+    }
+}
+
+fn task_name(task: Task) -> &'static str {
+    match task {
+        Task::PythonToCpp => "python-to-cpp",
+        Task::PythonToCuda => "python-to-cuda",
+        Task::PythonToAdjoint => "python-to-adjoint",
+        Task::PythonToStandaloneCuda => "python-to-standalone-cuda",
+    }
+}
+
+/// One launch's results from the worker.
+#[derive(Clone, Debug, Deserialize)]
+struct RunOut {
+    outputs: Vec<Values>,
+    adjoints: Vec<Values>,
+}
+
+/// The worker's answer to an `eval` request (see worker_eval.py).
+#[derive(Clone, Debug, Deserialize)]
+struct Reply {
+    compiled: bool,
+    stage: Option<String>,
+    error: Option<String>,
+    ptx: Option<String>,
+    runs: Vec<RunOut>,
+}
+
+/// A record's reference: its two launches and Warp's results on them, or why there is none.
+type Reference = Result<([LaunchSpec; 2], Vec<RunOut>), String>;
+
+/// Everything a sandboxed evaluation needs.
+struct Ctx {
+    python: PathBuf,
+    script: PathBuf,
+    readable: Vec<PathBuf>,
+    pch: PathBuf,
+    scratch: PathBuf,
+    limits: Limits,
+}
+
+fn tail(bytes: &[u8], n: usize) -> String {
+    let s = String::from_utf8_lossy(bytes);
+    let start = s.len().saturating_sub(n);
+    let start = (start..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len());
+    s[start..].trim().to_string()
+}
+
+/// One worker in the sandbox answering one `eval` request: its reply, or why there is none.
+fn eval_once(ctx: &Ctx, req: &serde_json::Value, pch_writable: bool) -> anyhow::Result<(Result<Reply, String>, f64)> {
+    let scratch = tempfile::Builder::new().prefix("warpsmith-eval-").tempdir_in(&ctx.scratch).context("scratch dir")?;
+    let dir = scratch.path();
+    let mut cmd = Command::new(&ctx.python);
+    cmd.arg(&ctx.script)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", dir)
+        .env("TMPDIR", dir)
+        .env("WARPSMITH_WORKDIR", dir)
+        .env("WARPSMITH_WARP_VERSION", warpsmith_oracle::WARP_VERSION)
+        .env("WARPSMITH_PCH_DIR", &ctx.pch)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    let mut readable = ctx.readable.clone();
+    let mut writable = vec![dir.to_path_buf(), PathBuf::from("/dev/null")];
+    if pch_writable {
+        writable.push(ctx.pch.clone())
+    } else {
+        readable.push(ctx.pch.clone())
+    }
+    let policy = Policy { readable, writable, limits: ctx.limits.clone() };
+    let stdin = format!("{req}\n{{\"op\": \"shutdown\"}}\n");
+    let done = sandbox::run(cmd, stdin.as_bytes(), &policy)?;
+    let seconds = done.wall.as_secs_f64();
+    let text = String::from_utf8_lossy(&done.stdout);
+    let reply = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("id") == req.get("id") && v.get("ok") == Some(&json!(true)));
+    if let Some(v) = reply {
+        return Ok((serde_json::from_value::<Reply>(v).map_err(|e| format!("malformed reply: {e}")), seconds));
+    }
+    let why = if done.timed_out {
+        format!("timed out after {} s", ctx.limits.wall.as_secs())
+    } else {
+        format!("the sandboxed worker ended without an answer ({})", done.status)
+    };
+    Ok((Err(format!("{why}; stderr: {}", tail(&done.stderr, 600))), seconds))
+}
+
+/// The two launches of a record: its stored inputs, and fresh ones drawn with the evaluation salt.
+fn specs(r: &Record, config: &warpsmith_gen::Config) -> anyhow::Result<[LaunchSpec; 2]> {
+    let category = serde_json::from_value(serde_json::Value::String(r.category.clone()))
+        .with_context(|| format!("record {}: unknown category {}", r.id, r.category))?;
+    let kernel = warpsmith_gen::generate(category, r.seed, config);
+    if kernel.name != r.name {
+        bail!(
+            "record {}: its seed regenerates kernel {}, not {} (another generator version?)",
+            r.id,
+            kernel.name,
+            r.name
+        );
+    }
+    let mut stored = launch_spec(&kernel, r.seed);
+    let mut inputs = r.test_inputs.iter();
+    for arg in stored.args.iter_mut().filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value)) {
+        if let Some(t) = inputs.next() {
+            arg.tensor = t.clone();
+        }
+    }
+    stored.grad_outputs = r.grad_outputs.clone();
+    Ok([stored, launch_spec(&kernel, r.seed ^ warpsmith_eval::EVAL_SALT)])
+}
+
+fn request(r: &Record, task: Task, specs: &[LaunchSpec; 2], completion: Option<&str>) -> serde_json::Value {
+    json!({
+        "id": 1, "op": "eval", "task": task_name(task), "name": r.name, "source": r.python,
+        "cpu_module": r.cpu_module, "cuda_module": r.cuda_module, "cpu_forward": r.cpu_forward,
+        "cpu_backward": r.cpu_backward, "target": task.target(r).0, "completion": completion, "specs": specs,
+    })
+}
+
+/// Runs `f` over `items` on `workers` threads, handing each result to `done` as it comes.
+fn parallel<T: Send, R: Send>(items: Vec<T>, workers: usize, f: impl Fn(T) -> R + Sync, mut done: impl FnMut(R)) {
+    let queue = Mutex::new(items.into_iter());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (queue, f) = (&queue, &f);
+            s.spawn(move || {
+                loop {
+                    let next = queue.lock().map(|mut q| q.next()).unwrap_or(None);
+                    let Some(item) = next else { break };
+                    if tx.send(f(item)).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for r in rx {
+            done(r);
+        }
+    });
+}
+
+/// The directories the sandboxed worker reads: its interpreter's prefixes (asked of the interpreter), system
+/// libraries, `/proc` and the CPU description (LLVM reads them to pick the host CPU), and the worker script.
+fn readable_paths(python: &Path, script: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let out = Command::new(python)
+        .args(["-I", "-c", "import sys, os, json; print(json.dumps([sys.prefix, sys.base_prefix, os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))]))"])
+        .output()
+        .with_context(|| format!("running {}", python.display()))?;
+    if !out.status.success() {
+        bail!("{} failed: {}", python.display(), String::from_utf8_lossy(&out.stderr));
+    }
+    let prefixes: Vec<PathBuf> = serde_json::from_slice(&out.stdout).context("reading the interpreter's prefixes")?;
+    let mut paths = prefixes;
+    paths.extend(
+        ["/usr", "/lib", "/lib64", "/bin", "/proc", "/sys/devices/system/cpu", "/dev/urandom", "/dev/zero"]
+            .map(PathBuf::from),
+    );
+    paths.push(script.to_path_buf());
+    Ok(paths)
+}
+
+/// Runs `warpsmith eval`.
+pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
+    if a.task == Task::PythonToStandaloneCuda {
+        bail!("--task python-to-standalone-cuda is not evaluated yet (the other three tasks are)");
+    }
+    let Some(manifest) = crate::validate::checked_manifest(&a.dir) else { return Ok(ExitCode::FAILURE) };
+    let config: warpsmith_gen::Config = serde_json::from_value(manifest.run.config.clone())
+        .context("manifest run.config is not a generator configuration")?;
+    let mut records: BTreeMap<String, Record> = BTreeMap::new();
+    for f in shards(&a.dir)?.remove(&a.split).unwrap_or_default() {
+        for r in warpsmith_dataset::read_records(&f)? {
+            records.insert(r.id.clone(), r);
+        }
+    }
+    let text =
+        std::fs::read_to_string(&a.predictions).with_context(|| format!("reading {}", a.predictions.display()))?;
+    let preds = warpsmith_eval::predictions::parse(&text).with_context(|| a.predictions.display().to_string())?;
+    if preds.is_empty() {
+        bail!("{}: no predictions", a.predictions.display());
+    }
+    if let Some(p) = preds.iter().find(|p| !records.contains_key(&p.id)) {
+        bail!(
+            "{} line {}: id {} is not in the {} split of {}",
+            a.predictions.display(),
+            p.line,
+            p.id,
+            a.split,
+            a.dir.display()
+        );
+    }
+    let python = crate::env::python(a.python.as_deref())?;
+    let script = crate::env::worker_script()?;
+    let readable = readable_paths(&python, &script)?;
+    let data = a.dir.canonicalize().with_context(|| a.dir.display().to_string())?;
+    for p in &readable {
+        if let Ok(c) = p.canonicalize()
+            && data.starts_with(&c)
+        {
+            bail!(
+                "the dataset {} lies under {}, which the sandbox must leave readable; move it elsewhere",
+                data.display(),
+                c.display()
+            );
+        }
+    }
+    let work = tempfile::Builder::new().prefix("warpsmith-eval-").tempdir().context("temporary directory")?;
+    let pch = work.path().join("pch");
+    std::fs::create_dir_all(&pch).context("creating the header cache directory")?;
+    let limits = Limits {
+        cpu_seconds: (a.timeout / 2).max(1),
+        memory_bytes: a.memory_gib << 30,
+        wall: Duration::from_secs(a.timeout),
+        ..Limits::default()
+    };
+    let ctx = Ctx { python, script, readable, pch, scratch: work.path().to_path_buf(), limits };
+    let isolation = match sandbox::isolation() {
+        Isolation::Namespace => "a new network namespace, seccomp (no sockets but Unix ones) and Landlock TCP rules",
+        Isolation::SyscallRules => {
+            "seccomp (no sockets but Unix ones) and Landlock TCP rules (no network namespace: not root and no unprivileged user namespaces)"
+        }
+    };
+    let workers = a.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+
+    // the reference: Warp's own module per record (the first alone, so it writes the header cache)
+    let ids: Vec<String> =
+        preds.iter().map(|p| p.id.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    let mut reference: BTreeMap<String, Reference> = BTreeMap::new();
+    let bar = indicatif::ProgressBar::new((ids.len() + preds.len()) as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} [{elapsed} < {eta}]")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message("reference");
+    let reference_of = |id: String, first: bool| -> anyhow::Result<(String, Reference)> {
+        let r = &records[&id];
+        let specs = specs(r, &config)?;
+        let (reply, _) = eval_once(&ctx, &request(r, a.task, &specs, None), first)?;
+        let checked = reply.and_then(|rep| {
+            if let Some(stage) = rep.stage {
+                return Err(format!("Warp's own module failed at {stage}: {}", rep.error.unwrap_or_default()));
+            }
+            let stored: Vec<Values> = r
+                .test_outputs
+                .iter()
+                .map(|t| Values { name: t.name.clone(), dtype: t.dtype.clone(), values: t.values.clone() })
+                .collect();
+            match rep.runs.first().and_then(|run| difference(&run.outputs, &stored, (0.0, 0.0))) {
+                Some(d) => Err(format!("Warp at evaluation time does not reproduce the stored test_outputs: {d}")),
+                None if rep.runs.len() != 2 => Err("the reference did not run on both input sets".into()),
+                None => Ok((specs, rep.runs)),
+            }
+        });
+        Ok((id, checked))
+    };
+    let mut rest = ids.clone();
+    let first = rest.remove(0);
+    let (id, res) = reference_of(first, true)?;
+    reference.insert(id, res);
+    bar.inc(1);
+    let mut failure = None;
+    parallel(
+        rest,
+        workers,
+        |id| reference_of(id, false),
+        |res| {
+            bar.inc(1);
+            match res {
+                Ok((id, r)) => {
+                    reference.insert(id, r);
+                }
+                Err(e) => failure = Some(e),
+            }
+        },
+    );
+    if let Some(e) = failure {
+        return Err(e);
+    }
+
+    // the completions
+    bar.set_message("completions");
+    let mut outcomes: Vec<Outcome> = Vec::new();
+    let mut failure = None;
+    parallel(
+        preds,
+        workers,
+        |p: Prediction| score_one(&ctx, a.task, &records[&p.id], &reference[&p.id], &p),
+        |res| {
+            bar.inc(1);
+            match res {
+                Ok(o) => outcomes.push(o),
+                Err(e) => failure = Some(e),
+            }
+        },
+    );
+    bar.finish_and_clear();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    outcomes.sort_by_key(|o| o.line);
+    let summary = summarize(task_name(a.task), &a.split, &outcomes, isolation, task_note(a.task));
+    let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("eval-{}", task_name(a.task))));
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut lines = String::new();
+    for o in &outcomes {
+        lines.push_str(&serde_json::to_string(o)?);
+        lines.push('\n');
+    }
+    warpsmith_dataset::atomic_write(&out.join("results.jsonl"), lines.as_bytes())?;
+    warpsmith_dataset::atomic_write(&out.join("summary.json"), serde_json::to_string_pretty(&summary)?.as_bytes())?;
+    let md = summary.markdown();
+    warpsmith_dataset::atomic_write(&out.join("summary.md"), md.as_bytes())?;
+    println!("{md}");
+    let evaluator_errors =
+        outcomes.iter().filter(|o| o.reason.as_deref().is_some_and(|r| r.starts_with("evaluator:"))).count();
+    eprintln!("report: {}", out.display());
+    if evaluator_errors > 0 {
+        eprintln!(
+            "error: {evaluator_errors} completions could not be scored (reason \"evaluator: ...\" in results.jsonl)"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Scores one completion against its record's reference.
+fn score_one(ctx: &Ctx, task: Task, r: &Record, reference: &Reference, p: &Prediction) -> anyhow::Result<Outcome> {
+    let code = code_of(&p.completion);
+    let target = task.target(r).0;
+    let mut o = Outcome {
+        id: r.id.clone(),
+        category: r.category.clone(),
+        task: task_name(task).into(),
+        line: p.line,
+        exact_match: code.trim() == target.trim(),
+        normalized_match: normalized(code) == normalized(target),
+        compiled: false,
+        ran: false,
+        correct: false,
+        ptx: None,
+        reason: None,
+        seconds: 0.0,
+    };
+    let (specs, want) = match reference {
+        Ok(x) => x,
+        Err(e) => {
+            o.reason = Some(format!("evaluator: {e}"));
+            return Ok(o);
+        }
+    };
+    let (reply, seconds) = eval_once(ctx, &request(r, task, specs, Some(code)), false)?;
+    o.seconds = seconds;
+    let rep = match reply {
+        Ok(rep) => rep,
+        Err(e) => {
+            o.reason = Some(e);
+            return Ok(o);
+        }
+    };
+    o.ptx = rep.ptx.clone();
+    o.compiled = rep.compiled && rep.ptx.as_deref() != Some("failed");
+    if let Some(stage) = &rep.stage {
+        let what = if stage == "setup" { "evaluator: " } else { "" };
+        o.reason = Some(format!("{what}{stage}: {}", rep.error.clone().unwrap_or_default()));
+        return Ok(o);
+    }
+    o.ran = rep.runs.len() == want.len();
+    let inputs = ["stored inputs", "fresh inputs"];
+    for ((got, want), which) in rep.runs.iter().zip(want).zip(inputs) {
+        let d = difference(&got.outputs, &want.outputs, FORWARD_TOLERANCE)
+            .or_else(|| difference(&got.adjoints, &want.adjoints, ADJOINT_TOLERANCE));
+        if let Some(d) = d {
+            o.reason = Some(format!("wrong on the {which}: {d}"));
+            return Ok(o);
+        }
+    }
+    o.correct = o.ran;
+    if !o.ran {
+        o.reason = Some("did not run on every input set".into());
+    }
+    Ok(o)
+}
