@@ -1,7 +1,7 @@
 //! Exports for trainers: chat-format JSONL for supervised fine-tuning (one task per export), and the raw
 //! records as JSONL. Both keep the splits: one file per split.
 //!
-//! SFT rows have a single `messages` column, a list of `{role, content}` with the roles `system`, `user` and
+//! SFT rows have the record's `id` and a `messages` column, a list of `{role, content}` with the roles `system`, `user` and
 //! `assistant`: the conversational format that Hugging Face `datasets` loads with the `json` builder and that
 //! TRL's `SFTTrainer` accepts as is. Prompt templates are [`SYSTEM_PROMPT`] and [`Task::instruction`]; code
 //! is fenced in Markdown (```python, ```cpp, ```cuda) in both the prompt and the answer.
@@ -78,6 +78,9 @@ pub struct Message {
 /// One SFT row.
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct SftRow {
+    /// The record's id: what `warpsmith eval` and the GRPO reward (`python/warpsmith_reward.py`) match a model's
+    /// answer to. Trainers that read `messages` ignore it.
+    pub id: String,
     /// System, user and assistant messages, in that order.
     pub messages: Vec<Message>,
 }
@@ -96,6 +99,7 @@ pub fn sft_row(r: &Record, task: Task) -> Option<SftRow> {
     );
     let msg = |role: &str, content: String| Message { role: role.into(), content };
     Some(SftRow {
+        id: r.id.clone(),
         messages: vec![
             msg("system", SYSTEM_PROMPT.into()),
             msg("user", user),
@@ -199,6 +203,7 @@ mod tests {
     fn sft_rows_carry_the_instruction_the_python_and_the_tasks_column() {
         let r = record();
         let row = sft_row(&r, Task::PythonToCpp).expect("row");
+        assert_eq!(row.id, r.id);
         let roles: Vec<&str> = row.messages.iter().map(|m| m.role.as_str()).collect();
         assert_eq!(roles, ["system", "user", "assistant"]);
         assert!(row.messages[1].content.contains("Warp 1.19.0") && row.messages[1].content.contains("```python"));

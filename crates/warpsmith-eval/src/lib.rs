@@ -7,6 +7,6 @@ pub mod predictions;
 pub mod sandbox;
 pub mod score;
 
-/// Mixed into a record's seed to draw the evaluation's fresh inputs (`launch_spec(kernel, seed ^ EVAL_SALT)`):
+/// Mixed into a record's seed to draw the evaluation's fresh inputs (set k: `launch_spec(kernel, seed ^ (EVAL_SALT + k))`):
 /// inside the generator's ranges, never the stored ones, the same on every run. ASCII "evalsalt".
 pub const EVAL_SALT: u64 = 0x6576_616c_7361_6c74;

@@ -81,6 +81,9 @@ pub struct Policy {
     pub writable: Vec<PathBuf>,
     /// Resource limits.
     pub limits: Limits,
+    /// Lets the child start processes (a compiler driver runs its stages as children); the rest of the
+    /// system-call denylist stays. For compiling untrusted source, never for running it.
+    pub allow_processes: bool,
 }
 
 /// How the network is cut, decided once per process from the privileges it has.
@@ -174,13 +177,12 @@ fn ruleset(policy: &Policy) -> Result<RulesetCreated, SandboxError> {
 
 /// The seccomp programs: the denylist (`EPERM`) and `clone3` (`ENOSYS`, so the C library uses `clone`, whose
 /// flags a filter can read).
-fn seccomp_programs() -> Result<[BpfProgram; 2], SandboxError> {
+fn seccomp_programs(allow_processes: bool) -> Result<[BpfProgram; 2], SandboxError> {
     let err = |e: &dyn std::fmt::Display| SandboxError::Seccomp(e.to_string());
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| err(&e))?;
     let mut deny: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    for sc in [
-        libc_sys::FORK,
-        libc_sys::VFORK,
+    let forks: &[i64] = if allow_processes { &[] } else { &[libc_sys::FORK, libc_sys::VFORK] };
+    for &sc in forks.iter().chain(&[
         libc_sys::KILL,
         libc_sys::TKILL,
         libc_sys::TGKILL,
@@ -206,14 +208,16 @@ fn seccomp_programs() -> Result<[BpfProgram; 2], SandboxError> {
         libc_sys::CLOCK_SETTIME,
         libc_sys::SWAPON,
         libc_sys::SWAPOFF,
-    ] {
+    ]) {
         deny.insert(sc, Vec::new());
     }
     // clone without CLONE_THREAD: a new process
     let new_process =
         SeccompCondition::new(0, SeccompCmpArgLen::Qword, SeccompCmpOp::MaskedEq(libc_sys::CLONE_THREAD), 0)
             .map_err(|e| err(&e))?;
-    deny.insert(libc_sys::CLONE, vec![SeccompRule::new(vec![new_process]).map_err(|e| err(&e))?]);
+    if !allow_processes {
+        deny.insert(libc_sys::CLONE, vec![SeccompRule::new(vec![new_process]).map_err(|e| err(&e))?]);
+    }
     // any socket but a Unix one
     let not_unix =
         SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, libc_sys::AF_UNIX).map_err(|e| err(&e))?;
@@ -330,7 +334,7 @@ fn read_capped(mut r: impl Read, cap: usize) -> std::io::Result<Vec<u8>> {
 /// child that crashes, is killed or times out is not an error: see [`Finished`].
 pub fn run(mut cmd: Command, stdin: &[u8], policy: &Policy) -> Result<Finished, SandboxError> {
     let mut rules = Some(ruleset(policy)?);
-    let programs = seccomp_programs()?;
+    let programs = seccomp_programs(policy.allow_processes)?;
     let limits = policy.limits.clone();
     let root = nix::unistd::geteuid().is_root();
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());

@@ -136,6 +136,11 @@ fn on_path(program: &str) -> Option<PathBuf> {
         .and_then(|paths| std::env::split_paths(&paths).map(|d| d.join(program)).find(|p| p.is_file()))
 }
 
+/// An nvcc already there: the one in `python`'s environment, else `nvcc` on `PATH` (nothing is installed).
+pub fn find_nvcc(python: &Path) -> Option<PathBuf> {
+    nvcc_in_env(python).or_else(|| on_path("nvcc"))
+}
+
 /// The nvcc for the standalone compile check: `explicit` (`--nvcc` / `WARPSMITH_NVCC`), else the one in
 /// `python`'s environment, else `nvcc` on `PATH`. When none is found and `python` is the managed
 /// environment, the CUDA packages are installed into it (`setup --cuda`). `None`: no nvcc anywhere.

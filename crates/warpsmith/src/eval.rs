@@ -68,7 +68,12 @@ fn task_note(task: Task) -> &'static str {
             of the CPU backward, through the same shim, after Warp's forward; input adjoints compared with Warp's \
             on the stored and on fresh inputs and output adjoints."
         }
-        Task::PythonToStandaloneCuda => "",
+        Task::PythonToStandaloneCuda => {
+            "The completion's code up to its own test harness or main() is built \
+            with warpsmith's harness (the record's launcher on each input set, outputs printed between markers) by \
+            g++ as host C++, and to PTX by nvcc (sm_80) where one is installed; run on the host (not on a GPU); \
+            outputs compared with Warp's (|got - want| <= 1e-5 + 1e-4 |want|) on the stored and on fresh inputs."
+        }
     }
 }
 
@@ -98,8 +103,19 @@ struct Reply {
     runs: Vec<RunOut>,
 }
 
+/// Sets of fresh inputs per record, besides the stored ones: a changed threshold or constant that the stored
+/// inputs happen not to expose gets two more chances (each set is another launch, not another compile).
+pub const FRESH_SETS: u64 = 2;
+
 /// A record's reference: its two launches and Warp's results on them, or why there is none.
-type Reference = Result<([LaunchSpec; 2], Vec<RunOut>), String>;
+type Reference = Result<RefData, String>;
+
+/// Warp's results on a record's launches, and for the standalone task warpsmith's harness for them.
+struct RefData {
+    specs: Vec<LaunchSpec>,
+    runs: Vec<RunOut>,
+    harness: Option<String>,
+}
 
 /// Everything a sandboxed evaluation needs.
 struct Ctx {
@@ -109,6 +125,8 @@ struct Ctx {
     pch: PathBuf,
     scratch: PathBuf,
     limits: Limits,
+    /// nvcc for the standalone task's PTX compile, where one is installed.
+    nvcc: Option<PathBuf>,
 }
 
 fn tail(bytes: &[u8], n: usize) -> String {
@@ -140,7 +158,7 @@ fn eval_once(ctx: &Ctx, req: &serde_json::Value, pch_writable: bool) -> anyhow::
     } else {
         readable.push(ctx.pch.clone())
     }
-    let policy = Policy { readable, writable, limits: ctx.limits.clone() };
+    let policy = Policy { readable, writable, limits: ctx.limits.clone(), allow_processes: false };
     let stdin = format!("{req}\n{{\"op\": \"shutdown\"}}\n");
     let done = sandbox::run(cmd, stdin.as_bytes(), &policy)?;
     let seconds = done.wall.as_secs_f64();
@@ -160,8 +178,9 @@ fn eval_once(ctx: &Ctx, req: &serde_json::Value, pch_writable: bool) -> anyhow::
     Ok((Err(format!("{why}; stderr: {}", tail(&done.stderr, 600))), seconds))
 }
 
-/// The two launches of a record: its stored inputs, and fresh ones drawn with the evaluation salt.
-fn specs(r: &Record, config: &warpsmith_gen::Config) -> anyhow::Result<[LaunchSpec; 2]> {
+/// The launches of a record: its stored inputs, then [`FRESH_SETS`] sets of fresh ones drawn with the evaluation
+/// salt (`EVAL_SALT + k`), the kernel regenerated from the record's category and seed.
+fn specs(r: &Record, config: &warpsmith_gen::Config) -> anyhow::Result<(warpsmith_ast::Kernel, Vec<LaunchSpec>)> {
     let category = serde_json::from_value(serde_json::Value::String(r.category.clone()))
         .with_context(|| format!("record {}: unknown category {}", r.id, r.category))?;
     let kernel = warpsmith_gen::generate(category, r.seed, config);
@@ -181,12 +200,16 @@ fn specs(r: &Record, config: &warpsmith_gen::Config) -> anyhow::Result<[LaunchSp
         }
     }
     stored.grad_outputs = r.grad_outputs.clone();
-    Ok([stored, launch_spec(&kernel, r.seed ^ warpsmith_eval::EVAL_SALT)])
+    let mut out = vec![stored];
+    out.extend((0..FRESH_SETS).map(|k| launch_spec(&kernel, r.seed ^ warpsmith_eval::EVAL_SALT.wrapping_add(k))));
+    Ok((kernel, out))
 }
 
-fn request(r: &Record, task: Task, specs: &[LaunchSpec; 2], completion: Option<&str>) -> serde_json::Value {
+fn request(r: &Record, task: Task, specs: &[LaunchSpec], completion: Option<&str>) -> serde_json::Value {
     json!({
-        "id": 1, "op": "eval", "task": task_name(task), "name": r.name, "source": r.python,
+        "id": 1, "op": "eval",
+        // the standalone task's reference is Warp's forward, as python-to-cpp's
+        "task": if task == Task::PythonToStandaloneCuda { "python-to-cpp" } else { task_name(task) }, "name": r.name, "source": r.python,
         "cpu_module": r.cpu_module, "cuda_module": r.cuda_module, "cpu_forward": r.cpu_forward,
         "cpu_backward": r.cpu_backward, "target": task.target(r).0, "completion": completion, "specs": specs,
     })
@@ -239,9 +262,6 @@ fn readable_paths(python: &Path, script: &Path) -> anyhow::Result<Vec<PathBuf>> 
 
 /// Runs `warpsmith eval`.
 pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
-    if a.task == Task::PythonToStandaloneCuda {
-        bail!("--task python-to-standalone-cuda is not evaluated yet (the other three tasks are)");
-    }
     let Some(manifest) = crate::validate::checked_manifest(&a.dir) else { return Ok(ExitCode::FAILURE) };
     let config: warpsmith_gen::Config = serde_json::from_value(manifest.run.config.clone())
         .context("manifest run.config is not a generator configuration")?;
@@ -291,7 +311,8 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
         wall: Duration::from_secs(a.timeout),
         ..Limits::default()
     };
-    let ctx = Ctx { python, script, readable, pch, scratch: work.path().to_path_buf(), limits };
+    let nvcc = crate::env::find_nvcc(&python);
+    let ctx = Ctx { python, script, readable, pch, scratch: work.path().to_path_buf(), limits, nvcc };
     let isolation = match sandbox::isolation() {
         Isolation::Namespace => "a new network namespace, seccomp (no sockets but Unix ones) and Landlock TCP rules",
         Isolation::SyscallRules => {
@@ -312,7 +333,14 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
     bar.set_message("reference");
     let reference_of = |id: String, first: bool| -> anyhow::Result<(String, Reference)> {
         let r = &records[&id];
-        let specs = specs(r, &config)?;
+        let (kernel, specs) = specs(r, &config)?;
+        let harness = match a.task {
+            Task::PythonToStandaloneCuda => match crate::eval_standalone::harness(&kernel, &specs) {
+                Ok(h) => Some(h),
+                Err(e) => return Ok((id, Err(format!("the kernel has no standalone translation: {e}")))),
+            },
+            _ => None,
+        };
         let (reply, _) = eval_once(&ctx, &request(r, a.task, &specs, None), first)?;
         let checked = reply.and_then(|rep| {
             if let Some(stage) = rep.stage {
@@ -325,8 +353,8 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             match rep.runs.first().and_then(|run| difference(&run.outputs, &stored, (0.0, 0.0))) {
                 Some(d) => Err(format!("Warp at evaluation time does not reproduce the stored test_outputs: {d}")),
-                None if rep.runs.len() != 2 => Err("the reference did not run on both input sets".into()),
-                None => Ok((specs, rep.runs)),
+                None if rep.runs.len() != specs.len() => Err("the reference did not run on every input set".into()),
+                None => Ok(RefData { specs, runs: rep.runs, harness }),
             }
         });
         Ok((id, checked))
@@ -419,13 +447,16 @@ fn score_one(ctx: &Ctx, task: Task, r: &Record, reference: &Reference, p: &Predi
         reason: None,
         seconds: 0.0,
     };
-    let (specs, want) = match reference {
+    let RefData { specs, runs: want, harness } = match reference {
         Ok(x) => x,
         Err(e) => {
             o.reason = Some(format!("evaluator: {e}"));
             return Ok(o);
         }
     };
+    if let Some(harness) = harness {
+        return score_standalone(ctx, o, code, harness, want);
+    }
     let (reply, seconds) = eval_once(ctx, &request(r, task, specs, Some(code)), false)?;
     o.seconds = seconds;
     let rep = match reply {
@@ -443,8 +474,8 @@ fn score_one(ctx: &Ctx, task: Task, r: &Record, reference: &Reference, p: &Predi
         return Ok(o);
     }
     o.ran = rep.runs.len() == want.len();
-    let inputs = ["stored inputs", "fresh inputs"];
-    for ((got, want), which) in rep.runs.iter().zip(want).zip(inputs) {
+    for (k, (got, want)) in rep.runs.iter().zip(want).enumerate() {
+        let which = if k == 0 { "stored inputs".to_string() } else { format!("fresh inputs ({k})") };
         let d = difference(&got.outputs, &want.outputs, FORWARD_TOLERANCE)
             .or_else(|| difference(&got.adjoints, &want.adjoints, ADJOINT_TOLERANCE));
         if let Some(d) = d {
@@ -456,5 +487,39 @@ fn score_one(ctx: &Ctx, task: Task, r: &Record, reference: &Reference, p: &Predi
     if !o.ran {
         o.reason = Some("did not run on every input set".into());
     }
+    Ok(o)
+}
+
+/// Scores a standalone completion: built with warpsmith's harness, its outputs against Warp's.
+fn score_standalone(ctx: &Ctx, mut o: Outcome, code: &str, harness: &str, want: &[RunOut]) -> anyhow::Result<Outcome> {
+    let want: Vec<Vec<Values>> = want.iter().map(|w| w.outputs.clone()).collect();
+    let built = crate::eval_standalone::build_and_run(
+        code,
+        harness,
+        &want,
+        &ctx.readable,
+        ctx.nvcc.as_deref(),
+        &ctx.scratch,
+        &ctx.limits,
+    )?;
+    o.seconds = built.seconds;
+    o.compiled = built.compiled;
+    o.ptx = built.ptx;
+    let sets = match built.outputs {
+        Ok(sets) => sets,
+        Err(e) => {
+            o.reason = Some(e);
+            return Ok(o);
+        }
+    };
+    o.ran = true;
+    for (k, (got, want)) in sets.iter().zip(&want).enumerate() {
+        if let Some(d) = difference(got, want, crate::eval_standalone::STANDALONE_TOLERANCE) {
+            let which = if k == 0 { "stored inputs".to_string() } else { format!("fresh inputs ({k})") };
+            o.reason = Some(format!("wrong on the {which}: {d}"));
+            return Ok(o);
+        }
+    }
+    o.correct = true;
     Ok(o)
 }

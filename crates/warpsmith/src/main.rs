@@ -5,6 +5,7 @@ mod catalog;
 mod check;
 mod env;
 mod eval;
+mod eval_standalone;
 mod export;
 mod generate;
 mod merge;

@@ -439,6 +439,7 @@ for split in ds:
             assert row["split"] == split and row["cuda_standalone"], row["id"]
         else:
             roles = [m["role"] for m in row["messages"]]
+            assert len(row["id"]) == 64, row["id"]
             assert roles == ["system", "user", "assistant"], roles
             assert "```python" in row["messages"][1]["content"] and row["messages"][2]["content"].startswith("```")
         n += 1

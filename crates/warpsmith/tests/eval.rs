@@ -1,5 +1,6 @@
 //! `warpsmith eval` end to end with real Warp and the real sandbox: the dataset's own answers score 100 %,
-//! answers with a constant changed score 0, and adversarial completions score 0 without stopping the run.
+//! answers with a constant changed score 0 (in all four tasks), adversarial completions score 0 without stopping
+//! the run, and the GRPO reward turns a trainer batch into one float per completion.
 
 mod common;
 use std::path::{Path, PathBuf};
@@ -60,21 +61,50 @@ fn eval(task: &str, lines: &[Value], extra: &[&str]) -> (bool, Vec<Value>, Strin
     (out.status.success(), results, stderr)
 }
 
-/// `text` with its first float constant (`const wp::float32 var_N = X;`) raised by one.
+/// `text` with its first float constant changed from `v` to `-2v - 1.5` (a small step can leave a threshold on
+/// the same side of every input): Warp's `const wp::float32 var_N = X;`, or in a standalone translation the first
+/// `X.Yf` literal of the per-thread function.
 fn one_constant_changed(text: &str) -> Option<String> {
-    let at = text.find("const wp::float32 var_")?;
-    let eq = at + text[at..].find(" = ")? + 3;
-    let end = eq + text[eq..].find(';')?;
+    let (eq, end) = match text.find("const wp::float32 var_") {
+        Some(at) => {
+            let eq = at + text[at..].find(" = ")? + 3;
+            (eq, eq + text[eq..].find(';')?)
+        }
+        None => {
+            let body = text.find("HD inline void")?;
+            let bytes = text.as_bytes();
+            let mut i = body;
+            loop {
+                let dot = i + text[i..].find('.')?;
+                let mut start = dot;
+                while start > 0 && bytes[start - 1].is_ascii_digit() {
+                    start -= 1;
+                }
+                let mut end = dot + 1;
+                while end < bytes.len() && bytes[end].is_ascii_digit() {
+                    end += 1;
+                }
+                let word_before = start > 0 && (bytes[start - 1].is_ascii_alphanumeric() || bytes[start - 1] == b'_');
+                if start < dot && end > dot + 1 && bytes.get(end) == Some(&b'f') && !word_before {
+                    break (start, end);
+                }
+                i = dot + 1;
+            }
+        }
+    };
     let v: f64 = text[eq..end].parse().ok()?;
-    Some(format!("{}{:?}{}", &text[..eq], v + 1.0, &text[end..]))
+    Some(format!("{}{:?}{}", &text[..eq], -2.0 * v - 1.5, &text[end..]))
 }
 
 #[test]
 fn stored_answers_score_everything_and_a_changed_constant_scores_nothing_in_every_task() {
     let (_, records) = dataset();
-    for (task, column) in
-        [("python-to-cpp", "cpu_forward"), ("python-to-cuda", "cuda_forward"), ("python-to-adjoint", "cuda_backward")]
-    {
+    for (task, column) in [
+        ("python-to-cpp", "cpu_forward"),
+        ("python-to-cuda", "cuda_forward"),
+        ("python-to-adjoint", "cuda_backward"),
+        ("python-to-standalone-cuda", "cuda_standalone"),
+    ] {
         let mut lines = Vec::new();
         let mut changed = 0;
         for r in records {
@@ -101,10 +131,18 @@ fn stored_answers_score_everything_and_a_changed_constant_scores_nothing_in_ever
             if task == "python-to-cuda" {
                 assert_eq!(res["ptx"], "passed", "{res}");
             }
+            if task == "python-to-standalone-cuda" {
+                // the managed environment has nvcc (`setup --cuda`)
+                assert_eq!(res["ptx"], "passed", "nvcc: {res}");
+            }
         }
-        // a constant can be dead; most changes show
         let wrong = results.iter().filter(|r| r["exact_match"] == false && r["correct"] == false).count();
-        assert!(wrong * 2 >= changed, "{task}: only {wrong} of {changed} changed constants were caught");
+        if task == "python-to-adjoint" {
+            // an additive constant leaves every derivative as it was: the adjoint is then still right
+            assert!(wrong + 1 >= changed && wrong >= 1, "{task}: {wrong} of {changed} changed constants caught");
+        } else {
+            assert_eq!(wrong, changed, "{task}: a changed constant was not caught");
+        }
         for r in results.iter().filter(|r| r["correct"] == false) {
             assert!(r["reason"].as_str().is_some_and(|s| s.starts_with("wrong on the")), "{r}");
         }
@@ -217,4 +255,69 @@ fn adversarial_completions_score_zero_and_the_run_goes_on() {
     assert!(reason(7).contains("timed out") || reason(7).contains("without an answer"), "{}", reason(7));
     assert!(reason(8).contains("without an answer"), "segfault: {}", reason(8));
     assert!(reason(9).contains("fresh inputs"), "hard-coded outputs pass the stored inputs only: {}", reason(9));
+}
+
+#[test]
+fn the_grpo_reward_gives_one_float_per_completion_of_a_trainer_batch() {
+    let (tmp, records) = dataset();
+    let r = &records[0];
+    let answer = r["cpu_forward"].as_str().expect("cpu_forward");
+    let script = r#"
+import json, sys
+repo, ds, binary, py, rid, answer, early = sys.argv[1:8]
+sys.path.insert(0, repo + "/python")
+from warpsmith_reward import make_reward
+reward = make_reward(ds, task="python-to-cpp", split="train", warpsmith=binary, workers=2, python=py,
+                     compile_bonus=0.25)
+# what TRL's GRPOTrainer passes: prompts, completions (conversational), and the dataset's columns
+prompts = [[{"role": "user", "content": "q"}]] * 3
+completions = [[{"role": "assistant", "content": "```cpp\n" + answer + "\n```"}], "no code at all",
+               [{"role": "assistant", "content": early}]]
+print(json.dumps(reward(prompts, completions, id=[rid] * 3, trainer_state=None)))
+"#;
+    let early = injected(r, "", "return;");
+    let out = std::process::Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .arg(tmp.path().join("ds"))
+        .arg(env!("CARGO_BIN_EXE_warpsmith"))
+        .arg(python())
+        .arg(r["id"].as_str().expect("id"))
+        .arg(answer)
+        .arg(&early)
+        .output()
+        .expect("run the reward");
+    assert!(out.status.success(), "reward failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let rewards: Vec<f64> = serde_json::from_slice(&out.stdout).expect("a JSON list");
+    // right; not code (does not compile); compiles but computes nothing
+    assert_eq!(rewards, [1.0, 0.0, 0.25]);
+}
+
+#[test]
+fn standalone_completions_cannot_forge_results_or_read_files_while_compiling() {
+    let (_, records) = dataset();
+    let r =
+        records.iter().find(|r| r["cuda_standalone"].as_str().is_some_and(|s| !s.is_empty())).expect("a translation");
+    let answer = r["cuda_standalone"].as_str().expect("cuda_standalone");
+    let first = &r["test_outputs"][0];
+    let stored: Vec<String> = first["values"].as_array().expect("values").iter().map(|v| format!("{v}")).collect();
+    // prints a block of the stored outputs and exits before warpsmith's harness runs
+    let forged = format!(
+        "#include <stdio.h>\n#include <stdlib.h>\nstatic int forged = (printf(\"PASS\\n@@warpsmith-eval begin\\n@@set 0\\n{}: {}\\n@@warpsmith-eval end\\n\"), exit(0), 0);\n{answer}",
+        first["name"].as_str().expect("name"),
+        stored.join(" ")
+    );
+    let lines = [
+        json!({"id": r["id"], "completion": forged}),
+        json!({"id": r["id"], "completion": format!("#include \"/etc/passwd\"\n{answer}")}),
+        json!({"id": r["id"], "completion": answer}),
+    ];
+    let (ok, results, stderr) = eval("python-to-standalone-cuda", &lines, &["--timeout", "30"]);
+    assert!(ok, "eval failed:\n{stderr}");
+    assert_eq!(results[0]["correct"], false, "forged: {}", results[0]);
+    assert!(results[0]["reason"].as_str().is_some_and(|s| s.contains("input sets ran")), "{}", results[0]);
+    assert_eq!(results[1]["compiled"], false, "g++ read /etc/passwd: {}", results[1]);
+    assert!(results[1]["reason"].as_str().is_some_and(|s| s.contains("passwd")), "{}", results[1]);
+    assert_eq!(results[2]["correct"], true, "{}", results[2]);
 }
