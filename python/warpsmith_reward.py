@@ -28,10 +28,13 @@ def completion_text(completion):
 
 
 def make_reward(dataset_dir, task, split="train", warpsmith="warpsmith", workers=None, timeout=120,
-                compile_bonus=0.0, python=None):
+                compile_bonus=0.0, python=None, batch_timeout=3600):
     """A reward function `(prompts, completions, id, **kwargs) -> list[float]` for `dataset_dir` and `task`.
 
-    Raises RuntimeError when `warpsmith eval` fails without a report (a bad dataset, an unknown id)."""
+    `timeout` is each completion's wall-clock limit inside `warpsmith eval`, `batch_timeout` the whole call's.
+    Raises RuntimeError when `warpsmith eval` fails without a report (a bad dataset, an unknown id) or could not
+    score a completion for its own reasons (reason `evaluator: ...`): a reward of 0 there would punish the model
+    for the evaluator's failure."""
 
     def reward(prompts, completions, id, **kwargs):
         if len(completions) != len(id):
@@ -48,7 +51,7 @@ def make_reward(dataset_dir, task, split="train", warpsmith="warpsmith", workers
                 cmd += ["--workers", str(workers)]
             if python:
                 cmd += ["--python", str(python)]
-            done = subprocess.run(cmd, capture_output=True, text=True)
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=batch_timeout)
             results = os.path.join(report, "results.jsonl")
             if not os.path.exists(results):
                 raise RuntimeError(f"warpsmith eval failed (exit {done.returncode}): {done.stderr.strip()}")
@@ -56,6 +59,8 @@ def make_reward(dataset_dir, task, split="train", warpsmith="warpsmith", workers
             with open(results, encoding="utf-8") as f:
                 for line in f:
                     r = json.loads(line)
+                    if (r.get("reason") or "").startswith("evaluator:"):
+                        raise RuntimeError(f"warpsmith eval could not score id {r['id']}: {r['reason']}")
                     by_line[r["line"]] = 1.0 if r["correct"] else (compile_bonus if r["compiled"] else 0.0)
         return [by_line[i + 1] for i in range(len(completions))]
 

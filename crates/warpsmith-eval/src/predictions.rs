@@ -96,6 +96,30 @@ pub fn normalized(code: &str) -> String {
         .join(" ")
 }
 
+/// Why a completion that replaces a kernel function of Warp's module is refused before it is compiled, or `None`.
+/// A kernel function as Warp emits it has no preprocessor directive (`#`), inline assembly (`asm`), attribute,
+/// external declaration (`extern`, but for the `extern "C" __global__` that opens a CUDA kernel function), and
+/// calls nothing outside Warp's headers; such code in a completion could only reach what the task does not need:
+/// the C library, the Python interpreter the function runs in (`Py...`), another branch for NVRTC than for the
+/// host (`#ifdef __CUDA_ARCH__`). The sandbox holds even without this screen; the screen keeps a completion from
+/// computing its answer through Warp itself.
+pub fn screen(code: &str) -> Option<String> {
+    if code.contains('#') {
+        return Some("a preprocessor directive (`#`)".into());
+    }
+    let externs = code.matches("extern").count();
+    let cuda_heads = code.matches("extern \"C\" __global__").count();
+    for word in code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        let banned = matches!(word, "asm" | "__asm" | "__asm__" | "__attribute__" | "dlopen" | "dlsym" | "syscall")
+            || word.starts_with("Py")
+            || word.starts_with("_Py");
+        if banned {
+            return Some(format!("`{word}`"));
+        }
+    }
+    (externs > cuda_heads).then(|| "an `extern` declaration".into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +145,26 @@ mod tests {
         assert_eq!(code_of("Here:\n```cpp\nint f();\n```\nand ```x```"), "int f();");
         assert_eq!(code_of("  int f();\n"), "int f();");
         assert_eq!(code_of("```cpp\nunterminated"), "```cpp\nunterminated");
+    }
+
+    #[test]
+    fn the_screen_refuses_what_a_warp_kernel_function_never_has() {
+        assert_eq!(screen("static void k_cpu_kernel_forward() { var_0 = wp::add(var_1, var_2); }"), None);
+        assert_eq!(screen("extern \"C\" __global__ void k_cuda_kernel_forward() {}"), None);
+        for bad in [
+            "#include <stdio.h>\nvoid f() {}",
+            "void f() {\n#ifdef __CUDA_ARCH__\n#endif\n}",
+            "extern \"C\" int open(const char*, int);",
+            "extern \"C\" __global__ void k() {}\nextern \"C\" int puts(const char*);",
+            "void f() { asm(\"nop\"); }",
+            "void f() { PyRun_SimpleString(\"x\"); }",
+            "__attribute__((constructor)) void f() {}",
+            "void f() { dlsym(0, \"x\"); }",
+        ] {
+            assert!(screen(bad).is_some(), "{bad}");
+        }
+        // a name that merely contains a banned word is fine
+        assert_eq!(screen("void plasma_asmooth_kernel_forward() {}"), None);
     }
 
     proptest! {

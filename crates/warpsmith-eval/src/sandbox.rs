@@ -12,11 +12,16 @@
 //!   own empty directory). The dataset, the user's home and `/etc` are not readable.
 //! - **network**: a new network namespace (as root: `unshare(CLONE_NEWNET)`; otherwise
 //!   `CLONE_NEWUSER | CLONE_NEWNET` where unprivileged user namespaces are enabled), Landlock's TCP rules
-//!   (Linux 6.7+: no TCP bind or connect), and seccomp (no socket outside `AF_UNIX`).
+//!   (Linux 6.7+: no TCP bind or connect), and seccomp (no `socket` or `socketpair` at all: neither Warp's worker
+//!   nor a kernel needs one, and a Unix socket of a host daemon would be as open to a root child as the network).
 //! - **processes** (seccomp, `seccomp(2)`): no `fork`, `vfork` or `clone` without `CLONE_THREAD` (threads are
 //!   allowed; `clone3` answers `ENOSYS` so the C library falls back to `clone`), no signals to other processes
 //!   (`kill`, `tkill`, `tgkill`), no `ptrace`, no raising of limits, no mounts, namespaces, modules or reboots.
-//!   `RLIMIT_NPROC` does not bind root, so the fork ban is what stops a fork bomb.
+//!   Also denied: device nodes (`mknod`, and Landlock's make-device rights), `pidfd` and queued signals,
+//!   `iopl`/`ioperm`, host name and clock changes, `io_uring` (which would bypass the socket rule), real-time
+//!   scheduling, the kernel keyring, and every x32 system call. `RLIMIT_NPROC` does not bind root, so the fork
+//!   ban is what stops a fork bomb. A root child keeps root's file ownership: what Landlock leaves writable (its
+//!   scratch directory) it can fill up to `RLIMIT_FSIZE` per file within its CPU time (no disk quota).
 //!
 //! Errors from setting any layer up make the spawn fail ([`SandboxError::Spawn`]): a completion never runs with
 //! fewer layers than asked for, except the network namespace, which is taken where the OS allows it
@@ -84,6 +89,9 @@ pub struct Policy {
     /// Lets the child start processes (a compiler driver runs its stages as children); the rest of the
     /// system-call denylist stays. For compiling untrusted source, never for running it.
     pub allow_processes: bool,
+    /// Requires a new network namespace: the spawn fails without one. Set it from [`isolation`]
+    /// ([`Isolation::Namespace`]); without it the system-call rules alone keep the network out.
+    pub network_namespace: bool,
 }
 
 /// How the network is cut, decided once per process from the privileges it has.
@@ -162,9 +170,11 @@ fn ruleset(policy: &Policy) -> Result<RulesetCreated, SandboxError> {
         .map_err(err)?
         .create()
         .map_err(err)?;
-    for (paths, access) in
-        [(&policy.readable, AccessFs::from_read(LANDLOCK_ABI)), (&policy.writable, AccessFs::from_all(LANDLOCK_ABI))]
-    {
+    // no device nodes, sockets or FIFOs even in the scratch directory: a device node of the host's disk would
+    // give a root child everything Landlock keeps from it
+    let special = AccessFs::MakeChar | AccessFs::MakeBlock | AccessFs::MakeSock | AccessFs::MakeFifo;
+    let writable = AccessFs::from_all(LANDLOCK_ABI) & !special;
+    for (paths, access) in [(&policy.readable, AccessFs::from_read(LANDLOCK_ABI)), (&policy.writable, writable)] {
         for p in paths.iter().filter(|p| p.exists()) {
             let fd = PathFd::new(p).map_err(|e| SandboxError::Landlock(format!("{}: {e}", p.display())))?;
             // a file gets the file rights of `access` only
@@ -175,9 +185,10 @@ fn ruleset(policy: &Policy) -> Result<RulesetCreated, SandboxError> {
     Ok(rs)
 }
 
-/// The seccomp programs: the denylist (`EPERM`) and `clone3` (`ENOSYS`, so the C library uses `clone`, whose
-/// flags a filter can read).
-fn seccomp_programs(allow_processes: bool) -> Result<[BpfProgram; 2], SandboxError> {
+/// The seccomp programs: the denylist (`EPERM`), `clone3` (`ENOSYS`, so the C library uses `clone`, whose
+/// flags a filter can read) and every x32 system call (numbers with bit 30 set, which a list of x86-64 numbers
+/// would not match).
+fn seccomp_programs(allow_processes: bool) -> Result<[BpfProgram; 3], SandboxError> {
     let err = |e: &dyn std::fmt::Display| SandboxError::Seccomp(e.to_string());
     let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| err(&e))?;
     let mut deny: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
@@ -208,6 +219,30 @@ fn seccomp_programs(allow_processes: bool) -> Result<[BpfProgram; 2], SandboxErr
         libc_sys::CLOCK_SETTIME,
         libc_sys::SWAPON,
         libc_sys::SWAPOFF,
+        libc_sys::SOCKET,
+        libc_sys::SOCKETPAIR,
+        libc_sys::MKNOD,
+        libc_sys::MKNODAT,
+        libc_sys::PIDFD_SEND_SIGNAL,
+        libc_sys::PIDFD_OPEN,
+        libc_sys::PIDFD_GETFD,
+        libc_sys::RT_SIGQUEUEINFO,
+        libc_sys::RT_TGSIGQUEUEINFO,
+        libc_sys::IOPL,
+        libc_sys::IOPERM,
+        libc_sys::SETHOSTNAME,
+        libc_sys::SETDOMAINNAME,
+        libc_sys::ADJTIMEX,
+        libc_sys::CLOCK_ADJTIME,
+        libc_sys::IO_URING_SETUP,
+        libc_sys::IO_URING_ENTER,
+        libc_sys::IO_URING_REGISTER,
+        libc_sys::SCHED_SETSCHEDULER,
+        libc_sys::SCHED_SETPARAM,
+        libc_sys::SCHED_SETATTR,
+        libc_sys::KEYCTL,
+        libc_sys::ADD_KEY,
+        libc_sys::REQUEST_KEY,
     ]) {
         deny.insert(sc, Vec::new());
     }
@@ -218,10 +253,6 @@ fn seccomp_programs(allow_processes: bool) -> Result<[BpfProgram; 2], SandboxErr
     if !allow_processes {
         deny.insert(libc_sys::CLONE, vec![SeccompRule::new(vec![new_process]).map_err(|e| err(&e))?]);
     }
-    // any socket but a Unix one
-    let not_unix =
-        SeccompCondition::new(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, libc_sys::AF_UNIX).map_err(|e| err(&e))?;
-    deny.insert(libc_sys::SOCKET, vec![SeccompRule::new(vec![not_unix]).map_err(|e| err(&e))?]);
     let denylist = SeccompFilter::new(deny, SeccompAction::Allow, SeccompAction::Errno(libc_sys::EPERM), arch)
         .map_err(|e| err(&e))?;
     let clone3 = SeccompFilter::new(
@@ -231,7 +262,28 @@ fn seccomp_programs(allow_processes: bool) -> Result<[BpfProgram; 2], SandboxErr
         arch,
     )
     .map_err(|e| err(&e))?;
-    Ok([BpfProgram::try_from(denylist).map_err(|e| err(&e))?, BpfProgram::try_from(clone3).map_err(|e| err(&e))?])
+    Ok([
+        BpfProgram::try_from(denylist).map_err(|e| err(&e))?,
+        BpfProgram::try_from(clone3).map_err(|e| err(&e))?,
+        x32_program(),
+    ])
+}
+
+/// `nr >= 0x4000_0000` (the x32 ABI's numbers on x86-64) answers `EPERM`, anything else is allowed; classic BPF
+/// as in `seccomp(2)`: load `seccomp_data.nr` (offset 0), compare, return.
+fn x32_program() -> BpfProgram {
+    const LD_W_ABS: u16 = 0x20;
+    const JGE_K: u16 = 0x35;
+    const RET_K: u16 = 0x06;
+    const RET_ERRNO: u32 = 0x0005_0000;
+    const RET_ALLOW: u32 = 0x7fff_0000;
+    let ins = |code, jt, jf, k| seccompiler::sock_filter { code, jt, jf, k };
+    vec![
+        ins(LD_W_ABS, 0, 0, 0),
+        ins(JGE_K, 0, 1, 0x4000_0000),
+        ins(RET_K, 0, 0, RET_ERRNO | libc_sys::EPERM),
+        ins(RET_K, 0, 0, RET_ALLOW),
+    ]
 }
 
 /// System call numbers and constants (x86-64 and aarch64 Linux), from the kernel's `unistd.h` tables; kept here
@@ -239,7 +291,6 @@ fn seccomp_programs(allow_processes: bool) -> Result<[BpfProgram; 2], SandboxErr
 #[allow(missing_docs)]
 mod libc_sys {
     pub const CLONE_THREAD: u64 = 0x0001_0000;
-    pub const AF_UNIX: u64 = 1;
     pub const EPERM: u32 = 1;
     pub const ENOSYS: u32 = 38;
     #[cfg(target_arch = "x86_64")]
@@ -274,6 +325,29 @@ mod libc_sys {
         pub const SWAPON: i64 = 167;
         pub const SWAPOFF: i64 = 168;
         pub const SOCKET: i64 = 41;
+        pub const SOCKETPAIR: i64 = 53;
+        pub const MKNOD: i64 = 133;
+        pub const MKNODAT: i64 = 259;
+        pub const PIDFD_SEND_SIGNAL: i64 = 424;
+        pub const PIDFD_OPEN: i64 = 434;
+        pub const PIDFD_GETFD: i64 = 438;
+        pub const RT_SIGQUEUEINFO: i64 = 129;
+        pub const RT_TGSIGQUEUEINFO: i64 = 297;
+        pub const IOPL: i64 = 172;
+        pub const IOPERM: i64 = 173;
+        pub const SETHOSTNAME: i64 = 170;
+        pub const SETDOMAINNAME: i64 = 171;
+        pub const ADJTIMEX: i64 = 159;
+        pub const CLOCK_ADJTIME: i64 = 305;
+        pub const IO_URING_SETUP: i64 = 425;
+        pub const IO_URING_ENTER: i64 = 426;
+        pub const IO_URING_REGISTER: i64 = 427;
+        pub const SCHED_SETSCHEDULER: i64 = 144;
+        pub const SCHED_SETPARAM: i64 = 142;
+        pub const SCHED_SETATTR: i64 = 314;
+        pub const KEYCTL: i64 = 250;
+        pub const ADD_KEY: i64 = 248;
+        pub const REQUEST_KEY: i64 = 249;
     }
     #[cfg(target_arch = "aarch64")]
     mod nr {
@@ -308,6 +382,30 @@ mod libc_sys {
         pub const SWAPON: i64 = 224;
         pub const SWAPOFF: i64 = 225;
         pub const SOCKET: i64 = 198;
+        pub const SOCKETPAIR: i64 = 199;
+        // no mknod, iopl or ioperm on aarch64
+        pub const MKNOD: i64 = -10_003;
+        pub const MKNODAT: i64 = 33;
+        pub const PIDFD_SEND_SIGNAL: i64 = 424;
+        pub const PIDFD_OPEN: i64 = 434;
+        pub const PIDFD_GETFD: i64 = 438;
+        pub const RT_SIGQUEUEINFO: i64 = 138;
+        pub const RT_TGSIGQUEUEINFO: i64 = 240;
+        pub const IOPL: i64 = -10_004;
+        pub const IOPERM: i64 = -10_005;
+        pub const SETHOSTNAME: i64 = 161;
+        pub const SETDOMAINNAME: i64 = 162;
+        pub const ADJTIMEX: i64 = 171;
+        pub const CLOCK_ADJTIME: i64 = 266;
+        pub const IO_URING_SETUP: i64 = 425;
+        pub const IO_URING_ENTER: i64 = 426;
+        pub const IO_URING_REGISTER: i64 = 427;
+        pub const SCHED_SETSCHEDULER: i64 = 119;
+        pub const SCHED_SETPARAM: i64 = 118;
+        pub const SCHED_SETATTR: i64 = 274;
+        pub const KEYCTL: i64 = 219;
+        pub const ADD_KEY: i64 = 217;
+        pub const REQUEST_KEY: i64 = 218;
     }
     pub use nr::*;
 }
@@ -337,6 +435,7 @@ pub fn run(mut cmd: Command, stdin: &[u8], policy: &Policy) -> Result<Finished, 
     let programs = seccomp_programs(policy.allow_processes)?;
     let limits = policy.limits.clone();
     let root = nix::unistd::geteuid().is_root();
+    let namespace = policy.network_namespace;
     cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     // SAFETY: only system calls between fork and exec (no allocation on the success path): setsid, prctl,
     // setrlimit, unshare, landlock_restrict_self and seccomp
@@ -351,11 +450,10 @@ pub fn run(mut cmd: Command, stdin: &[u8], policy: &Policy) -> Result<Finished, 
             setrlimit(Resource::RLIMIT_FSIZE, limits.file_bytes, limits.file_bytes).map_err(io)?;
             setrlimit(Resource::RLIMIT_NOFILE, limits.open_files, limits.open_files).map_err(io)?;
             setrlimit(Resource::RLIMIT_CORE, 0, 0).map_err(io)?;
-            if root {
+            if namespace && root {
                 unshare(CloneFlags::CLONE_NEWNET).map_err(io)?;
-            } else {
-                // best effort: seccomp and Landlock keep the network out where no namespace can be made
-                let _ = unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET);
+            } else if namespace {
+                unshare(CloneFlags::CLONE_NEWUSER | CloneFlags::CLONE_NEWNET).map_err(io)?;
             }
             let status = rules
                 .take()

@@ -23,6 +23,11 @@ pub use worker::{StageSeconds, WorkerCommand};
 /// `warpsmith eval`) and `worker_main.py` (the protocol loop), joined in that order.
 pub const WORKER_PY: &str =
     concat!(include_str!("worker.py"), include_str!("worker_eval.py"), include_str!("worker_main.py"));
+/// `PYTHONHASHSEED` of every Warp worker. Warp's code generation iterates over sets of names in places (the
+/// variables a loop carries), so without a fixed seed the text of a module, and so a record's `cpu_module` and
+/// `cuda_module`, depends on the process that emitted it (found by `warpsmith eval` on a `nested_loop` record
+/// whose stored module a second process numbered differently). The worker refuses to start under another seed.
+pub const PYTHON_HASH_SEED: &str = "0";
 /// The protocol version the worker's hello must state.
 pub const PROTOCOL: u32 = 2;
 /// The exact `warp-lang` version warpsmith is pinned to (DESIGN.md).

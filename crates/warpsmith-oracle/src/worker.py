@@ -93,6 +93,13 @@ def send(obj):
 
 expected = os.environ.get("WARPSMITH_WARP_VERSION", "")
 
+# Warp's code generation iterates over sets of names (a loop's carried variables): a module's text depends on
+# the string hash seed, so every worker runs under the one warpsmith fixes (warpsmith-oracle PYTHON_HASH_SEED)
+if os.environ.get("PYTHONHASHSEED") != "0":
+    send({"type": "fatal", "error": "the worker needs PYTHONHASHSEED=0 (module text depends on Python's hash "
+          f"seed), got {os.environ.get('PYTHONHASHSEED')!r}"})
+    sys.exit(3)
+
 try:
     import warp as wp
 except Exception as e:  # a broken environment is reported on the protocol, not swallowed

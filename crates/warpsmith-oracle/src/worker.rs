@@ -128,6 +128,7 @@ impl Worker {
             .envs(cmd.env.iter().map(|(k, v)| (k, v)))
             .env("WARPSMITH_WORKDIR", scratch.path())
             .env("TMPDIR", &tmp)
+            .env("PYTHONHASHSEED", crate::PYTHON_HASH_SEED)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

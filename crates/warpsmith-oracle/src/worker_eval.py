@@ -120,7 +120,11 @@ def evaluate(req):
         kernel = load_kernel(req["name"], req["source"])
         emitted = module_source(kernel, True)
         if emitted != req["cpu_module"]:
-            raise EvalSetupError("Warp emits another cpu_module for this record's python than the record stores")
+            ours, stored = emitted.splitlines(), req["cpu_module"].splitlines()
+            at = next((i for i, (x, y) in enumerate(zip(ours, stored)) if x != y), min(len(ours), len(stored)))
+            raise EvalSetupError(
+                f"Warp emits another cpu_module for this record's python than the record stores (line {at + 1}: "
+                f"{(ours[at] if at < len(ours) else '<end>')!r}, stored {(stored[at] if at < len(stored) else '<end>')!r})")
         text = eval_cpu_module(req, kernel)
     except Exception as e:
         return fail("setup", e)

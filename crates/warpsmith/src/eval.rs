@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::json;
 use warpsmith_dataset::Record;
 use warpsmith_dataset::export::{Task, shards};
-use warpsmith_eval::predictions::{Prediction, code_of, normalized};
+use warpsmith_eval::predictions::{Prediction, code_of, normalized, screen};
 use warpsmith_eval::sandbox::{self, Isolation, Limits, Policy};
 use warpsmith_eval::score::{ADJOINT_TOLERANCE, FORWARD_TOLERANCE, Outcome, Values, difference, summarize};
 use warpsmith_gen::vectors::{ArgRole, LaunchSpec, launch_spec};
@@ -48,6 +48,10 @@ pub struct EvalArgs {
     /// Address space one sandboxed process may map, in GiB.
     #[arg(long, default_value_t = 8)]
     memory_gib: u64,
+    /// Skips the screen that refuses preprocessor directives, `extern`, inline assembly and Python calls in a
+    /// kernel function (`warpsmith_eval::predictions::screen`): for testing the sandbox alone.
+    #[arg(long, hide = true)]
+    unscreened: bool,
 }
 
 /// What the note of each task's summary says a "correct" completion is.
@@ -127,6 +131,10 @@ struct Ctx {
     limits: Limits,
     /// nvcc for the standalone task's PTX compile, where one is installed.
     nvcc: Option<PathBuf>,
+    /// Each child gets a new network namespace (see `sandbox::isolation`).
+    netns: bool,
+    /// `--unscreened`.
+    unscreened: bool,
 }
 
 fn tail(bytes: &[u8], n: usize) -> String {
@@ -150,7 +158,8 @@ fn eval_once(ctx: &Ctx, req: &serde_json::Value, pch_writable: bool) -> anyhow::
         .env("WARPSMITH_WORKDIR", dir)
         .env("WARPSMITH_WARP_VERSION", warpsmith_oracle::WARP_VERSION)
         .env("WARPSMITH_PCH_DIR", &ctx.pch)
-        .env("PYTHONDONTWRITEBYTECODE", "1");
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("PYTHONHASHSEED", warpsmith_oracle::PYTHON_HASH_SEED);
     let mut readable = ctx.readable.clone();
     let mut writable = vec![dir.to_path_buf(), PathBuf::from("/dev/null")];
     if pch_writable {
@@ -158,7 +167,8 @@ fn eval_once(ctx: &Ctx, req: &serde_json::Value, pch_writable: bool) -> anyhow::
     } else {
         readable.push(ctx.pch.clone())
     }
-    let policy = Policy { readable, writable, limits: ctx.limits.clone(), allow_processes: false };
+    let policy =
+        Policy { readable, writable, limits: ctx.limits.clone(), allow_processes: false, network_namespace: ctx.netns };
     let stdin = format!("{req}\n{{\"op\": \"shutdown\"}}\n");
     let done = sandbox::run(cmd, stdin.as_bytes(), &policy)?;
     let seconds = done.wall.as_secs_f64();
@@ -312,12 +322,22 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
         ..Limits::default()
     };
     let nvcc = crate::env::find_nvcc(&python);
-    let ctx = Ctx { python, script, readable, pch, scratch: work.path().to_path_buf(), limits, nvcc };
-    let isolation = match sandbox::isolation() {
-        Isolation::Namespace => "a new network namespace, seccomp (no sockets but Unix ones) and Landlock TCP rules",
-        Isolation::SyscallRules => {
-            "seccomp (no sockets but Unix ones) and Landlock TCP rules (no network namespace: not root and no unprivileged user namespaces)"
-        }
+    let netns = sandbox::isolation() == Isolation::Namespace;
+    let ctx = Ctx {
+        python,
+        script,
+        readable,
+        pch,
+        scratch: work.path().to_path_buf(),
+        limits,
+        nvcc,
+        netns,
+        unscreened: a.unscreened,
+    };
+    let isolation = if netns {
+        "a new network namespace, seccomp (no sockets) and Landlock TCP rules"
+    } else {
+        "seccomp (no sockets) and Landlock TCP rules (no network namespace: not root and no unprivileged user namespaces)"
     };
     let workers = a.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
 
@@ -359,11 +379,19 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
         });
         Ok((id, checked))
     };
-    let mut rest = ids.clone();
-    let first = rest.remove(0);
-    let (id, res) = reference_of(first, true)?;
-    reference.insert(id, res);
-    bar.inc(1);
+    // the first references one at a time until one has compiled (and so written the header cache), then the rest
+    // in parallel with the cache read-only
+    let mut rest = ids.clone().into_iter();
+    for id in rest.by_ref() {
+        let (id, res) = reference_of(id, true)?;
+        let warm = res.is_ok();
+        reference.insert(id, res);
+        bar.inc(1);
+        if warm {
+            break;
+        }
+    }
+    let rest: Vec<String> = rest.collect();
     let mut failure = None;
     parallel(
         rest,
@@ -432,6 +460,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
 /// Scores one completion against its record's reference.
 fn score_one(ctx: &Ctx, task: Task, r: &Record, reference: &Reference, p: &Prediction) -> anyhow::Result<Outcome> {
     let code = code_of(&p.completion);
+    let screened = if task == Task::PythonToStandaloneCuda || ctx.unscreened { None } else { screen(code) };
     let target = task.target(r).0;
     let mut o = Outcome {
         id: r.id.clone(),
@@ -454,6 +483,10 @@ fn score_one(ctx: &Ctx, task: Task, r: &Record, reference: &Reference, p: &Predi
             return Ok(o);
         }
     };
+    if let Some(why) = screened {
+        o.reason = Some(format!("refused before compiling: it contains {why}, which no kernel function of Warp's has"));
+        return Ok(o);
+    }
     if let Some(harness) = harness {
         return score_standalone(ctx, o, code, harness, want);
     }
@@ -469,8 +502,8 @@ fn score_one(ctx: &Ctx, task: Task, r: &Record, reference: &Reference, p: &Predi
     o.ptx = rep.ptx.clone();
     o.compiled = rep.compiled && rep.ptx.as_deref() != Some("failed");
     if let Some(stage) = &rep.stage {
-        let what = if stage == "setup" { "evaluator: " } else { "" };
-        o.reason = Some(format!("{what}{stage}: {}", rep.error.clone().unwrap_or_default()));
+        // the reference passed setup on the same record: a candidate's setup failure is its own (a forged reply)
+        o.reason = Some(format!("{stage}: {}", rep.error.clone().unwrap_or_default()));
         return Ok(o);
     }
     o.ran = rep.runs.len() == want.len();
@@ -494,10 +527,10 @@ fn score_one(ctx: &Ctx, task: Task, r: &Record, reference: &Reference, p: &Predi
 fn score_standalone(ctx: &Ctx, mut o: Outcome, code: &str, harness: &str, want: &[RunOut]) -> anyhow::Result<Outcome> {
     let want: Vec<Vec<Values>> = want.iter().map(|w| w.outputs.clone()).collect();
     let built = crate::eval_standalone::build_and_run(
+        ctx.netns,
         code,
         harness,
         &want,
-        &ctx.readable,
         ctx.nvcc.as_deref(),
         &ctx.scratch,
         &ctx.limits,

@@ -22,6 +22,9 @@ const HARNESS_START: &str = "// The record's test:";
 const BEGIN: &str = "@@warpsmith-eval begin";
 const END: &str = "@@warpsmith-eval end";
 
+/// What the standalone task's compilers and binary may read: the system's programs and libraries.
+const SYSTEM_DIRS: [&str; 6] = ["/usr", "/lib", "/lib64", "/bin", "/dev/urandom", "/dev/zero"];
+
 /// Tolerance of the standalone translation against Warp (another implementation of the math functions): the
 /// dataset's own standalone harness's `rtol = 1e-4, atol = 1e-5` (`warpsmith-cuda` `helpers::HARNESS`).
 pub const STANDALONE_TOLERANCE: (f64, f64) = (1e-4, 1e-5);
@@ -93,26 +96,31 @@ pub struct Built {
 /// Compiles and runs `kernel_code(code) + harness` in the sandbox under `scratch`.
 #[allow(clippy::too_many_arguments)]
 pub fn build_and_run(
+    netns: bool,
     code: &str,
     harness: &str,
     want: &[Vec<Values>],
-    readable: &[PathBuf],
     nvcc: Option<&Path>,
     scratch: &Path,
     limits: &Limits,
 ) -> anyhow::Result<Built> {
-    let dir = tempfile::Builder::new().prefix("warpsmith-eval-").tempdir_in(scratch)?;
+    use anyhow::Context;
+    let dir = tempfile::Builder::new().prefix("warpsmith-eval-").tempdir_in(scratch).context("scratch directory")?;
     let d = dir.path();
     let src = d.join("kernel.cu");
-    std::fs::write(&src, format!("{}\n{harness}", kernel_code(code)))?;
+    std::fs::write(&src, format!("{}\n{harness}", kernel_code(code)))
+        .with_context(|| format!("writing {}", src.display()))?;
+    // the compilers and the binary see the system's directories only (and nvcc its own install): not the Warp
+    // environment, which a binary could otherwise run to compute its answer
     let policy = |allow_processes: bool, extra: Option<PathBuf>| {
-        let mut readable = readable.to_vec();
+        let mut readable: Vec<PathBuf> = SYSTEM_DIRS.iter().map(PathBuf::from).collect();
         readable.extend(extra);
         Policy {
             readable,
             writable: vec![d.to_path_buf(), PathBuf::from("/dev/null")],
             limits: limits.clone(),
             allow_processes,
+            network_namespace: netns,
         }
     };
     let command = |program: &Path| {

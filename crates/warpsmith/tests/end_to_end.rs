@@ -63,7 +63,14 @@ def struct_of(stype, values):
 "#;
 
 fn run_python(script: &str, args: &[&str]) -> String {
-    let out = Command::new(python()).arg("-c").arg(script).args(args).output().expect("run python");
+    // the hash seed of warpsmith's workers: Warp's module text depends on it
+    let out = Command::new(python())
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .env("PYTHONHASHSEED", "0")
+        .output()
+        .expect("run python");
     assert!(out.status.success(), "python failed:\n{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).to_string()
 }

@@ -239,7 +239,8 @@ fn adversarial_completions_score_zero_and_the_run_goes_on() {
     if let Some(id) = hard_id {
         lines[9]["id"] = id;
     }
-    let (ok, results, stderr) = eval("python-to-cpp", &lines, &["--timeout", "20"]);
+    // the screen refuses most of these before they compile (`#`, `extern`): the sandbox alone is under test here
+    let (ok, results, stderr) = eval("python-to-cpp", &lines, &["--timeout", "20", "--unscreened"]);
     assert!(ok, "eval failed:\n{stderr}");
     for ((what, _), res) in cases.iter().zip(&results) {
         assert_eq!(res["correct"], false, "{what} scored: {res}");
@@ -320,4 +321,23 @@ fn standalone_completions_cannot_forge_results_or_read_files_while_compiling() {
     assert_eq!(results[1]["compiled"], false, "g++ read /etc/passwd: {}", results[1]);
     assert!(results[1]["reason"].as_str().is_some_and(|s| s.contains("passwd")), "{}", results[1]);
     assert_eq!(results[2]["correct"], true, "{}", results[2]);
+}
+
+#[test]
+fn the_screen_refuses_extern_declarations_and_preprocessor_lines_before_compiling() {
+    let (_, records) = dataset();
+    let r = &records[0];
+    let lines = [
+        json!({"id": r["id"], "completion": injected(r, "extern \"C\" int puts(const char*);", "puts(\"x\");")}),
+        json!({"id": r["id"], "completion": injected(r, "#include <stdio.h>", "")}),
+        json!({"id": r["id"], "completion": injected(r, "", "PyRun_SimpleString(\"import warp\");")}),
+        json!({"id": r["id"], "completion": r["cpu_forward"]}),
+    ];
+    let (ok, results, stderr) = eval("python-to-cpp", &lines, &[]);
+    assert!(ok, "eval failed:\n{stderr}");
+    for res in &results[..3] {
+        assert_eq!(res["compiled"], false, "{res}");
+        assert!(res["reason"].as_str().is_some_and(|s| s.starts_with("refused before compiling")), "{res}");
+    }
+    assert_eq!(results[3]["correct"], true, "{}", results[3]);
 }
