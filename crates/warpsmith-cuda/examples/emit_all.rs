@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use warpsmith_cuda::toolchain::Toolchain;
 use warpsmith_cuda::{TestCase, translate};
-use warpsmith_gen::vectors::{ArgRole, launch_spec};
+use warpsmith_gen::vectors::launch_spec;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -17,12 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         for s in 0..n {
             let k = warpsmith_gen::generate(c, s, &cfg);
             let spec = launch_spec(&k, s);
-            let inputs: Vec<_> = spec
-                .args
-                .iter()
-                .filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value))
-                .map(|a| a.tensor.clone())
-                .collect();
+            let inputs = spec.inputs();
             match translate(&k, &TestCase { launch_dim: &spec.launch_dim, inputs: &inputs, expected: None }) {
                 Ok(t) => ts.push(t),
                 Err(e) => println!("{} {s}: {e}", c.name()),

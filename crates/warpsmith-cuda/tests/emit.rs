@@ -9,17 +9,12 @@ use proptest::prelude::*;
 use warpsmith_ast::{ArrayLen, ArrayRole, BinOp, Expr, ExprKind, Kernel, Param, ParamKind, Stmt, Type, VarInfo};
 use warpsmith_cuda::toolchain::{Status, Toolchain};
 use warpsmith_cuda::{Helper, TestCase, Translation, float_lit, prelude, translate};
-use warpsmith_gen::vectors::{ArgRole, Tensor, launch_spec};
+use warpsmith_gen::vectors::{Tensor, launch_spec};
 use warpsmith_gen::{Category, Config};
 
 fn inputs_of(k: &Kernel, seed: u64) -> (Vec<u32>, Vec<Tensor>) {
     let spec = launch_spec(k, seed);
-    let inputs = spec
-        .args
-        .iter()
-        .filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value))
-        .map(|a| a.tensor.clone())
-        .collect();
+    let inputs = spec.inputs();
     (spec.launch_dim, inputs)
 }
 

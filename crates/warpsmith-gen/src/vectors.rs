@@ -64,6 +64,15 @@ impl LaunchSpec {
     pub fn threads(&self) -> u32 {
         self.launch_dim.iter().product()
     }
+
+    /// The input arrays and by-value parameters in signature order: what a record stores as `test_inputs`.
+    pub fn inputs(&self) -> Vec<Tensor> {
+        self.args
+            .iter()
+            .filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value))
+            .map(|a| a.tensor.clone())
+            .collect()
+    }
 }
 
 /// Extents drawn per axis of a 2-D launch (9 to 36 threads).

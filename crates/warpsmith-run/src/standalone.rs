@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use warpsmith_cuda::toolchain::{Outcome, Status, Toolchain, ToolchainError};
 use warpsmith_cuda::{TestCase, Translation, translate};
 use warpsmith_dataset::Record;
-use warpsmith_gen::vectors::ArgRole;
+use warpsmith_gen::vectors::LaunchSpec;
 use warpsmith_oracle::{Failure, FailureReason};
 
 use crate::RunError;
@@ -52,16 +52,8 @@ pub(crate) fn run(
     let mut translations: Vec<(usize, Translation)> = Vec::new();
     for (i, (_, c, r)) in items.iter_mut().enumerate() {
         let executed = !r.launch_dim.is_empty();
-        let inputs: Vec<_> = if executed {
-            r.test_inputs.clone()
-        } else {
-            c.spec
-                .iter()
-                .flat_map(|s| s.args.iter())
-                .filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value))
-                .map(|a| a.tensor.clone())
-                .collect()
-        };
+        let inputs: Vec<_> =
+            if executed { r.test_inputs.clone() } else { c.spec.as_ref().map(LaunchSpec::inputs).unwrap_or_default() };
         let launch_dim: Option<Vec<u32>> = if executed {
             Some(r.launch_dim.iter().map(|d| *d as u32).collect())
         } else {

@@ -6,7 +6,7 @@ use std::path::Path;
 use warpsmith_ast::Kernel;
 use warpsmith_dataset::{Checks, Record, split_of};
 use warpsmith_gen::Category;
-use warpsmith_gen::vectors::{ArgRole, LaunchSpec};
+use warpsmith_gen::vectors::LaunchSpec;
 use warpsmith_oracle::{
     Failure, FailureReason, GradientVerdict, Modules, PtxStatus, RunResult, WARP_VERSION, assess_gradient,
     cut_functions,
@@ -233,15 +233,7 @@ pub(crate) fn judge(c: &Candidate, mods: Modules, verify: Verify) -> Verdict {
     }
     let executed = verify != Verify::Codegen;
     let spec = c.spec.as_ref().filter(|_| executed);
-    let test_inputs = spec
-        .map(|s| {
-            s.args
-                .iter()
-                .filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value))
-                .map(|a| a.tensor.clone())
-                .collect()
-        })
-        .unwrap_or_default();
+    let test_inputs = spec.map(LaunchSpec::inputs).unwrap_or_default();
     Verdict::Accept(Box::new(Record {
         // set with the clusters once every record is known
         split: split_of(&c.id).to_string(),

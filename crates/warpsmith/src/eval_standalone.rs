@@ -14,7 +14,7 @@ use warpsmith_cuda::TestCase;
 use warpsmith_cuda::toolchain::{HOST_FLAGS, PTX_ARCH};
 use warpsmith_eval::sandbox::{self, Limits, Policy};
 use warpsmith_eval::score::Values;
-use warpsmith_gen::vectors::{ArgRole, LaunchSpec};
+use warpsmith_gen::vectors::LaunchSpec;
 
 /// The comment that opens the test harness of a `cuda_standalone` translation (`warpsmith-cuda`'s
 /// `run_test`): the completion is cut there (or at `int run_test(` or `int main(`, whichever comes first).
@@ -36,12 +36,7 @@ pub fn harness(kernel: &Kernel, specs: &[LaunchSpec]) -> Result<String, String> 
     let mut out = String::new();
     let mut main = format!("int main() {{\n    printf(\"\\n{BEGIN}\\n\");\n");
     for (k, spec) in specs.iter().enumerate() {
-        let inputs: Vec<_> = spec
-            .args
-            .iter()
-            .filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value))
-            .map(|a| a.tensor.clone())
-            .collect();
+        let inputs = spec.inputs();
         let test = TestCase { launch_dim: &spec.launch_dim, inputs: &inputs, expected: None };
         let t = warpsmith_cuda::translate(kernel, &test).map_err(|e| e.to_string())?;
         let start = t.source.find(HARNESS_START).ok_or("the translation has no test harness")?;
