@@ -84,9 +84,11 @@ fn pass(stmts: &[Stmt], target: VarId, ctrl: &BTreeSet<VarId>, live: &mut BTreeS
                 grew |= add(live, r);
             }
             Stmt::Call(e) => {
-                // a tile store or tile atomic names its destination among its arguments
+                // a tile store or tile atomic names its destination among its arguments; an in-place update
+                // of a local (`wp.tile_axpy(a, x, y)`, `wp.transform_set_translation(t, p)`) reads its
+                // arguments into that local
                 let r = reads_of(e);
-                if r.contains(&target) {
+                if r.contains(&target) || updated_local(e).is_some_and(|v| live.contains(&v)) {
                     grew |= add(live, r);
                 }
             }
@@ -129,6 +131,22 @@ fn pass(stmts: &[Stmt], target: VarId, ctrl: &BTreeSet<VarId>, live: &mut BTreeS
         }
     }
     grew
+}
+
+/// The local that a builtin called for its effect updates in place: `y` of `wp.tile_axpy(a, x, y)`, `t` of
+/// `wp.transform_set_translation(t, p)` and `wp.transform_set_rotation(t, q)` (Warp's in-place builtins that
+/// the generator writes as statements).
+fn updated_local(e: &Expr) -> Option<VarId> {
+    let ExprKind::Call(name, args) = &e.kind else { return None };
+    let arg = match *name {
+        "tile_axpy" => args.get(2),
+        "transform_set_translation" | "transform_set_rotation" => args.first(),
+        _ => None,
+    }?;
+    match arg.kind {
+        ExprKind::Var(v) => Some(v),
+        _ => None,
+    }
 }
 
 /// Whether some statement of `stmts` (at any depth) writes `target`.
@@ -175,4 +193,30 @@ pub fn dead_params(k: &Kernel) -> Dead {
         .map(|p| k.vars[p.var].name.clone())
         .collect();
     dead
+}
+
+/// The variables that can influence a write to one of `targets` in `stmts` (stores, atomics, tile stores) or
+/// that are in `seeds`, closed over what they read: the union of the targets' backward slices, iterated to a
+/// fixed point. Flow-insensitive, so it over-approximates like [`dead_params`]: a variable outside the set
+/// cannot change any output; one inside may still not (a value overwritten before it is read).
+///
+/// The generator passes the reads of the stores it is about to append as `seeds`, so that it can fold what
+/// would otherwise be dead into them (liveness by construction).
+pub fn live_vars(stmts: &[Stmt], targets: &[VarId], seeds: impl IntoIterator<Item = VarId>) -> BTreeSet<VarId> {
+    let mut live: BTreeSet<VarId> = seeds.into_iter().collect();
+    loop {
+        let mut grew = false;
+        for &t in targets {
+            grew |= pass(stmts, t, &BTreeSet::new(), &mut live);
+        }
+        if !grew {
+            return live;
+        }
+    }
+}
+
+/// The variables `e` reads, as [`live_vars`] counts them (`array.shape[k]` reads the array's shape, not its
+/// values).
+pub fn expr_reads(e: &Expr) -> BTreeSet<VarId> {
+    reads_of(e)
 }

@@ -9,7 +9,10 @@
 //!   read-only in it or an accumulator whose range is widened by the product of enclosing trip counts;
 //! - array reads index `tid` or `(tid + i) % len`; each thread writes only `out[tid]`; accumulator arrays are
 //!   written only by atomics, at `tid % len` or a literal index below `len`;
-//! - no dead code: every parameter is read and every local is used, or folded into a store or an update.
+//! - no dead code: every parameter and every local is in the backward slice of some output write
+//!   ([`warpsmith_ast::liveness::live_vars`]), not merely read: what a block or the body leaves outside every
+//!   slice is folded into the block's update or the final stores (a vector through all of its components half
+//!   the time, `wp.length`).
 
 use rand::prelude::*;
 use rand::seq::IndexedRandom;
@@ -898,42 +901,53 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// Stores every output, folding in whatever the body left unused (locals, parameters, inputs).
+    /// Stores every output, folding in whatever the body left dead: locals, parameters and inputs that no output
+    /// depends on (liveness by construction). Dead means outside the backward slice of every write, the final
+    /// stores included ([`warpsmith_ast::liveness::live_vars`]), not merely unread: a loop that updates a local
+    /// no store reads is dead code although the local is read (by its own update).
     fn finish(&mut self, body: &mut Vec<Stmt>) {
-        // ground truth from the AST, not the use counters (which count reads of expressions the range
-        // analysis later dropped)
-        let read = reads(body);
-        let mut leftovers: Vec<TExpr> = Vec::new();
-        for i in 0..self.locals.len() {
-            let l = &self.locals[i];
-            if !self.is_index(i) && !read.contains(&l.id) {
-                leftovers.push((Expr::var(l.id, l.ty), l.iv));
-            }
+        let depth = self.cfg.max_expr_depth;
+        let sinks = self.outputs.len().max(1);
+        // the base of each final store (or of the extra atomic of an atomic-only kernel) first, so that what
+        // they read counts as live
+        let mut bases: Vec<TExpr> = Vec::with_capacity(sinks);
+        if self.outputs.is_empty() {
+            let ty = self.accs[0].ty;
+            self.draws = 0;
+            bases.push(self.top_expr_keeping_draws(ty, depth.min(2)));
         }
+        for (_, ty) in self.outputs.clone() {
+            self.draws = 0;
+            bases.push(self.top_expr_keeping_draws(ty, depth));
+        }
+        let targets: Vec<VarId> = self.outputs.iter().map(|o| o.0).chain(self.accs.iter().map(|a| a.id)).collect();
+        let mut seeds: std::collections::BTreeSet<VarId> =
+            bases.iter().flat_map(|b| warpsmith_ast::liveness::expr_reads(&b.0)).collect();
+        let dead = self.dead_locals(0, body, seeds.clone());
+        seeds.extend(dead.iter().map(|&i| self.locals[i].id));
+        let mut leftovers: Vec<TExpr> =
+            dead.into_iter().map(|i| (Expr::var(self.locals[i].id, self.locals[i].ty), self.locals[i].iv)).collect();
+        let live = warpsmith_ast::liveness::live_vars(body, &targets, seeds.iter().copied());
         for v in self.values.clone() {
-            if !read.contains(&v.id) {
+            if !live.contains(&v.id) {
                 leftovers.push((Expr::var(v.id, v.ty), v.iv));
             }
         }
         for a in self.inputs.clone() {
-            if !read.contains(&a.id) {
+            if !live.contains(&a.id) {
                 let index = self.own_index();
                 leftovers.push((Expr { ty: a.ty, kind: ExprKind::Load(a.id, index) }, a.iv));
             }
         }
-        let sinks = self.outputs.len().max(1);
         let mut share: Vec<Vec<TExpr>> = vec![Vec::new(); sinks];
         for (k, e) in leftovers.into_iter().enumerate() {
             share[k % sinks].push(e);
         }
-        let depth = self.cfg.max_expr_depth;
         if self.outputs.is_empty() {
             // atomic-only kernels: the leftovers feed one more atomic update
             let a = self.accs[0];
             let extra: Vec<TExpr> = share.remove(0).into_iter().map(|e| self.convert(e, a.ty)).collect();
-            self.draws = u32::from(extra.iter().any(|e| e.0.has_draw()));
-            let base = self.top_expr_keeping_draws(a.ty, depth.min(2));
-            let (value, _) = Self::sum(a.ty, base, extra);
+            let (value, _) = Self::sum(a.ty, bases.remove(0), extra);
             let (t, _) = self.tid_expr();
             let index = if a.len == 1 {
                 Expr::int(0)
@@ -943,10 +957,9 @@ impl<'a> Gen<'a> {
             let op = if a.family == AtomicOp::Sub { AtomicOp::Add } else { a.family };
             body.push(Stmt::Atomic { op, array: a.id, index, value });
         }
-        for (k, (id, ty)) in self.outputs.clone().into_iter().enumerate() {
+        // one base per output now (the atomic-only kernel's was removed above)
+        for ((k, (id, ty)), base) in self.outputs.clone().into_iter().enumerate().zip(bases) {
             let extra: Vec<TExpr> = std::mem::take(&mut share[k]).into_iter().map(|e| self.convert(e, ty)).collect();
-            self.draws = u32::from(extra.iter().any(|e| e.0.has_draw()));
-            let base = self.top_expr_keeping_draws(ty, depth);
             let (value, _) = Self::sum(ty, base, extra);
             let mut index = self.own_index();
             if ty == Type::I32 && index.len() == 1 {
@@ -1054,22 +1067,6 @@ fn materialize_literals(block: &mut [Stmt]) {
             _ => {}
         }
     }
-}
-
-/// Every variable or array the block reads (targets of assignments are not reads).
-fn reads(block: &[Stmt]) -> std::collections::HashSet<VarId> {
-    let mut out = std::collections::HashSet::new();
-    visit_stmts(block, &mut |s, _| {
-        for e in s.exprs() {
-            e.visit(&mut |e| match &e.kind {
-                ExprKind::Var(v) | ExprKind::Len(v, _) | ExprKind::Load(v, _) => {
-                    out.insert(*v);
-                }
-                _ => {}
-            });
-        }
-    });
-    out
 }
 
 /// True if `l op r` has the same value for every pair of values in the ranges.

@@ -103,6 +103,29 @@ pub fn launch_spec(kernel: &Kernel, seed: u64) -> LaunchSpec {
             (0..n).map(|_| rng.random_range(lo..=hi)).collect()
         }
     };
+    fill(kernel, &mut rng, launch_dim)
+}
+
+/// A wide launch of a non-tile kernel: `extent` threads along `axis` (`axis % ndim`) and the smallest drawn
+/// extent along the others (1-D: `[extent]`; 2-D: at most `extent * 3` threads; 3-D: `extent * 4`), inputs drawn
+/// from `seed` as [`launch_spec`] draws them. The generator's range analysis holds for any launch index below
+/// its `max_launch_dim`, so a wide launch at that extent reaches branches and clamps that the dataset's small
+/// launches never do (`if tid > 183`); `eval` draws some of its fresh inputs this way. A tile kernel gets
+/// [`launch_spec`]'s launch (its extent is a block count).
+pub fn wide_launch_spec(kernel: &Kernel, seed: u64, axis: usize, extent: u32) -> LaunchSpec {
+    if kernel.is_tiled() {
+        return launch_spec(kernel, seed);
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7769_6465_7465_7374); // "widetest"
+    let n = kernel.ndim();
+    let least = if n == 2 { GRID_2D_EXTENT.0 } else { GRID_3D_EXTENT.0 };
+    let launch_dim = (0..n).map(|a| if a == axis % n { extent.max(1) } else { least }).collect();
+    fill(kernel, &mut rng, launch_dim)
+}
+
+/// The arguments of a launch of shape `launch_dim`: inputs drawn from `rng` within each parameter's range,
+/// outputs empty, output adjoint seeds in `[-1, 1]`.
+fn fill(kernel: &Kernel, rng: &mut ChaCha8Rng, launch_dim: Vec<u32>) -> LaunchSpec {
     let mut args = Vec::new();
     let mut grad_outputs = Vec::new();
     for p in &kernel.params {
@@ -208,6 +231,34 @@ mod tests {
                             );
                         }
                         _ => assert!(a.tensor.values.is_empty()),
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn wide_launches_reach_the_extent_along_one_axis_and_keep_launch_shaped_arrays_in_step() {
+        let cfg = Config::default();
+        for cat in Category::ALL {
+            for seed in 0..20 {
+                let k = generate(cat, seed, &cfg);
+                for axis in 0..3 {
+                    let spec = wide_launch_spec(&k, seed, axis, cfg.max_launch_dim);
+                    assert_eq!(spec, wide_launch_spec(&k, seed, axis, cfg.max_launch_dim));
+                    if k.is_tiled() {
+                        assert_eq!(spec, launch_spec(&k, seed), "a tile kernel keeps its block count");
+                        continue;
+                    }
+                    let n = k.ndim();
+                    assert_eq!(spec.launch_dim.len(), n);
+                    assert_eq!(spec.launch_dim[axis % n], cfg.max_launch_dim, "{:?}", spec.launch_dim);
+                    assert!(spec.threads() <= cfg.max_launch_dim * 4, "{:?}", spec.launch_dim);
+                    for (a, p) in spec.args.iter().zip(&k.params) {
+                        if let ParamKind::Array { len: ArrayLen::Launch, .. } = p.kind {
+                            let shape: Vec<u32> = a.tensor.shape.iter().map(|&d| d as u32).collect();
+                            assert_eq!(shape, spec.launch_dim, "{}", a.tensor.name);
+                        }
                     }
                 }
             }

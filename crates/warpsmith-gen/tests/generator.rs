@@ -166,6 +166,31 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
     }
 }
 
+/// Liveness by construction: every local the kernel body defines (but the launch index and the random state)
+/// is in the backward slice of some output write, so no computation is dead code.
+fn no_dead_locals(k: &Kernel) -> Result<(), String> {
+    let targets: Vec<usize> = k
+        .params
+        .iter()
+        .filter(|p| matches!(p.kind, ParamKind::Array { role, .. } if role != ArrayRole::Input))
+        .map(|p| p.var)
+        .collect();
+    let live = warpsmith_ast::liveness::live_vars(&k.body, &targets, []);
+    let mut dead = Vec::new();
+    visit_stmts(&k.body, &mut |s, _| {
+        let defined: Vec<usize> = match s {
+            Stmt::Let { var, value } if !matches!(value.kind, ExprKind::Tid | ExprKind::Call("rand_init", _)) => {
+                vec![*var]
+            }
+            Stmt::Assign { var, .. } | Stmt::SetComponent { var, .. } => vec![*var],
+            Stmt::Unpack { vars, .. } => vars.clone(),
+            _ => Vec::new(),
+        };
+        dead.extend(defined.into_iter().filter(|v| !live.contains(v)).map(|v| k.vars[v].name.clone()));
+    });
+    if dead.is_empty() { Ok(()) } else { Err(format!("dead locals (no output depends on them): {dead:?}")) }
+}
+
 #[test]
 fn seeded_loop_every_category_holds_its_invariants_and_is_deterministic() {
     let cfg = Config::default();
@@ -173,7 +198,7 @@ fn seeded_loop_every_category_holds_its_invariants_and_is_deterministic() {
         let mut ids = HashSet::new();
         for seed in 0..300u64 {
             let k = generate(cat, seed, &cfg);
-            if let Err(why) = check(&k, cat) {
+            if let Err(why) = check(&k, cat).and_then(|()| no_dead_locals(&k)) {
                 panic!("{}", save_failure(cat, seed, &k, &why));
             }
             assert_eq!(generate(cat, seed, &cfg), k, "{}", save_failure(cat, seed, &k, "not deterministic"));
@@ -431,4 +456,50 @@ fn replace_loads(body: &mut [Stmt], array: usize, touched: &mut bool, whole: &mu
             _ => {}
         }
     }
+}
+
+#[test]
+fn the_dead_code_check_rejects_a_value_no_output_reads_and_a_loop_that_only_feeds_itself() {
+    use warpsmith_ast::{BinOp, Expr, Type, VarInfo};
+    let cfg = Config::default();
+    let mut checked = 0;
+    for cat in Category::ALL {
+        for seed in 0..10u64 {
+            let k = generate(cat, seed, &cfg);
+            assert_eq!(no_dead_locals(&k), Ok(()), "{cat:?} {seed}");
+            // the launch index is the body's first statement; the new statements go right after it
+            let tid = match &k.body[0] {
+                Stmt::LaunchIndex { vars } => vars[0],
+                Stmt::Let { var, .. } => *var,
+                _ => continue,
+            };
+            // a local computed from the launch index that nothing reads
+            let mut unread = k.clone();
+            let x = unread.vars.len();
+            unread.vars.push(VarInfo { name: "unread".into(), ty: Type::I32 });
+            let value = Expr::binary(BinOp::Add, Type::I32, Expr::var(tid, Type::I32), Expr::int(3));
+            unread.body.insert(1, Stmt::Let { var: x, value });
+            assert!(no_dead_locals(&unread).is_err_and(|e| e.contains("unread")), "{cat:?} {seed}");
+            // a local read only by its own update in a loop
+            let mut looped = k.clone();
+            let (y, l) = (looped.vars.len(), looped.vars.len() + 1);
+            looped.vars.push(VarInfo { name: "spin".into(), ty: Type::F32 });
+            looped.vars.push(VarInfo { name: "l".into(), ty: Type::I32 });
+            let update = Expr::binary(BinOp::Add, Type::F32, Expr::var(y, Type::F32), Expr::float(0.5));
+            looped.body.insert(1, Stmt::Let { var: y, value: Expr::float(1.0) });
+            looped.body.insert(
+                2,
+                Stmt::For {
+                    var: l,
+                    count: Expr::int(3),
+                    body: vec![Stmt::Assign { var: y, value: update }],
+                    reversed: false,
+                    as_while: false,
+                },
+            );
+            assert!(no_dead_locals(&looped).is_err_and(|e| e.contains("spin")), "{cat:?} {seed}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 150, "{checked}");
 }

@@ -17,7 +17,7 @@ use warpsmith_dataset::export::{Task, shards};
 use warpsmith_eval::predictions::{Prediction, code_of, normalized, screen};
 use warpsmith_eval::sandbox::{self, Isolation, Limits, Policy};
 use warpsmith_eval::score::{ADJOINT_TOLERANCE, FORWARD_TOLERANCE, Outcome, Values, difference, summarize};
-use warpsmith_gen::vectors::{ArgRole, LaunchSpec, launch_spec};
+use warpsmith_gen::vectors::{ArgRole, LaunchSpec, launch_spec, wide_launch_spec};
 
 /// Flags of `eval`.
 #[derive(clap::Args, Debug)]
@@ -48,6 +48,10 @@ pub struct EvalArgs {
     /// Address space one sandboxed process may map, in GiB.
     #[arg(long, default_value_t = 8)]
     memory_gib: u64,
+    /// Sets of fresh inputs per record besides the stored ones (each one more launch per completion, not another
+    /// compile): more sets catch more changed thresholds at a small cost in time.
+    #[arg(long, default_value_t = FRESH_SETS)]
+    fresh_sets: u64,
     /// Skips the screen that refuses preprocessor directives, `extern`, inline assembly and Python calls in a
     /// kernel function (`warpsmith_eval::predictions::screen`): for testing the sandbox alone.
     #[arg(long, hide = true)]
@@ -107,9 +111,10 @@ struct Reply {
     runs: Vec<RunOut>,
 }
 
-/// Sets of fresh inputs per record, besides the stored ones: a changed threshold or constant that the stored
-/// inputs happen not to expose gets two more chances (each set is another launch, not another compile).
-pub const FRESH_SETS: u64 = 2;
+/// Sets of fresh inputs per record by default (`--fresh-sets`), besides the stored ones: a changed threshold or
+/// constant that the stored inputs happen not to expose gets more chances (each set is another launch, not
+/// another compile). Sets 1 and 3 are wide launches along the first and second axis.
+pub const FRESH_SETS: u64 = 4;
 
 /// A record's reference: its two launches and Warp's results on them, or why there is none.
 type Reference = Result<RefData, String>;
@@ -188,18 +193,24 @@ fn eval_once(ctx: &Ctx, req: &serde_json::Value, pch_writable: bool) -> anyhow::
     Ok((Err(format!("{why}; stderr: {}", tail(&done.stderr, 600))), seconds))
 }
 
-/// The launches of a record: its stored inputs, then [`FRESH_SETS`] sets of fresh ones drawn with the evaluation
-/// salt (`EVAL_SALT + k`), the kernel regenerated from the record's category and seed.
-fn specs(r: &Record, config: &warpsmith_gen::Config) -> anyhow::Result<(warpsmith_ast::Kernel, Vec<LaunchSpec>)> {
+/// The launches of a record: its stored inputs, then `fresh` sets of fresh ones drawn with the evaluation salt
+/// (`EVAL_SALT + k`), every other one a wide launch ([`wide_launch_spec`]), the kernel regenerated from the
+/// record's category and seed.
+fn specs(
+    r: &Record,
+    config: &warpsmith_gen::Config,
+    fresh: u64,
+) -> anyhow::Result<(warpsmith_ast::Kernel, Vec<LaunchSpec>)> {
     let category = serde_json::from_value(serde_json::Value::String(r.category.clone()))
         .with_context(|| format!("record {}: unknown category {}", r.id, r.category))?;
     let kernel = warpsmith_gen::generate(category, r.seed, config);
-    if kernel.name != r.name {
+    if warpsmith_ast::canonical_id(&kernel) != r.id {
         bail!(
-            "record {}: its seed regenerates kernel {}, not {} (another generator version?)",
+            "record {}: its seed regenerates another kernel ({}), so fresh inputs cannot be drawn for it (a dataset \
+             of another warpsmith version? this is {})",
             r.id,
             kernel.name,
-            r.name
+            env!("CARGO_PKG_VERSION")
         );
     }
     let mut stored = launch_spec(&kernel, r.seed);
@@ -211,7 +222,16 @@ fn specs(r: &Record, config: &warpsmith_gen::Config) -> anyhow::Result<(warpsmit
     }
     stored.grad_outputs = r.grad_outputs.clone();
     let mut out = vec![stored];
-    out.extend((0..FRESH_SETS).map(|k| launch_spec(&kernel, r.seed ^ warpsmith_eval::EVAL_SALT.wrapping_add(k))));
+    out.extend((0..fresh).map(|k| {
+        let seed = r.seed ^ warpsmith_eval::EVAL_SALT.wrapping_add(k);
+        if k % 2 == 1 {
+            // every other set a wide launch along the next axis: the generator promises valid kernels up to
+            // `max_launch_dim` threads an axis, and branches on the launch index open only there
+            wide_launch_spec(&kernel, seed, (k / 2) as usize, config.max_launch_dim)
+        } else {
+            launch_spec(&kernel, seed)
+        }
+    }));
     Ok((kernel, out))
 }
 
@@ -353,7 +373,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
     bar.set_message("reference");
     let reference_of = |id: String, first: bool| -> anyhow::Result<(String, Reference)> {
         let r = &records[&id];
-        let (kernel, specs) = specs(r, &config)?;
+        let (kernel, specs) = specs(r, &config, a.fresh_sets)?;
         let harness = match a.task {
             Task::PythonToStandaloneCuda => match crate::eval_standalone::harness(&kernel, &specs) {
                 Ok(h) => Some(h),

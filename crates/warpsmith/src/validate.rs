@@ -182,6 +182,19 @@ pub fn run(a: &ValidateArgs) -> anyhow::Result<ExitCode> {
         eprintln!("invalid: run the same generate command again to finish it");
         return Ok(ExitCode::FAILURE);
     }
+    if manifest.run.warpsmith_version != env!("CARGO_PKG_VERSION") {
+        // every record is regenerated from its seed below, and another version's generator draws other kernels
+        println!(
+            "manifest.json: made by warpsmith {}, this is warpsmith {}",
+            manifest.run.warpsmith_version,
+            env!("CARGO_PKG_VERSION")
+        );
+        eprintln!(
+            "invalid for this version: its records cannot be regenerated here; validate it with warpsmith {}",
+            manifest.run.warpsmith_version
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     let config: Option<warpsmith_gen::Config> = serde_json::from_value(manifest.run.config.clone()).ok();
     let mut set = SetChecker::new(&manifest);
     let mut per_record = Vec::new();

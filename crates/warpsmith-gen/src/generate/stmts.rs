@@ -1,6 +1,10 @@
 //! Statements: conditions, conversions, assignments and updates, `if`/`for`/atomic statements, unpacking and
 //! the category's required constructs.
 
+use std::collections::BTreeSet;
+
+use warpsmith_ast::liveness::live_vars;
+
 use super::*;
 
 impl Gen<'_> {
@@ -109,6 +113,12 @@ impl Gen<'_> {
             (Type::F32, Type::I32) => {
                 (Expr::construct(Type::I32, vec![x]), Interval::new(iv.lo.trunc(), iv.hi.trunc()))
             }
+            (Type::Vec(n), Type::F32) if self.rng.random_bool(0.5) => {
+                // every component counts: a folded vector whose other components nothing reads is dead code
+                // in all but name
+                let nf = f64::from(n);
+                (Expr::call("length", Type::F32, vec![x]), Interval::new(0.0, iv.mag() * nf.sqrt()))
+            }
             (Type::Vec(n), Type::F32) => {
                 let k = self.rng.random_range(0..n);
                 (Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(x), k, None) }, iv)
@@ -165,12 +175,32 @@ impl Gen<'_> {
         extra.into_iter().fold(base, |(a, ia), (b, ib)| (Expr::binary(BinOp::Add, ty, a, b), ia.add(ib)))
     }
 
-    /// Unused, readable locals declared at index `from` or later, as expressions of type `to`; marks them used.
-    pub(super) fn unused_since(&mut self, from: usize, to: Type) -> Vec<TExpr> {
-        let idx: Vec<usize> = (from..self.locals.len())
-            .filter(|&i| !self.is_index(i) && self.locals[i].uses == 0 && !self.locals[i].frozen)
-            .collect();
-        idx.into_iter()
+    /// Locals declared at index `from` or later that no output can depend on, given `body` and the variables in
+    /// `seeds` taken as live, latest first: folding each makes live whatever it was computed from, so the next
+    /// is looked for with it among the seeds. Excludes the launch index, the random state and frozen
+    /// accumulators (not readable yet).
+    pub(super) fn dead_locals(&self, from: usize, body: &[Stmt], mut seeds: BTreeSet<VarId>) -> Vec<usize> {
+        let targets: Vec<VarId> = self.outputs.iter().map(|o| o.0).chain(self.accs.iter().map(|a| a.id)).collect();
+        let mut out = Vec::new();
+        loop {
+            let live = live_vars(body, &targets, seeds.iter().copied());
+            let dead = (from..self.locals.len()).rev().find(|&i| {
+                let l = &self.locals[i];
+                !self.is_index(i) && Some(i) != self.state && !l.frozen && !live.contains(&l.id)
+            });
+            let Some(i) = dead else { return out };
+            seeds.insert(self.locals[i].id);
+            out.push(i);
+        }
+    }
+
+    /// [`Gen::dead_locals`] of a block that ends with an update of an enclosing local: everything declared
+    /// before `from` is taken as live (what flows into the enclosing scope is folded there if it is dead), as
+    /// expressions of type `to`; marks them used.
+    pub(super) fn dead_in_block(&mut self, from: usize, body: &[Stmt], to: Type) -> Vec<TExpr> {
+        let outer: BTreeSet<VarId> = self.locals[..from].iter().map(|l| l.id).collect();
+        self.dead_locals(from, body, outer)
+            .into_iter()
             .map(|i| {
                 self.locals[i].uses += 1;
                 let l = &self.locals[i];
@@ -313,7 +343,8 @@ impl Gen<'_> {
             let t = self.lit(if ty == Type::I32 { ty } else { Type::F32 });
             self.convert(t, ty)
         } else {
-            extra.swap_remove(0)
+            let first = extra.remove(0);
+            std::mem::take(&mut extra).into_iter().fold(first, |a, b| Self::mean(ty, a, b))
         };
         let value = if is_acc && extra.is_empty() && matches!(e.kind, ExprKind::Float(_) | ExprKind::Int(_)) {
             let trips: f64 = self.trips[self.locals[l].level..].iter().map(|&t| f64::from(t)).product();
@@ -337,6 +368,22 @@ impl Gen<'_> {
             e
         };
         out.push(Stmt::Assign { var: id, value });
+    }
+
+    /// `(a + b) // 2` for integers, `0.5 * (a + b)` otherwise (`a + b` for a transform, which has no scalar
+    /// product in the standalone translation): folds two values into one that stays in the hull of their ranges,
+    /// so that a fallback update can take every value a block left dead.
+    pub(super) fn mean(ty: Type, (a, ia): TExpr, (b, ib): TExpr) -> TExpr {
+        let sum = Expr::binary(BinOp::Add, ty, a, b);
+        let s = ia.add(ib);
+        match ty {
+            Type::I32 => (
+                Expr::binary(BinOp::FloorDiv, ty, sum, Expr::int(2)),
+                Interval::new((s.lo / 2.0).floor(), (s.hi / 2.0).ceil()),
+            ),
+            Type::Transform => (sum, s),
+            _ => (Expr::binary(BinOp::Mul, ty, Expr::float(0.5), sum), s.scale(0.5)),
+        }
     }
 
     /// Chooses what an `if`'s branches update: an enclosing loop's accumulator, an assignable local at this
@@ -379,7 +426,7 @@ impl Gen<'_> {
         let ty = match target {
             Target::Plain(l) | Target::Acc(l) => self.locals[l].ty,
         };
-        let extra = self.unused_since(mark, ty);
+        let extra = self.dead_in_block(mark, &out, ty);
         let before = out.len();
         for _ in 0..4 {
             self.update_target(target, extra.clone(), &mut out);

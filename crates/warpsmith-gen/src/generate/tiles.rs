@@ -543,6 +543,9 @@ impl Gen<'_> {
         }
         let a = self.pick_tile(tiles)?;
         let (ea, ia) = (Expr::var(tiles[a].id, ty), tiles[a].iv);
+        // a production refused by the range check reads nothing: its operands keep their `used` flags
+        let saved: (Vec<bool>, Vec<bool>) =
+            (tiles.iter().map(|t| t.used).collect(), reds.iter().map(|r| r.used).collect());
         let (e, iv) = match self.rng.random_range(0..8) {
             7 => {
                 // a reduction broadcast back over the tile: centring (`t - broadcast(sum)`), offsets, scaling
@@ -620,6 +623,8 @@ impl Gen<'_> {
             _ => (Expr::unary(UnOp::Neg, ea), ia.neg()),
         };
         if !iv.is_finite() || !iv.within(F_BOUND) {
+            tiles.iter_mut().zip(saved.0).for_each(|(t, u)| t.used = u);
+            reds.iter_mut().zip(saved.1).for_each(|(r, u)| r.used = u);
             return None;
         }
         tiles[a].used = true;
