@@ -1032,6 +1032,8 @@ pub(crate) fn redundant(e: &Expr) -> bool {
         ExprKind::Binary(BinOp::Sub | BinOp::Div | BinOp::Mod, a, b) if a == b => true,
         ExprKind::Binary(BinOp::Mul, a, b) => one(a) || one(b),
         ExprKind::Binary(BinOp::Div, _, b) => one(b),
+        // both branches the same: the condition is dead code
+        ExprKind::Call("where", args) if args.len() == 3 && args[1] == args[2] => true,
         ExprKind::Call(name, args) => {
             let same = args.iter().enumerate().any(|(i, a)| !is_const(a) && args[i + 1..].contains(a));
             let lit_arg = args.len() == 1 && is_const(&args[0]) && !matches!(*name, "diag" | "static");

@@ -31,8 +31,9 @@ impl Gen<'_> {
         }
         if depth > 1 && self.rng.random_bool(0.05) {
             // a guard on a float value, as numerical code writes it: `wp.isfinite(x) and ...`,
-            // `wp.isnan(x) or ...`, `wp.isinf(x) or ...`
-            let (x, _) = self.expr(Type::F32, depth - 1);
+            // `wp.isnan(x) or ...`, `wp.isinf(x) or ...`; on a value the kernel has (its constants would be dead
+            // code: every value here is finite)
+            let (x, _) = self.var_leaf(Type::F32);
             let (c, _) = self.cond(depth - 1);
             let (name, op) = *[("isfinite", BinOp::And), ("isnan", BinOp::Or), ("isinf", BinOp::Or)]
                 .choose(&mut self.rng)
@@ -76,6 +77,7 @@ impl Gen<'_> {
         };
         // a comparison whose outcome the ranges already decide is a dead branch: retry a few times
         let mut cmp = None;
+        let mut decided = true;
         for _ in 0..6 {
             let (rhs, riv) = match liv {
                 Some(l) if self.rng.random_bool(0.6) => self.split_point(l, lty),
@@ -83,11 +85,20 @@ impl Gen<'_> {
                 _ => self.expr(lty, depth.saturating_sub(1)),
             };
             let op = *ops.choose(&mut self.rng).unwrap_or(&BinOp::Lt);
-            let decided = rhs == lhs || liv.is_some_and(|l| decides(op, l, riv));
+            decided = rhs == lhs || liv.is_some_and(|l| decides(op, l, riv));
             cmp = Some(Expr::binary(op, Type::Bool, lhs.clone(), rhs));
             if !decided {
                 break;
             }
+        }
+        if decided {
+            // the ranges decide every comparison tried (a left side of one value): a residue test of the launch
+            // index splits the threads instead, so that neither branch is dead code
+            let (t, _) = self.tid_expr();
+            let k = self.rng.random_range(2..5i64);
+            let m = Expr::binary(BinOp::Mod, Type::I32, t, Expr::int(k));
+            let op = if self.rng.random_bool(0.5) { BinOp::Eq } else { BinOp::Ne };
+            return (Expr::binary(op, Type::Bool, m, Expr::int(0)), b);
         }
         (cmp.unwrap_or(Expr { ty: Type::Bool, kind: ExprKind::Bool(true) }), b)
     }
