@@ -452,7 +452,13 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
         return Err(e);
     }
     outcomes.sort_by_key(|o| o.line);
-    let summary = summarize(task_name(a.task), &a.split, &outcomes, isolation, task_note(a.task));
+    let note = format!(
+        "{} Input sets: the stored one and {} fresh (every other one a wide launch, {} threads along one axis).",
+        task_note(a.task),
+        a.fresh_sets,
+        config.max_launch_dim
+    );
+    let summary = summarize(task_name(a.task), &a.split, &outcomes, isolation, &note);
     let out = a.out.clone().unwrap_or_else(|| PathBuf::from(format!("eval-{}", task_name(a.task))));
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut lines = String::new();
