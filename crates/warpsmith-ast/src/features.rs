@@ -128,14 +128,14 @@ fn expr_features(e: &crate::Expr, f: &mut BTreeSet<String>) {
                 .into(),
             ),
             ExprKind::Binary(op, ..) => Some(format!("op:{}", op_name(*op))),
-            ExprKind::Call(name, _) => Some((*name).into()),
+            ExprKind::Call(name, _) => Some(name.name().into()),
             ExprKind::Construct(_) => Some(e.ty.short_name()),
             ExprKind::Load(..) => Some("stmt:load".into()),
             ExprKind::Component(_, _, j) => {
                 Some(if j.is_some() { "op:matrix_index" } else { "op:vector_index" }.into())
             }
             ExprKind::Len(..) => Some("op:shape".into()),
-            ExprKind::FuncRef(name) => Some((*name).into()),
+            ExprKind::FuncRef(name) => Some(name.name().into()),
             ExprKind::FuncCall(..) => Some("stmt:func_call".into()),
             ExprKind::Field(..) => Some("op:field".into()),
             ExprKind::Kw(..) | ExprKind::Tuple(_) => None,

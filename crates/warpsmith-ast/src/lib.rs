@@ -8,12 +8,14 @@
 //!
 //! This crate does no I/O.
 
+mod builtin;
 mod features;
 pub mod liveness;
 mod print;
 pub mod text;
 mod types;
 
+pub use builtin::{Builtin, Family, Gradient};
 pub use features::{WARP_MAX_UNROLL, features, mutates_in_dynamic_loop};
 pub use print::{canonical, canonical_id, python_module, python_module_with_names};
 pub use types::Type;
@@ -337,7 +339,7 @@ pub enum ExprKind {
     /// A binary operator.
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// A builtin call `wp.name(args)`.
-    Call(&'static str, Vec<Expr>),
+    Call(Builtin, Vec<Expr>),
     /// A constructor or cast: `wp.float32(x)`, `wp.vec3(a, b, c)`, `wp.mat22(...)`.
     Construct(Vec<Expr>),
     /// `array[i]`, `array[i, j]` or `array[i, j, k]`: one `int32` index per array dimension.
@@ -357,7 +359,7 @@ pub enum ExprKind {
     Tuple(Vec<Expr>),
     /// A builtin named as a value, `wp.sin`, as the function argument of `wp.tile_map`/`wp.tile_reduce`.
     /// Typed `float32` (the element type it maps).
-    FuncRef(&'static str),
+    FuncRef(Builtin),
 }
 
 /// Unary operators.
@@ -488,7 +490,7 @@ impl Expr {
         Expr { ty: a.ty, kind: ExprKind::Unary(op, Box::new(a)) }
     }
     /// A builtin call `wp.name(args)` with result type `ty`.
-    pub fn call(name: &'static str, ty: Type, args: Vec<Expr>) -> Self {
+    pub fn call(name: Builtin, ty: Type, args: Vec<Expr>) -> Self {
         Expr { ty, kind: ExprKind::Call(name, args) }
     }
     /// A constructor or cast to `ty`.
@@ -661,11 +663,11 @@ mod tests {
     #[test]
     fn a_draw_is_a_call_on_a_generator_state_at_any_depth() {
         let state = Expr::var(0, Type::U32);
-        let draw = Expr::call("randf", Type::F32, vec![state]);
+        let draw = Expr::call(Builtin::Randf, Type::F32, vec![state]);
         let sum = Expr::binary(BinOp::Add, Type::F32, Expr::float(1.0), draw.clone());
         assert!(draw.is_draw() && draw.has_draw());
         assert!(!sum.is_draw() && sum.has_draw());
-        let plain = Expr::call("sin", Type::F32, vec![Expr::var(1, Type::F32)]);
+        let plain = Expr::call(Builtin::Sin, Type::F32, vec![Expr::var(1, Type::F32)]);
         assert!(!plain.is_draw() && !plain.has_draw());
     }
 }

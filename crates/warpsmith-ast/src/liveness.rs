@@ -9,7 +9,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::{ArrayRole, Expr, ExprKind, Kernel, ParamKind, Stmt, VarId};
+use crate::{ArrayRole, Builtin, Expr, ExprKind, Kernel, ParamKind, Stmt, VarId};
 
 /// Parameters that cannot influence any output, and output arrays that no input can influence.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -139,8 +139,8 @@ fn pass(stmts: &[Stmt], target: VarId, ctrl: &BTreeSet<VarId>, live: &mut BTreeS
 fn updated_local(e: &Expr) -> Option<VarId> {
     let ExprKind::Call(name, args) = &e.kind else { return None };
     let arg = match *name {
-        "tile_axpy" => args.get(2),
-        "transform_set_translation" | "transform_set_rotation" => args.first(),
+        Builtin::TileAxpy => args.get(2),
+        Builtin::TransformSetTranslation | Builtin::TransformSetRotation => args.first(),
         _ => None,
     }?;
     match arg.kind {

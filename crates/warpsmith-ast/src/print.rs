@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::ParamKind::Array;
-use crate::{AtomicOp, BinOp, Expr, ExprKind, Kernel, ParamKind, Stmt, UnOp, VarId};
+use crate::{AtomicOp, BinOp, Builtin, Expr, ExprKind, Kernel, ParamKind, Stmt, UnOp, VarId};
 
 /// The import line every module starts with.
 const HEADER: &str = "import warp as wp\n\n\n";
@@ -138,7 +138,7 @@ fn header(kernel: &Kernel) -> String {
     let mut matmul = false;
     crate::visit_stmts(&kernel.body, &mut |s, _| {
         for e in s.exprs() {
-            e.visit(&mut |x| matmul |= matches!(x.kind, ExprKind::Call("tile_matmul", _)));
+            e.visit(&mut |x| matmul |= matches!(x.kind, ExprKind::Call(Builtin::TileMatmul, _)));
         }
     });
     if matmul {
@@ -369,7 +369,9 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
             };
             (format!("{}.{}", n.var(k, *v), n.field(k, s, usize::from(*f))), PREC_ATOM)
         }
-        ExprKind::Call(name @ ("float" | "int" | "len"), a) => (format!("{name}({})", args(k, n, a)), PREC_ATOM),
+        ExprKind::Call(name @ (Builtin::Float | Builtin::Int | Builtin::Len), a) => {
+            (format!("{name}({})", args(k, n, a)), PREC_ATOM)
+        }
         ExprKind::Call(name, a) => (format!("wp.{name}({})", args(k, n, a)), PREC_ATOM),
         ExprKind::Construct(a) => (format!("{}({})", e.ty.warp_name(), args(k, n, a)), PREC_ATOM),
         ExprKind::Load(arr, idx) => {

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
-use warpsmith_ast::{ArrayLen, ArrayRole, BinOp, Expr, ExprKind, Kernel, ParamKind, Stmt, Type, UnOp, VarId};
+use warpsmith_ast::{ArrayLen, ArrayRole, BinOp, Builtin, Expr, ExprKind, Kernel, ParamKind, Stmt, Type, UnOp, VarId};
 use warpsmith_gen::vectors::Tensor;
 
 use crate::helpers::{AtomicKind, Elem, Helper};
@@ -481,8 +481,8 @@ impl<'k> Emitter<'k> {
                     return Err(EmitError::Unsupported("unpacking a non-call".into()));
                 };
                 self.need(match *name {
-                    "quat_to_axis_angle" => Helper::QuatToAxisAngle,
-                    "transform_decompose" => Helper::TransformDecompose,
+                    Builtin::QuatToAxisAngle => Helper::QuatToAxisAngle,
+                    Builtin::TransformDecompose => Helper::TransformDecompose,
                     other => return Err(EmitError::Unsupported(format!("unpacking wp.{other}"))),
                 });
                 let mut call_args = Vec::new();
@@ -578,7 +578,7 @@ impl<'k> Emitter<'k> {
                 let name = f.def.name.clone();
                 (format!("{name}({})", self.args(args)?), P_ATOM)
             }
-            ExprKind::Call(name, args) => self.call(name, e.ty, args)?,
+            ExprKind::Call(name, args) => self.call(*name, e.ty, args)?,
             ExprKind::Construct(args) => self.construct(e.ty, args)?,
             ExprKind::Load(arr, idx) => {
                 let i = self.flat_index(idx)?;
@@ -761,37 +761,37 @@ fn const_value(e: &Expr) -> Option<f64> {
 }
 
 /// Builtins translated by a helper of the builtin's own name: (name, type of the first argument, helper).
-const SAME_NAME: &[(&str, Type, Helper)] = &[
-    ("div_approx", Type::F32, Helper::DivApprox),
-    ("frac", Type::F32, Helper::Frac),
-    ("step", Type::F32, Helper::Step),
-    ("bit_count", Type::I32, Helper::BitCount),
-    ("sign", Type::F32, Helper::Sign),
-    ("sign", Type::I32, Helper::SignI),
-    ("degrees", Type::F32, Helper::Degrees),
-    ("radians", Type::F32, Helper::Radians),
-    ("lerp", Type::F32, Helper::LerpF),
-    ("quat_slerp", Type::Quat, Helper::QuatSlerp),
-    ("quat_inverse", Type::Quat, Helper::QuatInverse),
-    ("quat_from_axis_angle", Type::Vec(3), Helper::QuatFromAxisAngle),
-    ("quat_rpy", Type::F32, Helper::QuatRpy),
-    ("transform_to_matrix", Type::Transform, Helper::TransformToMatrix),
-    ("transform_compose", Type::Vec(3), Helper::TransformCompose),
-    ("quat_to_euler", Type::Quat, Helper::QuatToEuler),
-    ("quat_from_euler", Type::Vec(3), Helper::QuatFromEuler),
-    ("quat_twist", Type::Vec(3), Helper::QuatTwist),
-    ("quat_twist_angle", Type::Vec(3), Helper::QuatTwist),
-    ("quat_twist_angle_signed", Type::Vec(3), Helper::QuatTwist),
-    ("transform_from_matrix", Type::Mat(4), Helper::TransformFromMatrix),
-    ("inverse_approx", Type::Mat(3), Helper::InverseApprox3),
-    ("spatial_adjoint", Type::Mat(3), Helper::SpatialAdjoint),
-    ("lower_bound", Type::F32, Helper::LowerBound),
-    ("randu", Type::U32, Helper::RandU),
-    ("poisson", Type::U32, Helper::Poisson),
-    ("quat_to_rpy", Type::Quat, Helper::QuatToRpy),
-    ("inverse", Type::Mat(3), Helper::Inverse3),
-    ("nonzero", Type::I32, Helper::NonzeroI),
-    ("skew", Type::Vec(3), Helper::Skew),
+const SAME_NAME: &[(Builtin, Type, Helper)] = &[
+    (Builtin::DivApprox, Type::F32, Helper::DivApprox),
+    (Builtin::Frac, Type::F32, Helper::Frac),
+    (Builtin::Step, Type::F32, Helper::Step),
+    (Builtin::BitCount, Type::I32, Helper::BitCount),
+    (Builtin::Sign, Type::F32, Helper::Sign),
+    (Builtin::Sign, Type::I32, Helper::SignI),
+    (Builtin::Degrees, Type::F32, Helper::Degrees),
+    (Builtin::Radians, Type::F32, Helper::Radians),
+    (Builtin::Lerp, Type::F32, Helper::LerpF),
+    (Builtin::QuatSlerp, Type::Quat, Helper::QuatSlerp),
+    (Builtin::QuatInverse, Type::Quat, Helper::QuatInverse),
+    (Builtin::QuatFromAxisAngle, Type::Vec(3), Helper::QuatFromAxisAngle),
+    (Builtin::QuatRpy, Type::F32, Helper::QuatRpy),
+    (Builtin::TransformToMatrix, Type::Transform, Helper::TransformToMatrix),
+    (Builtin::TransformCompose, Type::Vec(3), Helper::TransformCompose),
+    (Builtin::QuatToEuler, Type::Quat, Helper::QuatToEuler),
+    (Builtin::QuatFromEuler, Type::Vec(3), Helper::QuatFromEuler),
+    (Builtin::QuatTwist, Type::Vec(3), Helper::QuatTwist),
+    (Builtin::QuatTwistAngle, Type::Vec(3), Helper::QuatTwist),
+    (Builtin::QuatTwistAngleSigned, Type::Vec(3), Helper::QuatTwist),
+    (Builtin::TransformFromMatrix, Type::Mat(4), Helper::TransformFromMatrix),
+    (Builtin::InverseApprox, Type::Mat(3), Helper::InverseApprox3),
+    (Builtin::SpatialAdjoint, Type::Mat(3), Helper::SpatialAdjoint),
+    (Builtin::LowerBound, Type::F32, Helper::LowerBound),
+    (Builtin::Randu, Type::U32, Helper::RandU),
+    (Builtin::Poisson, Type::U32, Helper::Poisson),
+    (Builtin::QuatToRpy, Type::Quat, Helper::QuatToRpy),
+    (Builtin::Inverse, Type::Mat(3), Helper::Inverse3),
+    (Builtin::Nonzero, Type::I32, Helper::NonzeroI),
+    (Builtin::Skew, Type::Vec(3), Helper::Skew),
 ];
 
 fn paren((s, p): (String, u8), need: u8) -> String {

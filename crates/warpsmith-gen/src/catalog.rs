@@ -5,9 +5,11 @@
 
 use std::sync::OnceLock;
 
+use warpsmith_ast::{Builtin, Gradient};
+
 /// One builtin of Warp's registry.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
-pub struct Builtin {
+pub struct RegistryEntry {
     /// Registry name (`sin`, `tile_load`, `add`; operators appear under their builtin names).
     pub name: String,
     /// Warp's documentation group (`Scalar Math`, `Tile Primitives`, ...).
@@ -30,12 +32,12 @@ pub struct Catalog {
     /// The warp-lang version whose registry this is.
     pub warp_version: String,
     /// Every builtin, sorted by name.
-    pub builtins: Vec<Builtin>,
+    pub builtins: Vec<RegistryEntry>,
 }
 
 impl Catalog {
     /// The builtin named `name`, if the registry has it.
-    pub fn get(&self, name: &str) -> Option<&Builtin> {
+    pub fn get(&self, name: &str) -> Option<&RegistryEntry> {
         self.builtins.binary_search_by(|b| b.name.as_str().cmp(name)).ok().map(|i| &self.builtins[i])
     }
 }
@@ -92,110 +94,19 @@ pub fn builtins_called(code: &str) -> std::collections::BTreeSet<&'static str> {
     out
 }
 
-/// Builtins Warp's registry marks as not differentiable whose value is nonetheless piecewise constant in their
-/// float arguments, or independent of them (rounding, sign tests, integer casts and bit operations, indices,
-/// random numbers from an integer state, `poisson` and `sample_cdf` whose results are integers, `static`
-/// folding a constant expression of literals before code generation): their true gradient is zero almost
-/// everywhere, which is what Warp's backward pass gives, so a kernel using them can still be checked against
-/// finite differences.
-pub const ZERO_GRADIENT: &[&str] = &[
-    "argmax",
-    "argmin",
-    "atomic_and",
-    "atomic_cas",
-    "atomic_exch",
-    "atomic_or",
-    "atomic_xor",
-    "bit_and",
-    "bit_count",
-    "bit_or",
-    "bit_xor",
-    "bool",
-    "ceil",
-    "floor",
-    "floordiv",
-    "identity",
-    "index",
-    "int",
-    "int16",
-    "int32",
-    "int64",
-    "int8",
-    "invert",
-    "isfinite",
-    "isinf",
-    "isnan",
-    "len",
-    "load",
-    "lower_bound",
-    "lshift",
-    "nonzero",
-    "poisson",
-    "quat_identity",
-    "rand_init",
-    "randf",
-    "randi",
-    "randn",
-    "randu",
-    "range",
-    "reversed",
-    "rint",
-    "round",
-    "rshift",
-    "sample_cdf",
-    "sample_triangle",
-    "sample_unit_cube",
-    "sample_unit_disk",
-    "sample_unit_hemisphere",
-    "sample_unit_hemisphere_surface",
-    "sample_unit_ring",
-    "sample_unit_sphere",
-    "sample_unit_sphere_surface",
-    "sample_unit_square",
-    "sign",
-    "static",
-    "step",
-    "store",
-    "tid",
-    "tile_arange",
-    "tile_argmax",
-    "tile_argmin",
-    "tile_full",
-    "tile_ones",
-    "tile_zeros",
-    "transform_identity",
-    "trunc",
-    "uint16",
-    "uint32",
-    "uint64",
-    "uint8",
-    "unot",
-    "zeros",
-];
-
-/// Builtins Warp's registry marks differentiable whose adjoint is not the derivative: `assign_inplace`
-/// (`v[k] = x`) passes the component's adjoint to `x` but leaves it on `v[k]` as well (`adj_assign_inplace` in
-/// `warp/native/vec.h`; Warp's `enable_vector_component_overwrites` option exists for this), so the overwritten
-/// value's inputs receive a gradient they do not have. `transform_set_translation` and `transform_set_rotation`
-/// (in place on a transform) do the same (`adj_transform_set_*` in `warp/native/spatial.h`). `add_inplace` and
-/// `sub_inplace` (`v[k] += x`, `v[k] -= x`) update the vector in place, so the adjoint of an earlier read of it
-/// (`s = length(v); v[0] -= s`) is evaluated at the updated value: 4.59 where the derivative is 6.59 (reproducer
-/// in FINDINGS.md).
-pub const INEXACT_ADJOINT: &[&str] =
-    &["add_inplace", "assign_inplace", "sub_inplace", "transform_set_rotation", "transform_set_translation"];
-
 /// The builtins among `features` (spelled as in [`crate::catalog`]'s features, see [`builtin_of_feature`]) that
 /// Warp's registry marks not differentiable although their value varies with their float arguments (e.g.
 /// `tile_max`, `tile_min`, `tile_reduce`, `frac`): Warp's backward pass gives no adjoint through them, so a
-/// gradient check would compare a zero adjoint with a nonzero finite difference. Empty when every builtin has an
-/// adjoint or a true zero gradient ([`ZERO_GRADIENT`]).
+/// gradient check would compare a zero adjoint with a nonzero finite difference, and those whose adjoint Warp
+/// computes deliberately inexactly. Both are read from the builtin table's gradient class
+/// ([`Gradient::NoAdjoint`], [`Gradient::Inexact`]). Empty when every builtin has an exact adjoint or a true zero
+/// gradient ([`Gradient::Zero`]).
 pub fn gradient_gaps<'a>(features: impl IntoIterator<Item = &'a String>) -> Vec<&'static str> {
     let mut gaps: Vec<&'static str> = features
         .into_iter()
         .filter_map(|f| builtin_of_feature(f))
         .filter(|b| {
-            INEXACT_ADJOINT.contains(b)
-                || catalog().get(b).is_some_and(|e| !e.differentiable) && !ZERO_GRADIENT.contains(b)
+            Builtin::from_name(b).is_some_and(|b| matches!(b.gradient(), Gradient::NoAdjoint | Gradient::Inexact))
         })
         .collect();
     gaps.sort_unstable();
@@ -206,6 +117,7 @@ pub fn gradient_gaps<'a>(features: impl IntoIterator<Item = &'a String>) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use warpsmith_ast::Family;
 
     #[test]
     fn the_committed_catalog_is_warps_1_19_registry() {
@@ -235,10 +147,23 @@ mod tests {
         assert_eq!(gradient_gaps(&f(&["floor", "sign", "int32", "tid", "sin"])), Vec::<&str>::new());
         assert_eq!(gradient_gaps(&f(&["tile_reduce", "tile_min", "tile_reduce"])), vec!["tile_min", "tile_reduce"]);
         assert_eq!(gradient_gaps(&f(&["add_inplace", "sin", "assign_inplace"])), vec!["add_inplace", "assign_inplace"]);
-        // every zero-gradient exception is a real registry entry marked not differentiable
-        for b in ZERO_GRADIENT {
-            assert!(catalog().get(b).is_some_and(|e| !e.differentiable), "{b}");
+    }
+
+    /// The builtin table of the AST crate is Warp's registry: the same names in the same order, each row's family
+    /// the registry's group, and its gradient class consistent with the registry's `differentiable` flag.
+    #[test]
+    fn the_builtin_table_is_the_registry() {
+        let reg = &catalog().builtins;
+        let table: Vec<&str> = Builtin::ALL.iter().map(|b| b.name()).collect();
+        let names: Vec<&str> = reg.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(table, names, "one row per registry builtin, in name order");
+        for (&b, e) in Builtin::ALL.iter().zip(reg) {
+            assert_eq!(b.family().registry_group(), e.group, "{b}: family");
+            let differentiable = matches!(b.gradient(), Gradient::Exact | Gradient::Inexact);
+            assert_eq!(differentiable, e.differentiable, "{b}: gradient class against the registry");
         }
+        let count = |f: Family| Builtin::ALL.iter().filter(|b| b.family() == f).count();
+        assert_eq!((count(Family::Tile), count(Family::Geometry), count(Family::Volumes)), (70, 38, 22));
     }
 
     #[test]

@@ -18,8 +18,8 @@ use rand::prelude::*;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use warpsmith_ast::{
-    ArrayLen, ArrayRole, AtomicOp, BinOp, Expr, ExprKind, Kernel, Param, ParamKind, Stmt, Type, UnOp, VarId, VarInfo,
-    visit_stmts,
+    ArrayLen, ArrayRole, AtomicOp, BinOp, Builtin, Expr, ExprKind, Kernel, Param, ParamKind, Stmt, Type, UnOp, VarId,
+    VarInfo, visit_stmts,
 };
 
 use crate::config::{Category, Config};
@@ -71,47 +71,47 @@ enum Dom {
 }
 
 struct UnaryMath {
-    name: &'static str,
+    name: Builtin,
     dom: Dom,
     img: fn(Interval) -> Interval,
 }
 
 const UNARY: &[UnaryMath] = &[
-    UnaryMath { name: "sin", dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
-    UnaryMath { name: "cos", dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
-    UnaryMath { name: "tanh", dom: Dom::Any, img: |i| i.map_increasing(f64::tanh) },
-    UnaryMath { name: "atan", dom: Dom::Any, img: |i| i.map_increasing(f64::atan) },
-    UnaryMath { name: "erf", dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
-    UnaryMath { name: "abs", dom: Dom::Any, img: Interval::abs },
-    UnaryMath { name: "floor", dom: Dom::Any, img: |i| i.map_increasing(f64::floor) },
-    UnaryMath { name: "ceil", dom: Dom::Any, img: |i| i.map_increasing(f64::ceil) },
-    UnaryMath { name: "round", dom: Dom::Any, img: |i| i.map_increasing(f64::round) },
-    UnaryMath { name: "trunc", dom: Dom::Any, img: |i| Interval::new(i.lo.trunc(), i.hi.trunc()) },
-    UnaryMath { name: "sign", dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
-    UnaryMath { name: "erfc", dom: Dom::Any, img: |_| Interval::new(0.0, 2.0) },
-    UnaryMath { name: "rint", dom: Dom::Any, img: |i| i.map_increasing(f64::round) },
+    UnaryMath { name: Builtin::Sin, dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
+    UnaryMath { name: Builtin::Cos, dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
+    UnaryMath { name: Builtin::Tanh, dom: Dom::Any, img: |i| i.map_increasing(f64::tanh) },
+    UnaryMath { name: Builtin::Atan, dom: Dom::Any, img: |i| i.map_increasing(f64::atan) },
+    UnaryMath { name: Builtin::Erf, dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
+    UnaryMath { name: Builtin::Abs, dom: Dom::Any, img: Interval::abs },
+    UnaryMath { name: Builtin::Floor, dom: Dom::Any, img: |i| i.map_increasing(f64::floor) },
+    UnaryMath { name: Builtin::Ceil, dom: Dom::Any, img: |i| i.map_increasing(f64::ceil) },
+    UnaryMath { name: Builtin::Round, dom: Dom::Any, img: |i| i.map_increasing(f64::round) },
+    UnaryMath { name: Builtin::Trunc, dom: Dom::Any, img: |i| Interval::new(i.lo.trunc(), i.hi.trunc()) },
+    UnaryMath { name: Builtin::Sign, dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
+    UnaryMath { name: Builtin::Erfc, dom: Dom::Any, img: |_| Interval::new(0.0, 2.0) },
+    UnaryMath { name: Builtin::Rint, dom: Dom::Any, img: |i| i.map_increasing(f64::round) },
     UnaryMath {
-        name: "frac",
+        name: Builtin::Frac,
         dom: Dom::Any,
         img: |i| Interval::new(if i.lo < 0.0 { -1.0 } else { 0.0 }, if i.hi > 0.0 { 1.0 } else { 0.0 }),
     },
-    UnaryMath { name: "step", dom: Dom::Any, img: |_| Interval::new(0.0, 1.0) },
-    UnaryMath { name: "degrees", dom: Dom::Mag(150.0), img: |i| i.scale(180.0 / std::f64::consts::PI) },
-    UnaryMath { name: "radians", dom: Dom::Any, img: |i| i.scale(std::f64::consts::PI / 180.0) },
-    UnaryMath { name: "exp", dom: Dom::Max(9.0), img: |i| i.map_increasing(f64::exp) },
-    UnaryMath { name: "sinh", dom: Dom::Mag(9.0), img: |i| i.map_increasing(f64::sinh) },
-    UnaryMath { name: "cosh", dom: Dom::Mag(9.0), img: |i| Interval::new(1.0, i.mag().cosh()) },
-    UnaryMath { name: "tan", dom: Dom::Mag(1.3), img: |i| i.map_increasing(f64::tan) },
-    UnaryMath { name: "log", dom: Dom::Pos, img: |i| i.map_increasing(f64::ln) },
-    UnaryMath { name: "log2", dom: Dom::Pos, img: |i| i.map_increasing(f64::log2) },
-    UnaryMath { name: "log10", dom: Dom::Pos, img: |i| i.map_increasing(f64::log10) },
-    UnaryMath { name: "sqrt", dom: Dom::Pos, img: |i| i.map_increasing(f64::sqrt) },
-    UnaryMath { name: "cbrt", dom: Dom::Pos, img: |i| i.map_increasing(f64::cbrt) },
-    UnaryMath { name: "asin", dom: Dom::Mag(UNIT_MAX), img: |i| i.map_increasing(f64::asin) },
-    UnaryMath { name: "acos", dom: Dom::Mag(UNIT_MAX), img: |i| Interval::new(i.hi.acos(), i.lo.acos()) },
+    UnaryMath { name: Builtin::Step, dom: Dom::Any, img: |_| Interval::new(0.0, 1.0) },
+    UnaryMath { name: Builtin::Degrees, dom: Dom::Mag(150.0), img: |i| i.scale(180.0 / std::f64::consts::PI) },
+    UnaryMath { name: Builtin::Radians, dom: Dom::Any, img: |i| i.scale(std::f64::consts::PI / 180.0) },
+    UnaryMath { name: Builtin::Exp, dom: Dom::Max(9.0), img: |i| i.map_increasing(f64::exp) },
+    UnaryMath { name: Builtin::Sinh, dom: Dom::Mag(9.0), img: |i| i.map_increasing(f64::sinh) },
+    UnaryMath { name: Builtin::Cosh, dom: Dom::Mag(9.0), img: |i| Interval::new(1.0, i.mag().cosh()) },
+    UnaryMath { name: Builtin::Tan, dom: Dom::Mag(1.3), img: |i| i.map_increasing(f64::tan) },
+    UnaryMath { name: Builtin::Log, dom: Dom::Pos, img: |i| i.map_increasing(f64::ln) },
+    UnaryMath { name: Builtin::Log2, dom: Dom::Pos, img: |i| i.map_increasing(f64::log2) },
+    UnaryMath { name: Builtin::Log10, dom: Dom::Pos, img: |i| i.map_increasing(f64::log10) },
+    UnaryMath { name: Builtin::Sqrt, dom: Dom::Pos, img: |i| i.map_increasing(f64::sqrt) },
+    UnaryMath { name: Builtin::Cbrt, dom: Dom::Pos, img: |i| i.map_increasing(f64::cbrt) },
+    UnaryMath { name: Builtin::Asin, dom: Dom::Mag(UNIT_MAX), img: |i| i.map_increasing(f64::asin) },
+    UnaryMath { name: Builtin::Acos, dom: Dom::Mag(UNIT_MAX), img: |i| Interval::new(i.hi.acos(), i.lo.acos()) },
     // erfinv(0.95) = 1.3859
     UnaryMath {
-        name: "erfinv",
+        name: Builtin::Erfinv,
         dom: Dom::Mag(UNIT_MAX),
         img: |i| Interval::new(if i.lo < 0.0 { -1.39 } else { 0.0 }, if i.hi > 0.0 { 1.39 } else { 0.0 }),
     },
@@ -430,7 +430,7 @@ impl<'a> Gen<'a> {
         let i = index[axis].clone();
         // a 1-D array's length is spelled `a.shape[0]` or, as often in Warp code, `len(a)`
         let n = if index.len() == 1 && self.rng.random_bool(0.3) {
-            Expr::call("len", Type::I32, vec![Expr::var(array, self.vars[array].ty)])
+            Expr::call(Builtin::Len, Type::I32, vec![Expr::var(array, self.vars[array].ty)])
         } else {
             Expr { ty: Type::I32, kind: ExprKind::Len(array, axis as u8) }
         };
@@ -447,10 +447,10 @@ impl<'a> Gen<'a> {
         let form = if counter.is_some() { self.rng.random_range(0..3) } else { self.rng.random_range(0..5) };
         index[axis] = match form {
             0 => Expr::binary(BinOp::Mod, Type::I32, add(i, off), n),
-            1 => Expr::call("min", Type::I32, vec![add(i, off), last]),
-            2 => Expr::call("clamp", Type::I32, vec![add(i, off), Expr::int(0), last]),
+            1 => Expr::call(Builtin::Min, Type::I32, vec![add(i, off), last]),
+            2 => Expr::call(Builtin::Clamp, Type::I32, vec![add(i, off), Expr::int(0), last]),
             3 => Expr::binary(BinOp::Mod, Type::I32, sub(add(i, n.clone()), off), n),
-            _ => Expr::call("max", Type::I32, vec![sub(i, off), Expr::int(0)]),
+            _ => Expr::call(Builtin::Max, Type::I32, vec![sub(i, off), Expr::int(0)]),
         };
         index
     }
@@ -653,29 +653,29 @@ impl<'a> Gen<'a> {
                 // a scaled identity: s * wp.identity(n=N, dtype=wp.float32)
                 let (s, is) = self.leaf(Type::F32);
                 let kw = |name: &'static str, v: Expr| Expr { ty: v.ty, kind: ExprKind::Kw(name, Box::new(v)) };
-                let dtype = Expr { ty: Type::F32, kind: ExprKind::FuncRef("float32") };
-                let id = Expr::call("identity", ty, vec![kw("n", Expr::int(i64::from(n))), kw("dtype", dtype)]);
+                let dtype = Expr { ty: Type::F32, kind: ExprKind::FuncRef(Builtin::Float32) };
+                let id = Expr::call(Builtin::Identity, ty, vec![kw("n", Expr::int(i64::from(n))), kw("dtype", dtype)]);
                 (Expr::binary(BinOp::Mul, ty, s, id), is.with_zero())
             }
             Type::Mat(n) => {
                 let (v, iv) = self.leaf(Type::Vec(n));
                 if self.rng.random_bool(0.5) {
-                    (Expr::call("diag", ty, vec![v]), iv.with_zero())
+                    (Expr::call(Builtin::Diag, ty, vec![v]), iv.with_zero())
                 } else {
                     let (w, iw) = self.leaf(Type::Vec(n));
-                    (Expr::call("outer", ty, vec![v, w]), iv.mul(iw))
+                    (Expr::call(Builtin::Outer, ty, vec![v, w]), iv.mul(iw))
                 }
             }
             Type::Quat => match self.rng.random_range(0..3) {
                 0 => {
                     let (axis, _) = self.leaf(Type::Vec(3));
                     let (angle, _) = self.leaf(Type::F32);
-                    let axis = (Expr::call("normalize", Type::Vec(3), vec![axis]), Interval::new(-1.0, 1.0));
-                    (Expr::call("quat_from_axis_angle", ty, vec![axis.0, angle]), Interval::new(-1.0, 1.0))
+                    let axis = (Expr::call(Builtin::Normalize, Type::Vec(3), vec![axis]), Interval::new(-1.0, 1.0));
+                    (Expr::call(Builtin::QuatFromAxisAngle, ty, vec![axis.0, angle]), Interval::new(-1.0, 1.0))
                 }
                 1 => {
                     let args: Vec<Expr> = (0..3).map(|_| self.leaf(Type::F32).0).collect();
-                    (Expr::call("quat_rpy", ty, args), Interval::new(-2.0, 2.0))
+                    (Expr::call(Builtin::QuatRpy, ty, args), Interval::new(-2.0, 2.0))
                 }
                 _ => {
                     let keep = self.rng.random_range(0..4);
@@ -693,7 +693,7 @@ impl<'a> Gen<'a> {
                 let (p, ip) = self.leaf(Type::Vec(3));
                 if self.rng.random_bool(0.25) {
                     // a pure translation
-                    let q = Expr::call("quat_identity", Type::Quat, vec![]);
+                    let q = Expr::call(Builtin::QuatIdentity, Type::Quat, vec![]);
                     return (Expr::construct(ty, vec![p, q]), ip.hull(Interval::new(0.0, 1.0)));
                 }
                 let (q, iq) = self.leaf(Type::Quat);
@@ -850,7 +850,10 @@ impl<'a> Gen<'a> {
             let l = self.declare(Self::local_pool(Type::U32), Type::U32, Interval::new(0.0, 4294967295.0), false);
             self.locals[l].uses += 1;
             self.state = Some(l);
-            body.push(Stmt::Let { var: self.locals[l].id, value: Expr::call("rand_init", Type::U32, vec![seed, t]) });
+            body.push(Stmt::Let {
+                var: self.locals[l].id,
+                value: Expr::call(Builtin::RandInit, Type::U32, vec![seed, t]),
+            });
         }
 
         // read some inputs into named locals first, as hand-written kernels do
@@ -938,10 +941,10 @@ pub(crate) fn redundant(e: &Expr) -> bool {
         ExprKind::Binary(BinOp::Mul, a, b) => one(a) || one(b),
         ExprKind::Binary(BinOp::Div, _, b) => one(b),
         // both branches the same: the condition is dead code
-        ExprKind::Call("where", args) if args.len() == 3 && args[1] == args[2] => true,
+        ExprKind::Call(Builtin::Where, args) if args.len() == 3 && args[1] == args[2] => true,
         ExprKind::Call(name, args) => {
             let same = args.iter().enumerate().any(|(i, a)| !is_const(a) && args[i + 1..].contains(a));
-            let lit_arg = args.len() == 1 && is_const(&args[0]) && !matches!(*name, "diag" | "static");
+            let lit_arg = args.len() == 1 && is_const(&args[0]) && !matches!(*name, Builtin::Diag | Builtin::Static);
             same || lit_arg
         }
         _ => false,

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use warpsmith_ast::{
-    ArrayRole, AtomicOp, ExprKind, Kernel, ParamKind, Stmt, canonical_id, features, python_module, visit_stmts,
+    ArrayRole, AtomicOp, Builtin, ExprKind, Kernel, ParamKind, Stmt, canonical_id, features, python_module, visit_stmts,
 };
 use warpsmith_gen::{Category, Config, generate};
 
@@ -74,9 +74,12 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
             }
             Stmt::Atomic { .. } => atomics += 1,
             Stmt::Call(e) => match &e.kind {
-                ExprKind::Call("tile_store", _) => stores += 1,
-                ExprKind::Call("tile_atomic_add", _) => atomics += 1,
-                ExprKind::Call("tile_axpy" | "transform_set_translation" | "transform_set_rotation", _) => {}
+                ExprKind::Call(Builtin::TileStore, _) => stores += 1,
+                ExprKind::Call(Builtin::TileAtomicAdd, _) => atomics += 1,
+                ExprKind::Call(
+                    Builtin::TileAxpy | Builtin::TransformSetTranslation | Builtin::TransformSetRotation,
+                    _,
+                ) => {}
                 _ => ok = Err("an unexpected call statement".into()),
             },
             Stmt::If { elifs: e, .. } => elifs = elifs.max(e.len()),
@@ -179,7 +182,7 @@ fn no_dead_locals(k: &Kernel) -> Result<(), String> {
     let mut dead = Vec::new();
     visit_stmts(&k.body, &mut |s, _| {
         let defined: Vec<usize> = match s {
-            Stmt::Let { var, value } if !matches!(value.kind, ExprKind::Tid | ExprKind::Call("rand_init", _)) => {
+            Stmt::Let { var, value } if !matches!(value.kind, ExprKind::Tid | ExprKind::Call(Builtin::RandInit, _)) => {
                 vec![*var]
             }
             Stmt::Assign { var, .. } | Stmt::SetComponent { var, .. } => vec![*var],

@@ -4,14 +4,14 @@
 use super::*;
 
 impl Emitter<'_> {
-    pub(super) fn call(&mut self, name: &str, ty: Type, args: &[Expr]) -> Result<(String, u8), EmitError> {
+    pub(super) fn call(&mut self, name: Builtin, ty: Type, args: &[Expr]) -> Result<(String, u8), EmitError> {
         let unsupported = || {
             EmitError::Unsupported(format!(
                 "wp.{name}({})",
                 args.iter().map(|a| a.ty.short_name()).collect::<Vec<_>>().join(", ")
             ))
         };
-        if name == "len" {
+        if name == Builtin::Len {
             // len(a) of an array parameter: its leading dimension
             let [Expr { kind: ExprKind::Var(a), .. }] = args else { return Err(unsupported()) };
             let p = self.k.params.iter().find(|p| p.var == *a).ok_or_else(unsupported)?;
@@ -22,13 +22,13 @@ impl Emitter<'_> {
             };
             return Ok((paren((n, c_prec(BinOp::Mul)), P_ATOM), P_ATOM));
         }
-        if name == "identity" {
+        if name == Builtin::Identity {
             // wp.identity(n=N, dtype=wp.float32): keyword arguments only
             let Type::Mat(n) = ty else { return Err(unsupported()) };
             self.need(Helper::Identity(n));
             return Ok((format!("identity_mat{n}{n}()"), P_ATOM));
         }
-        if name == "matrix" {
+        if name == Builtin::Matrix {
             // wp.matrix(a, b, ..., shape=(n, n)): the scalars row by row
             let Type::Mat(n) = ty else { return Err(unsupported()) };
             let xs: Vec<Expr> = args.iter().filter(|a| !matches!(a.kind, ExprKind::Kw(..))).cloned().collect();
@@ -38,7 +38,7 @@ impl Emitter<'_> {
             self.need_type(ty);
             return Ok((format!("make_mat{n}{n}({})", self.args(&xs)?), P_ATOM));
         }
-        if name == "sample_cdf" {
+        if name == Builtin::SampleCdf {
             // the CDF's length is the array's, which C++ passes separately
             let [state, cdf] = args else { return Err(unsupported()) };
             let ExprKind::Var(arr) = cdf.kind else { return Err(unsupported()) };
@@ -47,13 +47,13 @@ impl Emitter<'_> {
             let st = self.expr(state)?.0;
             return Ok((format!("sample_cdf({st}, {}, {n})", self.name(arr)), P_ATOM));
         }
-        if name == "static" {
+        if name == Builtin::Static {
             // wp.static(p / q): Python evaluates it in double precision; Warp emits the float32 constant
             let [c] = args else { return Err(unsupported()) };
             let v = const_value(c).ok_or_else(unsupported)?;
             return Ok((float_lit(v), P_ATOM));
         }
-        if name == "where" {
+        if name == Builtin::Where {
             let [c, a, b] = args else { return Err(unsupported()) };
             // Warp evaluates both branches; C's ?: evaluates one, which would skip a random draw
             if a.has_draw() || b.has_draw() {
@@ -74,7 +74,7 @@ impl Emitter<'_> {
     /// The C++ function that computes builtin `name` on arguments of `types`, after requesting its helpers.
     ///
     /// Errors: [`EmitError::Unsupported`] for a builtin or overload without a translation.
-    pub(super) fn callee(&mut self, name: &str, types: &[Type]) -> Result<String, EmitError> {
+    pub(super) fn callee(&mut self, name: Builtin, types: &[Type]) -> Result<String, EmitError> {
         let first = types.first().copied();
         let unsupported = || {
             EmitError::Unsupported(format!(
@@ -84,194 +84,254 @@ impl Emitter<'_> {
         };
         if let Some(&(_, _, h)) = SAME_NAME.iter().find(|(n, t, _)| *n == name && first == Some(*t)) {
             self.need(h);
-            return Ok(name.into());
+            return Ok(name.name().into());
         }
         Ok(match (name, first) {
             // float math with a C spelling of the same semantics
             (
-                "sin" | "cos" | "tan" | "sinh" | "cosh" | "tanh" | "asin" | "acos" | "atan" | "exp" | "log" | "log2"
-                | "log10" | "sqrt" | "cbrt" | "erf" | "erfc" | "floor" | "ceil" | "round" | "rint" | "trunc" | "atan2"
-                | "pow" | "copysign",
+                Builtin::Sin
+                | Builtin::Cos
+                | Builtin::Tan
+                | Builtin::Sinh
+                | Builtin::Cosh
+                | Builtin::Tanh
+                | Builtin::Asin
+                | Builtin::Acos
+                | Builtin::Atan
+                | Builtin::Exp
+                | Builtin::Log
+                | Builtin::Log2
+                | Builtin::Log10
+                | Builtin::Sqrt
+                | Builtin::Cbrt
+                | Builtin::Erf
+                | Builtin::Erfc
+                | Builtin::Floor
+                | Builtin::Ceil
+                | Builtin::Round
+                | Builtin::Rint
+                | Builtin::Trunc
+                | Builtin::Atan2
+                | Builtin::Pow
+                | Builtin::Copysign,
                 Some(Type::F32),
             ) => format!("{name}f"),
-            ("abs", Some(Type::F32)) => "fabsf".into(),
-            ("isfinite" | "isnan" | "isinf", Some(Type::F32)) => name.into(),
-            ("float", Some(_)) => "(float)".into(),
-            ("int", Some(_)) => "(int)".into(),
+            (Builtin::Abs, Some(Type::F32)) => "fabsf".into(),
+            (Builtin::Isfinite | Builtin::Isnan | Builtin::Isinf, Some(Type::F32)) => name.name().into(),
+            (Builtin::Float, Some(_)) => "(float)".into(),
+            (Builtin::Int, Some(_)) => "(int)".into(),
             // conversions, spelled as C casts: a round trip through another width, or double arithmetic
-            ("float32", Some(_)) => "(float)".into(),
-            ("float64", Some(Type::F32)) => "(double)".into(),
-            ("int32", Some(_)) => "(int)".into(),
-            ("int8", Some(Type::I32)) => "(signed char)".into(),
-            ("uint8", Some(Type::I32)) => "(unsigned char)".into(),
-            ("int16", Some(Type::I32)) => "(short)".into(),
-            ("uint16", Some(Type::I32)) => "(unsigned short)".into(),
-            ("int64", Some(Type::I32)) => "(long long)".into(),
-            ("uint32", Some(Type::I32)) => "(unsigned int)".into(),
-            ("uint64", Some(Type::I32)) => "(unsigned long long)".into(),
-            ("abs", Some(Type::I32)) => "abs".into(),
-            ("abs", Some(Type::Vec(n))) => {
+            (Builtin::Float32, Some(_)) => "(float)".into(),
+            (Builtin::Float64, Some(Type::F32)) => "(double)".into(),
+            (Builtin::Int32, Some(_)) => "(int)".into(),
+            (Builtin::Int8, Some(Type::I32)) => "(signed char)".into(),
+            (Builtin::Uint8, Some(Type::I32)) => "(unsigned char)".into(),
+            (Builtin::Int16, Some(Type::I32)) => "(short)".into(),
+            (Builtin::Uint16, Some(Type::I32)) => "(unsigned short)".into(),
+            (Builtin::Int64, Some(Type::I32)) => "(long long)".into(),
+            (Builtin::Uint32, Some(Type::I32)) => "(unsigned int)".into(),
+            (Builtin::Uint64, Some(Type::I32)) => "(unsigned long long)".into(),
+            (Builtin::Abs, Some(Type::I32)) => "abs".into(),
+            (Builtin::Abs, Some(Type::Vec(n))) => {
                 self.need(Helper::VecAbs(n));
                 "abs".into()
             }
-            ("min", Some(Type::F32)) => "fminf".into(),
-            ("max", Some(Type::F32)) => "fmaxf".into(),
-            ("min", Some(Type::I32)) => {
+            (Builtin::Min, Some(Type::F32)) => "fminf".into(),
+            (Builtin::Max, Some(Type::F32)) => "fmaxf".into(),
+            (Builtin::Min, Some(Type::I32)) => {
                 self.need(Helper::MinI);
                 "mini".into()
             }
-            ("max", Some(Type::I32)) => {
+            (Builtin::Max, Some(Type::I32)) => {
                 self.need(Helper::MaxI);
                 "maxi".into()
             }
-            ("min", Some(Type::Vec(n))) => {
+            (Builtin::Min, Some(Type::Vec(n))) => {
                 self.need(Helper::CwMin(n));
                 "cw_min".into()
             }
-            ("max", Some(Type::Vec(n))) => {
+            (Builtin::Max, Some(Type::Vec(n))) => {
                 self.need(Helper::CwMax(n));
                 "cw_max".into()
             }
-            ("clamp", Some(Type::F32)) => {
+            (Builtin::Clamp, Some(Type::F32)) => {
                 self.need(Helper::ClampF);
                 "clampf".into()
             }
-            ("clamp", Some(Type::I32)) => {
+            (Builtin::Clamp, Some(Type::I32)) => {
                 self.need(Helper::ClampI);
                 "clampi".into()
             }
-            ("smoothstep", Some(Type::F32)) => {
+            (Builtin::Smoothstep, Some(Type::F32)) => {
                 self.need(Helper::ClampF);
                 self.need(Helper::Smoothstep);
                 "smoothstep".into()
             }
-            ("lerp", Some(Type::Vec(n))) => {
+            (Builtin::Lerp, Some(Type::Vec(n))) => {
                 self.need(Helper::LerpV(n));
                 "lerp".into()
             }
             (
-                "dot" | "length" | "length_sq" | "normalize" | "cw_mul" | "outer" | "diag" | "cross",
+                Builtin::Dot
+                | Builtin::Length
+                | Builtin::LengthSq
+                | Builtin::Normalize
+                | Builtin::CwMul
+                | Builtin::Outer
+                | Builtin::Diag
+                | Builtin::Cross,
                 Some(Type::Vec(n)),
             ) => {
                 self.need(match name {
-                    "dot" => Helper::Dot(n),
-                    "length" => Helper::Length(n),
-                    "length_sq" => Helper::LengthSq(n),
-                    "normalize" => Helper::Normalize(n),
-                    "cw_mul" => Helper::CwMul(n),
-                    "outer" => Helper::Outer(n),
-                    "cross" if n == 3 => Helper::Cross,
-                    "diag" => Helper::Diag(n),
+                    Builtin::Dot => Helper::Dot(n),
+                    Builtin::Length => Helper::Length(n),
+                    Builtin::LengthSq => Helper::LengthSq(n),
+                    Builtin::Normalize => Helper::Normalize(n),
+                    Builtin::CwMul => Helper::CwMul(n),
+                    Builtin::Outer => Helper::Outer(n),
+                    Builtin::Cross if n == 3 => Helper::Cross,
+                    Builtin::Diag => Helper::Diag(n),
                     _ => return Err(unsupported()),
                 });
-                name.into()
+                name.name().into()
             }
-            ("dot" | "length" | "normalize", Some(Type::Quat)) => {
+            (Builtin::Dot | Builtin::Length | Builtin::Normalize, Some(Type::Quat)) => {
                 self.need(match name {
-                    "dot" => Helper::QuatDot,
-                    "length" => Helper::QuatLength,
+                    Builtin::Dot => Helper::QuatDot,
+                    Builtin::Length => Helper::QuatLength,
                     _ => Helper::QuatNormalize,
                 });
-                name.into()
+                name.name().into()
             }
-            ("quat_rotate" | "quat_rotate_inv" | "quat_to_matrix", Some(Type::Quat)) => {
+            (Builtin::QuatRotate | Builtin::QuatRotateInv | Builtin::QuatToMatrix, Some(Type::Quat)) => {
                 self.need(match name {
-                    "quat_rotate" => Helper::QuatRotate,
-                    "quat_rotate_inv" => Helper::QuatRotateInv,
+                    Builtin::QuatRotate => Helper::QuatRotate,
+                    Builtin::QuatRotateInv => Helper::QuatRotateInv,
                     _ => Helper::QuatToMatrix,
                 });
-                name.into()
+                name.name().into()
             }
-            ("quat_identity", None) => {
+            (Builtin::QuatIdentity, None) => {
                 self.need(Helper::QuatIdentity);
-                name.into()
+                name.name().into()
             }
             (
-                "transform_multiply"
-                | "transform_inverse"
-                | "transform_point"
-                | "transform_vector"
-                | "transform_get_translation"
-                | "transform_get_rotation",
+                Builtin::TransformMultiply
+                | Builtin::TransformInverse
+                | Builtin::TransformPoint
+                | Builtin::TransformVector
+                | Builtin::TransformGetTranslation
+                | Builtin::TransformGetRotation,
                 Some(Type::Transform),
             ) => {
                 self.need(match name {
-                    "transform_multiply" => Helper::TransformMultiply,
-                    "transform_inverse" => Helper::TransformInverse,
-                    "transform_point" => Helper::TransformPoint,
-                    "transform_vector" => Helper::TransformVector,
+                    Builtin::TransformMultiply => Helper::TransformMultiply,
+                    Builtin::TransformInverse => Helper::TransformInverse,
+                    Builtin::TransformPoint => Helper::TransformPoint,
+                    Builtin::TransformVector => Helper::TransformVector,
                     _ => Helper::TransformGet,
                 });
-                name.into()
+                name.name().into()
             }
             (
-                "norm_l1" | "norm_l2" | "norm_huber" | "norm_pseudo_huber" | "smooth_normalize" | "argmin" | "argmax"
-                | "cw_div",
+                Builtin::NormL1
+                | Builtin::NormL2
+                | Builtin::NormHuber
+                | Builtin::NormPseudoHuber
+                | Builtin::SmoothNormalize
+                | Builtin::Argmin
+                | Builtin::Argmax
+                | Builtin::CwDiv,
                 Some(Type::Vec(n)),
             ) => {
                 self.need(match name {
-                    "norm_l1" => Helper::NormL1(n),
-                    "norm_l2" => Helper::Length(n),
-                    "norm_huber" => Helper::NormHuber(n),
-                    "norm_pseudo_huber" => Helper::NormPseudoHuber(n),
-                    "smooth_normalize" => Helper::SmoothNormalize(n),
-                    "argmin" => Helper::ArgMin(n),
-                    "argmax" => Helper::ArgMax(n),
+                    Builtin::NormL1 => Helper::NormL1(n),
+                    Builtin::NormL2 => Helper::Length(n),
+                    Builtin::NormHuber => Helper::NormHuber(n),
+                    Builtin::NormPseudoHuber => Helper::NormPseudoHuber(n),
+                    Builtin::SmoothNormalize => Helper::SmoothNormalize(n),
+                    Builtin::Argmin => Helper::ArgMin(n),
+                    Builtin::Argmax => Helper::ArgMax(n),
                     _ => Helper::CwDiv(n),
                 });
-                if name == "norm_l2" { "length".into() } else { name.into() }
+                if name == Builtin::NormL2 { "length".into() } else { name.name().into() }
             }
-            ("get_diag", Some(Type::Mat(n))) => {
+            (Builtin::GetDiag, Some(Type::Mat(n))) => {
                 self.need(Helper::GetDiag(n));
-                name.into()
+                name.name().into()
             }
-            ("matrix_from_cols" | "matrix_from_rows", Some(Type::Vec(n))) => {
-                self.need(if name == "matrix_from_cols" { Helper::MatFromCols(n) } else { Helper::MatFromRows(n) });
-                name.into()
+            (Builtin::MatrixFromCols | Builtin::MatrixFromRows, Some(Type::Vec(n))) => {
+                self.need(if name == Builtin::MatrixFromCols {
+                    Helper::MatFromCols(n)
+                } else {
+                    Helper::MatFromRows(n)
+                });
+                name.name().into()
             }
-            ("rand_init", Some(Type::I32)) | ("randf" | "randn" | "randi", Some(Type::U32)) => {
+            (Builtin::RandInit, Some(Type::I32))
+            | (Builtin::Randf | Builtin::Randn | Builtin::Randi, Some(Type::U32)) => {
                 self.need(Helper::Rand);
-                name.into()
-            }
-            (s, Some(Type::U32)) if s.starts_with("sample_") => {
-                let two =
-                    matches!(s, "sample_unit_square" | "sample_unit_disk" | "sample_unit_ring" | "sample_triangle");
-                self.need(if two { Helper::Samples2 } else { Helper::Samples3 });
-                name.into()
+                name.name().into()
             }
             (
-                "spatial_top" | "spatial_bottom" | "spatial_dot" | "spatial_cross" | "spatial_cross_dual"
-                | "velocity_at_point",
+                s @ (Builtin::SampleUnitSquare
+                | Builtin::SampleUnitDisk
+                | Builtin::SampleUnitRing
+                | Builtin::SampleTriangle
+                | Builtin::SampleUnitCube
+                | Builtin::SampleUnitSphere
+                | Builtin::SampleUnitSphereSurface
+                | Builtin::SampleUnitHemisphere
+                | Builtin::SampleUnitHemisphereSurface),
+                Some(Type::U32),
+            ) => {
+                let two = matches!(
+                    s,
+                    Builtin::SampleUnitSquare
+                        | Builtin::SampleUnitDisk
+                        | Builtin::SampleUnitRing
+                        | Builtin::SampleTriangle
+                );
+                self.need(if two { Helper::Samples2 } else { Helper::Samples3 });
+                name.name().into()
+            }
+            (
+                Builtin::SpatialTop
+                | Builtin::SpatialBottom
+                | Builtin::SpatialDot
+                | Builtin::SpatialCross
+                | Builtin::SpatialCrossDual
+                | Builtin::VelocityAtPoint,
                 Some(Type::Vec(6)),
             )
-            | ("transform_twist" | "transform_wrench", Some(Type::Transform)) => {
+            | (Builtin::TransformTwist | Builtin::TransformWrench, Some(Type::Transform)) => {
                 self.need(Helper::Spatial);
-                if matches!(name, "transform_twist" | "transform_wrench") {
+                if matches!(name, Builtin::TransformTwist | Builtin::TransformWrench) {
                     self.need(Helper::SpatialTransform);
                 }
-                name.into()
+                name.name().into()
             }
-            ("quat_from_matrix", Some(Type::Mat(n))) => {
+            (Builtin::QuatFromMatrix, Some(Type::Mat(n))) => {
                 self.need(Helper::QuatFromMatrix(n));
-                name.into()
+                name.name().into()
             }
-            ("transform_identity", None) => {
+            (Builtin::TransformIdentity, None) => {
                 self.need(Helper::TransformIdentity);
-                name.into()
+                name.name().into()
             }
-            ("bool", Some(Type::I32)) => "(bool)".into(),
-            ("erfinv" | "erfcinv", Some(Type::F32)) => {
+            (Builtin::Bool, Some(Type::I32)) => "(bool)".into(),
+            (Builtin::Erfinv | Builtin::Erfcinv, Some(Type::F32)) => {
                 self.need(Helper::Erfinv);
                 format!("wp_{name}")
             }
-            ("transpose" | "trace" | "determinant" | "ddot", Some(Type::Mat(n))) => {
+            (Builtin::Transpose | Builtin::Trace | Builtin::Determinant | Builtin::Ddot, Some(Type::Mat(n))) => {
                 self.need(match name {
-                    "transpose" => Helper::Transpose(n),
-                    "trace" => Helper::Trace(n),
-                    "determinant" => Helper::Determinant(n),
+                    Builtin::Transpose => Helper::Transpose(n),
+                    Builtin::Trace => Helper::Trace(n),
+                    Builtin::Determinant => Helper::Determinant(n),
                     _ => Helper::Ddot(n),
                 });
-                name.into()
+                name.name().into()
             }
             _ => return Err(unsupported()),
         })

@@ -15,7 +15,7 @@ impl Emitter<'_> {
         let n = ty.components();
         let t = self.name(var).to_string();
         match &value.kind {
-            ExprKind::Call("tile_load", args) if matches!(ty, Type::Tile2(..)) => {
+            ExprKind::Call(Builtin::TileLoad, args) if matches!(ty, Type::Tile2(..)) => {
                 // a 2-D tile from a row-major 2-D array: element (r, c) is a[(o0 + r) * cols + o1 + c]
                 let (Some(src), Type::Tile2(_, cols)) = (args.first(), ty) else {
                     return Err(EmitError::Unsupported("tile_load form".into()));
@@ -32,7 +32,7 @@ impl Emitter<'_> {
                      {t}[elem] = {a}[({o0} + elem / {cols}) * {stride} + {o1} + elem % {cols}];"
                 );
             }
-            ExprKind::Call("tile_matmul", args) => {
+            ExprKind::Call(Builtin::TileMatmul, args) => {
                 // each lane its elements of C; the dot products in k order, from 0, as Warp's scalar GEMM
                 let ([x, y], Type::Tile2(_, cols)) = (args.as_slice(), ty) else {
                     return Err(EmitError::Unsupported("tile_matmul form".into()));
@@ -49,7 +49,7 @@ impl Emitter<'_> {
                      {t}[elem] = dotp;\n{ind}}}"
                 );
             }
-            ExprKind::Call("tile_transpose", args) => {
+            ExprKind::Call(Builtin::TileTranspose, args) => {
                 let ([x], Type::Tile2(_, cols)) = (args.as_slice(), ty) else {
                     return Err(EmitError::Unsupported("tile_transpose form".into()));
                 };
@@ -64,7 +64,7 @@ impl Emitter<'_> {
                     rows = n / cols as usize
                 );
             }
-            ExprKind::Call("tile_load", args) => {
+            ExprKind::Call(Builtin::TileLoad, args) => {
                 let [src, _shape, off] = args.as_slice() else {
                     return Err(EmitError::Unsupported("tile_load without shape and offset".into()));
                 };
@@ -77,11 +77,14 @@ impl Emitter<'_> {
                 let _ =
                     writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {a}[{o} + elem];");
             }
-            ExprKind::Call(fill @ ("tile_ones" | "tile_full" | "tile_zeros" | "tile_arange"), args) => {
+            ExprKind::Call(
+                fill @ (Builtin::TileOnes | Builtin::TileFull | Builtin::TileZeros | Builtin::TileArange),
+                args,
+            ) => {
                 let v = match *fill {
-                    "tile_ones" => "1.0f".to_string(),
-                    "tile_zeros" => "0.0f".to_string(),
-                    "tile_arange" => "(float)elem".to_string(),
+                    Builtin::TileOnes => "1.0f".to_string(),
+                    Builtin::TileZeros => "0.0f".to_string(),
+                    Builtin::TileArange => "(float)elem".to_string(),
                     _ => {
                         let value = args.iter().find_map(|a| match &a.kind {
                             ExprKind::Kw("value", v) => Some(v),
@@ -94,10 +97,10 @@ impl Emitter<'_> {
                 let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {v};");
             }
             ExprKind::Call(
-                scan @ ("tile_scan_inclusive"
-                | "tile_scan_exclusive"
-                | "tile_scan_max_inclusive"
-                | "tile_scan_min_inclusive"),
+                scan @ (Builtin::TileScanInclusive
+                | Builtin::TileScanExclusive
+                | Builtin::TileScanMaxInclusive
+                | Builtin::TileScanMinInclusive),
                 args,
             ) => {
                 let [src] = args.as_slice() else {
@@ -106,9 +109,9 @@ impl Emitter<'_> {
                 let x = self.tile_elem(src, "elem")?.0;
                 // lane 0 in element order, as Warp's block_dim-1 path: acc starts at the identity
                 let (init, step, exclusive) = match *scan {
-                    "tile_scan_inclusive" => ("0.0f", format!("scanned + {x}"), false),
-                    "tile_scan_exclusive" => ("0.0f", format!("scanned + {x}"), true),
-                    "tile_scan_max_inclusive" => ("NAN", format!("fmaxf(scanned, {x})"), false),
+                    Builtin::TileScanInclusive => ("0.0f", format!("scanned + {x}"), false),
+                    Builtin::TileScanExclusive => ("0.0f", format!("scanned + {x}"), true),
+                    Builtin::TileScanMaxInclusive => ("NAN", format!("fmaxf(scanned, {x})"), false),
                     _ => ("NAN", format!("fminf(scanned, {x})"), false),
                 };
                 let body = if exclusive {
@@ -122,7 +125,7 @@ impl Emitter<'_> {
                      for (int elem = 0; elem < {n}; ++elem) {{\n{ind}        {body}\n{ind}    }}\n{ind}}}"
                 );
             }
-            ExprKind::Call(arg @ ("tile_argmax" | "tile_argmin"), args) => {
+            ExprKind::Call(arg @ (Builtin::TileArgmax | Builtin::TileArgmin), args) => {
                 // lane 0 in element order; the first extreme element wins, as Warp's argmax/argmin trackers
                 let [src] = args.as_slice() else {
                     return Err(EmitError::Unsupported(format!("{arg} arguments")));
@@ -130,7 +133,7 @@ impl Emitter<'_> {
                 let len = src.ty.components();
                 let first = self.tile_elem(src, "0")?.0;
                 let x = self.tile_elem(src, "elem")?.0;
-                let cmp = if *arg == "tile_argmax" { ">" } else { "<" };
+                let cmp = if *arg == Builtin::TileArgmax { ">" } else { "<" };
                 let lines = [
                     "if (lane == 0) {".to_string(),
                     format!("    float arg_best = {first};"),
@@ -149,13 +152,18 @@ impl Emitter<'_> {
                     let _ = writeln!(out, "{ind}{l}");
                 }
             }
-            ExprKind::Call(red @ ("tile_sum" | "tile_max" | "tile_min" | "tile_reduce"), args) => {
+            ExprKind::Call(
+                red @ (Builtin::TileSum | Builtin::TileMax | Builtin::TileMin | Builtin::TileReduce),
+                args,
+            ) => {
                 let (op, src) = match (*red, args.as_slice()) {
-                    ("tile_reduce", [f, src]) => match f.kind {
+                    (Builtin::TileReduce, [f, src]) => match f.kind {
                         ExprKind::FuncRef(op) => (op, src),
                         _ => return Err(EmitError::Unsupported("tile_reduce without a builtin".into())),
                     },
-                    (r, [src]) => (r.trim_start_matches("tile_"), src),
+                    (Builtin::TileSum, [src]) => (Builtin::Add, src),
+                    (Builtin::TileMax, [src]) => (Builtin::Max, src),
+                    (Builtin::TileMin, [src]) => (Builtin::Min, src),
                     _ => return Err(EmitError::Unsupported(format!("{red} arguments"))),
                 };
                 if !matches!(src.ty, Type::Tile(_) | Type::Tile2(..)) {
@@ -165,9 +173,9 @@ impl Emitter<'_> {
                 let s = self.tile_elem(src, "0")?.0;
                 let x = self.tile_elem(src, "elem")?.0;
                 let step = match op {
-                    "sum" | "add" => format!("reduced + {x}"),
-                    "max" => format!("fmaxf(reduced, {x})"),
-                    "min" => format!("fminf(reduced, {x})"),
+                    Builtin::Add => format!("reduced + {x}"),
+                    Builtin::Max => format!("fmaxf(reduced, {x})"),
+                    Builtin::Min => format!("fminf(reduced, {x})"),
                     other => return Err(EmitError::Unsupported(format!("tile reduction by {other}"))),
                 };
                 let _ = writeln!(
@@ -191,7 +199,7 @@ impl Emitter<'_> {
             return Err(EmitError::Unsupported("an expression statement".into()));
         };
         match (*name, args.as_slice()) {
-            ("tile_axpy", [a, x, t]) => {
+            (Builtin::TileAxpy, [a, x, t]) => {
                 // dest += alpha * src, element-wise in place
                 let ExprKind::Var(dest) = t.kind else {
                     return Err(EmitError::Unsupported("tile_axpy into an expression".into()));
@@ -210,16 +218,16 @@ impl Emitter<'_> {
                 self.need(Helper::BlockSync);
                 let _ = writeln!(out, "{ind}block_sync();");
             }
-            (set @ ("transform_set_translation" | "transform_set_rotation"), [t, v]) => {
+            (set @ (Builtin::TransformSetTranslation | Builtin::TransformSetRotation), [t, v]) => {
                 // in place on a local transform
                 let ExprKind::Var(t) = t.kind else {
                     return Err(EmitError::Unsupported(format!("wp.{set} of a non-variable")));
                 };
                 let v = self.expr(v)?.0;
-                let field = if set == "transform_set_translation" { "p" } else { "q" };
+                let field = if set == Builtin::TransformSetTranslation { "p" } else { "q" };
                 let _ = writeln!(out, "{ind}{}.{field} = {v};", self.name(t));
             }
-            ("tile_store", [dst, t, _]) if matches!(t.ty, Type::Tile2(..)) => {
+            (Builtin::TileStore, [dst, t, _]) if matches!(t.ty, Type::Tile2(..)) => {
                 let (ExprKind::Var(a), Type::Tile2(_, cols)) = (&dst.kind, t.ty) else {
                     return Err(EmitError::Unsupported("tile_store form".into()));
                 };
@@ -234,7 +242,7 @@ impl Emitter<'_> {
                      {a}[({o0} + elem / {cols}) * {stride} + {o1} + elem % {cols}] = {v};"
                 );
             }
-            ("tile_store", [dst, t, off]) => {
+            (Builtin::TileStore, [dst, t, off]) => {
                 let (ExprKind::Var(a), ExprKind::Kw("offset", o), Type::Tile(n)) = (&dst.kind, &off.kind, t.ty) else {
                     return Err(EmitError::Unsupported("tile_store form".into()));
                 };
@@ -244,7 +252,7 @@ impl Emitter<'_> {
                 let a = self.name(*a).to_string();
                 let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {a}[{o} + elem] = {v};");
             }
-            ("tile_atomic_add", [dst, t]) => {
+            (Builtin::TileAtomicAdd, [dst, t]) => {
                 let (ExprKind::Var(a), Type::Tile(n)) = (&dst.kind, t.ty) else {
                     return Err(EmitError::Unsupported("tile_atomic_add form".into()));
                 };
@@ -291,7 +299,7 @@ impl Emitter<'_> {
         }
         Ok(match &x.kind {
             ExprKind::Var(v) => (format!("{}[{e}]", self.name(*v)), P_ATOM),
-            ExprKind::Call("tile_map", args) => {
+            ExprKind::Call(Builtin::TileMap, args) => {
                 let Some((f, rest)) = args.split_first() else {
                     return Err(EmitError::Unsupported("tile_map without arguments".into()));
                 };
@@ -303,10 +311,10 @@ impl Emitter<'_> {
                     xs.push(self.tile_elem(a, e)?);
                 }
                 match (f, xs.as_slice()) {
-                    (op @ ("add" | "sub" | "mul"), [a, b]) => {
+                    (op @ (Builtin::Add | Builtin::Sub | Builtin::Mul), [a, b]) => {
                         let bop = match op {
-                            "add" => BinOp::Add,
-                            "sub" => BinOp::Sub,
+                            Builtin::Add => BinOp::Add,
+                            Builtin::Sub => BinOp::Sub,
                             _ => BinOp::Mul,
                         };
                         let p = c_prec(bop);
@@ -319,14 +327,14 @@ impl Emitter<'_> {
                     }
                 }
             }
-            ExprKind::Call("tile_reshape", args) => {
+            ExprKind::Call(Builtin::TileReshape, args) => {
                 // same row-major elements under another shape
                 let Some(src) = args.first() else {
                     return Err(EmitError::Unsupported("tile_reshape without a tile".into()));
                 };
                 self.tile_elem(src, e)?
             }
-            ExprKind::Call("tile_broadcast", args) => {
+            ExprKind::Call(Builtin::TileBroadcast, args) => {
                 // a 1-element tile repeated: every element is its value
                 let Some(ExprKind::Var(src)) = args.first().map(|a| &a.kind) else {
                     return Err(EmitError::Unsupported("tile_broadcast of an expression".into()));

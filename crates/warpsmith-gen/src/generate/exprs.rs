@@ -30,10 +30,13 @@ impl Gen<'_> {
                                 let axis = self.unit_axis(d);
                                 let tau = 2.0 * std::f64::consts::PI;
                                 if self.rng.random_bool(0.5) {
-                                    Some((Expr::call("quat_twist_angle", ty, vec![axis, q]), Interval::new(0.0, tau)))
+                                    Some((
+                                        Expr::call(Builtin::QuatTwistAngle, ty, vec![axis, q]),
+                                        Interval::new(0.0, tau),
+                                    ))
                                 } else {
                                     Some((
-                                        Expr::call("quat_twist_angle_signed", ty, vec![axis, q]),
+                                        Expr::call(Builtin::QuatTwistAngleSigned, ty, vec![axis, q]),
                                         Interval::new(-tau, tau),
                                     ))
                                 }
@@ -41,12 +44,12 @@ impl Gen<'_> {
                             0 if self.rng.random_bool(0.3) => {
                                 let (a, ia) = self.expr(Type::Vec(6), d);
                                 let (b, ib) = self.expr(Type::Vec(6), d);
-                                Some((Expr::call("spatial_dot", ty, vec![a, b]), ia.mul(ib).scale(6.0)))
+                                Some((Expr::call(Builtin::SpatialDot, ty, vec![a, b]), ia.mul(ib).scale(6.0)))
                             }
-                            0 => Some((Expr::call("length", ty, vec![q]), Interval::new(0.0, 2.0 * iq.mag()))),
+                            0 => Some((Expr::call(Builtin::Length, ty, vec![q]), Interval::new(0.0, 2.0 * iq.mag()))),
                             1 => {
                                 let (b, ib) = self.expr(Type::Quat, d);
-                                Some((Expr::call("dot", ty, vec![q, b]), iq.mul(ib).scale(4.0)))
+                                Some((Expr::call(Builtin::Dot, ty, vec![q, b]), iq.mul(ib).scale(4.0)))
                             }
                             _ => {
                                 let k = self.rng.random_range(0..4);
@@ -63,7 +66,7 @@ impl Gen<'_> {
                         let (e, iv) = self.expr(Type::I32, d);
                         // Python's float() as often as Warp's wp.float32()
                         if self.rng.random_bool(0.3) {
-                            Some((Expr::call("float", Type::F32, vec![e]), iv))
+                            Some((Expr::call(Builtin::Float, Type::F32, vec![e]), iv))
                         } else {
                             Some((Expr::construct(Type::F32, vec![e]), iv))
                         }
@@ -80,7 +83,7 @@ impl Gen<'_> {
                         let (e, iv) = self.expr(Type::F32, d);
                         let iv = Interval::new(iv.lo.trunc(), iv.hi.trunc());
                         if self.rng.random_bool(0.3) {
-                            Some((Expr::call("int", Type::I32, vec![e]), iv))
+                            Some((Expr::call(Builtin::Int, Type::I32, vec![e]), iv))
                         } else {
                             Some((Expr::construct(Type::I32, vec![e]), iv))
                         }
@@ -139,16 +142,16 @@ impl Gen<'_> {
                         let r = Self::rotate_bound(it, Interval::new(-1.0, 1.0));
                         if self.rng.random_bool(0.5) {
                             Some((
-                                Expr::call("transform_to_matrix", ty, vec![t]),
+                                Expr::call(Builtin::TransformToMatrix, ty, vec![t]),
                                 r.hull(it).hull(Interval::new(0.0, 1.0)),
                             ))
                         } else {
-                            let p = Expr::call("transform_get_translation", Type::Vec(3), vec![t]);
+                            let p = Expr::call(Builtin::TransformGetTranslation, Type::Vec(3), vec![t]);
                             let (q, iq) = self.expr(Type::Quat, d);
                             let (s, is) = self.expr(Type::Vec(3), d);
                             let r = Self::rotate_bound(iq, Interval::new(-1.0, 1.0)).mul(is);
                             Some((
-                                Expr::call("transform_compose", ty, vec![p, q, s]),
+                                Expr::call(Builtin::TransformCompose, ty, vec![p, q, s]),
                                 r.hull(it).hull(Interval::new(0.0, 1.0)),
                             ))
                         }
@@ -156,14 +159,18 @@ impl Gen<'_> {
                     3 if self.rng.random_bool(0.3) => {
                         // the inverse of a rotation matrix (determinant 1): its transpose, in [-1, 1]
                         let (q, _) = self.expr(Type::Quat, d);
-                        let r = Expr::call("quat_to_matrix", ty, vec![Expr::call("normalize", Type::Quat, vec![q])]);
-                        let name = if self.rng.random_bool(0.4) { "inverse_approx" } else { "inverse" };
+                        let r = Expr::call(
+                            Builtin::QuatToMatrix,
+                            ty,
+                            vec![Expr::call(Builtin::Normalize, Type::Quat, vec![q])],
+                        );
+                        let name = if self.rng.random_bool(0.4) { Builtin::InverseApprox } else { Builtin::Inverse };
                         Some((Expr::call(name, ty, vec![r]), Interval::new(-1.0, 1.0)))
                     }
                     3 => {
                         let (q, iq) = self.expr(Type::Quat, d);
                         Some((
-                            Expr::call("quat_to_matrix", ty, vec![q]),
+                            Expr::call(Builtin::QuatToMatrix, ty, vec![q]),
                             Self::rotate_bound(iq, Interval::new(-1.0, 1.0)),
                         ))
                     }
@@ -200,7 +207,7 @@ impl Gen<'_> {
             // an index drawn from a float input read as a CDF: lower_bound(cdf, randf(state))
             let i = *floats.choose(&mut self.rng)?;
             self.inputs[i].uses += 1;
-            let r = Expr::call("sample_cdf", Type::I32, vec![s, Expr::var(self.inputs[i].id, Type::F32)]);
+            let r = Expr::call(Builtin::SampleCdf, Type::I32, vec![s, Expr::var(self.inputs[i].id, Type::F32)]);
             return Some((Expr::construct(t, vec![r]), Interval::new(0.0, f64::from(self.cfg.max_launch_dim - 1))));
         }
         Some(match self.rng.random_range(0..6) {
@@ -208,29 +215,29 @@ impl Gen<'_> {
                 // an unsigned draw in [0, hi): wp.randu(state, wp.uint32(0), wp.uint32(hi))
                 let hi = self.rng.random_range(2..50i64);
                 let u = |v: i64| Expr::construct(Type::U32, vec![Expr::int(v)]);
-                let r = Expr::call("randu", Type::U32, vec![s, u(0), u(hi)]);
+                let r = Expr::call(Builtin::Randu, Type::U32, vec![s, u(0), u(hi)]);
                 (Expr::construct(t, vec![r]), Interval::new(0.0, (hi - 1) as f64))
             }
             5 => {
                 // a Poisson count with a literal rate below 10 (Warp's multiplication method); the count
                 // exceeds 60 with probability below 1e-30 at rate 8
                 let lam = f64::from(self.rng.random_range(1..17u32)) * 0.5;
-                let r = Expr::call("poisson", Type::U32, vec![s, Expr::float(lam)]);
+                let r = Expr::call(Builtin::Poisson, Type::U32, vec![s, Expr::float(lam)]);
                 (Expr::construct(t, vec![r]), Interval::new(0.0, 60.0))
             }
-            0 => (Expr::call("randf", t, vec![s]), Interval::new(0.0, 1.0)),
+            0 => (Expr::call(Builtin::Randf, t, vec![s]), Interval::new(0.0, 1.0)),
             1 => {
                 let lo = f64::from(self.rng.random_range(0..4u32)) * 0.5;
                 let hi = lo + f64::from(self.rng.random_range(1..5u32)) * 0.5;
                 let neg = lo > 0.0 && self.rng.random_bool(0.5);
                 let (elo, ilo) =
                     if neg { (Expr::unary(UnOp::Neg, Expr::float(lo)), -lo) } else { (Expr::float(lo), lo) };
-                (Expr::call("randf", t, vec![s, elo, Expr::float(hi)]), Interval::new(ilo, hi))
+                (Expr::call(Builtin::Randf, t, vec![s, elo, Expr::float(hi)]), Interval::new(ilo, hi))
             }
-            2 => (Expr::call("randn", t, vec![s]), Interval::new(-5.8, 5.8)),
+            2 => (Expr::call(Builtin::Randn, t, vec![s]), Interval::new(-5.8, 5.8)),
             _ => {
                 let hi = self.rng.random_range(2..20i64);
-                let i = Expr::call("randi", Type::I32, vec![s, Expr::int(0), Expr::int(hi)]);
+                let i = Expr::call(Builtin::Randi, Type::I32, vec![s, Expr::int(0), Expr::int(hi)]);
                 (Expr::construct(t, vec![i]), Interval::new(0.0, (hi - 1) as f64))
             }
         })
@@ -240,14 +247,16 @@ impl Gen<'_> {
     /// `wp.sample_unit_cube/sphere/sphere_surface/hemisphere/hemisphere_surface` (vec3).
     pub(super) fn rand_vec(&mut self, n: u8) -> Option<TExpr> {
         let s = self.state_expr();
-        let names: &[&'static str] = match n {
-            2 => &["sample_unit_square", "sample_unit_disk", "sample_unit_ring", "sample_triangle"],
+        let names: &[Builtin] = match n {
+            2 => {
+                &[Builtin::SampleUnitSquare, Builtin::SampleUnitDisk, Builtin::SampleUnitRing, Builtin::SampleTriangle]
+            }
             3 => &[
-                "sample_unit_cube",
-                "sample_unit_sphere",
-                "sample_unit_sphere_surface",
-                "sample_unit_hemisphere",
-                "sample_unit_hemisphere_surface",
+                Builtin::SampleUnitCube,
+                Builtin::SampleUnitSphere,
+                Builtin::SampleUnitSphereSurface,
+                Builtin::SampleUnitHemisphere,
+                Builtin::SampleUnitHemisphereSurface,
             ],
             _ => return None,
         };
@@ -269,7 +278,7 @@ impl Gen<'_> {
             );
             (Expr::binary(BinOp::Mul, ty, e.clone(), e), sq)
         } else {
-            (Expr::call("abs", ty, vec![e]), iv.abs())
+            (Expr::call(Builtin::Abs, ty, vec![e]), iv.abs())
         };
         (Expr::binary(BinOp::Add, ty, base, Expr::float(c)), biv.add(Interval::point(c)))
     }
@@ -303,7 +312,7 @@ impl Gen<'_> {
                 let (a, ia) = self.expr(ty, d);
                 let (p, q) = (self.rng.random_range(1..8i64), self.rng.random_range(2..10i64));
                 let c = Expr::binary(BinOp::Div, ty, Expr::float(p as f64), Expr::float(q as f64));
-                Some((Expr::binary(op, ty, a, Expr::call("static", ty, vec![c])), ia.scale(p as f64 / q as f64)))
+                Some((Expr::binary(op, ty, a, Expr::call(Builtin::Static, ty, vec![c])), ia.scale(p as f64 / q as f64)))
             }
             (BinOp::Mul, Type::F32 | Type::I32) => {
                 let (a, ia) = self.expr(ty, d);
@@ -315,7 +324,7 @@ impl Gen<'_> {
                 let (b, ib) = self.divisor(ty, d);
                 if self.rng.random_bool(0.1) {
                     // approximate on the GPU (div.approx.f32), exact on the CPU
-                    return Some((Expr::call("div_approx", ty, vec![a, b]), ia.div(ib)?));
+                    return Some((Expr::call(Builtin::DivApprox, ty, vec![a, b]), ia.div(ib)?));
                 }
                 Some((Expr::binary(op, ty, a, b), ia.div(ib)?))
             }
@@ -364,7 +373,12 @@ impl Gen<'_> {
                     ))
                 } else {
                     Some((
-                        Expr::binary(BinOp::Add, Type::F32, Expr::call("abs", Type::F32, vec![e]), Expr::float(c)),
+                        Expr::binary(
+                            BinOp::Add,
+                            Type::F32,
+                            Expr::call(Builtin::Abs, Type::F32, vec![e]),
+                            Expr::float(c),
+                        ),
                         iv.abs().add(Interval::point(c)),
                     ))
                 }
@@ -373,7 +387,7 @@ impl Gen<'_> {
                 let lim = if m >= 1.0 { m.floor() } else { 0.9 };
                 let lo = Expr::unary(UnOp::Neg, Expr::float(lim));
                 let clamped = Interval::new(iv.lo.max(-lim), iv.hi.min(lim));
-                Some((Expr::call("clamp", Type::F32, vec![e, lo, Expr::float(lim)]), clamped))
+                Some((Expr::call(Builtin::Clamp, Type::F32, vec![e, lo, Expr::float(lim)]), clamped))
             }
         }
     }
@@ -399,15 +413,15 @@ impl Gen<'_> {
                 let arg = self.expr(t, d);
                 let (a, _) = self.fix_domain(Dom::Mag(UNIT_MAX), arg)?;
                 let x = Expr::binary(BinOp::Sub, t, Expr::float(1.0), a);
-                Some((Expr::call("erfcinv", t, vec![x]), Interval::new(-1.39, 1.39)))
+                Some((Expr::call(Builtin::Erfcinv, t, vec![x]), Interval::new(-1.39, 1.39)))
             }
             6 => {
                 let (a, ia) = self.expr(t, d);
                 let (b, ib) = self.expr(t, d);
                 if self.rng.random_bool(0.5) {
-                    Some((Expr::call("min", t, vec![a, b]), ia.min(ib)))
+                    Some((Expr::call(Builtin::Min, t, vec![a, b]), ia.min(ib)))
                 } else {
-                    Some((Expr::call("max", t, vec![a, b]), ia.max(ib)))
+                    Some((Expr::call(Builtin::Max, t, vec![a, b]), ia.max(ib)))
                 }
             }
             7 => {
@@ -416,14 +430,14 @@ impl Gen<'_> {
                     let (y, _) = self.expr(t, d);
                     let (x, _) = self.divisor(t, d);
                     Some((
-                        Expr::call("atan2", t, vec![y, x]),
+                        Expr::call(Builtin::Atan2, t, vec![y, x]),
                         Interval::new(-std::f64::consts::PI, std::f64::consts::PI),
                     ))
                 } else {
                     let base = self.expr(t, d);
                     let (b, ib) = self.fix_domain(Dom::Pos, base)?;
                     let p = [0.5, 1.5, 2.0, 3.0][self.rng.random_range(0..4)];
-                    Some((Expr::call("pow", t, vec![b, Expr::float(p)]), ib.map_increasing(|x| x.powf(p))))
+                    Some((Expr::call(Builtin::Pow, t, vec![b, Expr::float(p)]), ib.map_increasing(|x| x.powf(p))))
                 }
             }
             8 => {
@@ -439,36 +453,36 @@ impl Gen<'_> {
                 let ehi = if ihi >= 0.0 { Expr::float(ihi) } else { Expr::unary(UnOp::Neg, Expr::float(-ihi)) };
                 if self.rng.random_bool(0.6) {
                     Some((
-                        Expr::call("clamp", t, vec![x, elo, ehi]),
+                        Expr::call(Builtin::Clamp, t, vec![x, elo, ehi]),
                         Interval::new(ix.lo.clamp(ilo, ihi), ix.hi.clamp(ilo, ihi)),
                     ))
                 } else {
-                    Some((Expr::call("smoothstep", t, vec![elo, ehi, x]), Interval::new(0.0, 1.0)))
+                    Some((Expr::call(Builtin::Smoothstep, t, vec![elo, ehi, x]), Interval::new(0.0, 1.0)))
                 }
             }
             9 => {
                 let (a, ia) = self.expr(t, d);
                 let (b, ib) = self.expr(t, d);
                 let tv = f64::from(self.rng.random_range(1..10u32)) / 10.0;
-                Some((Expr::call("lerp", t, vec![a, b, Expr::float(tv)]), ia.hull(ib)))
+                Some((Expr::call(Builtin::Lerp, t, vec![a, b, Expr::float(tv)]), ia.hull(ib)))
             }
             10 => {
                 // the magnitude of one value with the sign of another
                 let (a, ia) = self.expr(t, d);
                 let (b, _) = self.expr(t, d);
-                Some((Expr::call("copysign", t, vec![a, b]), Interval::new(-ia.mag(), ia.mag())))
+                Some((Expr::call(Builtin::Copysign, t, vec![a, b]), Interval::new(-ia.mag(), ia.mag())))
             }
             _ => {
                 // a product or sum computed in double precision, rounded once to float32
                 let (a, ia) = self.expr(t, d);
                 let (b, ib) = self.expr(t, d);
-                let (a, b) = (Expr::call("float64", t, vec![a]), Expr::call("float64", t, vec![b]));
+                let (a, b) = (Expr::call(Builtin::Float64, t, vec![a]), Expr::call(Builtin::Float64, t, vec![b]));
                 let (op, iv) = match self.rng.random_range(0..3) {
                     0 => (BinOp::Mul, ia.mul(ib)),
                     1 => (BinOp::Add, ia.add(ib)),
                     _ => (BinOp::Sub, ia.sub(ib)),
                 };
-                Some((Expr::call("float32", t, vec![Expr::binary(op, t, a, b)]), iv))
+                Some((Expr::call(Builtin::Float32, t, vec![Expr::binary(op, t, a, b)]), iv))
             }
         }
     }
@@ -491,26 +505,26 @@ impl Gen<'_> {
             let n = Expr { ty: t, kind: ExprKind::Len(arr, 0) };
             let args = vec![Expr::var(arr, Type::F32), Expr::int(0), n, x];
             return Some((
-                Expr::call("lower_bound", t, args),
+                Expr::call(Builtin::LowerBound, t, args),
                 Interval::new(0.0, f64::from(self.cfg.max_launch_dim - 1)),
             ));
         }
         match k {
             0 => {
                 let (b, ib) = self.expr(t, d);
-                Some((Expr::call("min", t, vec![a, b]), ia.min(ib)))
+                Some((Expr::call(Builtin::Min, t, vec![a, b]), ia.min(ib)))
             }
             1 => {
                 let (b, ib) = self.expr(t, d);
-                Some((Expr::call("max", t, vec![a, b]), ia.max(ib)))
+                Some((Expr::call(Builtin::Max, t, vec![a, b]), ia.max(ib)))
             }
-            2 => Some((Expr::call("abs", t, vec![a]), ia.abs())),
+            2 => Some((Expr::call(Builtin::Abs, t, vec![a]), ia.abs())),
             _ => {
                 let lo = -self.rng.random_range(0..5i64);
                 let hi = self.rng.random_range(1..20i64);
                 let elo = if lo < 0 { Expr::unary(UnOp::Neg, Expr::int(-lo)) } else { Expr::int(0) };
                 let iv = Interval::new(ia.lo.clamp(lo as f64, hi as f64), ia.hi.clamp(lo as f64, hi as f64));
-                Some((Expr::call("clamp", t, vec![a, elo, Expr::int(hi)]), iv))
+                Some((Expr::call(Builtin::Clamp, t, vec![a, elo, Expr::int(hi)]), iv))
             }
         }
     }
@@ -561,27 +575,29 @@ impl Gen<'_> {
             10 => {
                 // a round trip through another integer width: wraps outside its range
                 let (name, lo, hi) = [
-                    ("int8", -128.0, 127.0),
-                    ("uint8", 0.0, 255.0),
-                    ("int16", -32768.0, 32767.0),
-                    ("uint16", 0.0, 65535.0),
-                    ("int64", f64::MIN, f64::MAX),
-                    ("uint32", f64::MIN, f64::MAX),
-                    ("uint64", f64::MIN, f64::MAX),
+                    (Builtin::Int8, -128.0, 127.0),
+                    (Builtin::Uint8, 0.0, 255.0),
+                    (Builtin::Int16, -32768.0, 32767.0),
+                    (Builtin::Uint16, 0.0, 65535.0),
+                    (Builtin::Int64, f64::MIN, f64::MAX),
+                    (Builtin::Uint32, f64::MIN, f64::MAX),
+                    (Builtin::Uint64, f64::MIN, f64::MAX),
                 ][self.rng.random_range(0..7)];
                 let fits = ia.lo >= lo && ia.hi <= hi;
                 let iv = if fits { ia } else { Interval::new(lo, hi) };
                 let inner = Expr::call(name, t, vec![a]);
-                Some((Expr::call("int32", t, vec![inner]), iv))
+                Some((Expr::call(Builtin::Int32, t, vec![inner]), iv))
             }
-            11 if self.rng.random_bool(0.3) => Some((Expr::call("nonzero", t, vec![a]), Interval::new(0.0, 1.0))),
+            11 if self.rng.random_bool(0.3) => {
+                Some((Expr::call(Builtin::Nonzero, t, vec![a]), Interval::new(0.0, 1.0)))
+            }
             _ => {
                 let iv = if ia.lo >= 0.0 {
                     Interval::new(0.0, ia.hi.max(1.0).log2().floor() + 1.0)
                 } else {
                     Interval::new(0.0, 32.0)
                 };
-                Some((Expr::call("bit_count", t, vec![a]), iv))
+                Some((Expr::call(Builtin::BitCount, t, vec![a]), iv))
             }
         }
     }
@@ -590,7 +606,7 @@ impl Gen<'_> {
         let c = self.cond(d.max(1));
         let (a, ia) = self.expr(ty, d);
         let (b, ib) = self.expr(ty, d);
-        Some((Expr::call("where", ty, vec![c.0, a, b]), ia.hull(ib)))
+        Some((Expr::call(Builtin::Where, ty, vec![c.0, a, b]), ia.hull(ib)))
     }
 
     pub(super) fn vec_to_scalar(&mut self, d: u32) -> Option<TExpr> {
@@ -606,15 +622,15 @@ impl Gen<'_> {
             0 => {
                 let (a, ia) = self.expr(vt, d);
                 let (b, ib) = self.expr(vt, d);
-                Some((Expr::call("dot", t, vec![a, b]), ia.mul(ib).scale(nf)))
+                Some((Expr::call(Builtin::Dot, t, vec![a, b]), ia.mul(ib).scale(nf)))
             }
             1 => {
                 let (a, ia) = self.expr(vt, d);
-                Some((Expr::call("length", t, vec![a]), Interval::new(0.0, ia.mag() * nf.sqrt())))
+                Some((Expr::call(Builtin::Length, t, vec![a]), Interval::new(0.0, ia.mag() * nf.sqrt())))
             }
             2 => {
                 let (a, ia) = self.expr(vt, d);
-                Some((Expr::call("length_sq", t, vec![a]), Interval::new(0.0, ia.mag() * ia.mag() * nf)))
+                Some((Expr::call(Builtin::LengthSq, t, vec![a]), Interval::new(0.0, ia.mag() * ia.mag() * nf)))
             }
             _ => {
                 let (a, ia) = self.expr(vt, d);
@@ -634,12 +650,12 @@ impl Gen<'_> {
             0 => {
                 let fact: f64 = (1..=n).map(f64::from).product();
                 let m = ia.mag().powi(i32::from(n)) * fact;
-                Some((Expr::call("determinant", t, vec![a]), Interval::new(-m, m)))
+                Some((Expr::call(Builtin::Determinant, t, vec![a]), Interval::new(-m, m)))
             }
-            1 => Some((Expr::call("trace", t, vec![a]), ia.scale(nf))),
+            1 => Some((Expr::call(Builtin::Trace, t, vec![a]), ia.scale(nf))),
             2 => {
                 let (b, ib) = self.expr(mt, d);
-                Some((Expr::call("ddot", t, vec![a, b]), ia.mul(ib).scale(nf * nf)))
+                Some((Expr::call(Builtin::Ddot, t, vec![a, b]), ia.mul(ib).scale(nf * nf)))
             }
             _ => {
                 let i = self.rng.random_range(0..n);
@@ -657,20 +673,20 @@ impl Gen<'_> {
         let m = ia.mag();
         let delta = [0.5, 1.0, 2.0][self.rng.random_range(0..3)];
         match k {
-            4 => Some((Expr::call("norm_l1", t, vec![a]), Interval::new(0.0, nf * m))),
-            5 => Some((Expr::call("norm_l2", t, vec![a]), Interval::new(0.0, nf.sqrt() * m))),
+            4 => Some((Expr::call(Builtin::NormL1, t, vec![a]), Interval::new(0.0, nf * m))),
+            5 => Some((Expr::call(Builtin::NormL2, t, vec![a]), Interval::new(0.0, nf.sqrt() * m))),
             6 if self.rng.random_bool(0.5) => {
                 let hi = (0.5 * nf * m * m).max(delta * nf.sqrt() * m);
-                Some((Expr::call("norm_huber", t, vec![a, Expr::float(delta)]), Interval::new(0.0, hi)))
+                Some((Expr::call(Builtin::NormHuber, t, vec![a, Expr::float(delta)]), Interval::new(0.0, hi)))
             }
             6 => {
                 let hi = delta * (1.0 + nf * m * m / (delta * delta)).sqrt();
-                Some((Expr::call("norm_pseudo_huber", t, vec![a, Expr::float(delta)]), Interval::new(delta, hi)))
+                Some((Expr::call(Builtin::NormPseudoHuber, t, vec![a, Expr::float(delta)]), Interval::new(delta, hi)))
             }
             _ => {
-                let name = if self.rng.random_bool(0.5) { "argmin" } else { "argmax" };
+                let name = if self.rng.random_bool(0.5) { Builtin::Argmin } else { Builtin::Argmax };
                 let index = Expr::call(name, Type::I32, vec![a]);
-                Some((Expr::call("float32", t, vec![index]), Interval::new(0.0, nf - 1.0)))
+                Some((Expr::call(Builtin::Float32, t, vec![index]), Interval::new(0.0, nf - 1.0)))
             }
         }
     }
@@ -681,7 +697,7 @@ impl Gen<'_> {
         match self.rng.random_range(0..10) {
             6 => {
                 let delta = [0.5, 1.0, 2.0][self.rng.random_range(0..3)];
-                Some((Expr::call("smooth_normalize", ty, vec![a, Expr::float(delta)]), Interval::new(-1.0, 1.0)))
+                Some((Expr::call(Builtin::SmoothNormalize, ty, vec![a, Expr::float(delta)]), Interval::new(-1.0, 1.0)))
             }
             7 if n <= 4 => {
                 // a component-wise quotient by a divisor kept away from zero: b * b + c
@@ -690,36 +706,36 @@ impl Gen<'_> {
                     return None;
                 }
                 let c = [0.5, 1.0, 2.0][self.rng.random_range(0..3)];
-                let sq = Expr::call("cw_mul", ty, vec![b.clone(), b]);
+                let sq = Expr::call(Builtin::CwMul, ty, vec![b.clone(), b]);
                 let div = Expr::binary(BinOp::Add, ty, sq, Expr::construct(ty, vec![Expr::float(c)]));
                 let idiv = Interval::new(c, ib.mag() * ib.mag() + c);
-                Some((Expr::call("cw_div", ty, vec![a, div]), ia.div(idiv)?))
+                Some((Expr::call(Builtin::CwDiv, ty, vec![a, div]), ia.div(idiv)?))
             }
             8 if n <= 4 => {
                 let (m, im) = self.expr(Type::Mat(n), d);
-                Some((Expr::call("get_diag", ty, vec![m]), im))
+                Some((Expr::call(Builtin::GetDiag, ty, vec![m]), im))
             }
-            0 => Some((Expr::call("normalize", ty, vec![a]), Interval::new(-1.0, 1.0))),
+            0 => Some((Expr::call(Builtin::Normalize, ty, vec![a]), Interval::new(-1.0, 1.0))),
             1 if n == 3 => {
                 let (b, ib) = self.expr(ty, d);
-                Some((Expr::call("cross", ty, vec![a, b]), ia.mul(ib).scale(2.0)))
+                Some((Expr::call(Builtin::Cross, ty, vec![a, b]), ia.mul(ib).scale(2.0)))
             }
             1 | 2 => {
                 let (b, ib) = self.expr(ty, d);
-                Some((Expr::call("cw_mul", ty, vec![a, b]), ia.mul(ib)))
+                Some((Expr::call(Builtin::CwMul, ty, vec![a, b]), ia.mul(ib)))
             }
             3 => {
                 let (b, ib) = self.expr(ty, d);
                 if self.rng.random_bool(0.5) {
-                    Some((Expr::call("min", ty, vec![a, b]), ia.min(ib)))
+                    Some((Expr::call(Builtin::Min, ty, vec![a, b]), ia.min(ib)))
                 } else {
-                    Some((Expr::call("max", ty, vec![a, b]), ia.max(ib)))
+                    Some((Expr::call(Builtin::Max, ty, vec![a, b]), ia.max(ib)))
                 }
             }
             4 => {
                 let (b, ib) = self.expr(ty, d);
                 let tv = f64::from(self.rng.random_range(1..10u32)) / 10.0;
-                Some((Expr::call("lerp", ty, vec![a, b, Expr::float(tv)]), ia.hull(ib)))
+                Some((Expr::call(Builtin::Lerp, ty, vec![a, b, Expr::float(tv)]), ia.hull(ib)))
             }
             _ => Some((Expr::unary(UnOp::Neg, a), ia.neg())),
         }
@@ -741,7 +757,7 @@ impl Gen<'_> {
                 let shape =
                     Expr { ty: Type::I32, kind: ExprKind::Tuple(vec![Expr::int(n.into()), Expr::int(n.into())]) };
                 args.push(Expr { ty: Type::I32, kind: ExprKind::Kw("shape", Box::new(shape)) });
-                Some((Expr::call("matrix", ty, args), iv.unwrap_or(Interval::point(0.0))))
+                Some((Expr::call(Builtin::Matrix, ty, args), iv.unwrap_or(Interval::point(0.0))))
             }
             5 => {
                 // a matrix from n vectors as its columns or rows
@@ -752,7 +768,7 @@ impl Gen<'_> {
                     iv = Some(iv.map_or(i, |a| a.hull(i)));
                     args.push(v);
                 }
-                let name = if self.rng.random_bool(0.5) { "matrix_from_cols" } else { "matrix_from_rows" };
+                let name = if self.rng.random_bool(0.5) { Builtin::MatrixFromCols } else { Builtin::MatrixFromRows };
                 Some((Expr::call(name, ty, args), iv.unwrap_or(Interval::point(0.0))))
             }
             0 => {
@@ -762,20 +778,20 @@ impl Gen<'_> {
             }
             1 => {
                 let (a, ia) = self.expr(ty, d);
-                Some((Expr::call("transpose", ty, vec![a]), ia))
+                Some((Expr::call(Builtin::Transpose, ty, vec![a]), ia))
             }
             2 => {
                 let (a, ia) = self.expr(Type::Vec(n), d);
                 let (b, ib) = self.expr(Type::Vec(n), d);
-                Some((Expr::call("outer", ty, vec![a, b]), ia.mul(ib)))
+                Some((Expr::call(Builtin::Outer, ty, vec![a, b]), ia.mul(ib)))
             }
             3 if n == 3 => {
                 let (a, ia) = self.expr(Type::Vec(3), d);
-                Some((Expr::call("skew", ty, vec![a]), ia.abs().hull(ia.neg())))
+                Some((Expr::call(Builtin::Skew, ty, vec![a]), ia.abs().hull(ia.neg())))
             }
             _ => {
                 let (a, ia) = self.expr(Type::Vec(n), d);
-                Some((Expr::call("diag", ty, vec![a]), ia.with_zero()))
+                Some((Expr::call(Builtin::Diag, ty, vec![a]), ia.with_zero()))
             }
         }
     }

@@ -120,14 +120,24 @@ fn is_outlinable(e: &Expr, arrays: &[VarId]) -> bool {
 /// Builtins whose value is not `float32`/`int32` although the AST types it so: width casts, which the generator
 /// always wraps back (`wp.float32(wp.float64(a) * wp.float64(b))`, `wp.int32(wp.int8(k))`), and `argmin`/`argmax`
 /// (uint32 in Warp; the generator converts them with `wp.float32(...)`).
-const WIDTH_CASTS: &[&str] =
-    &["float64", "int8", "uint8", "int16", "uint16", "int64", "uint32", "uint64", "argmin", "argmax"];
+const WIDTH_CASTS: &[Builtin] = &[
+    Builtin::Float64,
+    Builtin::Int8,
+    Builtin::Uint8,
+    Builtin::Int16,
+    Builtin::Uint16,
+    Builtin::Int64,
+    Builtin::Uint32,
+    Builtin::Uint64,
+    Builtin::Argmin,
+    Builtin::Argmax,
+];
 
 /// True if `e`'s value, or a part of it not converted back, has another width than its AST type (a helper's
 /// return annotation would then be wrong: Warp refuses `-> wp.float32` returning a float64).
 fn other_width(e: &Expr) -> bool {
     match &e.kind {
-        ExprKind::Call("float32" | "int32", _) => false,
+        ExprKind::Call(Builtin::Float32 | Builtin::Int32, _) => false,
         ExprKind::Construct(args) if args.len() == 1 && matches!(e.ty, Type::F32 | Type::I32) => false,
         ExprKind::Call(name, _) if WIDTH_CASTS.contains(name) => true,
         _ => e.children().into_iter().any(other_width),
@@ -241,10 +251,10 @@ mod tests {
         let load = Expr { ty: Type::F32, kind: ExprKind::Load(0, vec![tid]) };
         let x = Expr::var(1, Type::F32);
         let prod = Expr::binary(BinOp::Mul, Type::F32, x.clone(), load.clone());
-        let e = Expr::binary(BinOp::Add, Type::F32, Expr::call("sin", Type::F32, vec![prod]), x.clone());
+        let e = Expr::binary(BinOp::Add, Type::F32, Expr::call(Builtin::Sin, Type::F32, vec![prod]), x.clone());
         assert!(is_eligible(&e, &[0]));
         // len(a) of the array a stays inline
-        let len = Expr::call("len", Type::I32, vec![Expr::var(0, Type::F32)]);
+        let len = Expr::call(Builtin::Len, Type::I32, vec![Expr::var(0, Type::F32)]);
         assert!(!is_outlinable(&Expr::binary(BinOp::Add, Type::I32, len, Expr::int(1)), &[0]));
         let (f, args) = outline(&e, &vars, "blend".into());
         assert_eq!(args, vec![x, load]);
@@ -255,18 +265,18 @@ mod tests {
         assert_eq!(atoms_left, 0, "the load is a parameter inside the helper");
         assert_eq!(nodes(&f.result), nodes(&e) - 1, "a[tid] (two nodes) became one parameter");
         // a draw or an array argument stays inline
-        let draw = Expr::call("randf", Type::F32, vec![Expr::var(3, Type::U32)]);
+        let draw = Expr::call(Builtin::Randf, Type::F32, vec![Expr::var(3, Type::U32)]);
         assert!(!is_outlinable(&Expr::binary(BinOp::Add, Type::F32, draw, Expr::float(1.0)), &[0]));
         // a double-precision product is not a float32 value until converted back
         let wide = Expr::binary(
             BinOp::Mul,
             Type::F32,
-            Expr::call("float64", Type::F32, vec![Expr::var(1, Type::F32)]),
-            Expr::call("float64", Type::F32, vec![Expr::float(2.0)]),
+            Expr::call(Builtin::Float64, Type::F32, vec![Expr::var(1, Type::F32)]),
+            Expr::call(Builtin::Float64, Type::F32, vec![Expr::float(2.0)]),
         );
         assert!(!is_outlinable(&wide, &[0]));
-        assert!(is_outlinable(&Expr::call("float32", Type::F32, vec![wide]), &[0]));
-        let arg = Expr::call("argmin", Type::I32, vec![Expr::var(1, Type::F32)]);
+        assert!(is_outlinable(&Expr::call(Builtin::Float32, Type::F32, vec![wide]), &[0]));
+        let arg = Expr::call(Builtin::Argmin, Type::I32, vec![Expr::var(1, Type::F32)]);
         assert!(!is_outlinable(&Expr::binary(BinOp::Add, Type::I32, arg.clone(), Expr::int(1)), &[0]));
         assert!(is_outlinable(&Expr::construct(Type::F32, vec![arg]), &[0]));
     }

@@ -15,7 +15,7 @@ impl Gen<'_> {
     /// A rotation matrix: `wp.quat_to_matrix(wp.normalize(q))`, entries in [-1, 1].
     pub(super) fn rotation_matrix(&mut self, d: u32) -> Expr {
         let (q, _) = self.expr(Type::Quat, d);
-        Expr::call("quat_to_matrix", Type::Mat(3), vec![Expr::call("normalize", Type::Quat, vec![q])])
+        Expr::call(Builtin::QuatToMatrix, Type::Mat(3), vec![Expr::call(Builtin::Normalize, Type::Quat, vec![q])])
     }
 
     /// A unit axis: `wp.normalize(v)` of a vec3 expression, or a coordinate axis literal.
@@ -26,7 +26,7 @@ impl Gen<'_> {
             return Expr::construct(Type::Vec(3), comps);
         }
         let (v, _) = self.expr(Type::Vec(3), d);
-        Expr::call("normalize", Type::Vec(3), vec![v])
+        Expr::call(Builtin::Normalize, Type::Vec(3), vec![v])
     }
 
     /// An Euler axis sequence `i, j, k`: Tait-Bryan (three distinct axes) or proper Euler (`i == k`).
@@ -45,32 +45,32 @@ impl Gen<'_> {
             8 => {
                 // Euler angles of a unit quaternion for an axis sequence (warp/_src/math.py): in [-2 pi, 2 pi]
                 let (q, _) = self.expr(Type::Quat, d);
-                let mut args = vec![Expr::call("normalize", Type::Quat, vec![q])];
+                let mut args = vec![Expr::call(Builtin::Normalize, Type::Quat, vec![q])];
                 args.extend(self.euler_axes().into_iter().map(Expr::int));
                 let tau = 2.0 * std::f64::consts::PI;
-                Some((Expr::call("quat_to_euler", v3, args), Interval::new(-tau, tau)))
+                Some((Expr::call(Builtin::QuatToEuler, v3, args), Interval::new(-tau, tau)))
             }
             7 => {
                 // roll, pitch, yaw of a quaternion (warp/_src/math.py): atan2, clamped asin, atan2
                 let (q, _) = self.expr(Type::Quat, d);
                 let pi = std::f64::consts::PI;
-                Some((Expr::call("quat_to_rpy", v3, vec![q]), Interval::new(-pi, pi)))
+                Some((Expr::call(Builtin::QuatToRpy, v3, vec![q]), Interval::new(-pi, pi)))
             }
             5 => {
                 let (x, ix) = self.expr(Type::Vec(6), d);
-                let name = if self.rng.random_bool(0.5) { "spatial_top" } else { "spatial_bottom" };
+                let name = if self.rng.random_bool(0.5) { Builtin::SpatialTop } else { Builtin::SpatialBottom };
                 Some((Expr::call(name, v3, vec![x]), ix))
             }
             6 => {
                 // v + w x r of a twist (w, v) at offset r
                 let (x, ix) = self.expr(Type::Vec(6), d);
                 let (r, ir) = self.expr(v3, d);
-                Some((Expr::call("velocity_at_point", v3, vec![x, r]), ix.add(ix.mul(ir).scale(2.0))))
+                Some((Expr::call(Builtin::VelocityAtPoint, v3, vec![x, r]), ix.add(ix.mul(ir).scale(2.0))))
             }
             k @ (0 | 1) => {
                 let (q, iq) = self.expr(Type::Quat, d);
                 let (v, iv) = self.expr(v3, d);
-                let name = if k == 0 { "quat_rotate" } else { "quat_rotate_inv" };
+                let name = if k == 0 { Builtin::QuatRotate } else { Builtin::QuatRotateInv };
                 Some((Expr::call(name, v3, vec![q, v]), Self::rotate_bound(iq, iv)))
             }
             k @ (2 | 3) => {
@@ -78,14 +78,14 @@ impl Gen<'_> {
                 let (v, iv) = self.expr(v3, d);
                 let r = Self::rotate_bound(it, iv);
                 if k == 2 {
-                    Some((Expr::call("transform_point", v3, vec![t, v]), r.add(it)))
+                    Some((Expr::call(Builtin::TransformPoint, v3, vec![t, v]), r.add(it)))
                 } else {
-                    Some((Expr::call("transform_vector", v3, vec![t, v]), r))
+                    Some((Expr::call(Builtin::TransformVector, v3, vec![t, v]), r))
                 }
             }
             _ => {
                 let (t, it) = self.expr(Type::Transform, d);
-                Some((Expr::call("transform_get_translation", v3, vec![t]), it))
+                Some((Expr::call(Builtin::TransformGetTranslation, v3, vec![t]), it))
             }
         }
     }
@@ -100,9 +100,13 @@ impl Gen<'_> {
                 let (x, ix) = self.expr(s, d);
                 let (p, ip) = self.expr(Type::Vec(3), d);
                 let r = self.rotation_matrix(d);
-                let sk =
-                    Expr::binary(BinOp::MatMul, Type::Mat(3), Expr::call("skew", Type::Mat(3), vec![p]), r.clone());
-                let adj = Expr::call("spatial_adjoint", Type::Mat(6), vec![r, sk]);
+                let sk = Expr::binary(
+                    BinOp::MatMul,
+                    Type::Mat(3),
+                    Expr::call(Builtin::Skew, Type::Mat(3), vec![p]),
+                    r.clone(),
+                );
+                let adj = Expr::call(Builtin::SpatialAdjoint, Type::Mat(6), vec![r, sk]);
                 // |S| <= 3 |p| per entry, each output sums 3 terms of R and 3 of S
                 let m = ix.mag() * 3.0 * (1.0 + 3.0 * ip.mag());
                 Some((Expr::binary(BinOp::MatMul, s, adj, x), Interval::new(-m, m)))
@@ -115,14 +119,14 @@ impl Gen<'_> {
             1 => {
                 let (a, ia) = self.expr(s, d);
                 let (b, ib) = self.expr(s, d);
-                let name = if self.rng.random_bool(0.5) { "spatial_cross" } else { "spatial_cross_dual" };
+                let name = if self.rng.random_bool(0.5) { Builtin::SpatialCross } else { Builtin::SpatialCrossDual };
                 // each component sums two cross products: at most 4 |a| |b|
                 Some((Expr::call(name, s, vec![a, b]), ia.mul(ib).scale(4.0)))
             }
             _ => {
                 let (t, it) = self.expr(Type::Transform, d);
                 let (x, ix) = self.expr(s, d);
-                let name = if self.rng.random_bool(0.5) { "transform_twist" } else { "transform_wrench" };
+                let name = if self.rng.random_bool(0.5) { Builtin::TransformTwist } else { Builtin::TransformWrench };
                 let r = Self::rotate_bound(it, ix);
                 Some((Expr::call(name, s, vec![t, x]), r.add(it.mul(r).scale(2.0))))
             }
@@ -141,18 +145,18 @@ impl Gen<'_> {
                     let m2 = self.rotation_matrix(d);
                     m = Expr::binary(BinOp::MatMul, Type::Mat(3), m, m2);
                 }
-                Some((Expr::call("quat_from_matrix", q, vec![m]), Interval::new(-1.0, 1.0)))
+                Some((Expr::call(Builtin::QuatFromMatrix, q, vec![m]), Interval::new(-1.0, 1.0)))
             }
             9 => {
                 let (e, _) = self.expr(Type::Vec(3), d);
                 let mut args = vec![e];
                 args.extend(self.euler_axes().into_iter().map(Expr::int));
-                Some((Expr::call("quat_from_euler", q, args), Interval::new(-1.0, 1.0)))
+                Some((Expr::call(Builtin::QuatFromEuler, q, args), Interval::new(-1.0, 1.0)))
             }
             10 => {
                 let axis = self.unit_axis(d);
                 let (a, _) = self.expr(q, d);
-                Some((Expr::call("quat_twist", q, vec![axis, a]), Interval::new(-1.0, 1.0)))
+                Some((Expr::call(Builtin::QuatTwist, q, vec![axis, a]), Interval::new(-1.0, 1.0)))
             }
             0 | 1 => {
                 let (a, ia) = self.expr(q, d);
@@ -161,32 +165,35 @@ impl Gen<'_> {
             }
             2 => {
                 let (a, ia) = self.expr(q, d);
-                Some((Expr::call("quat_inverse", q, vec![a]), ia.hull(ia.neg())))
+                Some((Expr::call(Builtin::QuatInverse, q, vec![a]), ia.hull(ia.neg())))
             }
             3 => {
                 let (a, _) = self.expr(q, d);
-                Some((Expr::call("normalize", q, vec![a]), Interval::new(-1.0, 1.0)))
+                Some((Expr::call(Builtin::Normalize, q, vec![a]), Interval::new(-1.0, 1.0)))
             }
             4 => {
                 let (axis, _) = self.expr(Type::Vec(3), d);
                 let (angle, _) = self.expr(Type::F32, d);
-                let axis = Expr::call("normalize", Type::Vec(3), vec![axis]);
-                Some((Expr::call("quat_from_axis_angle", q, vec![axis, angle]), Interval::new(-1.0, 1.0)))
+                let axis = Expr::call(Builtin::Normalize, Type::Vec(3), vec![axis]);
+                Some((Expr::call(Builtin::QuatFromAxisAngle, q, vec![axis, angle]), Interval::new(-1.0, 1.0)))
             }
             5 => {
                 let args: Vec<Expr> = (0..3).map(|_| self.expr(Type::F32, d).0).collect();
-                Some((Expr::call("quat_rpy", q, args), Interval::new(-2.0, 2.0)))
+                Some((Expr::call(Builtin::QuatRpy, q, args), Interval::new(-2.0, 2.0)))
             }
             6 if self.rng.random_bool(0.4) => {
                 // spherical interpolation: q0 times the axis-angle of q0^-1 q1 scaled by t (quat.h)
                 let (a, ia) = self.expr(q, d);
                 let (b, _) = self.expr(q, d);
                 let t = f64::from(self.rng.random_range(1..10u32)) / 10.0;
-                Some((Expr::call("quat_slerp", q, vec![a, b, Expr::float(t)]), ia.scale(4.0).hull(ia.neg().scale(4.0))))
+                Some((
+                    Expr::call(Builtin::QuatSlerp, q, vec![a, b, Expr::float(t)]),
+                    ia.scale(4.0).hull(ia.neg().scale(4.0)),
+                ))
             }
             6 => {
                 let (t, it) = self.expr(Type::Transform, d);
-                Some((Expr::call("transform_get_rotation", q, vec![t]), it))
+                Some((Expr::call(Builtin::TransformGetRotation, q, vec![t]), it))
             }
             _ => {
                 let (a, ia) = self.expr(q, d);
@@ -216,12 +223,12 @@ impl Gen<'_> {
                     iv = iv.hull(iv2.scale(3.0).add(iv));
                     m = Expr::binary(BinOp::MatMul, Type::Mat(4), m, m2);
                 }
-                Some((Expr::call("transform_from_matrix", t, vec![m]), iv))
+                Some((Expr::call(Builtin::TransformFromMatrix, t, vec![m]), iv))
             }
             5 => {
                 // the identity composed with a transform (a typical accumulator start)
                 let (a, ia) = self.expr(t, d);
-                let id = Expr::call("transform_identity", t, vec![]);
+                let id = Expr::call(Builtin::TransformIdentity, t, vec![]);
                 Some((Expr::binary(BinOp::Mul, t, id, a), Self::rotate_bound(Interval::new(-1.0, 1.0), ia).hull(ia)))
             }
             0 => {
@@ -234,14 +241,14 @@ impl Gen<'_> {
                 let (b, ib) = self.expr(t, d);
                 let iv = Self::rotate_bound(ia, ib).add(ia).hull(ia.mul(ib).scale(4.0));
                 if self.rng.random_bool(0.5) {
-                    Some((Expr::call("transform_multiply", t, vec![a, b]), iv))
+                    Some((Expr::call(Builtin::TransformMultiply, t, vec![a, b]), iv))
                 } else {
                     Some((Expr::binary(BinOp::Mul, t, a, b), iv))
                 }
             }
             _ => {
                 let (a, ia) = self.expr(t, d);
-                Some((Expr::call("transform_inverse", t, vec![a]), Self::rotate_bound(ia, ia)))
+                Some((Expr::call(Builtin::TransformInverse, t, vec![a]), Self::rotate_bound(ia, ia)))
             }
         }
     }
@@ -251,8 +258,8 @@ impl Gen<'_> {
     pub(super) fn rigid_matrix(&mut self, d: u32) -> TExpr {
         let (p, ip) = self.expr(Type::Vec(3), d);
         let (q, _) = self.expr(Type::Quat, d);
-        let q = Expr::call("normalize", Type::Quat, vec![q]);
+        let q = Expr::call(Builtin::Normalize, Type::Quat, vec![q]);
         let t = Expr::construct(Type::Transform, vec![p, q]);
-        (Expr::call("transform_to_matrix", Type::Mat(4), vec![t]), ip.hull(Interval::new(-1.0, 1.0)))
+        (Expr::call(Builtin::TransformToMatrix, Type::Mat(4), vec![t]), ip.hull(Interval::new(-1.0, 1.0)))
     }
 }

@@ -35,9 +35,10 @@ impl Gen<'_> {
             // code: every value here is finite)
             let (x, _) = self.var_leaf(Type::F32);
             let (c, _) = self.cond(depth - 1);
-            let (name, op) = *[("isfinite", BinOp::And), ("isnan", BinOp::Or), ("isinf", BinOp::Or)]
-                .choose(&mut self.rng)
-                .unwrap_or(&("isfinite", BinOp::And));
+            let (name, op) =
+                *[(Builtin::Isfinite, BinOp::And), (Builtin::Isnan, BinOp::Or), (Builtin::Isinf, BinOp::Or)]
+                    .choose(&mut self.rng)
+                    .unwrap_or(&(Builtin::Isfinite, BinOp::And));
             return (Expr::binary(op, Type::Bool, Expr::call(name, Type::Bool, vec![x]), c), b);
         }
         let frozen: Vec<usize> =
@@ -60,7 +61,7 @@ impl Gen<'_> {
             // truthiness of an integer: wp.bool(k) is k != 0
             let nonzero = liv.is_some_and(|i| i.lo > 0.0 || i.hi < 0.0);
             if !nonzero {
-                return (Expr::call("bool", Type::Bool, vec![lhs]), b);
+                return (Expr::call(Builtin::Bool, Type::Bool, vec![lhs]), b);
             }
         }
         if lty == Type::I32 && liv.is_none_or(|i| i.hi - i.lo >= 2.0) && self.rng.random_bool(0.3) {
@@ -128,23 +129,23 @@ impl Gen<'_> {
                 // every component counts: a folded vector whose other components nothing reads is dead code
                 // in all but name
                 let nf = f64::from(n);
-                (Expr::call("length", Type::F32, vec![x]), Interval::new(0.0, iv.mag() * nf.sqrt()))
+                (Expr::call(Builtin::Length, Type::F32, vec![x]), Interval::new(0.0, iv.mag() * nf.sqrt()))
             }
             (Type::Vec(n), Type::F32) => {
                 let k = self.rng.random_range(0..n);
                 (Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(x), k, None) }, iv)
             }
-            (Type::Mat(n), Type::F32) => (Expr::call("trace", Type::F32, vec![x]), iv.scale(f64::from(n))),
+            (Type::Mat(n), Type::F32) => (Expr::call(Builtin::Trace, Type::F32, vec![x]), iv.scale(f64::from(n))),
             (Type::U32, Type::F32) => {
                 let s = self.state_expr();
-                (Expr::call("randf", Type::F32, vec![s]), Interval::new(0.0, 1.0))
+                (Expr::call(Builtin::Randf, Type::F32, vec![s]), Interval::new(0.0, 1.0))
             }
             (Type::Quat, Type::F32) => {
                 let k = self.rng.random_range(0..4);
                 (Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(x), k, None) }, iv)
             }
             (Type::Transform, Type::F32) => {
-                let p = Expr::call("transform_get_translation", Type::Vec(3), vec![x]);
+                let p = Expr::call(Builtin::TransformGetTranslation, Type::Vec(3), vec![x]);
                 let k = self.rng.random_range(0..3);
                 (Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(p), k, None) }, iv)
             }
@@ -153,12 +154,12 @@ impl Gen<'_> {
                 let s = self.convert((x, iv), Type::F32);
                 let mut args = vec![Expr::float(0.0), Expr::float(0.0), Expr::float(0.0)];
                 args[self.rng.random_range(0..3)] = s.0;
-                (Expr::call("quat_rpy", Type::Quat, args), Interval::new(-2.0, 2.0))
+                (Expr::call(Builtin::QuatRpy, Type::Quat, args), Interval::new(-2.0, 2.0))
             }
             (_, Type::Transform) => {
                 let p = self.convert((x, iv), Type::Vec(3));
                 (
-                    Expr::construct(Type::Transform, vec![p.0, Expr::call("quat_identity", Type::Quat, vec![])]),
+                    Expr::construct(Type::Transform, vec![p.0, Expr::call(Builtin::QuatIdentity, Type::Quat, vec![])]),
                     p.1.hull(Interval::new(-1.0, 1.0)),
                 )
             }
@@ -173,7 +174,7 @@ impl Gen<'_> {
             }
             (_, Type::Mat(n)) => {
                 let s = self.convert((x, iv), Type::Vec(n));
-                (Expr::call("diag", to, vec![s.0]), s.1.with_zero())
+                (Expr::call(Builtin::Diag, to, vec![s.0]), s.1.with_zero())
             }
             (_, _) => {
                 let s = self.convert((x, iv), Type::F32);
@@ -255,7 +256,8 @@ impl Gen<'_> {
                         return;
                     }
                     self.locals[l].iv = iv;
-                    let name = if translation { "transform_set_translation" } else { "transform_set_rotation" };
+                    let name =
+                        if translation { Builtin::TransformSetTranslation } else { Builtin::TransformSetRotation };
                     out.push(Stmt::Call(Expr::call(name, Type::Bool, vec![Expr::var(id, ty), e])));
                     return;
                 }
@@ -320,7 +322,7 @@ impl Gen<'_> {
                 let acc = Expr::var(id, ty);
                 let use_minmax = ty.is_scalar() && self.rng.random_bool(0.2);
                 let (value, pending) = if use_minmax {
-                    let name = if self.rng.random_bool(0.5) { "max" } else { "min" };
+                    let name = if self.rng.random_bool(0.5) { Builtin::Max } else { Builtin::Min };
                     self.locals[l].iv = self.locals[l].iv.hull(iv);
                     (Expr::call(name, ty, vec![acc, e]), self.locals[l].pending)
                 } else if self.rng.random_bool(0.25) {
@@ -368,7 +370,7 @@ impl Gen<'_> {
             Expr::binary(BinOp::Add, ty, Expr::var(id, ty), e)
         } else if is_acc {
             self.locals[l].iv = self.locals[l].iv.hull(iv);
-            Expr::call("max", ty, vec![Expr::var(id, ty), e])
+            Expr::call(Builtin::Max, ty, vec![Expr::var(id, ty), e])
         } else {
             debug_assert!(
                 !self.locals[l].frozen && self.locals[l].level == self.trips.len(),
@@ -647,7 +649,7 @@ impl Gen<'_> {
         let (v3, q) = (Type::Vec(3), Type::Quat);
         if self.rng.random_bool(0.5) {
             let (e, _) = self.top_expr(q, depth);
-            let value = Expr::call("quat_to_axis_angle", Type::Bool, vec![e]);
+            let value = Expr::call(Builtin::QuatToAxisAngle, Type::Bool, vec![e]);
             let axis = self.declare(&["axis", "dir", "n_axis"], v3, Interval::new(-1.0, 1.0), true);
             let angle =
                 self.declare(&["angle", "theta", "phi"], Type::F32, Interval::new(0.0, std::f64::consts::PI), true);
@@ -656,13 +658,13 @@ impl Gen<'_> {
         }
         let (p, ip) = self.top_expr(v3, depth);
         let (r, _) = self.top_expr(q, depth);
-        let r = Expr::call("normalize", q, vec![r]);
+        let r = Expr::call(Builtin::Normalize, q, vec![r]);
         let scales: Vec<f64> = (0..3).map(|_| f64::from(self.rng.random_range(1..17u32)) * 0.25).collect();
         let lo = scales.iter().copied().fold(f64::INFINITY, f64::min);
         let hi = scales.iter().copied().fold(0.0, f64::max);
         let sv = Expr::construct(v3, scales.into_iter().map(Expr::float).collect());
-        let m = Expr::call("transform_compose", Type::Mat(4), vec![p, r, sv]);
-        let value = Expr::call("transform_decompose", Type::Bool, vec![m]);
+        let m = Expr::call(Builtin::TransformCompose, Type::Mat(4), vec![p, r, sv]);
+        let value = Expr::call(Builtin::TransformDecompose, Type::Bool, vec![m]);
         let pos = self.declare(&["pos", "origin", "trans"], v3, ip, true);
         let rot = self.declare(&["rot", "orient", "q_rot"], q, Interval::new(-1.0, 1.0), true);
         let scale = self.declare(&["scale", "extent", "size"], v3, Interval::new(lo, hi), true);
@@ -706,7 +708,7 @@ impl Gen<'_> {
                 }
                 let (e, iv) = t.unwrap_or_else(|| {
                     let (x, ix) = self.leaf(Type::F32);
-                    (Expr::call("sin", Type::F32, vec![x]), ix.hull(Interval::new(-1.0, 1.0)))
+                    (Expr::call(Builtin::Sin, Type::F32, vec![x]), ix.hull(Interval::new(-1.0, 1.0)))
                 });
                 let l = self.declare(F32_NAMES, Type::F32, iv, true);
                 out.push(Stmt::Let { var: self.locals[l].id, value: e });

@@ -12,7 +12,7 @@ use super::*;
 pub const TILE_SIZES: [u16; 4] = [4, 8, 16, 32];
 /// Binary builtins `wp.tile_map` is given (Warp 1.19 compiles binary and unary maps; a ternary map such as
 /// `wp.tile_map(wp.clamp, a, b, c)` passes code generation but fails to build in C++, so none is drawn).
-const BINARY_MAPS: &[&str] = &["add", "sub", "mul", "min", "max"];
+const BINARY_MAPS: &[Builtin] = &[Builtin::Add, Builtin::Sub, Builtin::Mul, Builtin::Min, Builtin::Max];
 
 const TILE_NAMES: &[&str] = &["t", "tile", "u", "v", "w", "blk", "row", "seg"];
 const RED_NAMES: &[&str] = &["s", "total", "m", "peak", "low", "acc", "red"];
@@ -100,7 +100,7 @@ impl Gen<'_> {
         for &(a, iv) in &inputs {
             let id = self.new_var(TILE_NAMES, tile_ty);
             let shape = Expr { ty: Type::I32, kind: ExprKind::Kw("shape", Box::new(Expr::int(i64::from(n)))) };
-            let load = Expr::call("tile_load", tile_ty, vec![Expr::var(a, Type::F32), shape, offset()]);
+            let load = Expr::call(Builtin::TileLoad, tile_ty, vec![Expr::var(a, Type::F32), shape, offset()]);
             body.push(Stmt::Let { var: id, value: load });
             tiles.push(TileLocal { id, n, iv, used: false, int: false });
         }
@@ -166,7 +166,7 @@ impl Gen<'_> {
                     e = Expr::binary(BinOp::Mul, tile_ty, e, red_value(r));
                 }
             }
-            let store = Expr::call("tile_store", Type::Bool, vec![Expr::var(out, Type::F32), e, offset()]);
+            let store = Expr::call(Builtin::TileStore, Type::Bool, vec![Expr::var(out, Type::F32), e, offset()]);
             body.push(Stmt::Call(store));
         }
         if let Some(a) = acc {
@@ -176,14 +176,14 @@ impl Gen<'_> {
                 r.used = true;
                 added += 1;
                 let args = vec![Expr::var(a, Type::F32), Expr::var(r.id, Type::Tile(1))];
-                body.push(Stmt::Call(Expr::call("tile_atomic_add", Type::Bool, args)));
+                body.push(Stmt::Call(Expr::call(Builtin::TileAtomicAdd, Type::Bool, args)));
             }
             if added == 0 {
                 // every unused reduction was an index: sum the last tile for the global accumulator
                 let last = tiles.len() - 1;
                 let r = self.reduce_tile(&mut tiles, last, &mut body);
                 let args = vec![Expr::var(a, Type::F32), Expr::var(r.id, Type::Tile(1))];
-                body.push(Stmt::Call(Expr::call("tile_atomic_add", Type::Bool, args)));
+                body.push(Stmt::Call(Expr::call(Builtin::TileAtomicAdd, Type::Bool, args)));
             }
         }
         if let Some(out) = block_out {
@@ -222,9 +222,9 @@ impl Gen<'_> {
         let one = Type::Tile(1);
         let sum = t.iv.scale(f64::from(t.n));
         let (value, iv) = if sum.within(F_BOUND) {
-            (Expr::call("tile_sum", one, vec![src]), sum)
+            (Expr::call(Builtin::TileSum, one, vec![src]), sum)
         } else {
-            (Expr::call("tile_max", one, vec![src]), t.iv)
+            (Expr::call(Builtin::TileMax, one, vec![src]), t.iv)
         };
         let id = self.new_var(RED_NAMES, one);
         body.push(Stmt::Let { var: id, value });
@@ -297,7 +297,7 @@ impl Gen<'_> {
         body.push(Stmt::Let {
             var: av,
             value: Expr::call(
-                "tile_load",
+                Builtin::TileLoad,
                 ta,
                 vec![Expr::var(a, Type::F32), kw("shape", tuple(int(m), int(k))), panel_offset()],
             ),
@@ -307,7 +307,7 @@ impl Gen<'_> {
             body.push(Stmt::Let {
                 var: raw,
                 value: Expr::call(
-                    "tile_load",
+                    Builtin::TileLoad,
                     Type::Tile2(n, k),
                     vec![Expr::var(w, Type::F32), kw("shape", tuple(int(n), int(k)))],
                 ),
@@ -315,21 +315,25 @@ impl Gen<'_> {
             let bv = self.new_var(&["B", "rhs", "W"], tb);
             body.push(Stmt::Let {
                 var: bv,
-                value: Expr::call("tile_transpose", tb, vec![Expr::var(raw, Type::Tile2(n, k))]),
+                value: Expr::call(Builtin::TileTranspose, tb, vec![Expr::var(raw, Type::Tile2(n, k))]),
             });
             bv
         } else {
             let bv = self.new_var(&["B", "rhs", "W"], tb);
             body.push(Stmt::Let {
                 var: bv,
-                value: Expr::call("tile_load", tb, vec![Expr::var(w, Type::F32), kw("shape", tuple(int(k), int(n)))]),
+                value: Expr::call(
+                    Builtin::TileLoad,
+                    tb,
+                    vec![Expr::var(w, Type::F32), kw("shape", tuple(int(k), int(n)))],
+                ),
             });
             bv
         };
         let cv = self.new_var(&["C", "prod", "acc"], tc);
         body.push(Stmt::Let {
             var: cv,
-            value: Expr::call("tile_matmul", tc, vec![Expr::var(av, ta), Expr::var(bv, tb)]),
+            value: Expr::call(Builtin::TileMatmul, tc, vec![Expr::var(av, ta), Expr::var(bv, tb)]),
         });
         let mut cur = (cv, ia.mul(iw).scale(f64::from(k)));
         if let Some((b, ib)) = bias {
@@ -337,7 +341,7 @@ impl Gen<'_> {
             body.push(Stmt::Let {
                 var: t,
                 value: Expr::call(
-                    "tile_load",
+                    Builtin::TileLoad,
                     tc,
                     vec![Expr::var(b, Type::F32), kw("shape", tuple(int(m), int(n))), panel_offset()],
                 ),
@@ -365,7 +369,7 @@ impl Gen<'_> {
                     let Some(&f) = fitting.choose(&mut self.rng) else { continue };
                     let f = &UNARY[f];
                     let map = Expr::call(
-                        "tile_map",
+                        Builtin::TileMap,
                         tc,
                         vec![Expr { ty: Type::F32, kind: ExprKind::FuncRef(f.name) }, Expr::var(cur.0, tc)],
                     );
@@ -388,7 +392,7 @@ impl Gen<'_> {
             cur = (t, cur.1.mul(ip));
         }
         body.push(Stmt::Call(Expr::call(
-            "tile_store",
+            Builtin::TileStore,
             Type::Bool,
             vec![Expr::var(out, Type::F32), Expr::var(cur.0, tc), panel_offset()],
         )));
@@ -399,11 +403,14 @@ impl Gen<'_> {
                 let flat = Type::Tile(m * n);
                 let shape = Expr { ty: Type::I32, kind: ExprKind::Tuple(vec![Expr::int(i64::from(m * n))]) };
                 let v = self.new_var(&["flat", "C_flat", "vals"], flat);
-                body.push(Stmt::Let { var: v, value: Expr::call("tile_reshape", flat, vec![src, kw("shape", shape)]) });
+                body.push(Stmt::Let {
+                    var: v,
+                    value: Expr::call(Builtin::TileReshape, flat, vec![src, kw("shape", shape)]),
+                });
                 src = Expr::var(v, flat);
             }
             let r = self.new_var(RED_NAMES, Type::Tile(1));
-            body.push(Stmt::Let { var: r, value: Expr::call("tile_sum", Type::Tile(1), vec![src]) });
+            body.push(Stmt::Let { var: r, value: Expr::call(Builtin::TileSum, Type::Tile(1), vec![src]) });
             let value =
                 Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(Expr::var(r, Type::Tile(1))), 0, None) };
             body.push(Stmt::Store { array: sums, index: vec![Expr::var(block, Type::I32)], value });
@@ -422,25 +429,32 @@ impl Gen<'_> {
         // `tile_sum` most often: the others have no adjoint in Warp 1.19 (see `catalog::gradient_gaps`)
         if allow_int && self.rng.random_bool(0.15) {
             // the index of the first largest (smallest) element, as an int32 tile
-            let name = if self.rng.random_bool(0.5) { "tile_argmax" } else { "tile_argmin" };
+            let name = if self.rng.random_bool(0.5) { Builtin::TileArgmax } else { Builtin::TileArgmin };
             let id = self.new_var(&["k", "idx", "arg"], one);
             body.push(Stmt::Let { var: id, value: Expr::call(name, one, vec![src]) });
             return Some(TileLocal { id, n: 1, iv: Interval::new(0.0, f64::from(t.n) - 1.0), used: false, int: true });
         }
         let (value, iv) = match self.rng.random_range(0..8) {
-            0..=3 => (Expr::call("tile_sum", one, vec![src]), t.iv.scale(f64::from(t.n))),
-            4 => (Expr::call("tile_max", one, vec![src]), t.iv),
-            5 => (Expr::call("tile_min", one, vec![src]), t.iv),
+            0..=3 => (Expr::call(Builtin::TileSum, one, vec![src]), t.iv.scale(f64::from(t.n))),
+            4 => (Expr::call(Builtin::TileMax, one, vec![src]), t.iv),
+            5 => (Expr::call(Builtin::TileMin, one, vec![src]), t.iv),
             _ => {
-                let op = ["add", "min", "max"][self.rng.random_range(0..3)];
-                let iv = if op == "add" { t.iv.scale(f64::from(t.n)) } else { t.iv };
-                (Expr::call("tile_reduce", one, vec![Expr { ty: Type::F32, kind: ExprKind::FuncRef(op) }, src]), iv)
+                let op = [Builtin::Add, Builtin::Min, Builtin::Max][self.rng.random_range(0..3)];
+                let iv = if op == Builtin::Add { t.iv.scale(f64::from(t.n)) } else { t.iv };
+                (
+                    Expr::call(
+                        Builtin::TileReduce,
+                        one,
+                        vec![Expr { ty: Type::F32, kind: ExprKind::FuncRef(op) }, src],
+                    ),
+                    iv,
+                )
             }
         };
         let (value, iv) = if iv.within(F_BOUND) {
             (value, iv)
         } else {
-            (Expr::call("tile_max", one, vec![Expr::var(t.id, Type::Tile(t.n))]), t.iv)
+            (Expr::call(Builtin::TileMax, one, vec![Expr::var(t.id, Type::Tile(t.n))]), t.iv)
         };
         let id = self.new_var(RED_NAMES, one);
         body.push(Stmt::Let { var: id, value });
@@ -466,7 +480,7 @@ impl Gen<'_> {
             tiles[t].iv = tiles[t].iv.hull(iv);
             tiles[x].used = true;
             let args = vec![a, Expr::var(tiles[x].id, ty), Expr::var(tiles[t].id, ty)];
-            body.push(Stmt::Call(Expr::call("tile_axpy", Type::Bool, args)));
+            body.push(Stmt::Call(Expr::call(Builtin::TileAxpy, Type::Bool, args)));
             return;
         }
         let floats: Vec<&TileLocal> = reds.iter().filter(|r| !r.int).collect();
@@ -499,19 +513,19 @@ impl Gen<'_> {
         let ty = Type::Tile(n);
         let dtype = Expr {
             ty: Type::F32,
-            kind: ExprKind::Kw("dtype", Box::new(Expr { ty: Type::F32, kind: ExprKind::FuncRef("float32") })),
+            kind: ExprKind::Kw("dtype", Box::new(Expr { ty: Type::F32, kind: ExprKind::FuncRef(Builtin::Float32) })),
         };
         let shape = Expr { ty: Type::I32, kind: ExprKind::Kw("shape", Box::new(Expr::int(i64::from(n)))) };
         let (e, iv) = match self.rng.random_range(0..4) {
-            3 => (Expr::call("tile_zeros", ty, vec![shape, dtype]), Interval::point(0.0)),
-            0 => (Expr::call("tile_ones", ty, vec![shape, dtype]), Interval::point(1.0)),
+            3 => (Expr::call(Builtin::TileZeros, ty, vec![shape, dtype]), Interval::point(0.0)),
+            0 => (Expr::call(Builtin::TileOnes, ty, vec![shape, dtype]), Interval::point(1.0)),
             1 => {
                 let v = self.float_lit();
                 let value = Expr { ty: Type::F32, kind: ExprKind::Kw("value", Box::new(Expr::float(v))) };
-                (Expr::call("tile_full", ty, vec![shape, value, dtype]), Interval::point(v))
+                (Expr::call(Builtin::TileFull, ty, vec![shape, value, dtype]), Interval::point(v))
             }
             _ => (
-                Expr::call("tile_arange", ty, vec![Expr::int(i64::from(n)), dtype]),
+                Expr::call(Builtin::TileArange, ty, vec![Expr::int(i64::from(n)), dtype]),
                 Interval::new(0.0, f64::from(n) - 1.0),
             ),
         };
@@ -554,7 +568,7 @@ impl Gen<'_> {
                 reds[r].used = true;
                 let shape = Expr { ty: Type::I32, kind: ExprKind::Tuple(vec![Expr::int(i64::from(n))]) };
                 let shape = Expr { ty: Type::I32, kind: ExprKind::Kw("shape", Box::new(shape)) };
-                let b = Expr::call("tile_broadcast", ty, vec![Expr::var(reds[r].id, Type::Tile(1)), shape]);
+                let b = Expr::call(Builtin::TileBroadcast, ty, vec![Expr::var(reds[r].id, Type::Tile(1)), shape]);
                 let ir = reds[r].iv;
                 match self.rng.random_range(0..3) {
                     0 => (Expr::binary(BinOp::Sub, ty, ea, b), ia.sub(ir)),
@@ -565,10 +579,10 @@ impl Gen<'_> {
             6 => {
                 // prefix scans, element by element in order (Warp's block_dim-1 path)
                 let (name, iv) = match self.rng.random_range(0..4) {
-                    0 => ("tile_scan_inclusive", ia.scale(f64::from(n)).hull(ia)),
-                    1 => ("tile_scan_exclusive", ia.scale(f64::from(n)).hull(ia).with_zero()),
-                    2 => ("tile_scan_max_inclusive", ia),
-                    _ => ("tile_scan_min_inclusive", ia),
+                    0 => (Builtin::TileScanInclusive, ia.scale(f64::from(n)).hull(ia)),
+                    1 => (Builtin::TileScanExclusive, ia.scale(f64::from(n)).hull(ia).with_zero()),
+                    2 => (Builtin::TileScanMaxInclusive, ia),
+                    _ => (Builtin::TileScanMinInclusive, ia),
                 };
                 (Expr::call(name, ty, vec![ea]), iv)
             }
@@ -577,7 +591,7 @@ impl Gen<'_> {
                 let fitting: Vec<usize> = (0..UNARY.len()).filter(|&i| fits(UNARY[i].dom, ia)).collect();
                 let f = &UNARY[*fitting.choose(&mut self.rng)?];
                 let r = (f.img)(ia);
-                (Expr::call("tile_map", ty, vec![Expr { ty: Type::F32, kind: ExprKind::FuncRef(f.name) }, ea]), r)
+                (Expr::call(Builtin::TileMap, ty, vec![Expr { ty: Type::F32, kind: ExprKind::FuncRef(f.name) }, ea]), r)
             }
             2 => {
                 let b = self.other_tile(tiles, a)?;
@@ -585,13 +599,13 @@ impl Gen<'_> {
                 tiles[b].used = true;
                 let op = *BINARY_MAPS.choose(&mut self.rng)?;
                 let r = match op {
-                    "add" => ia.add(ib),
-                    "sub" => ia.sub(ib),
-                    "mul" => ia.mul(ib),
-                    "min" => ia.min(ib),
+                    Builtin::Add => ia.add(ib),
+                    Builtin::Sub => ia.sub(ib),
+                    Builtin::Mul => ia.mul(ib),
+                    Builtin::Min => ia.min(ib),
                     _ => ia.max(ib),
                 };
-                (Expr::call("tile_map", ty, vec![Expr { ty: Type::F32, kind: ExprKind::FuncRef(op) }, ea, eb]), r)
+                (Expr::call(Builtin::TileMap, ty, vec![Expr { ty: Type::F32, kind: ExprKind::FuncRef(op) }, ea, eb]), r)
             }
             3 => {
                 let b = self.other_tile(tiles, a)?;
@@ -637,7 +651,7 @@ impl Gen<'_> {
 fn red_value(r: &TileLocal) -> Expr {
     if r.int {
         let i = Expr { ty: Type::I32, kind: ExprKind::Component(Box::new(Expr::var(r.id, Type::Tile(1))), 0, None) };
-        return Expr::call("float", Type::F32, vec![i]);
+        return Expr::call(Builtin::Float, Type::F32, vec![i]);
     }
     Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(Expr::var(r.id, Type::Tile(1))), 0, None) }
 }
