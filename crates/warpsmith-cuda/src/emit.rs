@@ -11,9 +11,12 @@ use crate::helpers::{AtomicKind, Elem, Helper};
 mod calls;
 mod harness;
 mod reserved;
+mod spelling;
 mod tiles;
 
-use reserved::RESERVED;
+pub use spelling::{Spelling, spelling};
+
+use reserved::reserved;
 
 /// Why a kernel could not be translated: a construct the emitter does not support (an emitter gap, reported
 /// as a failure, never silently dropped) or a test case that does not match the kernel's signature.
@@ -153,7 +156,7 @@ pub fn translate(kernel: &Kernel, test: &TestCase) -> Result<Translation, EmitEr
 impl<'k> Emitter<'k> {
     fn new(k: &'k Kernel) -> Result<Self, EmitError> {
         let mut names = HashMap::new();
-        let mut used: HashSet<String> = RESERVED.iter().map(|s| s.to_string()).collect();
+        let mut used: HashSet<String> = reserved().map(str::to_string).collect();
         used.insert(k.name.clone());
         used.extend(k.funcs.iter().map(|f| f.def.name.clone()));
         used.extend(k.structs.iter().map(|d| d.name.clone()));

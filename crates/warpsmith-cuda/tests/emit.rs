@@ -341,3 +341,46 @@ fn struct_parameters_and_func_helpers_become_cpp_structs_and_functions_that_buil
         assert!(!outputs.is_empty() && outputs.iter().all(|(_, v)| !v.is_empty()), "{outputs:?}");
     }
 }
+
+/// The two exhaustive matches over the builtin table agree: a builtin the generator writes (by name or through
+/// syntax) has a standalone spelling, and a builtin it never writes has none (a translation nothing exercises
+/// would be untested code).
+#[test]
+fn every_builtin_the_generator_writes_has_a_standalone_spelling_and_no_other_does() {
+    use warpsmith_ast::Builtin;
+    use warpsmith_cuda::emit::{Spelling, spelling};
+    use warpsmith_gen::rules::{Rule, rule};
+    for &b in Builtin::ALL {
+        let generated = !matches!(rule(b), Rule::NotGenerated(_));
+        let spelled = !matches!(spelling(b), Spelling::Unsupported(_));
+        assert_eq!(generated, spelled, "{b}: rule {:?}, spelling {:?}", rule(b), spelling(b));
+        if matches!(rule(b), Rule::Syntax) {
+            assert_eq!(spelling(b), Spelling::Syntax, "{b}");
+        }
+    }
+}
+
+/// A call of a builtin without a translation is refused with the builtin's name and the reason, not emitted.
+#[test]
+fn a_builtin_without_a_spelling_is_refused_by_name() {
+    use warpsmith_ast::Builtin;
+    let mut k = warpsmith_gen::generate(Category::Arithmetic, 1, &Config::default());
+    let (launch_dim, inputs) = inputs_of(&k, 1);
+    // replace the first float call with wp.noise(state, x), which the generator never writes
+    let mut replaced = false;
+    warpsmith_ast::visit_stmts_mut(&mut k.body, &mut |s| {
+        for e in s.exprs_mut() {
+            e.replace_where(&mut |x| {
+                if replaced || x.ty != Type::F32 || !matches!(x.kind, ExprKind::Call(..)) {
+                    return None;
+                }
+                replaced = true;
+                Some(Expr::call(Builtin::Noise, Type::F32, vec![Expr::int(7), Expr::float(0.5)]))
+            });
+        }
+    });
+    assert!(replaced, "seed 1 of arithmetic calls a float builtin");
+    let err = translate(&k, &TestCase { launch_dim: &launch_dim, inputs: &inputs, expected: None })
+        .expect_err("wp.noise has no translation");
+    assert!(err.to_string().contains("wp.noise"), "{err}");
+}

@@ -25,6 +25,7 @@ use warpsmith_ast::{
 use crate::config::{Category, Config};
 use crate::interval::Interval;
 use crate::policy::{Policy, Required, TypeWeights, policy};
+use crate::rules::{Dom, UNIT_MAX, unary_float};
 
 mod exprs;
 mod finish;
@@ -46,10 +47,6 @@ pub const I_BOUND: f64 = 16_777_216.0;
 const UNROLL_BUDGET: u32 = 16;
 /// Smallest magnitude of a float divisor's range.
 const DIV_MIN: f64 = 0.1;
-/// Smallest argument of `sqrt`, `log*`, `cbrt` and the base of `pow`: keeps derivatives bounded.
-const POS_MIN: f64 = 0.01;
-/// Largest magnitude of an `asin`/`acos` argument: keeps derivatives bounded.
-const UNIT_MAX: f64 = 0.95;
 
 /// Generates the kernel of `category` for `seed`. Deterministic: the same inputs give the same kernel on
 /// every platform (ChaCha8 stream, no floating-point-dependent control decisions beyond IEEE arithmetic).
@@ -58,72 +55,8 @@ pub fn generate(category: Category, seed: u64, cfg: &Config) -> Kernel {
     g.kernel()
 }
 
-/// How a math builtin's argument must be constrained.
-#[derive(Clone, Copy)]
-enum Dom {
-    Any,
-    /// `x >= POS_MIN`
-    Pos,
-    /// `|x| <= m`
-    Mag(f64),
-    /// `x <= m`
-    Max(f64),
-}
-
-struct UnaryMath {
-    name: Builtin,
-    dom: Dom,
-    img: fn(Interval) -> Interval,
-}
-
-const UNARY: &[UnaryMath] = &[
-    UnaryMath { name: Builtin::Sin, dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
-    UnaryMath { name: Builtin::Cos, dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
-    UnaryMath { name: Builtin::Tanh, dom: Dom::Any, img: |i| i.map_increasing(f64::tanh) },
-    UnaryMath { name: Builtin::Atan, dom: Dom::Any, img: |i| i.map_increasing(f64::atan) },
-    UnaryMath { name: Builtin::Erf, dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
-    UnaryMath { name: Builtin::Abs, dom: Dom::Any, img: Interval::abs },
-    UnaryMath { name: Builtin::Floor, dom: Dom::Any, img: |i| i.map_increasing(f64::floor) },
-    UnaryMath { name: Builtin::Ceil, dom: Dom::Any, img: |i| i.map_increasing(f64::ceil) },
-    UnaryMath { name: Builtin::Round, dom: Dom::Any, img: |i| i.map_increasing(f64::round) },
-    UnaryMath { name: Builtin::Trunc, dom: Dom::Any, img: |i| Interval::new(i.lo.trunc(), i.hi.trunc()) },
-    UnaryMath { name: Builtin::Sign, dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
-    UnaryMath { name: Builtin::Erfc, dom: Dom::Any, img: |_| Interval::new(0.0, 2.0) },
-    UnaryMath { name: Builtin::Rint, dom: Dom::Any, img: |i| i.map_increasing(f64::round) },
-    UnaryMath {
-        name: Builtin::Frac,
-        dom: Dom::Any,
-        img: |i| Interval::new(if i.lo < 0.0 { -1.0 } else { 0.0 }, if i.hi > 0.0 { 1.0 } else { 0.0 }),
-    },
-    UnaryMath { name: Builtin::Step, dom: Dom::Any, img: |_| Interval::new(0.0, 1.0) },
-    UnaryMath { name: Builtin::Degrees, dom: Dom::Mag(150.0), img: |i| i.scale(180.0 / std::f64::consts::PI) },
-    UnaryMath { name: Builtin::Radians, dom: Dom::Any, img: |i| i.scale(std::f64::consts::PI / 180.0) },
-    UnaryMath { name: Builtin::Exp, dom: Dom::Max(9.0), img: |i| i.map_increasing(f64::exp) },
-    UnaryMath { name: Builtin::Sinh, dom: Dom::Mag(9.0), img: |i| i.map_increasing(f64::sinh) },
-    UnaryMath { name: Builtin::Cosh, dom: Dom::Mag(9.0), img: |i| Interval::new(1.0, i.mag().cosh()) },
-    UnaryMath { name: Builtin::Tan, dom: Dom::Mag(1.3), img: |i| i.map_increasing(f64::tan) },
-    UnaryMath { name: Builtin::Log, dom: Dom::Pos, img: |i| i.map_increasing(f64::ln) },
-    UnaryMath { name: Builtin::Log2, dom: Dom::Pos, img: |i| i.map_increasing(f64::log2) },
-    UnaryMath { name: Builtin::Log10, dom: Dom::Pos, img: |i| i.map_increasing(f64::log10) },
-    UnaryMath { name: Builtin::Sqrt, dom: Dom::Pos, img: |i| i.map_increasing(f64::sqrt) },
-    UnaryMath { name: Builtin::Cbrt, dom: Dom::Pos, img: |i| i.map_increasing(f64::cbrt) },
-    UnaryMath { name: Builtin::Asin, dom: Dom::Mag(UNIT_MAX), img: |i| i.map_increasing(f64::asin) },
-    UnaryMath { name: Builtin::Acos, dom: Dom::Mag(UNIT_MAX), img: |i| Interval::new(i.hi.acos(), i.lo.acos()) },
-    // erfinv(0.95) = 1.3859
-    UnaryMath {
-        name: Builtin::Erfinv,
-        dom: Dom::Mag(UNIT_MAX),
-        img: |i| Interval::new(if i.lo < 0.0 { -1.39 } else { 0.0 }, if i.hi > 0.0 { 1.39 } else { 0.0 }),
-    },
-];
-
 fn fits(d: Dom, i: Interval) -> bool {
-    match d {
-        Dom::Any => true,
-        Dom::Pos => i.all_ge(POS_MIN),
-        Dom::Mag(m) => i.within(m),
-        Dom::Max(m) => i.hi <= m,
-    }
+    d.fits(i)
 }
 
 fn bound(ty: Type) -> f64 {

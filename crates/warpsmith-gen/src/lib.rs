@@ -7,6 +7,7 @@ pub mod config;
 pub mod generate;
 pub mod interval;
 pub mod policy;
+pub mod rules;
 pub mod vectors;
 
 pub use config::{Category, CategoryWeights, Config, ConfigError};

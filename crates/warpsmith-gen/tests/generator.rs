@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use warpsmith_ast::{
     ArrayRole, AtomicOp, Builtin, ExprKind, Kernel, ParamKind, Stmt, canonical_id, features, python_module, visit_stmts,
 };
+use warpsmith_gen::rules::{Rule, rule};
 use warpsmith_gen::{Category, Config, generate};
 
 fn save_failure(cat: Category, seed: u64, k: &Kernel, why: &str) -> String {
@@ -262,9 +263,12 @@ fn every_construct_added_for_breadth_is_generated() {
     let cfg = Config::default();
     let mut seen: HashSet<String> = HashSet::new();
     let mut builtins: HashSet<&'static str> = HashSet::new();
+    let mut called: HashSet<Builtin> = HashSet::new();
     for cat in Category::ALL {
         for seed in 0..150u64 {
-            let f = features(&generate(cat, seed, &cfg));
+            let k = generate(cat, seed, &cfg);
+            called.extend(called_by_name(&k));
+            let f = features(&k);
             builtins.extend(f.iter().filter_map(|x| warpsmith_gen::catalog::builtin_of_feature(x)));
             seen.extend(f);
         }
@@ -321,6 +325,35 @@ fn every_construct_added_for_breadth_is_generated() {
     assert!(missing.is_empty(), "never generated: {missing:?}");
     // issue 5, criterion 4: 200 registry builtins (the dataset adds the ones Warp's code calls itself)
     assert!(builtins.len() >= 200, "the generator reaches {} registry builtins", builtins.len());
+    // the rules table says what the generator writes by name, and nothing else
+    let wrong: Vec<Builtin> =
+        called.iter().copied().filter(|&b| !matches!(rule(b), Rule::UnaryFloat { .. } | Rule::Production)).collect();
+    assert!(wrong.is_empty(), "written by name but ruled Syntax or NotGenerated: {wrong:?}");
+    let never: Vec<Builtin> = Builtin::ALL
+        .iter()
+        .copied()
+        .filter(|&b| matches!(rule(b), Rule::UnaryFloat { .. } | Rule::Production) && !called.contains(&b))
+        .collect();
+    assert!(never.is_empty(), "ruled UnaryFloat or Production but never written: {never:?}");
+}
+
+/// The builtins a kernel (with its `@wp.func` helpers) calls by name or names as a function value.
+fn called_by_name(k: &Kernel) -> HashSet<Builtin> {
+    let mut out = HashSet::new();
+    let mut bodies: Vec<(&[Stmt], Option<&warpsmith_ast::Expr>)> = vec![(&k.body, None)];
+    bodies.extend(k.funcs.iter().map(|f| (f.def.body.as_slice(), Some(&f.result))));
+    for (body, result) in bodies {
+        let mut exprs: Vec<&warpsmith_ast::Expr> = result.into_iter().collect();
+        visit_stmts(body, &mut |s, _| exprs.extend(s.exprs()));
+        for e in exprs {
+            e.visit(&mut |x| {
+                if let ExprKind::Call(b, _) | ExprKind::FuncRef(b) = x.kind {
+                    out.insert(b);
+                }
+            });
+        }
+    }
+    out
 }
 
 /// The static liveness analysis (`warpsmith_ast::liveness`) is proven by the dead parameters it finds when a

@@ -11,6 +11,9 @@ impl Emitter<'_> {
                 args.iter().map(|a| a.ty.short_name()).collect::<Vec<_>>().join(", ")
             ))
         };
+        if let Spelling::Unsupported(why) = spelling(name) {
+            return Err(EmitError::Unsupported(format!("wp.{name}: {why}")));
+        }
         if name == Builtin::Len {
             // len(a) of an array parameter: its leading dimension
             let [Expr { kind: ExprKind::Var(a), .. }] = args else { return Err(unsupported()) };

@@ -396,13 +396,13 @@ impl Gen<'_> {
         let kind = self.rng.random_range(0..12);
         if kind < 6 {
             let arg = self.expr(Type::F32, d);
-            let fitting: Vec<usize> = (0..UNARY.len()).filter(|&i| fits(UNARY[i].dom, arg.1)).collect();
+            let fitting: Vec<usize> = (0..unary_float().len()).filter(|&i| fits(unary_float()[i].dom, arg.1)).collect();
             let i = if !fitting.is_empty() && self.rng.random_bool(0.5) {
                 *fitting.choose(&mut self.rng)?
             } else {
-                self.rng.random_range(0..UNARY.len())
+                self.rng.random_range(0..unary_float().len())
             };
-            let f = &UNARY[i];
+            let f = &unary_float()[i];
             let (e, iv) = self.fix_domain(f.dom, arg)?;
             return Some((Expr::call(f.name, Type::F32, vec![e]), (f.img)(iv)));
         }

@@ -365,9 +365,9 @@ impl Gen<'_> {
                     (Expr::binary(BinOp::Mul, tc, c, Expr::var(cur.0, tc)), cur.1.mul(ic))
                 }
                 _ => {
-                    let fitting: Vec<usize> = (0..UNARY.len()).filter(|&i| fits(UNARY[i].dom, cur.1)).collect();
+                    let fitting: Vec<usize> = (0..unary_float().len()).filter(|&i| fits(unary_float()[i].dom, cur.1)).collect();
                     let Some(&f) = fitting.choose(&mut self.rng) else { continue };
-                    let f = &UNARY[f];
+                    let f = &unary_float()[f];
                     let map = Expr::call(
                         Builtin::TileMap,
                         tc,
@@ -588,8 +588,8 @@ impl Gen<'_> {
             }
             0 | 1 => {
                 // unary builtin mapped over the tile, when its domain holds
-                let fitting: Vec<usize> = (0..UNARY.len()).filter(|&i| fits(UNARY[i].dom, ia)).collect();
-                let f = &UNARY[*fitting.choose(&mut self.rng)?];
+                let fitting: Vec<usize> = (0..unary_float().len()).filter(|&i| fits(unary_float()[i].dom, ia)).collect();
+                let f = &unary_float()[*fitting.choose(&mut self.rng)?];
                 let r = (f.img)(ia);
                 (Expr::call(Builtin::TileMap, ty, vec![Expr { ty: Type::F32, kind: ExprKind::FuncRef(f.name) }, ea]), r)
             }

@@ -1,0 +1,464 @@
+//! What the generator does with each builtin of the table ([`warpsmith_ast::Builtin`]): one exhaustive `match`
+//! with no wildcard arm, so a builtin added to the table does not compile until this file says how (or why
+//! not) it is generated.
+//!
+//! A test (`tests/generator.rs`, `rules_match_what_the_generator_writes`) holds this match to the generator's
+//! output over its seeded loop: every builtin a kernel calls by name is [`Rule::UnaryFloat`] or
+//! [`Rule::Production`], and every such builtin appears in some kernel.
+
+use warpsmith_ast::Builtin;
+
+use crate::interval::Interval;
+
+/// The smallest argument of a builtin with domain [`Dom::Pos`] (`log`, `sqrt`, ...): keeps results and
+/// adjoints finite and well conditioned.
+pub const POS_MIN: f64 = 0.01;
+/// The largest argument magnitude of `asin`/`acos`/`erfinv`, whose derivatives blow up at ±1.
+pub const UNIT_MAX: f64 = 0.95;
+
+/// How a math builtin's argument must be constrained (on the generator's interval range analysis).
+#[derive(Clone, Copy, Debug)]
+pub enum Dom {
+    /// Any finite value.
+    Any,
+    /// `x >= POS_MIN`
+    Pos,
+    /// `|x| <= m`
+    Mag(f64),
+    /// `x <= m`
+    Max(f64),
+}
+
+impl Dom {
+    /// Whether every value of `i` is in the domain.
+    pub fn fits(self, i: Interval) -> bool {
+        match self {
+            Dom::Any => true,
+            Dom::Pos => i.all_ge(POS_MIN),
+            Dom::Mag(m) => i.within(m),
+            Dom::Max(m) => i.hi <= m,
+        }
+    }
+}
+
+/// How the generator produces a builtin.
+#[derive(Clone, Copy, Debug)]
+pub enum Rule {
+    /// A `float32 -> float32` function chosen from the table wherever the generator applies a unary math
+    /// function (expressions, `wp.tile_map`): its argument's domain and the image of an argument interval
+    /// (an enclosure: every result of an argument in the interval lies in the image).
+    UnaryFloat {
+        /// The argument's domain.
+        dom: Dom,
+        /// The image of an interval of arguments.
+        img: fn(Interval) -> Interval,
+    },
+    /// Written by name by one of the hand-written productions in `generate/` (its types and ranges there).
+    Production,
+    /// Never written by name: Warp's code generation emits it for Python syntax the generator writes
+    /// (operators, array access and stores, atomics, `for` loops, constructors, component updates).
+    Syntax,
+    /// Not generated, with the reason.
+    NotGenerated(&'static str),
+}
+
+const GEOMETRY: &str = "needs a wp.Mesh, wp.Bvh or wp.HashGrid built from the record's inputs (not built yet)";
+const VOLUMES: &str = "needs a wp.Volume loaded from a generated dense grid (not built yet)";
+const TEXTURES: &str = "needs a texture object (not built yet)";
+const TILE_NOT_YET: &str = "tile builtin without a production yet";
+const UTILITY_NOT_YET: &str =
+    "debugging, printing, deprecated dense_* solvers, array views and casts: no production (printing would be \
+     read by nothing; the rest not written yet)";
+const LINALG_NOT_YET: &str = "matrix decompositions (eig3, qr3, svd2, svd3) have no production yet";
+const NOISE_NOT_YET: &str = "Perlin noise has no production and no standalone translation yet";
+const HALF_NOT_YET: &str = "half-precision types are not in the AST's type system yet";
+const TRANSFORM_NOT_YET: &str = "the copying transform setters have no production yet";
+const SPATIAL_NOT_YET: &str = "spatial_vector construction has no production yet";
+
+/// The generator's rule for builtin `b`.
+pub fn rule(b: Builtin) -> Rule {
+    use Builtin as B;
+    match b {
+        B::Abs => Rule::UnaryFloat { dom: Dom::Any, img: Interval::abs },
+        B::Acos => Rule::UnaryFloat { dom: Dom::Mag(UNIT_MAX), img: |i| Interval::new(i.hi.acos(), i.lo.acos()) },
+        B::Asin => Rule::UnaryFloat { dom: Dom::Mag(UNIT_MAX), img: |i| i.map_increasing(f64::asin) },
+        B::Atan => Rule::UnaryFloat { dom: Dom::Any, img: |i| i.map_increasing(f64::atan) },
+        B::Cbrt => Rule::UnaryFloat { dom: Dom::Pos, img: |i| i.map_increasing(f64::cbrt) },
+        B::Ceil => Rule::UnaryFloat { dom: Dom::Any, img: |i| i.map_increasing(f64::ceil) },
+        B::Cos => Rule::UnaryFloat { dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
+        B::Cosh => Rule::UnaryFloat { dom: Dom::Mag(9.0), img: |i| Interval::new(1.0, i.mag().cosh()) },
+        B::Degrees => Rule::UnaryFloat { dom: Dom::Mag(150.0), img: |i| i.scale(180.0 / std::f64::consts::PI) },
+        B::Erf => Rule::UnaryFloat { dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
+        B::Erfc => Rule::UnaryFloat { dom: Dom::Any, img: |_| Interval::new(0.0, 2.0) },
+        // erfinv(0.95) = 1.3859
+        B::Erfinv => Rule::UnaryFloat { dom: Dom::Mag(UNIT_MAX), img: |i| Interval::new(if i.lo < 0.0 { -1.39 } else { 0.0 }, if i.hi > 0.0 { 1.39 } else { 0.0 }) },
+        B::Exp => Rule::UnaryFloat { dom: Dom::Max(9.0), img: |i| i.map_increasing(f64::exp) },
+        B::Floor => Rule::UnaryFloat { dom: Dom::Any, img: |i| i.map_increasing(f64::floor) },
+        B::Frac => Rule::UnaryFloat { dom: Dom::Any, img: |i| Interval::new(if i.lo < 0.0 { -1.0 } else { 0.0 }, if i.hi > 0.0 { 1.0 } else { 0.0 }) },
+        B::Log => Rule::UnaryFloat { dom: Dom::Pos, img: |i| i.map_increasing(f64::ln) },
+        B::Log10 => Rule::UnaryFloat { dom: Dom::Pos, img: |i| i.map_increasing(f64::log10) },
+        B::Log2 => Rule::UnaryFloat { dom: Dom::Pos, img: |i| i.map_increasing(f64::log2) },
+        B::Radians => Rule::UnaryFloat { dom: Dom::Any, img: |i| i.scale(std::f64::consts::PI / 180.0) },
+        B::Rint => Rule::UnaryFloat { dom: Dom::Any, img: |i| i.map_increasing(f64::round) },
+        B::Round => Rule::UnaryFloat { dom: Dom::Any, img: |i| i.map_increasing(f64::round) },
+        B::Sign => Rule::UnaryFloat { dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
+        B::Sin => Rule::UnaryFloat { dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
+        B::Sinh => Rule::UnaryFloat { dom: Dom::Mag(9.0), img: |i| i.map_increasing(f64::sinh) },
+        B::Sqrt => Rule::UnaryFloat { dom: Dom::Pos, img: |i| i.map_increasing(f64::sqrt) },
+        B::Step => Rule::UnaryFloat { dom: Dom::Any, img: |_| Interval::new(0.0, 1.0) },
+        B::Tan => Rule::UnaryFloat { dom: Dom::Mag(1.3), img: |i| i.map_increasing(f64::tan) },
+        B::Tanh => Rule::UnaryFloat { dom: Dom::Any, img: |i| i.map_increasing(f64::tanh) },
+        B::Trunc => Rule::UnaryFloat { dom: Dom::Any, img: |i| Interval::new(i.lo.trunc(), i.hi.trunc()) },
+        B::Add
+        | B::Argmax
+        | B::Argmin
+        | B::Atan2
+        | B::BitCount
+        | B::Bool
+        | B::Clamp
+        | B::Copysign
+        | B::Cross
+        | B::CwDiv
+        | B::CwMul
+        | B::Ddot
+        | B::Determinant
+        | B::Diag
+        | B::DivApprox
+        | B::Dot
+        | B::Erfcinv
+        | B::Float
+        | B::Float32
+        | B::Float64
+        | B::GetDiag
+        | B::Identity
+        | B::Int
+        | B::Int16
+        | B::Int32
+        | B::Int64
+        | B::Int8
+        | B::Inverse
+        | B::InverseApprox
+        | B::Isfinite
+        | B::Isinf
+        | B::Isnan
+        | B::Len
+        | B::Length
+        | B::LengthSq
+        | B::Lerp
+        | B::LowerBound
+        | B::Matrix
+        | B::MatrixFromCols
+        | B::MatrixFromRows
+        | B::Max
+        | B::Min
+        | B::Mul
+        | B::Nonzero
+        | B::NormHuber
+        | B::NormL1
+        | B::NormL2
+        | B::NormPseudoHuber
+        | B::Normalize
+        | B::Outer
+        | B::Poisson
+        | B::Pow
+        | B::QuatFromAxisAngle
+        | B::QuatFromEuler
+        | B::QuatFromMatrix
+        | B::QuatIdentity
+        | B::QuatInverse
+        | B::QuatRotate
+        | B::QuatRotateInv
+        | B::QuatRpy
+        | B::QuatSlerp
+        | B::QuatToAxisAngle
+        | B::QuatToEuler
+        | B::QuatToMatrix
+        | B::QuatToRpy
+        | B::QuatTwist
+        | B::QuatTwistAngle
+        | B::QuatTwistAngleSigned
+        | B::RandInit
+        | B::Randf
+        | B::Randi
+        | B::Randn
+        | B::Randu
+        | B::SampleCdf
+        | B::SampleTriangle
+        | B::SampleUnitCube
+        | B::SampleUnitDisk
+        | B::SampleUnitHemisphere
+        | B::SampleUnitHemisphereSurface
+        | B::SampleUnitRing
+        | B::SampleUnitSphere
+        | B::SampleUnitSphereSurface
+        | B::SampleUnitSquare
+        | B::Skew
+        | B::SmoothNormalize
+        | B::Smoothstep
+        | B::SpatialAdjoint
+        | B::SpatialBottom
+        | B::SpatialCross
+        | B::SpatialCrossDual
+        | B::SpatialDot
+        | B::SpatialTop
+        | B::Static
+        | B::Sub
+        | B::TileArange
+        | B::TileArgmax
+        | B::TileArgmin
+        | B::TileAtomicAdd
+        | B::TileAxpy
+        | B::TileBroadcast
+        | B::TileFull
+        | B::TileLoad
+        | B::TileMap
+        | B::TileMatmul
+        | B::TileMax
+        | B::TileMin
+        | B::TileOnes
+        | B::TileReduce
+        | B::TileReshape
+        | B::TileScanExclusive
+        | B::TileScanInclusive
+        | B::TileScanMaxInclusive
+        | B::TileScanMinInclusive
+        | B::TileStore
+        | B::TileSum
+        | B::TileTranspose
+        | B::TileZeros
+        | B::Trace
+        | B::TransformCompose
+        | B::TransformDecompose
+        | B::TransformFromMatrix
+        | B::TransformGetRotation
+        | B::TransformGetTranslation
+        | B::TransformIdentity
+        | B::TransformInverse
+        | B::TransformMultiply
+        | B::TransformPoint
+        | B::TransformSetRotation
+        | B::TransformSetTranslation
+        | B::TransformToMatrix
+        | B::TransformTwist
+        | B::TransformVector
+        | B::TransformWrench
+        | B::Transpose
+        | B::Uint16
+        | B::Uint32
+        | B::Uint64
+        | B::Uint8
+        | B::VelocityAtPoint
+        | B::Where => Rule::Production,
+        B::AddInplace
+        | B::Address
+        | B::ArrayStore
+        | B::Assign
+        | B::AssignInplace
+        | B::AtomicAdd
+        | B::AtomicAnd
+        | B::AtomicCas
+        | B::AtomicExch
+        | B::AtomicMax
+        | B::AtomicMin
+        | B::AtomicOr
+        | B::AtomicSub
+        | B::AtomicXor
+        | B::BitAnd
+        | B::BitOr
+        | B::BitXor
+        | B::BlockDim
+        | B::Copy
+        | B::Div
+        | B::Extract
+        | B::Floordiv
+        | B::Invert
+        | B::IterNext
+        | B::Load
+        | B::Lshift
+        | B::Mod
+        | B::Neg
+        | B::Pos
+        | B::Quaternion
+        | B::Range
+        | B::Reversed
+        | B::Rshift
+        | B::SubInplace
+        | B::Tid
+        | B::TileAddInplace
+        | B::TileExtract
+        | B::Transformation
+        | B::Tuple
+        | B::Unot
+        | B::Vector => Rule::Syntax,
+        B::Array
+        | B::AssignCopy
+        | B::BitAndInplace
+        | B::BitOrInplace
+        | B::BitXorInplace
+        | B::Breakpoint
+        | B::Cast
+        | B::DenseChol
+        | B::DenseCholBatched
+        | B::DenseGemm
+        | B::DenseGemmBatched
+        | B::DenseSolve
+        | B::DenseSolveBatched
+        | B::DenseSubs
+        | B::ExpectEq
+        | B::ExpectNear
+        | B::ExpectNeq
+        | B::Index
+        | B::Indexref
+        | B::Print
+        | B::Printf
+        | B::Select
+        | B::Slice
+        | B::Store
+        | B::TransformAddInplace
+        | B::TransformSubInplace
+        | B::View
+        | B::Zeros => Rule::NotGenerated(UTILITY_NOT_YET),
+        B::Bfloat16
+        | B::Float16 => Rule::NotGenerated(HALF_NOT_YET),
+        B::BvhGetGroupRoot
+        | B::BvhQueryAabb
+        | B::BvhQueryAabbTiled
+        | B::BvhQueryCapsule
+        | B::BvhQueryNext
+        | B::BvhQueryNextTiled
+        | B::BvhQueryRay
+        | B::BvhQueryRayTiled
+        | B::BvhQuerySphere
+        | B::ClosestPointEdgeEdge
+        | B::HashGridPointId
+        | B::HashGridQuery
+        | B::HashGridQueryNext
+        | B::IntersectTriTri
+        | B::MeshEvalFaceNormal
+        | B::MeshEvalPosition
+        | B::MeshEvalVelocity
+        | B::MeshGet
+        | B::MeshGetBvh
+        | B::MeshGetGroupRoot
+        | B::MeshGetIndex
+        | B::MeshGetPoint
+        | B::MeshGetVelocity
+        | B::MeshQueryAabb
+        | B::MeshQueryAabbNext
+        | B::MeshQueryAabbNextTiled
+        | B::MeshQueryAabbTiled
+        | B::MeshQueryFurthestPointNoSign
+        | B::MeshQueryNext
+        | B::MeshQueryPoint
+        | B::MeshQueryPointNoSign
+        | B::MeshQueryPointSignNormal
+        | B::MeshQueryPointSignParity
+        | B::MeshQueryPointSignWindingNumber
+        | B::MeshQueryRay
+        | B::MeshQueryRayAnyhit
+        | B::MeshQueryRayCountIntersections
+        | B::MeshQuerySphere => Rule::NotGenerated(GEOMETRY),
+        B::Curlnoise
+        | B::Noise
+        | B::Pnoise => Rule::NotGenerated(NOISE_NOT_YET),
+        B::Eig3
+        | B::Qr3
+        | B::Svd2
+        | B::Svd3 => Rule::NotGenerated(LINALG_NOT_YET),
+        B::SpatialVector => Rule::NotGenerated(SPATIAL_NOT_YET),
+        B::TextureSample => Rule::NotGenerated(TEXTURES),
+        B::Tile
+        | B::TileAssign
+        | B::TileAstype
+        | B::TileAtomicAddIndexed
+        | B::TileBitAndInplace
+        | B::TileBitOrInplace
+        | B::TileBitXorInplace
+        | B::TileBvhQueryAabb
+        | B::TileBvhQueryNext
+        | B::TileBvhQueryRay
+        | B::TileCholesky
+        | B::TileCholeskyInplace
+        | B::TileCholeskySolve
+        | B::TileCholeskySolveInplace
+        | B::TileDiagAdd
+        | B::TileDot
+        | B::TileEmpty
+        | B::TileFft
+        | B::TileFromThread
+        | B::TileIfft
+        | B::TileLoadIndexed
+        | B::TileLowerSolve
+        | B::TileLowerSolveInplace
+        | B::TileMeshQueryAabb
+        | B::TileMeshQueryAabbNext
+        | B::TileQueryValid
+        | B::TileRandf
+        | B::TileRandi
+        | B::TileScatterAdd
+        | B::TileScatterMasked
+        | B::TileSliceIndexed
+        | B::TileSort
+        | B::TileSqueeze
+        | B::TileStack
+        | B::TileStackClear
+        | B::TileStackCount
+        | B::TileStackPop
+        | B::TileStackPush
+        | B::TileStoreIndexed
+        | B::TileSubInplace
+        | B::TileUpperSolve
+        | B::TileUpperSolveInplace
+        | B::TileView
+        | B::Untile => Rule::NotGenerated(TILE_NOT_YET),
+        B::TransformSetRotationCopy
+        | B::TransformSetTranslationCopy => Rule::NotGenerated(TRANSFORM_NOT_YET),
+        B::VolumeIndexToWorld
+        | B::VolumeIndexToWorldDir
+        | B::VolumeLookup
+        | B::VolumeLookupF
+        | B::VolumeLookupI
+        | B::VolumeLookupIndex
+        | B::VolumeLookupV
+        | B::VolumeSample
+        | B::VolumeSampleF
+        | B::VolumeSampleGrad
+        | B::VolumeSampleGradF
+        | B::VolumeSampleGradIndex
+        | B::VolumeSampleI
+        | B::VolumeSampleIndex
+        | B::VolumeSampleV
+        | B::VolumeStore
+        | B::VolumeStoreF
+        | B::VolumeStoreI
+        | B::VolumeStoreV
+        | B::VolumeVoxelCount
+        | B::VolumeWorldToIndex
+        | B::VolumeWorldToIndexDir => Rule::NotGenerated(VOLUMES),
+    }
+}
+
+/// A builtin of rule [`Rule::UnaryFloat`].
+#[derive(Clone, Copy, Debug)]
+pub struct UnaryMath {
+    /// The builtin.
+    pub name: Builtin,
+    /// Its argument's domain.
+    pub dom: Dom,
+    /// The image of an interval of arguments.
+    pub img: fn(Interval) -> Interval,
+}
+
+/// The builtins of rule [`Rule::UnaryFloat`], in table order.
+pub fn unary_float() -> &'static [UnaryMath] {
+    static UNARY: std::sync::OnceLock<Vec<UnaryMath>> = std::sync::OnceLock::new();
+    UNARY.get_or_init(|| {
+        Builtin::ALL
+            .iter()
+            .filter_map(|&name| match rule(name) {
+                Rule::UnaryFloat { dom, img } => Some(UnaryMath { name, dom, img }),
+                _ => None,
+            })
+            .collect()
+    })
+}
