@@ -77,7 +77,10 @@ pub enum Gradient {
     /// overwritten value's inputs receive a gradient they do not have; `transform_set_translation` and
     /// `transform_set_rotation` (in place on a transform) do the same (`adj_transform_set_*` in
     /// `warp/native/spatial.h`); `add_inplace` and `sub_inplace` (`v[k] += x`) update the vector in place, so the
-    /// adjoint of an earlier read of it is evaluated at the updated value (reproducer in FINDINGS.md).
+    /// adjoint of an earlier read of it is evaluated at the updated value (reproducer in FINDINGS.md); `float16`
+    /// rounds to half precision, a step function whose derivative is zero almost everywhere, while its adjoint
+    /// passes the incoming adjoint through (itself rounded to half precision: `adj_float16` in
+    /// `warp/native/builtin.h`).
     Inexact,
     /// Not differentiable in the registry, but piecewise constant in its float arguments or independent of them
     /// (rounding, sign tests, integer casts and bit operations, indices, random numbers from an integer state,
@@ -225,7 +228,7 @@ builtins! {
     ExpectNeq = "expect_neq", Utility, NoAdjoint;
     Extract = "extract", Utility, Exact;
     Float = "float", ScalarMath, Exact;
-    Float16 = "float16", ScalarMath, Exact;
+    Float16 = "float16", ScalarMath, Inexact;
     Float32 = "float32", ScalarMath, Exact;
     Float64 = "float64", ScalarMath, Exact;
     Floor = "floor", ScalarMath, Zero;

@@ -57,6 +57,7 @@ pub enum Helper {
     NonzeroI,
     FloorDivI,
     Frac,
+    RoundHalf,
     Step,
     DivApprox,
     BitCount,
@@ -371,6 +372,7 @@ impl Helper {
                           HD inline float div_approx(float a, float b) {\n#ifdef __CUDA_ARCH__\n    \
                           return __fdividef(a, b);\n#else\n    return a / b;\n#endif\n}\n"
                 .into(),
+            RoundHalf => text::ROUND_HALF.into(),
             Frac => "// Warp's frac: x - trunc(x) (sign of x).\nHD inline float frac(float x) { return x - truncf(x); }\n".into(),
             Step => "// Warp's step: 1 for negative x, else 0.\nHD inline float step(float x) { return x < 0.0f ? 1.0f : 0.0f; }\n"
                 .into(),

@@ -384,3 +384,49 @@ fn a_builtin_without_a_spelling_is_refused_by_name() {
         .expect_err("wp.noise has no translation");
     assert!(err.to_string().contains("wp.noise"), "{err}");
 }
+
+/// `round_half` (the standalone `wp.float16` cast) rounds as IEEE 754 binary16 does, to nearest with ties to
+/// even: compared with g++'s `_Float16` (the type Warp's CPU build uses, clang's `_Float16`) on 17 million
+/// float32 bit patterns (every 251st) and on every tie between neighbouring half values below 2 and near the
+/// largest, and the same comparison rejects a variant that rounds ties away from zero.
+#[test]
+fn round_half_is_binary16_rounding_ties_to_even() {
+    let all: BTreeSet<Helper> = [Helper::RoundHalf].into_iter().collect();
+    let program = format!(
+        "{}\n\
+         HD inline float round_half_away(float x) {{\n\
+             unsigned int u; memcpy(&u, &x, 4); unsigned int a = u & 0x7fffffffu;\n\
+             if (a >= 0x7f800000u || a < 0x38800000u) return round_half(x);\n\
+             a = (a + 0x1000u) & ~0x1fffu; if (a >= 0x47800000u) a = 0x7f800000u;\n\
+             float r; memcpy(&r, &a, 4); return (u >> 31) ? -r : r;\n\
+         }}\n\
+         static bool same(float a, float b) {{ unsigned int x, y; memcpy(&x, &a, 4); memcpy(&y, &b, 4); \
+         return x == y || (a != a && b != b); }}\n\
+         int main() {{\n\
+             long bad = 0, bad_away = 0, n = 0;\n\
+             for (unsigned long long i = 0; i < 0x100000000ull; i += 251) {{\n\
+                 unsigned int u = (unsigned int)i; float x; memcpy(&x, &u, 4);\n\
+                 float want = (float)(_Float16)x;\n\
+                 bad += !same(round_half(x), want); bad_away += !same(round_half_away(x), want); ++n;\n\
+             }}\n\
+             for (int k = 0; k < 0x7c00; ++k) {{\n\
+                 if (k > 0x4000 && k < 0x7800) continue;\n\
+                 unsigned short h0 = (unsigned short)k, h1 = (unsigned short)(k + 1);\n\
+                 _Float16 a, b; memcpy(&a, &h0, 2); memcpy(&b, &h1, 2);\n\
+                 float x = ((float)a + (float)b) * 0.5f;\n\
+                 float want = (float)(_Float16)x;\n\
+                 bad += !same(round_half(x), want); bad_away += !same(round_half_away(x), want); ++n;\n\
+             }}\n\
+             printf(\"%ld %ld %ld\\n\", n, bad, bad_away);\n\
+             return 0;\n\
+         }}\n",
+        prelude(&all)
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(gxx(dir.path(), "round_half", &program)).output().expect("run");
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let v: Vec<i64> = line.split(' ').map(|x| x.parse().expect("a count")).collect();
+    assert!(v[0] > 17_000_000, "{line}");
+    assert_eq!(v[1], 0, "round_half differs from _Float16 on {} of {} values", v[1], v[0]);
+    assert!(v[2] > 1000, "the comparison must reject rounding ties away from zero: {line}");
+}

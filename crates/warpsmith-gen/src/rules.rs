@@ -53,6 +53,15 @@ pub enum Rule {
         /// The image of an interval of arguments.
         img: fn(Interval) -> Interval,
     },
+    /// A narrower float type, written as a round trip `wp.float32(wp.<name>(x))` wherever the generator applies a
+    /// unary math function (not in `wp.tile_map`, whose tile would change type): `x` rounded to that type's
+    /// precision. Its domain and the image of an argument interval, as for [`Rule::UnaryFloat`].
+    RoundTrip {
+        /// The argument's domain.
+        dom: Dom,
+        /// The image of an interval of arguments.
+        img: fn(Interval) -> Interval,
+    },
     /// Written by name by one of the hand-written productions in `generate/` (its types and ranges there).
     Production,
     /// Never written by name: Warp's code generation emits it for Python syntax the generator writes
@@ -66,12 +75,11 @@ const GEOMETRY: &str = "needs a wp.Mesh, wp.Bvh or wp.HashGrid built from the re
 const VOLUMES: &str = "needs a wp.Volume loaded from a generated dense grid (not built yet)";
 const TEXTURES: &str = "needs a texture object (not built yet)";
 const TILE_NOT_YET: &str = "tile builtin without a production yet";
-const UTILITY_NOT_YET: &str =
-    "debugging, printing, deprecated dense_* solvers, array views and casts: no production (printing would be \
+const UTILITY_NOT_YET: &str = "debugging, printing, deprecated dense_* solvers, array views and casts: no production (printing would be \
      read by nothing; the rest not written yet)";
 const LINALG_NOT_YET: &str = "matrix decompositions (eig3, qr3, svd2, svd3) have no production yet";
 const NOISE_NOT_YET: &str = "Perlin noise has no production and no standalone translation yet";
-const HALF_NOT_YET: &str = "half-precision types are not in the AST's type system yet";
+const BFLOAT16_NOT_YET: &str = "bfloat16 has no standalone rounding helper yet";
 const TRANSFORM_NOT_YET: &str = "the copying transform setters have no production yet";
 const SPATIAL_NOT_YET: &str = "spatial_vector construction has no production yet";
 
@@ -91,10 +99,22 @@ pub fn rule(b: Builtin) -> Rule {
         B::Erf => Rule::UnaryFloat { dom: Dom::Any, img: |_| Interval::new(-1.0, 1.0) },
         B::Erfc => Rule::UnaryFloat { dom: Dom::Any, img: |_| Interval::new(0.0, 2.0) },
         // erfinv(0.95) = 1.3859
-        B::Erfinv => Rule::UnaryFloat { dom: Dom::Mag(UNIT_MAX), img: |i| Interval::new(if i.lo < 0.0 { -1.39 } else { 0.0 }, if i.hi > 0.0 { 1.39 } else { 0.0 }) },
+        B::Erfinv => Rule::UnaryFloat {
+            dom: Dom::Mag(UNIT_MAX),
+            img: |i| Interval::new(if i.lo < 0.0 { -1.39 } else { 0.0 }, if i.hi > 0.0 { 1.39 } else { 0.0 }),
+        },
         B::Exp => Rule::UnaryFloat { dom: Dom::Max(9.0), img: |i| i.map_increasing(f64::exp) },
+        // float16 holds 11 significant bits: relative rounding error at most 2^-11 for normal values, absolute
+        // 2^-25 for subnormal ones (IEEE 754 binary16); every value the generator makes is below its 65504
+        B::Float16 => Rule::RoundTrip {
+            dom: Dom::Mag(6.0e4),
+            img: |i| Interval::new(i.lo - i.lo.abs() / 2048.0 - 1.0e-7, i.hi + i.hi.abs() / 2048.0 + 1.0e-7),
+        },
         B::Floor => Rule::UnaryFloat { dom: Dom::Any, img: |i| i.map_increasing(f64::floor) },
-        B::Frac => Rule::UnaryFloat { dom: Dom::Any, img: |i| Interval::new(if i.lo < 0.0 { -1.0 } else { 0.0 }, if i.hi > 0.0 { 1.0 } else { 0.0 }) },
+        B::Frac => Rule::UnaryFloat {
+            dom: Dom::Any,
+            img: |i| Interval::new(if i.lo < 0.0 { -1.0 } else { 0.0 }, if i.hi > 0.0 { 1.0 } else { 0.0 }),
+        },
         B::Log => Rule::UnaryFloat { dom: Dom::Pos, img: |i| i.map_increasing(f64::ln) },
         B::Log10 => Rule::UnaryFloat { dom: Dom::Pos, img: |i| i.map_increasing(f64::log10) },
         B::Log2 => Rule::UnaryFloat { dom: Dom::Pos, img: |i| i.map_increasing(f64::log2) },
@@ -318,8 +338,7 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TransformSubInplace
         | B::View
         | B::Zeros => Rule::NotGenerated(UTILITY_NOT_YET),
-        B::Bfloat16
-        | B::Float16 => Rule::NotGenerated(HALF_NOT_YET),
+        B::Bfloat16 => Rule::NotGenerated(BFLOAT16_NOT_YET),
         B::BvhGetGroupRoot
         | B::BvhQueryAabb
         | B::BvhQueryAabbTiled
@@ -358,13 +377,8 @@ pub fn rule(b: Builtin) -> Rule {
         | B::MeshQueryRayAnyhit
         | B::MeshQueryRayCountIntersections
         | B::MeshQuerySphere => Rule::NotGenerated(GEOMETRY),
-        B::Curlnoise
-        | B::Noise
-        | B::Pnoise => Rule::NotGenerated(NOISE_NOT_YET),
-        B::Eig3
-        | B::Qr3
-        | B::Svd2
-        | B::Svd3 => Rule::NotGenerated(LINALG_NOT_YET),
+        B::Curlnoise | B::Noise | B::Pnoise => Rule::NotGenerated(NOISE_NOT_YET),
+        B::Eig3 | B::Qr3 | B::Svd2 | B::Svd3 => Rule::NotGenerated(LINALG_NOT_YET),
         B::SpatialVector => Rule::NotGenerated(SPATIAL_NOT_YET),
         B::TextureSample => Rule::NotGenerated(TEXTURES),
         B::Tile
@@ -411,8 +425,7 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileUpperSolveInplace
         | B::TileView
         | B::Untile => Rule::NotGenerated(TILE_NOT_YET),
-        B::TransformSetRotationCopy
-        | B::TransformSetTranslationCopy => Rule::NotGenerated(TRANSFORM_NOT_YET),
+        B::TransformSetRotationCopy | B::TransformSetTranslationCopy => Rule::NotGenerated(TRANSFORM_NOT_YET),
         B::VolumeIndexToWorld
         | B::VolumeIndexToWorldDir
         | B::VolumeLookup
@@ -438,7 +451,7 @@ pub fn rule(b: Builtin) -> Rule {
     }
 }
 
-/// A builtin of rule [`Rule::UnaryFloat`].
+/// A builtin of rule [`Rule::UnaryFloat`] or [`Rule::RoundTrip`].
 #[derive(Clone, Copy, Debug)]
 pub struct UnaryMath {
     /// The builtin.
@@ -447,16 +460,19 @@ pub struct UnaryMath {
     pub dom: Dom,
     /// The image of an interval of arguments.
     pub img: fn(Interval) -> Interval,
+    /// Rule [`Rule::RoundTrip`]: written `wp.float32(wp.<name>(x))`, and not mapped over tiles.
+    pub round_trip: bool,
 }
 
-/// The builtins of rule [`Rule::UnaryFloat`], in table order.
+/// The builtins of rules [`Rule::UnaryFloat`] and [`Rule::RoundTrip`], in table order.
 pub fn unary_float() -> &'static [UnaryMath] {
     static UNARY: std::sync::OnceLock<Vec<UnaryMath>> = std::sync::OnceLock::new();
     UNARY.get_or_init(|| {
         Builtin::ALL
             .iter()
             .filter_map(|&name| match rule(name) {
-                Rule::UnaryFloat { dom, img } => Some(UnaryMath { name, dom, img }),
+                Rule::UnaryFloat { dom, img } => Some(UnaryMath { name, dom, img, round_trip: false }),
+                Rule::RoundTrip { dom, img } => Some(UnaryMath { name, dom, img, round_trip: true }),
                 _ => None,
             })
             .collect()

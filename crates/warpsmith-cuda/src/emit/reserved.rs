@@ -122,6 +122,7 @@ pub(super) const RESERVED: &[&str] = &[
     "arg_at",
     "arg_cand",
     "wp_neg",
+    "round_half",
 ];
 
 /// Every name a Warp variable must not take: [`RESERVED`] and the name of every builtin in the table.

@@ -30,6 +30,7 @@ pub fn spelling(b: Builtin) -> Spelling {
     use Builtin as B;
     match b {
         B::Abs
+        | B::Float16
         | B::Acos
         | B::Argmax
         | B::Argmin
@@ -188,13 +189,10 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileSum
         | B::TileTranspose
         | B::TileZeros => Spelling::Tile,
-        B::TileAtomicAdd
-        | B::TileAxpy
-        | B::TileStore
-        | B::TransformSetRotation
-        | B::TransformSetTranslation => Spelling::Statement,
-        B::QuatToAxisAngle
-        | B::TransformDecompose => Spelling::Unpack,
+        B::TileAtomicAdd | B::TileAxpy | B::TileStore | B::TransformSetRotation | B::TransformSetTranslation => {
+            Spelling::Statement
+        }
+        B::QuatToAxisAngle | B::TransformDecompose => Spelling::Unpack,
         B::Add
         | B::AddInplace
         | B::Address
@@ -269,7 +267,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::ExpectEq
         | B::ExpectNear
         | B::ExpectNeq
-        | B::Float16
         | B::HashGridPointId
         | B::HashGridQuery
         | B::HashGridQueryNext

@@ -611,3 +611,26 @@ HD inline float determinant(mat44 m) {
     return (float)det;
 }
 "#;
+
+/// `wp.float16(x)` read back as float32: x rounded to IEEE 754 binary16, to nearest with ties to even, as Warp
+/// computes it (clang's `_Float16` on the CPU, `cvt.rn.f16.f32` on the GPU; `float_to_half` in
+/// warp/native/builtin.h), without a half type in host C++ or CUDA: normal values keep 10 fraction bits (the
+/// rounding increment 0xfff plus the kept bit's parity), values below 2^-14 are multiples of 2^-24 (scaling by
+/// a power of two is exact, `rintf` rounds ties to even), values from 65520 up overflow to infinity.
+pub(super) const ROUND_HALF: &str = r#"// Warp's float16 cast, read back as float32: round to nearest binary16, ties to even.
+HD inline float round_half(float x) {
+    unsigned int u;
+    memcpy(&u, &x, 4);
+    unsigned int a = u & 0x7fffffffu;
+    if (a >= 0x7f800000u) return x;
+    float r;
+    if (a < 0x38800000u) {
+        r = rintf(fabsf(x) * 16777216.0f) / 16777216.0f;
+    } else {
+        a = (a + 0xfffu + ((a >> 13) & 1u)) & ~0x1fffu;
+        if (a >= 0x47800000u) a = 0x7f800000u;
+        memcpy(&r, &a, 4);
+    }
+    return (u >> 31) ? -r : r;
+}
+"#;

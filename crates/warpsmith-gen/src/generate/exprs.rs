@@ -404,7 +404,9 @@ impl Gen<'_> {
             };
             let f = &unary_float()[i];
             let (e, iv) = self.fix_domain(f.dom, arg)?;
-            return Some((Expr::call(f.name, Type::F32, vec![e]), (f.img)(iv)));
+            let call = Expr::call(f.name, Type::F32, vec![e]);
+            let call = if f.round_trip { Expr::call(Builtin::Float32, Type::F32, vec![call]) } else { call };
+            return Some((call, (f.img)(iv)));
         }
         let t = Type::F32;
         match kind {

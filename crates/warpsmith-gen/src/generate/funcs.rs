@@ -119,7 +119,8 @@ fn is_outlinable(e: &Expr, arrays: &[VarId]) -> bool {
 
 /// Builtins whose value is not `float32`/`int32` although the AST types it so: width casts, which the generator
 /// always wraps back (`wp.float32(wp.float64(a) * wp.float64(b))`, `wp.int32(wp.int8(k))`), and `argmin`/`argmax`
-/// (uint32 in Warp; the generator converts them with `wp.float32(...)`).
+/// (uint32 in Warp; the generator converts them with `wp.float32(...)`). The builtins of rule
+/// `Rule::RoundTrip` (`wp.float32(wp.float16(x))`) are such casts too, read from the rules table.
 const WIDTH_CASTS: &[Builtin] = &[
     Builtin::Float64,
     Builtin::Int8,
@@ -139,7 +140,12 @@ fn other_width(e: &Expr) -> bool {
     match &e.kind {
         ExprKind::Call(Builtin::Float32 | Builtin::Int32, _) => false,
         ExprKind::Construct(args) if args.len() == 1 && matches!(e.ty, Type::F32 | Type::I32) => false,
-        ExprKind::Call(name, _) if WIDTH_CASTS.contains(name) => true,
+        ExprKind::Call(name, _)
+            if WIDTH_CASTS.contains(name)
+                || matches!(crate::rules::rule(*name), crate::rules::Rule::RoundTrip { .. }) =>
+        {
+            true
+        }
         _ => e.children().into_iter().any(other_width),
     }
 }

@@ -365,7 +365,7 @@ impl Gen<'_> {
                     (Expr::binary(BinOp::Mul, tc, c, Expr::var(cur.0, tc)), cur.1.mul(ic))
                 }
                 _ => {
-                    let fitting: Vec<usize> = (0..unary_float().len()).filter(|&i| fits(unary_float()[i].dom, cur.1)).collect();
+                    let fitting: Vec<usize> = (0..unary_float().len()).filter(|&i| maps_over_tiles(i, cur.1)).collect();
                     let Some(&f) = fitting.choose(&mut self.rng) else { continue };
                     let f = &unary_float()[f];
                     let map = Expr::call(
@@ -588,7 +588,7 @@ impl Gen<'_> {
             }
             0 | 1 => {
                 // unary builtin mapped over the tile, when its domain holds
-                let fitting: Vec<usize> = (0..unary_float().len()).filter(|&i| fits(unary_float()[i].dom, ia)).collect();
+                let fitting: Vec<usize> = (0..unary_float().len()).filter(|&i| maps_over_tiles(i, ia)).collect();
                 let f = &unary_float()[*fitting.choose(&mut self.rng)?];
                 let r = (f.img)(ia);
                 (Expr::call(Builtin::TileMap, ty, vec![Expr { ty: Type::F32, kind: ExprKind::FuncRef(f.name) }, ea]), r)
@@ -654,4 +654,11 @@ fn red_value(r: &TileLocal) -> Expr {
         return Expr::call(Builtin::Float, Type::F32, vec![i]);
     }
     Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(Expr::var(r.id, Type::Tile(1))), 0, None) }
+}
+
+/// Whether unary math function `i` of [`unary_float`] can be mapped over a tile of values in `iv`: its domain
+/// holds and it keeps the element type (a round trip through a narrower float would not).
+fn maps_over_tiles(i: usize, iv: Interval) -> bool {
+    let f = &unary_float()[i];
+    !f.round_trip && fits(f.dom, iv)
 }
