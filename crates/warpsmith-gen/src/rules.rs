@@ -305,6 +305,7 @@ pub fn rule(b: Builtin) -> Rule {
         | B::SubInplace
         | B::Tid
         | B::TileAddInplace
+        | B::TileSubInplace
         | B::TileExtract
         | B::Transformation
         | B::Tuple
@@ -420,7 +421,6 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileStackPop
         | B::TileStackPush
         | B::TileStoreIndexed
-        | B::TileSubInplace
         | B::TileUpperSolve
         | B::TileUpperSolveInplace
         | B::TileView

@@ -537,6 +537,14 @@ fn stats_and_validate_pass_on_a_dataset_and_validate_names_each_corruption() {
     assert_eq!(figures["records"], 12);
     assert_eq!(figures["coverage"]["catalog"], 355);
     assert!(figures["coverage"]["used"].as_u64().is_some_and(|n| n >= 10), "{}", figures["coverage"]);
+    // every builtin the records use (named, or called by Warp's code for the records' syntax) is one the
+    // generator's rules say it writes: the rules table is held to Warp's own code, not only to the AST
+    let used = figures["coverage"]["records_per_builtin"].as_object().expect("records_per_builtin");
+    for name in used.keys() {
+        let b = warpsmith_ast::Builtin::from_name(name).unwrap_or_else(|| panic!("{name} is not in the table"));
+        let rule = warpsmith_gen::rules::rule(b);
+        assert!(!matches!(rule, warpsmith_gen::rules::Rule::NotGenerated(_)), "{name} is used but ruled {rule:?}");
+    }
 
     // the card carries the statistics
     let card = std::fs::read_to_string(data.join("README.md")).expect("card");

@@ -232,6 +232,7 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::SubInplace
         | B::Tid
         | B::TileAddInplace
+        | B::TileSubInplace
         | B::TileExtract
         | B::Transformation
         | B::Tuple
@@ -348,7 +349,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileStackPop
         | B::TileStackPush
         | B::TileStoreIndexed
-        | B::TileSubInplace
         | B::TileUpperSolve
         | B::TileUpperSolveInplace
         | B::TileView
