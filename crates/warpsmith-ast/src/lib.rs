@@ -10,6 +10,7 @@
 
 mod builtin;
 mod features;
+pub mod launch;
 pub mod liveness;
 mod print;
 pub mod text;

@@ -3,8 +3,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt::Write as _;
 
+use warpsmith_ast::launch::Tensor;
 use warpsmith_ast::{ArrayLen, ArrayRole, BinOp, Builtin, Expr, ExprKind, Kernel, ParamKind, Stmt, Type, UnOp, VarId};
-use warpsmith_gen::vectors::Tensor;
 
 use crate::helpers::{AtomicKind, Elem, Helper};
 

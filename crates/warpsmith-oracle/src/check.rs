@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use warpsmith_gen::vectors::{LaunchSpec, Tensor};
+use warpsmith_ast::launch::{LaunchSpec, Tensor};
 
 /// What to run for a kernel: its launch, the finite-difference sampling, and whether to run the backward.
 #[derive(Clone, Debug, Serialize)]
