@@ -78,9 +78,9 @@ pub enum Gradient {
     /// `transform_set_rotation` (in place on a transform) do the same (`adj_transform_set_*` in
     /// `warp/native/spatial.h`); `add_inplace` and `sub_inplace` (`v[k] += x`) update the vector in place, so the
     /// adjoint of an earlier read of it is evaluated at the updated value (reproducer in FINDINGS.md); `float16`
-    /// rounds to half precision, a step function whose derivative is zero almost everywhere, while its adjoint
-    /// passes the incoming adjoint through (itself rounded to half precision: `adj_float16` in
-    /// `warp/native/builtin.h`).
+    /// and `bfloat16` round to a narrower float, a step function whose derivative is zero almost everywhere, while its adjoint
+    /// passes the incoming adjoint through (itself rounded to half precision: `adj_float16`,
+    /// `adj_bfloat16` in `warp/native/builtin.h`).
     Inexact,
     /// Not differentiable in the registry, but piecewise constant in its float arguments or independent of them
     /// (rounding, sign tests, integer casts and bit operations, indices, random numbers from an integer state,
@@ -170,7 +170,7 @@ builtins! {
     AtomicOr = "atomic_or", Utility, Zero;
     AtomicSub = "atomic_sub", Utility, Exact;
     AtomicXor = "atomic_xor", Utility, Zero;
-    Bfloat16 = "bfloat16", ScalarMath, Exact;
+    Bfloat16 = "bfloat16", ScalarMath, Inexact;
     BitAnd = "bit_and", Operators, Zero;
     BitAndInplace = "bit_and_inplace", Utility, NoAdjoint;
     BitCount = "bit_count", ScalarMath, Zero;

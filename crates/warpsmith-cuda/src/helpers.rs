@@ -58,6 +58,7 @@ pub enum Helper {
     FloorDivI,
     Frac,
     RoundHalf,
+    RoundBfloat16,
     Step,
     DivApprox,
     BitCount,
@@ -373,6 +374,7 @@ impl Helper {
                           return __fdividef(a, b);\n#else\n    return a / b;\n#endif\n}\n"
                 .into(),
             RoundHalf => text::ROUND_HALF.into(),
+            RoundBfloat16 => text::ROUND_BFLOAT16.into(),
             Frac => "// Warp's frac: x - trunc(x) (sign of x).\nHD inline float frac(float x) { return x - truncf(x); }\n".into(),
             Step => "// Warp's step: 1 for negative x, else 0.\nHD inline float step(float x) { return x < 0.0f ? 1.0f : 0.0f; }\n"
                 .into(),

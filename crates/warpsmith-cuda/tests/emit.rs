@@ -430,3 +430,43 @@ fn round_half_is_binary16_rounding_ties_to_even() {
     assert_eq!(v[1], 0, "round_half differs from _Float16 on {} of {} values", v[1], v[0]);
     assert!(v[2] > 1000, "the comparison must reject rounding ties away from zero: {line}");
 }
+
+/// `round_bfloat16` (the standalone `wp.bfloat16` cast) is Warp's own rounding: compared with the body of
+/// `wp_float_to_bfloat16_bits_sw` (warp/native/builtin.h, Warp 1.19.0, copied into the program as the
+/// reference) on 17 million finite float32 bit patterns, with ties checked by hand (1 + 2^-8 rounds to 1, 1 + 3
+/// 2^-8 to 1 + 2^-6), and the comparison rejects truncation.
+#[test]
+fn round_bfloat16_is_warps_rounding() {
+    let all: BTreeSet<Helper> = [Helper::RoundBfloat16].into_iter().collect();
+    let program = format!(
+        "{}\n\
+         static float warp_bf16(float x) {{\n\
+             unsigned int bits; memcpy(&bits, &x, sizeof(bits));\n\
+             unsigned int rounding_bias = (bits >> 16) & 1; bits += 0x7FFF + rounding_bias;\n\
+             bits &= 0xffff0000u; float r; memcpy(&r, &bits, 4); return r;\n\
+         }}\n\
+         static float truncated(float x) {{ unsigned int u; memcpy(&u, &x, 4); u &= 0xffff0000u; \
+         float r; memcpy(&r, &u, 4); return r; }}\n\
+         int main() {{\n\
+             long bad = 0, bad_trunc = 0, n = 0;\n\
+             for (unsigned long long i = 0; i < 0x100000000ull; i += 251) {{\n\
+                 unsigned int u = (unsigned int)i; if ((u & 0x7f800000u) == 0x7f800000u) continue;\n\
+                 float x; memcpy(&x, &u, 4); float want = warp_bf16(x);\n\
+                 bad += round_bfloat16(x) != want; bad_trunc += truncated(x) != want; ++n;\n\
+             }}\n\
+             printf(\"%ld %ld %ld %g %g\\n\", n, bad, bad_trunc, round_bfloat16(1.00390625f), \
+             round_bfloat16(1.01171875f));\n\
+             return 0;\n\
+         }}\n",
+        prelude(&all)
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(gxx(dir.path(), "round_bfloat16", &program)).output().expect("run");
+    let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let v: Vec<&str> = line.split(' ').collect();
+    let count = |i: usize| v[i].parse::<i64>().expect("a count");
+    assert!(count(0) > 16_000_000, "{line}");
+    assert_eq!(count(1), 0, "round_bfloat16 differs from Warp's rounding: {line}");
+    assert!(count(2) > 1000, "the comparison must reject truncation: {line}");
+    assert_eq!((v[3], v[4]), ("1", "1.01562"), "ties to even: {line}");
+}

@@ -33,6 +33,7 @@ mod funcs;
 mod geometry;
 mod stmts;
 mod structs;
+mod tile_solve;
 mod tiles;
 pub use tiles::TILE_SIZES;
 

@@ -79,7 +79,6 @@ const UTILITY_NOT_YET: &str = "debugging, printing, deprecated dense_* solvers, 
      read by nothing; the rest not written yet)";
 const LINALG_NOT_YET: &str = "matrix decompositions (eig3, qr3, svd2, svd3) have no production yet";
 const NOISE_NOT_YET: &str = "Perlin noise has no production and no standalone translation yet";
-const BFLOAT16_NOT_YET: &str = "bfloat16 has no standalone rounding helper yet";
 const TRANSFORM_NOT_YET: &str = "the copying transform setters have no production yet";
 const SPATIAL_NOT_YET: &str = "spatial_vector construction has no production yet";
 
@@ -104,6 +103,11 @@ pub fn rule(b: Builtin) -> Rule {
             img: |i| Interval::new(if i.lo < 0.0 { -1.39 } else { 0.0 }, if i.hi > 0.0 { 1.39 } else { 0.0 }),
         },
         B::Exp => Rule::UnaryFloat { dom: Dom::Max(9.0), img: |i| i.map_increasing(f64::exp) },
+        // bfloat16 holds 8 significant bits: relative rounding error at most 2^-8; float32's exponent range
+        B::Bfloat16 => Rule::RoundTrip {
+            dom: Dom::Any,
+            img: |i| Interval::new(i.lo - i.lo.abs() / 256.0, i.hi + i.hi.abs() / 256.0),
+        },
         // float16 holds 11 significant bits: relative rounding error at most 2^-11 for normal values, absolute
         // 2^-25 for subnormal ones (IEEE 754 binary16); every value the generator makes is below its 65504
         B::Float16 => Rule::RoundTrip {
@@ -130,6 +134,12 @@ pub fn rule(b: Builtin) -> Rule {
         B::Tanh => Rule::UnaryFloat { dom: Dom::Any, img: |i| i.map_increasing(f64::tanh) },
         B::Trunc => Rule::UnaryFloat { dom: Dom::Any, img: |i| Interval::new(i.lo.trunc(), i.hi.trunc()) },
         B::Add
+        | B::TileUpperSolve
+        | B::TileLowerSolve
+        | B::TileCholeskySolve
+        | B::TileCholesky
+        | B::TileDiagAdd
+        | B::TileDot
         | B::Argmax
         | B::Argmin
         | B::Atan2
@@ -339,7 +349,6 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TransformSubInplace
         | B::View
         | B::Zeros => Rule::NotGenerated(UTILITY_NOT_YET),
-        B::Bfloat16 => Rule::NotGenerated(BFLOAT16_NOT_YET),
         B::BvhGetGroupRoot
         | B::BvhQueryAabb
         | B::BvhQueryAabbTiled
@@ -392,18 +401,13 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileBvhQueryAabb
         | B::TileBvhQueryNext
         | B::TileBvhQueryRay
-        | B::TileCholesky
         | B::TileCholeskyInplace
-        | B::TileCholeskySolve
         | B::TileCholeskySolveInplace
-        | B::TileDiagAdd
-        | B::TileDot
         | B::TileEmpty
         | B::TileFft
         | B::TileFromThread
         | B::TileIfft
         | B::TileLoadIndexed
-        | B::TileLowerSolve
         | B::TileLowerSolveInplace
         | B::TileMeshQueryAabb
         | B::TileMeshQueryAabbNext
@@ -421,7 +425,6 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileStackPop
         | B::TileStackPush
         | B::TileStoreIndexed
-        | B::TileUpperSolve
         | B::TileUpperSolveInplace
         | B::TileView
         | B::Untile => Rule::NotGenerated(TILE_NOT_YET),

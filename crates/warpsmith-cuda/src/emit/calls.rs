@@ -126,6 +126,10 @@ impl Emitter<'_> {
             // conversions, spelled as C casts: a round trip through another width, or double arithmetic
             (Builtin::Float32, Some(_)) => "(float)".into(),
             (Builtin::Float64, Some(Type::F32)) => "(double)".into(),
+            (Builtin::Bfloat16, Some(Type::F32)) => {
+                self.need(Helper::RoundBfloat16);
+                "round_bfloat16".into()
+            }
             (Builtin::Float16, Some(Type::F32)) => {
                 self.need(Helper::RoundHalf);
                 "round_half".into()

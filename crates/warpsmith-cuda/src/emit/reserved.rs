@@ -123,6 +123,14 @@ pub(super) const RESERVED: &[&str] = &[
     "arg_cand",
     "wp_neg",
     "round_half",
+    "ch_i",
+    "ch_j",
+    "ch_k",
+    "ch_s",
+    "ch_si",
+    "ch_d",
+    "ch_inv",
+    "round_bfloat16",
 ];
 
 /// Every name a Warp variable must not take: [`RESERVED`] and the name of every builtin in the table.

@@ -30,6 +30,7 @@ pub fn spelling(b: Builtin) -> Spelling {
     use Builtin as B;
     match b {
         B::Abs
+        | B::Bfloat16
         | B::Float16
         | B::Acos
         | B::Argmax
@@ -170,6 +171,12 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::VelocityAtPoint
         | B::Where => Spelling::Call,
         B::TileArange
+        | B::TileUpperSolve
+        | B::TileLowerSolve
+        | B::TileCholeskySolve
+        | B::TileCholesky
+        | B::TileDiagAdd
+        | B::TileDot
         | B::TileArgmax
         | B::TileArgmin
         | B::TileBroadcast
@@ -240,7 +247,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::Vector => Spelling::Syntax,
         B::Array
         | B::AssignCopy
-        | B::Bfloat16
         | B::BitAndInplace
         | B::BitOrInplace
         | B::BitXorInplace
@@ -320,18 +326,13 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileBvhQueryAabb
         | B::TileBvhQueryNext
         | B::TileBvhQueryRay
-        | B::TileCholesky
         | B::TileCholeskyInplace
-        | B::TileCholeskySolve
         | B::TileCholeskySolveInplace
-        | B::TileDiagAdd
-        | B::TileDot
         | B::TileEmpty
         | B::TileFft
         | B::TileFromThread
         | B::TileIfft
         | B::TileLoadIndexed
-        | B::TileLowerSolve
         | B::TileLowerSolveInplace
         | B::TileMeshQueryAabb
         | B::TileMeshQueryAabbNext
@@ -349,7 +350,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileStackPop
         | B::TileStackPush
         | B::TileStoreIndexed
-        | B::TileUpperSolve
         | B::TileUpperSolveInplace
         | B::TileView
         | B::TransformAddInplace

@@ -49,6 +49,81 @@ impl Emitter<'_> {
                      {t}[elem] = dotp;\n{ind}}}"
                 );
             }
+            ExprKind::Call(Builtin::TileDiagAdd, args) => {
+                // Warp's tile_diag_add (tile.h): a copy of a with d[i] added to a[i, i]
+                let ([a, d], Type::Tile2(_, cols)) = (args.as_slice(), ty) else {
+                    return Err(EmitError::Unsupported("tile_diag_add form".into()));
+                };
+                let (a, d) = (self.tile_var(a)?, self.tile_var(d)?);
+                let _ = writeln!(
+                    out,
+                    "{ind}for (int elem = lane; elem < {n}; elem += lanes) \
+                     {t}[elem] = elem / {cols} == elem % {cols} ? {a}[elem] + {d}[elem / {cols}] : {a}[elem];"
+                );
+            }
+            ExprKind::Call(Builtin::TileCholesky, args) => {
+                // Warp's scalar Cholesky (tile_cholesky.h, scalar_cholesky_impl, lower), as the CPU runs it: column
+                // by column, the reciprocal of the pivot in double precision, the upper triangle zeroed
+                let ([a], Type::Tile2(_, m)) = (args.as_slice(), ty) else {
+                    return Err(EmitError::Unsupported("tile_cholesky form".into()));
+                };
+                let a = self.tile_var(a)?;
+                let _ = writeln!(
+                    out,
+                    "{ind}if (lane == 0) {{\n{ind}    for (int ch_j = 0; ch_j < {m}; ++ch_j) {{\n{ind}        \
+                     float ch_s = {a}[ch_j * {m} + ch_j];\n{ind}        \
+                     for (int ch_k = 0; ch_k < ch_j; ++ch_k) ch_s -= {t}[ch_j * {m} + ch_k] * {t}[ch_j * {m} + ch_k];\n{ind}        \
+                     ch_s = sqrtf(ch_s);\n{ind}        const float ch_inv = (float)(1.0 / (double)ch_s);\n{ind}        \
+                     {t}[ch_j * {m} + ch_j] = ch_s;\n{ind}        \
+                     for (int ch_i = ch_j + 1; ch_i < {m}; ++ch_i) {{\n{ind}            \
+                     float ch_si = {a}[ch_i * {m} + ch_j];\n{ind}            \
+                     for (int ch_k = 0; ch_k < ch_j; ++ch_k) ch_si -= {t}[ch_i * {m} + ch_k] * {t}[ch_j * {m} + ch_k];\n{ind}            \
+                     {t}[ch_i * {m} + ch_j] = ch_si * ch_inv;\n{ind}        }}\n{ind}        \
+                     for (int ch_k = ch_j + 1; ch_k < {m}; ++ch_k) {t}[ch_j * {m} + ch_k] = 0.0f;\n{ind}    }}\n{ind}}}"
+                );
+            }
+            ExprKind::Call(solve @ (Builtin::TileCholeskySolve | Builtin::TileLowerSolve), args) => {
+                // Warp's substitutions (tile_solve.h, vector right-hand side, by thread 0): forward with L, then (the
+                // Cholesky solve) backward with L^T; a zero pivot leaves the row's value undivided
+                let [l, y] = args.as_slice() else {
+                    return Err(EmitError::Unsupported(format!("{solve} form")));
+                };
+                let (l, y) = (self.tile_var(l)?, self.tile_var(y)?);
+                let _ = writeln!(
+                    out,
+                    "{ind}if (lane == 0) {{\n{ind}    for (int ch_i = 0; ch_i < {n}; ++ch_i) {{\n{ind}        \
+                     float ch_s = {y}[ch_i];\n{ind}        \
+                     for (int ch_j = 0; ch_j < ch_i; ++ch_j) ch_s -= {l}[ch_i * {n} + ch_j] * {t}[ch_j];\n{ind}        \
+                     const float ch_d = {l}[ch_i * {n} + ch_i];\n{ind}        \
+                     {t}[ch_i] = ch_d != 0.0f ? ch_s / ch_d : ch_s;\n{ind}    }}"
+                );
+                if *solve == Builtin::TileCholeskySolve {
+                    let _ = writeln!(
+                        out,
+                        "{ind}    for (int ch_i = {n} - 1; ch_i >= 0; --ch_i) {{\n{ind}        float ch_s = {t}[ch_i];\n{ind}        \
+                         for (int ch_j = ch_i + 1; ch_j < {n}; ++ch_j) ch_s -= {l}[ch_j * {n} + ch_i] * {t}[ch_j];\n{ind}        \
+                         const float ch_d = {l}[ch_i * {n} + ch_i];\n{ind}        \
+                         {t}[ch_i] = ch_d != 0.0f ? ch_s / ch_d : ch_s;\n{ind}    }}"
+                    );
+                }
+                let _ = writeln!(out, "{ind}}}");
+            }
+            ExprKind::Call(Builtin::TileUpperSolve, args) => {
+                // Warp's tile_upper_solve (tile_solve.h): a copy of z, then back substitution with L = U^T, so
+                // row i reads U[i, j] for j > i
+                let [u, z] = args.as_slice() else {
+                    return Err(EmitError::Unsupported("tile_upper_solve form".into()));
+                };
+                let (u, z) = (self.tile_var(u)?, self.tile_var(z)?);
+                let _ = writeln!(
+                    out,
+                    "{ind}if (lane == 0) {{\n{ind}    for (int ch_i = 0; ch_i < {n}; ++ch_i) {t}[ch_i] = {z}[ch_i];\n{ind}    \
+                     for (int ch_i = {n} - 1; ch_i >= 0; --ch_i) {{\n{ind}        float ch_s = {t}[ch_i];\n{ind}        \
+                     for (int ch_j = ch_i + 1; ch_j < {n}; ++ch_j) ch_s -= {u}[ch_i * {n} + ch_j] * {t}[ch_j];\n{ind}        \
+                     const float ch_d = {u}[ch_i * {n} + ch_i];\n{ind}        \
+                     {t}[ch_i] = ch_d != 0.0f ? ch_s / ch_d : ch_s;\n{ind}    }}\n{ind}}}"
+                );
+            }
             ExprKind::Call(Builtin::TileTranspose, args) => {
                 let ([x], Type::Tile2(_, cols)) = (args.as_slice(), ty) else {
                     return Err(EmitError::Unsupported("tile_transpose form".into()));
@@ -151,6 +226,20 @@ impl Emitter<'_> {
                 for l in lines {
                     let _ = writeln!(out, "{ind}{l}");
                 }
+            }
+            ExprKind::Call(Builtin::TileDot, args) => {
+                // Warp's tile_dot on the CPU (tile_reduce.h): 0 plus each product in element order
+                let [a, b] = args.as_slice() else {
+                    return Err(EmitError::Unsupported("tile_dot arguments".into()));
+                };
+                let len = a.ty.components();
+                let (x, y) = (self.tile_elem(a, "elem")?.0, self.tile_elem(b, "elem")?.0);
+                let _ = writeln!(
+                    out,
+                    "{ind}if (lane == 0) {{\n{ind}    float reduced = 0.0f;\n{ind}    \
+                     for (int elem = 0; elem < {len}; ++elem) reduced = reduced + {x} * {y};\n{ind}    \
+                     {t}[0] = reduced;\n{ind}}}"
+                );
             }
             ExprKind::Call(
                 red @ (Builtin::TileSum | Builtin::TileMax | Builtin::TileMin | Builtin::TileReduce),
@@ -353,5 +442,14 @@ impl Emitter<'_> {
             }
             _ => return Err(EmitError::Unsupported(format!("tile expression {:?}", x.kind))),
         })
+    }
+
+    /// The C++ name of a tile argument that must be a tile local (the generator passes locals, never
+    /// expressions, to the solver builtins).
+    fn tile_var(&self, e: &Expr) -> Result<String, EmitError> {
+        match e.kind {
+            ExprKind::Var(v) if matches!(e.ty, Type::Tile(_) | Type::Tile2(..)) => Ok(self.name(v).to_string()),
+            _ => Err(EmitError::Unsupported("a tile argument that is not a tile local".into())),
+        }
     }
 }

@@ -634,3 +634,19 @@ HD inline float round_half(float x) {
     return (u >> 31) ? -r : r;
 }
 "#;
+
+/// `wp.bfloat16(x)` read back as float32: the top 16 bits of x after adding 0x7fff plus the kept bit's parity
+/// (round to nearest, ties to even), Warp's `wp_float_to_bfloat16_bits_sw` (warp/native/builtin.h, the CPU path
+/// and GPUs before sm_80; sm_80 and later use `cvt.rn.bf16.f32`, the same rounding). Infinities and NaNs are
+/// returned as they are (the generator's values are finite).
+pub(super) const ROUND_BFLOAT16: &str = r#"// Warp's bfloat16 cast, read back as float32: round to nearest bfloat16, ties to even.
+HD inline float round_bfloat16(float x) {
+    unsigned int u;
+    memcpy(&u, &x, 4);
+    if ((u & 0x7f800000u) == 0x7f800000u) return x;
+    u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+    float r;
+    memcpy(&r, &u, 4);
+    return r;
+}
+"#;

@@ -33,6 +33,9 @@ struct TileLocal {
 impl Gen<'_> {
     /// Builds a tile kernel: element-wise 1-D tile programs, or (one in three) a 2-D tile matrix product.
     pub(super) fn tile_kernel(&mut self) -> Kernel {
+        if self.rng.random_bool(0.12) {
+            return self.cholesky_kernel();
+        }
         if self.rng.random_bool(0.35) {
             return self.matmul_kernel();
         }
@@ -419,7 +422,7 @@ impl Gen<'_> {
     }
 
     /// A reduction of one tile into a 1-element tile: `wp.tile_sum(t)`, `wp.tile_max(t)`, `wp.tile_min(t)`,
-    /// or `wp.tile_reduce(wp.add|min|max, t)`.
+    /// `wp.tile_reduce(wp.add|min|max, t)`, or of two tiles of one shape: `wp.tile_dot(t, u)`.
     fn tile_reduction(&mut self, tiles: &mut [TileLocal], body: &mut Vec<Stmt>, allow_int: bool) -> Option<TileLocal> {
         let k = self.pick_tile(tiles)?;
         let t = tiles[k];
@@ -433,6 +436,20 @@ impl Gen<'_> {
             let id = self.new_var(&["k", "idx", "arg"], one);
             body.push(Stmt::Let { var: id, value: Expr::call(name, one, vec![src]) });
             return Some(TileLocal { id, n: 1, iv: Interval::new(0.0, f64::from(t.n) - 1.0), used: false, int: true });
+        }
+        if self.rng.random_bool(0.15)
+            && let Some(j) = self.other_tile(tiles, k)
+            && tiles[j].n == t.n
+        {
+            // the dot product of two tiles: the sum of their element-wise products
+            let iv = t.iv.mul(tiles[j].iv).scale(f64::from(t.n));
+            if iv.within(F_BOUND) {
+                tiles[j].used = true;
+                let other = Expr::var(tiles[j].id, Type::Tile(t.n));
+                let id = self.new_var(RED_NAMES, one);
+                body.push(Stmt::Let { var: id, value: Expr::call(Builtin::TileDot, one, vec![src, other]) });
+                return Some(TileLocal { id, n: 1, iv, used: false, int: false });
+            }
         }
         let (value, iv) = match self.rng.random_range(0..8) {
             0..=3 => (Expr::call(Builtin::TileSum, one, vec![src]), t.iv.scale(f64::from(t.n))),
@@ -658,7 +675,7 @@ fn red_value(r: &TileLocal) -> Expr {
 
 /// Whether unary math function `i` of [`unary_float`] can be mapped over a tile of values in `iv`: its domain
 /// holds and it keeps the element type (a round trip through a narrower float would not).
-fn maps_over_tiles(i: usize, iv: Interval) -> bool {
+pub(super) fn maps_over_tiles(i: usize, iv: Interval) -> bool {
     let f = &unary_float()[i];
     !f.round_trip && fits(f.dom, iv)
 }
