@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+pub use warpsmith_oracle::CheckStatus;
 
 pub use card::dataset_card;
 pub use parquet_io::{ShardWriter, for_each_record, read_records, read_schema, schema, schema_differences};
@@ -83,7 +84,7 @@ pub struct Record {
 #[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct Checks {
     /// `passed` (launched on the CPU, outputs finite and not degenerate), `failed`, or `skipped`.
-    pub forward: String,
+    pub forward: CheckStatus,
     /// Two launches gave bitwise-identical outputs.
     pub deterministic: bool,
     /// `passed` (at least 3 input components, or all of them, informative, and every informative one within
@@ -91,7 +92,7 @@ pub struct Checks {
     /// construct whose Warp adjoint is known not to be the derivative; see the dataset card), `not_differentiable`
     /// (no float input or output) or `skipped`.
     /// Records whose check `failed` are findings, not rows.
-    pub gradient: String,
+    pub gradient: CheckStatus,
     /// Largest `|adjoint - fd| / |fd|` over the informative components (`fd` the Richardson-extrapolated central
     /// difference, floored at 8x its rounding noise); 0 when none; `f64::MAX` when an adjoint was not finite.
     pub gradient_max_rel_error: f64,
@@ -105,16 +106,16 @@ pub struct Checks {
     #[serde(default)]
     pub gradient_unstable: u32,
     /// `passed` (NVRTC compiled the CUDA module to PTX for sm_80), `failed`, or `skipped`.
-    pub ptx: String,
+    pub ptx: CheckStatus,
     /// With `--device cuda`: the CUDA forward launch matched the CPU outputs (`passed`), else `skipped`.
-    pub cuda_forward: String,
+    pub cuda_forward: CheckStatus,
     /// With `--device cuda`: the CUDA input adjoints matched the CPU's (`passed`), else `skipped`.
-    pub cuda_backward: String,
+    pub cuda_backward: CheckStatus,
     /// `passed` (nvcc compiled `cuda_standalone` to PTX for sm_80), `failed`, or `skipped`.
-    pub standalone_compile: String,
+    pub standalone_compile: CheckStatus,
     /// `passed` (the host build of `cuda_standalone` reproduced `test_outputs` at rtol 1e-4, atol 1e-5),
     /// `failed`, or `skipped`.
-    pub standalone_equivalence: String,
+    pub standalone_equivalence: CheckStatus,
 }
 
 /// One record in this many (by a hash of its seed) gets a full NVRTC compile of its `cuda_module` to PTX

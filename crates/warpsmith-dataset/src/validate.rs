@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
-use crate::{Manifest, Record, SPLITS, near_dup, split_of};
+use crate::{CheckStatus, Manifest, Record, SPLITS, near_dup, split_of};
 
 /// One problem found.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -352,25 +352,28 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
         }
     }
     let c = &r.checks;
+    use CheckStatus::{Failed, FrontEndPassed, Inexact, NotDifferentiable, Passed, Skipped, Unchecked};
+    let ran = &[Passed, Failed, Skipped][..];
     for (field, value, allowed) in [
-        ("forward", &c.forward, &["passed", "failed", "skipped"][..]),
-        ("gradient", &c.gradient, &["passed", "unchecked", "inexact", "not_differentiable", "skipped"][..]),
-        ("ptx", &c.ptx, &["passed", "front_end_passed", "skipped"][..]),
-        ("cuda_forward", &c.cuda_forward, &["passed", "failed", "skipped"][..]),
-        ("cuda_backward", &c.cuda_backward, &["passed", "failed", "skipped"][..]),
-        ("standalone_compile", &c.standalone_compile, &["passed", "failed", "skipped"][..]),
-        ("standalone_equivalence", &c.standalone_equivalence, &["passed", "failed", "skipped"][..]),
+        ("forward", c.forward, ran),
+        ("gradient", c.gradient, &[Passed, Unchecked, Inexact, NotDifferentiable, Skipped][..]),
+        ("ptx", c.ptx, &[Passed, FrontEndPassed, Skipped][..]),
+        ("cuda_forward", c.cuda_forward, ran),
+        ("cuda_backward", c.cuda_backward, ran),
+        ("standalone_compile", c.standalone_compile, ran),
+        ("standalone_equivalence", c.standalone_equivalence, ran),
     ] {
-        if !allowed.contains(&value.as_str()) {
-            out.push(v(&loc, format!("checks.{field} is {value:?}, not one of {allowed:?}")));
+        if !allowed.contains(&value) {
+            let names: Vec<&str> = allowed.iter().map(|s| s.name()).collect();
+            out.push(v(&loc, format!("checks.{field} is {:?}, not one of {names:?}", value.name())));
         }
     }
     // a full compile for `--ptx` (PTX stored) and for the seeded sample, the front end for the rest
-    if c.ptx != "skipped" {
+    if c.ptx != Skipped {
         let full = !r.ptx.is_empty() || crate::full_ptx_sampled(r.seed);
-        let want = if full { "passed" } else { "front_end_passed" };
+        let want = if full { Passed } else { FrontEndPassed };
         if c.ptx != want {
-            out.push(v(&loc, format!("checks.ptx is {:?}, the seed's PTX rule gives {want:?}", c.ptx)));
+            out.push(v(&loc, format!("checks.ptx is {:?}, the seed's PTX rule gives {:?}", c.ptx.name(), want.name())));
         }
     }
     if !(c.gradient_max_rel_error.is_finite() && c.gradient_max_rel_error >= 0.0) {
@@ -385,13 +388,11 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
             ),
         ));
     }
-    if c.gradient == "passed" && c.gradient_informative == 0 {
+    if c.gradient == Passed && c.gradient_informative == 0 {
         out.push(v(&loc, "checks.gradient passed with no informative component"));
     }
-    if !matches!(c.gradient.as_str(), "passed" | "unchecked" | "inexact")
-        && c.gradient_compared + c.gradient_unstable > 0
-    {
-        out.push(v(&loc, format!("checks.gradient is {:?} yet components were compared", c.gradient)));
+    if !matches!(c.gradient, Passed | Unchecked | Inexact) && c.gradient_compared + c.gradient_unstable > 0 {
+        out.push(v(&loc, format!("checks.gradient is {:?} yet components were compared", c.gradient.name())));
     }
     for (col, tensors) in [
         ("test_inputs", &r.test_inputs),
@@ -417,7 +418,7 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
             }
         }
     }
-    if c.forward == "passed" && r.test_outputs.is_empty() {
+    if c.forward == Passed && r.test_outputs.is_empty() {
         out.push(v(&loc, "checks.forward passed but test_outputs is empty"));
     }
     out

@@ -22,6 +22,64 @@ pub struct CheckRequest {
     pub full_ptx: bool,
 }
 
+/// The outcome of one check of a record: the values of a dataset's `checks.*` columns, serialized as the
+/// snake_case names the Parquet columns hold. Each column allows a subset (`warpsmith_dataset::validate` holds
+/// every record to its column's): `forward`, `cuda_forward`, `cuda_backward` and the `standalone_*` checks are
+/// `passed`, `failed` or `skipped`; `gradient` is `passed`, `unchecked`, `inexact`, `not_differentiable` or
+/// `skipped` (a `failed` gradient makes a finding, not a row); `ptx` is `passed` (compiled to PTX),
+/// `front_end_passed` (NVRTC's front end only) or `skipped`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// The check ran and passed.
+    Passed,
+    /// NVRTC's front end accepted the CUDA module; NVVM and PTX generation did not run.
+    FrontEndPassed,
+    /// The check ran and failed.
+    Failed,
+    /// The check did not run (not asked for, or not possible here).
+    Skipped,
+    /// The gradient check ran with too few informative components to say.
+    Unchecked,
+    /// The gradient check failed on a kernel using a construct whose Warp adjoint is known not to be the
+    /// derivative.
+    Inexact,
+    /// The kernel has no float input or output to differentiate.
+    NotDifferentiable,
+}
+
+impl CheckStatus {
+    /// Every status, in declaration order.
+    pub const ALL: [CheckStatus; 7] = [
+        CheckStatus::Passed,
+        CheckStatus::FrontEndPassed,
+        CheckStatus::Failed,
+        CheckStatus::Skipped,
+        CheckStatus::Unchecked,
+        CheckStatus::Inexact,
+        CheckStatus::NotDifferentiable,
+    ];
+
+    /// The name the dataset stores (`passed`, `front_end_passed`, ...).
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckStatus::Passed => "passed",
+            CheckStatus::FrontEndPassed => "front_end_passed",
+            CheckStatus::Failed => "failed",
+            CheckStatus::Skipped => "skipped",
+            CheckStatus::Unchecked => "unchecked",
+            CheckStatus::Inexact => "inexact",
+            CheckStatus::NotDifferentiable => "not_differentiable",
+        }
+    }
+}
+
+impl std::fmt::Display for CheckStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What NVRTC did with a kernel's `cuda_module` (sm_80, Warp's options).
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -37,11 +95,11 @@ pub enum PtxStatus {
 
 impl PtxStatus {
     /// The `checks.ptx` value of a record whose check ended so.
-    pub fn name(self) -> &'static str {
+    pub fn status(self) -> CheckStatus {
         match self {
-            PtxStatus::Passed => "passed",
-            PtxStatus::FrontEndPassed => "front_end_passed",
-            PtxStatus::Failed => "failed",
+            PtxStatus::Passed => CheckStatus::Passed,
+            PtxStatus::FrontEndPassed => CheckStatus::FrontEndPassed,
+            PtxStatus::Failed => CheckStatus::Failed,
         }
     }
 }
@@ -147,8 +205,8 @@ pub enum FindingClass {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct GradientVerdict {
     /// `passed`, `failed`, `unchecked` (fewer than [`MIN_INFORMATIVE`] informative samples) or
-    /// `not_differentiable`.
-    pub status: &'static str,
+    /// `Failed`, `Passed`, `Unchecked` or `NotDifferentiable`.
+    pub status: CheckStatus,
     /// Largest `|ad - fd| / |fd|` over the informative samples, with `|fd|` floored at 8x its noise (0 when none).
     pub max_rel_error: f64,
     /// Samples compared (stable finite differences).
@@ -157,7 +215,7 @@ pub struct GradientVerdict {
     pub informative: usize,
     /// Samples skipped as unstable (the estimates at `h` and `h/2` disagree: a kink or jump within the step).
     pub unstable: usize,
-    /// Set when `status == "failed"`.
+    /// Set when `status` is `Failed`.
     pub class: Option<FindingClass>,
     /// Informative samples per kernel argument (by position; arguments with none are absent): which inputs the
     /// check actually exercised.
@@ -196,7 +254,7 @@ fn noise(scale: f64, h: f64) -> f64 {
 /// mismatch is within 100x its noise.
 pub fn assess_gradient(run: &GradientRun) -> GradientVerdict {
     let mut v = GradientVerdict {
-        status: "failed",
+        status: CheckStatus::Failed,
         max_rel_error: 0.0,
         compared: 0,
         informative: 0,
@@ -205,7 +263,7 @@ pub fn assess_gradient(run: &GradientRun) -> GradientVerdict {
         informative_by_arg: BTreeMap::new(),
     };
     if run.status == "not_differentiable" {
-        v.status = "not_differentiable";
+        v.status = CheckStatus::NotDifferentiable;
         return v;
     }
     if run.status != "computed" {
@@ -257,9 +315,9 @@ pub fn assess_gradient(run: &GradientRun) -> GradientVerdict {
     if let Some(class) = worst_class {
         v.class = Some(class);
     } else if v.informative >= MIN_INFORMATIVE.min(run.components.max(1)) {
-        v.status = "passed";
+        v.status = CheckStatus::Passed;
     } else {
-        v.status = "unchecked";
+        v.status = CheckStatus::Unchecked;
     }
     v
 }
@@ -267,6 +325,17 @@ pub fn assess_gradient(run: &GradientRun) -> GradientVerdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_statuses_serialize_as_the_names_the_dataset_stores() {
+        for s in CheckStatus::ALL {
+            let json = serde_json::to_string(&s).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", s.name()));
+            assert_eq!(serde_json::from_str::<CheckStatus>(&json).expect("parses"), s);
+        }
+        assert!(serde_json::from_str::<CheckStatus>("\"bogus\"").is_err(), "an unknown status is refused");
+        assert_eq!(PtxStatus::FrontEndPassed.status().name(), "front_end_passed");
+    }
 
     /// A run whose samples are `(ad, fd, fd_half)` at `h = 1e-2`, each changing outputs of magnitude 1.
     fn run(samples: Vec<(f64, f64, f64)>) -> GradientRun {
@@ -301,24 +370,24 @@ mod tests {
         r.samples[0].scale = 0.0;
         r.samples[0].scale_half = 0.0;
         let v = assess_gradient(&r);
-        assert_eq!((v.status, v.informative), ("passed", 3), "{v:?}");
+        assert_eq!((v.status, v.informative), (CheckStatus::Passed, 3), "{v:?}");
         // an adjoint far above that resolution is still a finding: the outputs would have moved
         r.samples[0].ad = 5.0;
         let v = assess_gradient(&r);
-        assert_eq!((v.status, v.class), ("failed", Some(FindingClass::SuspectedAdjointBug)), "{v:?}");
+        assert_eq!((v.status, v.class), (CheckStatus::Failed, Some(FindingClass::SuspectedAdjointBug)), "{v:?}");
         // and with the noise of changed outputs only (the scale 0 taken at face value), the absorbed sample failed
         r.samples[0].ad = 2e-3;
         r.scale_all = 0.0;
-        assert_eq!(assess_gradient(&r).status, "failed");
+        assert_eq!(assess_gradient(&r).status, CheckStatus::Failed);
     }
 
     #[test]
     fn agreeing_gradients_pass_and_wrong_ones_fail_as_suspected_bugs() {
         let ok = assess_gradient(&run(vec![(2.0, 2.001, 2.0003), (-0.5, -0.5, -0.5), (1.0, 1.0, 1.0)]));
-        assert_eq!((ok.status, ok.compared, ok.informative), ("passed", 3, 3));
+        assert_eq!((ok.status, ok.compared, ok.informative), (CheckStatus::Passed, 3, 3));
         assert!(ok.max_rel_error < 1e-3);
         let bad = assess_gradient(&run(vec![(0.0, 2.0, 2.0)]));
-        assert_eq!((bad.status, bad.class), ("failed", Some(FindingClass::SuspectedAdjointBug)));
+        assert_eq!((bad.status, bad.class), (CheckStatus::Failed, Some(FindingClass::SuspectedAdjointBug)));
         assert!(bad.max_rel_error > 0.9);
     }
 
@@ -327,14 +396,14 @@ mod tests {
         // the mutations of the suite's mutation test, on a smooth function's converged differences
         for k in [0.0, -1.0, 1.1, 0.9, 2.0] {
             let v = assess_gradient(&run(vec![(k * 3.0, 3.0004, 3.0001), (1.5, 1.5, 1.5), (-2.0, -2.0, -2.0)]));
-            assert_eq!((v.status, v.class), ("failed", Some(FindingClass::SuspectedAdjointBug)), "k = {k}");
+            assert_eq!((v.status, v.class), (CheckStatus::Failed, Some(FindingClass::SuspectedAdjointBug)), "k = {k}");
         }
     }
 
     #[test]
     fn a_mismatch_whose_difference_still_moves_with_the_step_is_a_kink() {
         let v = assess_gradient(&run(vec![(-0.6656, -0.8133, -0.8033)]));
-        assert_eq!((v.status, v.compared, v.class), ("failed", 1, Some(FindingClass::Kink)));
+        assert_eq!((v.status, v.compared, v.class), (CheckStatus::Failed, 1, Some(FindingClass::Kink)));
         // the same mismatch with a converged difference is a suspected adjoint bug, whatever other samples do
         let v = assess_gradient(&run(vec![(-0.6656, -0.8133, -0.8131), (0.0, 5.0, 1.0)]));
         assert_eq!((v.unstable, v.class), (1, Some(FindingClass::SuspectedAdjointBug)));
@@ -345,43 +414,43 @@ mod tests {
         // a 0.5 % mismatch passes within tolerance; a 10 % one fails even though other outputs of the launch
         // are large (they do not change, so they do not enter the bound)
         let mut r = run(vec![(1.005, 1.0, 1.0), (1.0, 1.0, 1.0), (1.0, 1.0, 1.0)]);
-        assert_eq!(assess_gradient(&r).status, "passed");
+        assert_eq!(assess_gradient(&r).status, CheckStatus::Passed);
         r.samples[0].ad = 1.1;
-        assert_eq!(assess_gradient(&r).status, "failed");
+        assert_eq!(assess_gradient(&r).status, CheckStatus::Failed);
         // the same 10 % with changed outputs a million times larger than the derivative is rounding noise
         for s in &mut r.samples {
             (s.scale, s.scale_half) = (1e6, 1e6);
         }
         let v = assess_gradient(&r);
-        assert_eq!((v.status, v.informative), ("unchecked", 0));
+        assert_eq!((v.status, v.informative), (CheckStatus::Unchecked, 0));
     }
 
     #[test]
     fn a_jump_is_unstable_and_zeros_are_not_informative() {
         // an int cast: the difference quotient doubles when the step halves
         let v = assess_gradient(&run(vec![(0.0, 50.0, 100.0), (1.0, 1.0, 1.0), (2.0, 2.0, 2.0), (3.0, 3.0, 3.0)]));
-        assert_eq!((v.status, v.unstable, v.informative), ("passed", 1, 3));
+        assert_eq!((v.status, v.unstable, v.informative), (CheckStatus::Passed, 1, 3));
         // a dead input: adjoint and differences all zero compare equal but say nothing
         let v = assess_gradient(&run(vec![(0.0, 0.0, 0.0), (0.0, 0.0, 0.0), (1.0, 1.0, 1.0)]));
-        assert_eq!((v.status, v.compared, v.informative), ("unchecked", 3, 1));
+        assert_eq!((v.status, v.compared, v.informative), (CheckStatus::Unchecked, 3, 1));
         // a nonzero adjoint for an input with no effect is informative, and wrong
         let v = assess_gradient(&run(vec![(0.5, 0.0, 0.0)]));
-        assert_eq!((v.status, v.class), ("failed", Some(FindingClass::SuspectedAdjointBug)));
+        assert_eq!((v.status, v.class), (CheckStatus::Failed, Some(FindingClass::SuspectedAdjointBug)));
     }
 
     #[test]
     fn a_kernel_with_fewer_components_than_the_minimum_needs_them_all() {
         let v = assess_gradient(&run(vec![(2.0, 2.0, 2.0)]));
-        assert_eq!(v.status, "passed");
+        assert_eq!(v.status, CheckStatus::Passed);
         let v = assess_gradient(&run(vec![(2.0, 2.0, 2.0), (0.0, 0.0, 0.0)]));
-        assert_eq!(v.status, "unchecked");
+        assert_eq!(v.status, CheckStatus::Unchecked);
     }
 
     #[test]
     fn not_differentiable_and_non_finite_runs() {
         let mut r = run(vec![]);
         r.status = "not_differentiable".into();
-        assert_eq!(assess_gradient(&r).status, "not_differentiable");
+        assert_eq!(assess_gradient(&r).status, CheckStatus::NotDifferentiable);
         r.status = "non_finite".into();
         assert_eq!(assess_gradient(&r).class, Some(FindingClass::SuspectedAdjointBug));
     }

@@ -13,7 +13,8 @@ mod pool;
 mod worker;
 
 pub use check::{
-    CheckRequest, FdSample, FindingClass, GradientRun, GradientVerdict, PtxStatus, RunResult, assess_gradient,
+    CheckRequest, CheckStatus, FdSample, FindingClass, GradientRun, GradientVerdict, PtxStatus, RunResult,
+    assess_gradient,
 };
 pub use extract::{ExtractError, KernelFunctions, cut_functions};
 pub use pool::{Pool, PoolCounters, PoolOptions};

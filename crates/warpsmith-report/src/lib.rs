@@ -248,18 +248,18 @@ impl StatsBuilder {
         }
         let c = &r.checks;
         for (field, value) in [
-            ("forward", c.forward.as_str()),
+            ("forward", c.forward.name()),
             ("deterministic", if c.deterministic { "true" } else { "false" }),
-            ("gradient", c.gradient.as_str()),
-            ("ptx", c.ptx.as_str()),
-            ("cuda_forward", c.cuda_forward.as_str()),
-            ("cuda_backward", c.cuda_backward.as_str()),
-            ("standalone_compile", c.standalone_compile.as_str()),
-            ("standalone_equivalence", c.standalone_equivalence.as_str()),
+            ("gradient", c.gradient.name()),
+            ("ptx", c.ptx.name()),
+            ("cuda_forward", c.cuda_forward.name()),
+            ("cuda_backward", c.cuda_backward.name()),
+            ("standalone_compile", c.standalone_compile.name()),
+            ("standalone_equivalence", c.standalone_equivalence.name()),
         ] {
             *s.checks.entry(field.to_string()).or_default().entry(value.to_string()).or_insert(0) += 1;
         }
-        if c.gradient == "passed" {
+        if c.gradient == warpsmith_dataset::CheckStatus::Passed {
             self.gradient_errors.push(c.gradient_max_rel_error);
             s.samples.log_gradient_error.push(c.gradient_max_rel_error.max(1e-12).log10());
         }

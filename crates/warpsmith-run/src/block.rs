@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crossbeam_channel::RecvTimeoutError;
-use warpsmith_dataset::Record;
+use warpsmith_dataset::{CheckStatus, Record};
 use warpsmith_gen::vectors::launch_spec;
 use warpsmith_gen::{Category, record_seed};
 use warpsmith_oracle::{CheckRequest, Job, Outcome, Pool};
@@ -196,7 +196,7 @@ fn absorb_standalone(
     for ((slot, c, r), verdict) in accepted.into_iter().zip(verdicts) {
         match verdict {
             None => {
-                work.counters.standalone_checked += u64::from(r.checks.standalone_equivalence == "passed");
+                work.counters.standalone_checked += u64::from(r.checks.standalone_equivalence == CheckStatus::Passed);
                 work.records.insert(slot as u64, *r);
             }
             Some((f, cuda)) => {
@@ -290,7 +290,7 @@ fn oracle_round(
         let counters = &mut work.counters;
         match verdict {
             Verdict::Accept(r) => {
-                if r.checks.gradient == "passed" || r.checks.gradient == "failed" {
+                if matches!(r.checks.gradient, CheckStatus::Passed | CheckStatus::Failed) {
                     counters.gradient_checked += 1;
                 }
                 ctx.reporter.candidate_accepted();

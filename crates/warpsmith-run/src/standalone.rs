@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use warpsmith_cuda::toolchain::{Outcome, Status, Toolchain, ToolchainError};
 use warpsmith_cuda::{TestCase, Translation, translate};
-use warpsmith_dataset::Record;
+use warpsmith_dataset::{CheckStatus, Record};
 use warpsmith_gen::vectors::LaunchSpec;
 use warpsmith_oracle::{Failure, FailureReason};
 
@@ -110,8 +110,8 @@ pub(crate) fn run(
     for (k, outcomes) in results.into_inner().unwrap_or_else(|p| p.into_inner()) {
         for ((i, t), o) in chunks[k].iter().zip(outcomes) {
             let r = &mut items[*i].2;
-            r.checks.standalone_compile = o.compile.as_str().into();
-            r.checks.standalone_equivalence = o.equivalence.as_str().into();
+            r.checks.standalone_compile = status(&o.compile);
+            r.checks.standalone_equivalence = status(&o.equivalence);
             let failed = match (o.compile, o.equivalence, o.gpu) {
                 (Status::Failed(m), _, _) => Some(failure(FailureReason::StandaloneCompile, m)),
                 (_, Status::Failed(m), _) => Some(failure(FailureReason::StandaloneEquivalence, m)),
@@ -137,5 +137,14 @@ fn remove_scratch(dir: &std::path::Path, tag: &str) {
         if ours {
             let _ = if e.path().is_dir() { std::fs::remove_dir_all(e.path()) } else { std::fs::remove_file(e.path()) };
         }
+    }
+}
+
+/// The `checks.standalone_*` value of a toolchain outcome.
+fn status(s: &Status) -> CheckStatus {
+    match s {
+        Status::Passed => CheckStatus::Passed,
+        Status::Failed(_) => CheckStatus::Failed,
+        Status::Skipped => CheckStatus::Skipped,
     }
 }

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use warpsmith_ast::Kernel;
-use warpsmith_dataset::{Checks, Record, split_of};
+use warpsmith_dataset::{CheckStatus, Checks, Record, split_of};
 use warpsmith_gen::Category;
 use warpsmith_gen::vectors::LaunchSpec;
 use warpsmith_oracle::{
@@ -61,7 +61,7 @@ fn verify_run(
     known_inexact: bool,
     ptx: bool,
 ) -> Result<Verified, Verdict> {
-    let skipped = || "skipped".to_string();
+    let skipped = || CheckStatus::Skipped;
     let mut v = Verified {
         checks: Checks {
             forward: skipped(),
@@ -100,23 +100,24 @@ fn verify_run(
     if run.deterministic != Some(true) {
         return Err(Verdict::Reject("nondeterministic".into()));
     }
-    v.checks.forward = "passed".into();
+    v.checks.forward = CheckStatus::Passed;
     v.checks.deterministic = true;
     if verify == Verify::Full {
         if ptx {
             match run.ptx {
-                Some(done @ (PtxStatus::Passed | PtxStatus::FrontEndPassed)) => v.checks.ptx = done.name().into(),
+                Some(done @ (PtxStatus::Passed | PtxStatus::FrontEndPassed)) => v.checks.ptx = done.status(),
                 _ => return Err(fail(FailureReason::Ptx, run.ptx_error.clone().unwrap_or_default())),
             }
         }
         match &run.gradient {
-            None => v.checks.gradient = "not_differentiable".into(),
+            None => v.checks.gradient = CheckStatus::NotDifferentiable,
             Some(g) => {
                 let verdict = assess_gradient(g);
-                if verdict.status == "failed" && !known_inexact {
+                if verdict.status == CheckStatus::Failed && !known_inexact {
                     return Err(Verdict::Finding(verdict, Box::new(run)));
                 }
-                v.checks.gradient = if verdict.status == "failed" { "inexact" } else { verdict.status }.into();
+                v.checks.gradient =
+                    if verdict.status == CheckStatus::Failed { CheckStatus::Inexact } else { verdict.status };
                 // infinite when an adjoint was not finite (an `inexact` record): the largest finite value stands in,
                 // as Parquet's float column and JSON have no infinity
                 v.checks.gradient_max_rel_error = verdict.max_rel_error.min(f64::MAX);
@@ -124,7 +125,7 @@ fn verify_run(
                 v.checks.gradient_compared = count(verdict.compared);
                 v.checks.gradient_informative = count(verdict.informative);
                 v.checks.gradient_unstable = count(verdict.unstable);
-                if verdict.status == "passed" {
+                if verdict.status == CheckStatus::Passed {
                     v.grad_inputs = g.grad_inputs.clone();
                     v.grad_outputs = spec.map(|s| s.grad_outputs.clone()).unwrap_or_default();
                 }
@@ -136,7 +137,7 @@ fn verify_run(
         ("backward", &run.cuda_backward, &mut v.checks.cuda_backward),
     ] {
         match status.as_deref() {
-            Some("passed") => *field = "passed".into(),
+            Some("passed") => *field = CheckStatus::Passed,
             Some(other) => {
                 return Err(fail(FailureReason::CudaMismatch, format!("CUDA {what} {other} against the CPU")));
             }
@@ -229,7 +230,7 @@ pub(crate) fn judge(c: &Candidate, mods: Modules, verify: Verify) -> Verdict {
     };
     if mods.ptx.is_some() {
         // --ptx compiled this record's own cuda_module with NVRTC
-        v.checks.ptx = "passed".into();
+        v.checks.ptx = CheckStatus::Passed;
     }
     let executed = verify != Verify::Codegen;
     let spec = c.spec.as_ref().filter(|_| executed);
@@ -376,7 +377,7 @@ mod tests {
         let mut r = run();
         r.ptx = None;
         let v = verify_run(candidate().spec.as_ref(), Some(r.clone()), Verify::Full, false, false).ok().expect("ok");
-        assert_eq!(v.checks.ptx, "skipped");
+        assert_eq!(v.checks.ptx, CheckStatus::Skipped);
         assert!(matches!(
             verify_run(candidate().spec.as_ref(), Some(r), Verify::Full, false, true),
             Err(Verdict::Fail(f)) if f.reason == FailureReason::Ptx
@@ -387,16 +388,16 @@ mod tests {
     fn passing_runs_are_accepted_with_their_checks() {
         let v = verify_run(candidate().spec.as_ref(), Some(run()), Verify::Full, false, true).ok().expect("accepted");
         assert_eq!(
-            (v.checks.forward.as_str(), v.checks.gradient.as_str(), v.checks.ptx.as_str()),
-            ("passed", "passed", "passed")
+            (v.checks.forward, v.checks.gradient, v.checks.ptx),
+            (CheckStatus::Passed, CheckStatus::Passed, CheckStatus::Passed)
         );
         assert!(v.checks.deterministic);
         let v = verify_run(candidate().spec.as_ref(), Some(run()), Verify::Run, false, true).ok().expect("accepted");
-        assert_eq!((v.checks.gradient.as_str(), v.checks.ptx.as_str()), ("skipped", "skipped"));
+        assert_eq!((v.checks.gradient, v.checks.ptx), (CheckStatus::Skipped, CheckStatus::Skipped));
         let mut no_grad = run();
         no_grad.gradient = None;
         let v = verify_run(candidate().spec.as_ref(), Some(no_grad), Verify::Full, false, true).ok().expect("accepted");
-        assert_eq!(v.checks.gradient, "not_differentiable");
+        assert_eq!(v.checks.gradient, CheckStatus::NotDifferentiable);
     }
 
     #[test]
@@ -421,7 +422,7 @@ mod tests {
         let mut r = run();
         r.ptx = Some(PtxStatus::FrontEndPassed);
         let v = verify_run(c.spec.as_ref(), Some(r), Verify::Full, false, true).ok().expect("accepted");
-        assert_eq!(v.checks.ptx, "front_end_passed");
+        assert_eq!(v.checks.ptx, CheckStatus::FrontEndPassed);
         let mut r = run();
         if let Some(g) = r.gradient.as_mut() {
             g.samples[0].ad = -3.0;
@@ -436,7 +437,7 @@ mod tests {
         r.cuda_forward = Some("passed".into());
         r.cuda_backward = Some("passed".into());
         let v = verify_run(c.spec.as_ref(), Some(r), Verify::Full, false, true).ok().expect("accepted");
-        assert_eq!((v.checks.cuda_forward.as_str(), v.checks.cuda_backward.as_str()), ("passed", "passed"));
+        assert_eq!((v.checks.cuda_forward, v.checks.cuda_backward), (CheckStatus::Passed, CheckStatus::Passed));
         let mut r = run();
         r.ok = false;
         r.error = Some("ValueError: boom".into());

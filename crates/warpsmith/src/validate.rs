@@ -8,8 +8,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use warpsmith_dataset::Record;
 use warpsmith_dataset::validate::{SetChecker, Violation, check_files, check_record, compare_outputs};
+use warpsmith_dataset::{CheckStatus, Record};
 use warpsmith_gen::vectors::{ArgRole, launch_spec};
 use warpsmith_oracle::{CheckRequest, Job, Outcome, Pool, PoolOptions};
 
@@ -77,7 +77,7 @@ fn rerun(
         };
         let kernel = warpsmith_gen::generate(category, r.seed, config);
         inexact.insert(slot, warpsmith_run::inexact_reasons(&kernel).is_empty());
-        let check = (r.checks.forward == "passed").then(|| {
+        let check = (r.checks.forward == CheckStatus::Passed).then(|| {
             let mut spec = launch_spec(&kernel, r.seed);
             // launch on the stored inputs, not the regenerated ones
             let mut stored = r.test_inputs.iter();
@@ -87,11 +87,12 @@ fn rerun(
                 }
             }
             // the gradient check again where the record says it ran: same inputs, seed and components
-            let gradient = matches!(r.checks.gradient.as_str(), "passed" | "unchecked" | "inexact");
+            let gradient =
+                matches!(r.checks.gradient, CheckStatus::Passed | CheckStatus::Unchecked | CheckStatus::Inexact);
             // NVRTC is not run again here (the pool's `ptx` is off); `check_record` holds `checks.ptx` to the rule
             CheckRequest { spec, fd_seed: r.seed, fd_samples, gradient, full_ptx: false }
         });
-        if check.is_none() && r.checks.forward == "passed" {
+        if check.is_none() && r.checks.forward == CheckStatus::Passed {
             out.push(Violation { location: loc, problem: "no launch could be built".into() });
             continue;
         }
@@ -139,27 +140,32 @@ fn rerun(
 fn gradient_problems(r: &Record, run: Option<&warpsmith_oracle::GradientRun>, exact: bool) -> Vec<String> {
     let c = &r.checks;
     let Some(run) = run else {
-        return if matches!(c.gradient.as_str(), "passed" | "unchecked" | "inexact") {
-            vec![format!("checks.gradient is {:?} but the re-run computed no gradient", c.gradient)]
+        return if matches!(c.gradient, CheckStatus::Passed | CheckStatus::Unchecked | CheckStatus::Inexact) {
+            vec![format!("checks.gradient is {:?} but the re-run computed no gradient", c.gradient.name())]
         } else {
             Vec::new()
         };
     };
     let v = warpsmith_oracle::assess_gradient(run);
     let status = match v.status {
-        "failed" if !exact => "inexact",
+        CheckStatus::Failed if !exact => CheckStatus::Inexact,
         s => s,
     };
     let mut out = Vec::new();
     if status != c.gradient {
-        out.push(format!("checks.gradient is {:?}, the re-run's check gives {status:?} ({:?})", c.gradient, v.class));
+        out.push(format!(
+            "checks.gradient is {:?}, the re-run's check gives {:?} ({:?})",
+            c.gradient.name(),
+            status.name(),
+            v.class
+        ));
     }
     let counts = (v.compared as u64, v.informative as u64, v.unstable as u64);
     let stored = (c.gradient_compared as u64, c.gradient_informative as u64, c.gradient_unstable as u64);
     if counts != stored {
         out.push(format!("gradient components compared/informative/unstable {stored:?}, the re-run's {counts:?}"));
     }
-    if c.gradient == "passed" {
+    if c.gradient == CheckStatus::Passed {
         let recomputed: Vec<warpsmith_dataset::Tensor> = run.grad_inputs.clone();
         if recomputed != r.grad_inputs {
             out.push("grad_inputs differ from the adjoints Warp computes again".into());

@@ -258,10 +258,11 @@ fn wrong_adjoints_are_found_and_right_ones_pass() {
     // the gradient outcomes of the run, per category (issue 15 asks for them)
     let mut outcomes: BTreeMap<(String, String), usize> = BTreeMap::new();
     for r in &all {
-        *outcomes.entry((r.category.clone(), r.checks.gradient.clone())).or_insert(0) += 1;
+        *outcomes.entry((r.category.clone(), r.checks.gradient.name().to_string())).or_insert(0) += 1;
     }
     eprintln!("gradient outcomes by category: {outcomes:?}");
-    let mut checked: Vec<Record> = all.into_iter().filter(|r| r.checks.gradient == "passed").collect();
+    let mut checked: Vec<Record> =
+        all.into_iter().filter(|r| r.checks.gradient == warpsmith_dataset::CheckStatus::Passed).collect();
     assert!(!checked.is_empty(), "no record with a passed gradient check");
     // at most WARPSMITH_MUTATION_RECORDS (default: all) of them, in id order
     if let Some(n) = std::env::var("WARPSMITH_MUTATION_RECORDS").ok().and_then(|n| n.parse().ok()) {
