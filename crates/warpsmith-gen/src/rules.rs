@@ -80,7 +80,6 @@ const UTILITY_NOT_YET: &str = "debugging, printing, deprecated dense_* solvers, 
 const LINALG_NOT_YET: &str = "matrix decompositions (eig3, qr3, svd2, svd3) have no production yet";
 const NOISE_NOT_YET: &str = "Perlin noise has no production and no standalone translation yet";
 const TRANSFORM_NOT_YET: &str = "the copying transform setters have no production yet";
-const SPATIAL_NOT_YET: &str = "spatial_vector construction has no production yet";
 
 /// The generator's rule for builtin `b`.
 pub fn rule(b: Builtin) -> Rule {
@@ -280,6 +279,7 @@ pub fn rule(b: Builtin) -> Rule {
         | B::VelocityAtPoint
         | B::Where => Rule::Production,
         B::AddInplace
+        | B::SpatialVector
         | B::Address
         | B::ArrayStore
         | B::Assign
@@ -389,7 +389,6 @@ pub fn rule(b: Builtin) -> Rule {
         | B::MeshQuerySphere => Rule::NotGenerated(GEOMETRY),
         B::Curlnoise | B::Noise | B::Pnoise => Rule::NotGenerated(NOISE_NOT_YET),
         B::Eig3 | B::Qr3 | B::Svd2 | B::Svd3 => Rule::NotGenerated(LINALG_NOT_YET),
-        B::SpatialVector => Rule::NotGenerated(SPATIAL_NOT_YET),
         B::TextureSample => Rule::NotGenerated(TEXTURES),
         B::Tile
         | B::TileAssign

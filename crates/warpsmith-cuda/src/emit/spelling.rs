@@ -201,6 +201,7 @@ pub fn spelling(b: Builtin) -> Spelling {
         }
         B::QuatToAxisAngle | B::TransformDecompose => Spelling::Unpack,
         B::Add
+        | B::SpatialVector
         | B::AddInplace
         | B::Address
         | B::ArrayStore
@@ -311,7 +312,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::Qr3
         | B::Select
         | B::Slice
-        | B::SpatialVector
         | B::Store
         | B::Svd2
         | B::Svd3
