@@ -77,6 +77,12 @@ fn body_features(kernel: &Kernel, body: &[Stmt], f: &mut BTreeSet<String>) {
                     f.insert("param:dynamic_loop".into());
                 }
             }
+            Stmt::While { .. } => {
+                f.insert("stmt:query_loop".into());
+                if loops > 0 {
+                    f.insert("stmt:nested_for".into());
+                }
+            }
             Stmt::LaunchIndex { vars } => {
                 f.insert("tid".into());
                 f.insert(format!("launch:{}d", vars.len()));
@@ -138,6 +144,8 @@ fn expr_features(e: &crate::Expr, f: &mut BTreeSet<String>) {
             ExprKind::FuncRef(name) => Some(name.name().into()),
             ExprKind::FuncCall(..) => Some("stmt:func_call".into()),
             ExprKind::Field(..) => Some("op:field".into()),
+            ExprKind::Member(..) => Some("op:query_member".into()),
+            ExprKind::Const(_) => None,
             ExprKind::Kw(..) | ExprKind::Tuple(_) => None,
             ExprKind::Var(_) | ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => None,
         };
@@ -197,6 +205,7 @@ pub fn mutates_in_dynamic_loop(kernel: &Kernel) -> bool {
                     declared.push(*var);
                     assigned(body, out, declared);
                 }
+                Stmt::While { body, .. } => assigned(body, out, declared),
                 _ => {}
             }
         }
@@ -219,6 +228,15 @@ pub fn mutates_in_dynamic_loop(kernel: &Kernel) -> bool {
                     .iter()
                     .any(|v| !declared.contains(v) && !matches!(k.vars[*v].ty, crate::Type::I32 | crate::Type::Bool));
                 (dynamic && mutated_outer) || walk(k, body)
+            }
+            // a query loop is always dynamic
+            Stmt::While { body, .. } => {
+                let (mut out, mut declared) = (Vec::new(), Vec::new());
+                assigned(body, &mut out, &mut declared);
+                let mutated_outer = out
+                    .iter()
+                    .any(|v| !declared.contains(v) && !matches!(k.vars[*v].ty, crate::Type::I32 | crate::Type::Bool));
+                mutated_outer || walk(k, body)
             }
             Stmt::If { then, elifs, els, .. } => walk(k, then) || elifs.iter().any(|(_, x)| walk(k, x)) || walk(k, els),
             _ => false,

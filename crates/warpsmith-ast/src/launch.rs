@@ -6,6 +6,17 @@ use serde::{Deserialize, Serialize};
 
 /// One named tensor: a kernel argument or result. Vector and matrix elements are flattened row-major, so
 /// `values.len()` is the product of `shape` and the element's component count.
+///
+/// A scene object passed as a `wp.uint64` handle ([`ArgRole::Scene`], [`crate::Scene`]) is one tensor whose
+/// `dtype` names the object and whose values are its arrays, flattened in this order (all exact in float32):
+///
+/// | `dtype` | `shape` | `values` |
+/// |---|---|---|
+/// | `mesh` | `[P, F]` | `P` points (xyz), `3 F` vertex indices, `P` velocities (xyz) |
+/// | `hash_grid` | `[N]` | `N` points (xyz), then the cell size and the grid's 3 dimensions |
+/// | `bvh` | `[N]` | `N` lower corners (xyz), then `N` upper corners (xyz) |
+/// | `volume_f`, `volume_i` | `[X, Y, Z]` | `X Y Z` voxels (x slowest), then the voxel size |
+/// | `volume_v` | `[X, Y, Z]` | `X Y Z` voxels of 3 components (x slowest), then the voxel size |
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tensor {
     /// The parameter name.
@@ -30,6 +41,17 @@ pub enum ArgRole {
     Accumulator,
     /// By-value parameter.
     Value,
+    /// A scene object's `wp.uint64` handle: the worker builds the object from the tensor (layout in [`Tensor`])
+    /// and passes its `id`; stored in `test_inputs` like an input.
+    Scene,
+}
+
+impl ArgRole {
+    /// True for the arguments a record stores as `test_inputs` (drawn values): inputs, by-value parameters
+    /// and scenes.
+    pub fn is_drawn(self) -> bool {
+        matches!(self, ArgRole::Input | ArgRole::Value | ArgRole::Scene)
+    }
 }
 
 /// One launch argument in signature order: its role and (for inputs and values) its contents; outputs and
@@ -57,18 +79,29 @@ pub struct LaunchSpec {
     pub grad_outputs: Vec<Tensor>,
 }
 
+/// The number of values a scene tensor of `dtype` and `shape` holds (layout in [`Tensor`]); `None` when `dtype`
+/// is not a scene's or `shape` has the wrong rank.
+pub fn scene_values(dtype: &str, shape: &[i32]) -> Option<usize> {
+    let n = |i: usize| shape.get(i).and_then(|&d| usize::try_from(d).ok());
+    match (dtype, shape.len()) {
+        ("mesh", 2) => Some(6 * n(0)? + 3 * n(1)?),
+        ("hash_grid", 1) => Some(3 * n(0)? + 4),
+        ("bvh", 1) => Some(6 * n(0)?),
+        ("volume_f" | "volume_i", 3) => Some(n(0)? * n(1)? * n(2)? + 1),
+        ("volume_v", 3) => Some(3 * n(0)? * n(1)? * n(2)? + 1),
+        _ => None,
+    }
+}
+
 impl LaunchSpec {
     /// The number of threads: the product of the launch shape.
     pub fn threads(&self) -> u32 {
         self.launch_dim.iter().product()
     }
 
-    /// The input arrays and by-value parameters in signature order: what a record stores as `test_inputs`.
+    /// The input arrays, by-value parameters and scenes in signature order: what a record stores as
+    /// `test_inputs` ([`ArgRole::is_drawn`]).
     pub fn inputs(&self) -> Vec<Tensor> {
-        self.args
-            .iter()
-            .filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value))
-            .map(|a| a.tensor.clone())
-            .collect()
+        self.args.iter().filter(|a| a.role.is_drawn()).map(|a| a.tensor.clone()).collect()
     }
 }

@@ -19,7 +19,7 @@ mod types;
 pub use builtin::{Builtin, Family, Gradient};
 pub use features::{WARP_MAX_UNROLL, features, mutates_in_dynamic_loop};
 pub use print::{canonical, canonical_id, python_module, python_module_with_names};
-pub use types::Type;
+pub use types::{Query, Scene, Type, Voxel};
 
 /// Index of a variable in [`Kernel::vars`].
 pub type VarId = usize;
@@ -89,6 +89,11 @@ impl Kernel {
             ArrayLen::Fixed(_) | ArrayLen::Tiled(_) => 1,
             ArrayLen::Tiled2(..) | ArrayLen::Fixed2(..) => 2,
         }
+    }
+
+    /// True for a kernel that queries a scene: one with a [`Type::Scene`] or [`Type::Query`] variable.
+    pub fn uses_scenes(&self) -> bool {
+        self.vars.iter().any(|v| matches!(v.ty, Type::Scene(_) | Type::Query(_)))
     }
 
     /// True for a tile kernel: one with a [`Type::Tile`] variable. Each launch index is a block that runs the
@@ -247,6 +252,16 @@ pub enum Stmt {
         /// The call.
         value: Expr,
     },
+    /// `while cond: body`, where `cond` is a scene query's iterator call (`wp.hash_grid_query_next(q, j)`,
+    /// `wp.bvh_query_next(q, j)`, `wp.mesh_query_aabb_next(q, f)`) that writes the next index into its second
+    /// argument, an `int32` local declared before the loop. Warp compiles it as a dynamic loop; the iterations
+    /// are bounded by the scene's size.
+    While {
+        /// The iterator call (`bool`).
+        cond: Expr,
+        /// The body (non-empty).
+        body: Vec<Stmt>,
+    },
     /// Component update of a local vector: `v[k] = value` (Warp's `assign_inplace`), `v[k] += value`
     /// (`add_inplace`) or `v[k] -= value` (`sub_inplace`).
     SetComponent {
@@ -361,6 +376,10 @@ pub enum ExprKind {
     /// A builtin named as a value, `wp.sin`, as the function argument of `wp.tile_map`/`wp.tile_reduce`.
     /// Typed `float32` (the element type it maps).
     FuncRef(Builtin),
+    /// `q.name`: a member of a scene query object ([`Type::Query`]) local, e.g. `q.face`, `r.t`.
+    Member(VarId, &'static str),
+    /// A named constant of Warp's Python module, printed as is (`wp.Volume.LINEAR`); typed as its value.
+    Const(&'static str),
 }
 
 /// Unary operators.
@@ -512,6 +531,7 @@ impl Stmt {
             Stmt::Atomic { index, value, .. } => vec![index, value],
             Stmt::If { cond, elifs, .. } => std::iter::once(cond).chain(elifs.iter().map(|(c, _)| c)).collect(),
             Stmt::For { count, .. } => vec![count],
+            Stmt::While { cond, .. } => vec![cond],
             Stmt::Call(e) => vec![e],
             Stmt::LaunchIndex { .. } | Stmt::Break | Stmt::Continue | Stmt::Return => Vec::new(),
         }
@@ -528,6 +548,7 @@ impl Stmt {
             Stmt::Atomic { index, value, .. } => vec![index, value],
             Stmt::If { cond, elifs, .. } => std::iter::once(cond).chain(elifs.iter_mut().map(|(c, _)| c)).collect(),
             Stmt::For { count, .. } => vec![count],
+            Stmt::While { cond, .. } => vec![cond],
             Stmt::Call(e) => vec![e],
             Stmt::LaunchIndex { .. } | Stmt::Break | Stmt::Continue | Stmt::Return => Vec::new(),
         }
@@ -539,7 +560,7 @@ impl Stmt {
             Stmt::If { then, elifs, els, .. } => {
                 std::iter::once(then).chain(elifs.iter_mut().map(|(_, b)| b)).chain([els]).collect()
             }
-            Stmt::For { body, .. } => vec![body],
+            Stmt::For { body, .. } | Stmt::While { body, .. } => vec![body],
             _ => Vec::new(),
         }
     }
@@ -551,7 +572,7 @@ impl Stmt {
                 .chain(elifs.iter().map(|(_, b)| b.as_slice()))
                 .chain([els.as_slice()])
                 .collect(),
-            Stmt::For { body, .. } => vec![body],
+            Stmt::For { body, .. } | Stmt::While { body, .. } => vec![body],
             _ => Vec::new(),
         }
     }
@@ -568,12 +589,12 @@ pub fn visit_stmts_mut(block: &mut [Stmt], f: &mut dyn FnMut(&mut Stmt)) {
 }
 
 /// Calls `f(stmt, loops)` on every statement of `block` and its nested blocks, in source order (pre-order);
-/// `loops` is the number of `for` loops enclosing the statement within `block`.
+/// `loops` is the number of loops (`for`, `while`) enclosing the statement within `block`.
 pub fn visit_stmts<'a>(block: &'a [Stmt], f: &mut dyn FnMut(&'a Stmt, usize)) {
     fn go<'a>(block: &'a [Stmt], loops: usize, f: &mut dyn FnMut(&'a Stmt, usize)) {
         for s in block {
             f(s, loops);
-            let inner = loops + usize::from(matches!(s, Stmt::For { .. }));
+            let inner = loops + usize::from(matches!(s, Stmt::For { .. } | Stmt::While { .. }));
             for b in s.blocks() {
                 go(b, inner, f);
             }
@@ -614,7 +635,9 @@ impl Expr {
             | ExprKind::Int(_)
             | ExprKind::Bool(_)
             | ExprKind::Len(..)
-            | ExprKind::FuncRef(_) => Vec::new(),
+            | ExprKind::FuncRef(_)
+            | ExprKind::Member(..)
+            | ExprKind::Const(_) => Vec::new(),
         }
     }
 
@@ -635,7 +658,9 @@ impl Expr {
             | ExprKind::Int(_)
             | ExprKind::Bool(_)
             | ExprKind::Len(..)
-            | ExprKind::FuncRef(_) => Vec::new(),
+            | ExprKind::FuncRef(_)
+            | ExprKind::Member(..)
+            | ExprKind::Const(_) => Vec::new(),
         }
     }
 

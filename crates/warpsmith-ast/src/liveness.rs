@@ -30,7 +30,7 @@ impl Dead {
 /// The variables whose values `e` reads. `array.shape[k]` reads the array's shape, not its values.
 fn reads(e: &Expr, out: &mut BTreeSet<VarId>) {
     match &e.kind {
-        ExprKind::Var(v) | ExprKind::Field(v, _) => {
+        ExprKind::Var(v) | ExprKind::Field(v, _) | ExprKind::Member(v, _) => {
             out.insert(*v);
         }
         ExprKind::Load(v, idx) => {
@@ -50,7 +50,8 @@ fn reads(e: &Expr, out: &mut BTreeSet<VarId>) {
         | ExprKind::Int(_)
         | ExprKind::Bool(_)
         | ExprKind::Len(_, _)
-        | ExprKind::FuncRef(_) => {}
+        | ExprKind::FuncRef(_)
+        | ExprKind::Const(_) => {}
     }
 }
 
@@ -123,6 +124,12 @@ fn pass(stmts: &[Stmt], target: VarId, ctrl: &BTreeSet<VarId>, live: &mut BTreeS
                 if live.contains(var) {
                     grew |= add(live, reads_of(count));
                 }
+                grew |= pass(body, target, &inner, live);
+            }
+            Stmt::While { cond, body } => {
+                // the iterator call both decides the iterations and writes its index argument
+                let mut inner = ctrl.clone();
+                reads(cond, &mut inner);
                 grew |= pass(body, target, &inner, live);
             }
             // they decide which later writes happen

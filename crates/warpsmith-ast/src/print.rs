@@ -301,6 +301,10 @@ fn print_stmt(k: &Kernel, n: &mut dyn Namer, s: &Stmt, depth: usize, out: &mut S
             }
             print_block(k, n, body, depth + 1, out);
         }
+        Stmt::While { cond, body } => {
+            let _ = writeln!(out, "while {}:", expr(k, n, cond).0);
+            print_block(k, n, body, depth + 1, out);
+        }
         Stmt::LaunchIndex { vars } => {
             let names: Vec<String> = vars.iter().map(|v| n.var(k, *v)).collect();
             let _ = writeln!(out, "{} = wp.tid()", names.join(", "));
@@ -392,5 +396,7 @@ fn expr(k: &Kernel, n: &mut dyn Namer, e: &Expr) -> (String, u8) {
         ExprKind::Tuple(a) if a.len() == 1 => (format!("({},)", args(k, n, a)), PREC_ATOM),
         ExprKind::Tuple(a) => (format!("({})", args(k, n, a)), PREC_ATOM),
         ExprKind::Len(arr, axis) => (format!("{}.shape[{axis}]", n.var(k, *arr)), PREC_ATOM),
+        ExprKind::Member(v, name) => (format!("{}.{name}", n.var(k, *v)), PREC_ATOM),
+        ExprKind::Const(name) => ((*name).into(), PREC_ATOM),
     }
 }

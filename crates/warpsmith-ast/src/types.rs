@@ -30,6 +30,87 @@ pub enum Type {
     /// A `@wp.struct` (`Kernel::structs[i]`): only as a by-value kernel parameter whose fields
     /// ([`crate::ExprKind::Field`]) the body reads.
     Struct(u8),
+    /// A scene object's handle, `wp.uint64` (`mesh.id`, `grid.id`, `bvh.id`, `volume.id`): only as a by-value
+    /// kernel parameter. The worker builds the object from the record's `test_inputs` (layout in
+    /// [`crate::launch::Tensor`]).
+    Scene(Scene),
+    /// A query object returned by a scene query (`wp.mesh_query_point`, `wp.hash_grid_query`, ...): only as a
+    /// local whose members ([`crate::ExprKind::Member`]) or iterator ([`crate::Stmt::While`]) the body reads.
+    Query(Query),
+}
+
+/// A scene object a kernel queries through its `wp.uint64` handle, with the sizes the generator drew (the
+/// value analysis relies on them: a face index is below `faces`, a neighbour index below `points`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Scene {
+    /// `wp.Mesh(points, indices, velocities)`: `points` vertices, `faces` triangles, built with
+    /// `support_winding_number=True`.
+    Mesh {
+        /// Vertex count.
+        points: u8,
+        /// Triangle count.
+        faces: u8,
+    },
+    /// `wp.HashGrid(dim, dim, dim)` built over `points` points with a cell size.
+    HashGrid {
+        /// Point count.
+        points: u8,
+    },
+    /// `wp.Bvh(lowers, uppers)` over `boxes` boxes.
+    Bvh {
+        /// Box count.
+        boxes: u8,
+    },
+    /// `wp.Volume.load_from_numpy(grid, min_world=(0, 0, 0), voxel_size, bg_value=0)` of a dense grid.
+    Volume {
+        /// The voxel type.
+        voxel: Voxel,
+        /// Voxels along x, y, z.
+        dims: [u8; 3],
+        /// The voxel size in quarters (1 to 4: 0.25 to 1.0 world units).
+        quarters: u8,
+    },
+}
+
+impl Scene {
+    /// The scene's `dtype` in `test_inputs`: `mesh`, `hash_grid`, `bvh`, `volume_f`, `volume_v`, `volume_i`.
+    pub fn dtype(self) -> &'static str {
+        match self {
+            Scene::Mesh { .. } => "mesh",
+            Scene::HashGrid { .. } => "hash_grid",
+            Scene::Bvh { .. } => "bvh",
+            Scene::Volume { voxel: Voxel::F32, .. } => "volume_f",
+            Scene::Volume { voxel: Voxel::Vec3, .. } => "volume_v",
+            Scene::Volume { voxel: Voxel::I32, .. } => "volume_i",
+        }
+    }
+}
+
+/// The value type of a volume's voxels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Voxel {
+    /// `float32` voxels.
+    F32,
+    /// `vec3` voxels.
+    Vec3,
+    /// `int32` voxels.
+    I32,
+}
+
+/// The query objects of scene queries (Warp's `MeshQueryPoint`, `MeshQueryRay`, `MeshQueryAABB`,
+/// `HashGridQuery`, `BvhQuery`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Query {
+    /// `wp.mesh_query_point*` / `wp.mesh_query_furthest_point_no_sign`: `result`, `sign`, `face`, `u`, `v`.
+    MeshPoint,
+    /// `wp.mesh_query_ray`: `result`, `sign`, `face`, `t`, `u`, `v`, `normal`.
+    MeshRay,
+    /// `wp.mesh_query_aabb` / `wp.mesh_query_sphere`: iterated by `wp.mesh_query_aabb_next` / `wp.mesh_query_next`.
+    MeshFaces,
+    /// `wp.hash_grid_query`: iterated by `wp.hash_grid_query_next`.
+    HashGrid,
+    /// `wp.bvh_query_aabb`, `wp.bvh_query_ray`, `wp.bvh_query_sphere`: iterated by `wp.bvh_query_next`.
+    Bvh,
 }
 
 impl Type {
@@ -49,6 +130,8 @@ impl Type {
             Type::Tile2(m, n) => format!("wp.tile(dtype=wp.float32, shape=({m}, {n}))"),
             // the class name lives in the kernel (`Kernel::structs`); printers spell it from there
             Type::Struct(i) => format!("Struct{i}"),
+            Type::Scene(_) => "wp.uint64".into(),
+            Type::Query(q) => format!("{q:?}"),
         }
     }
 
@@ -67,6 +150,8 @@ impl Type {
             Type::U32 => "uint32".into(),
             Type::Tile2(m, n) => format!("tile{m}x{n}"),
             Type::Struct(_) => "struct".into(),
+            Type::Scene(s) => s.dtype().into(),
+            Type::Query(_) => "query".into(),
         }
     }
 
@@ -84,6 +169,8 @@ impl Type {
             Type::Tile2(m, n) => m as usize * n as usize,
             // a struct's fields are counted from its definition
             Type::Struct(_) => 0,
+            // a handle or query is never a tensor of its own type
+            Type::Scene(_) | Type::Query(_) => 0,
         }
     }
 

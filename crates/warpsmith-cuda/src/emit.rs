@@ -28,6 +28,16 @@ pub enum EmitError {
     /// A test tensor is missing or has the wrong size.
     #[error("test case does not match the kernel: {0}")]
     Test(String),
+    /// A kernel outside the standalone translation by design (scene queries: Warp's mesh, hash-grid, BVH and
+    /// volume structures would have to be rebuilt in C++); the record's `checks.standalone_*` say
+    /// `unsupported`.
+    #[error("no standalone translation: {0}")]
+    OutOfScope(&'static str),
+}
+
+/// Why `kernel` is outside the standalone translation by design ([`EmitError::OutOfScope`]), if it is.
+pub fn out_of_scope(kernel: &Kernel) -> Option<&'static str> {
+    kernel.uses_scenes().then_some("scene queries (wp.Mesh, wp.HashGrid, wp.Bvh, wp.Volume)")
 }
 
 /// The record's test: Warp's launch and, when the kernel was executed, Warp's CPU results.
@@ -100,6 +110,8 @@ fn c_type(t: Type) -> String {
         Type::Tile2(..) => "float*".into(),
         // only a parameter's type, which `Emitter::params` spells with the struct's class name
         Type::Struct(i) => format!("Struct{i}"),
+        // refused by `translate` before any type is spelled
+        Type::Scene(_) | Type::Query(_) => "uint64_t".into(),
     }
 }
 
@@ -126,9 +138,13 @@ struct Emitter<'k> {
 
 /// Translates `kernel` and its test into a standalone `.cu`.
 ///
-/// Errors: [`EmitError::Unsupported`] for a construct without a translation, [`EmitError::Test`] when a
-/// parameter has no test tensor or the tensor's size does not match.
+/// Errors: [`EmitError::OutOfScope`] for a kernel outside the translation by design ([`out_of_scope`]),
+/// [`EmitError::Unsupported`] for a construct without a translation, [`EmitError::Test`] when a parameter has
+/// no test tensor or the tensor's size does not match.
 pub fn translate(kernel: &Kernel, test: &TestCase) -> Result<Translation, EmitError> {
+    if let Some(why) = out_of_scope(kernel) {
+        return Err(EmitError::OutOfScope(why));
+    }
     let mut e = Emitter::new(kernel)?;
     let mut section = String::new();
     e.struct_defs(&mut section);
@@ -428,6 +444,7 @@ impl<'k> Emitter<'k> {
                     let _ = writeln!(out, "{ind}const int {n} = {e};");
                 }
             }
+            Stmt::While { .. } => return Err(EmitError::OutOfScope("a scene query loop")),
             Stmt::Atomic { op, array, index, value } => {
                 let kind = AtomicKind::from(*op);
                 let ty = self.k.vars[*array].ty;
@@ -442,7 +459,9 @@ impl<'k> Emitter<'k> {
                     | Type::Tile(_)
                     | Type::Tile2(..)
                     | Type::U32
-                    | Type::Struct(_) => {
+                    | Type::Struct(_)
+                    | Type::Scene(_)
+                    | Type::Query(_) => {
                         return Err(EmitError::Unsupported(format!("atomic on a {} array", ty.short_name())));
                     }
                 }
@@ -539,6 +558,7 @@ impl<'k> Emitter<'k> {
         Ok(match &e.kind {
             ExprKind::Var(id) => (self.name(*id).to_string(), P_ATOM),
             ExprKind::Tid => ("tid".into(), P_ATOM),
+            ExprKind::Member(..) | ExprKind::Const(_) => return Err(EmitError::OutOfScope("a scene query's value")),
             ExprKind::Float(v) => (float_lit(*v), P_ATOM),
             ExprKind::Int(v) => (v.to_string(), P_ATOM),
             ExprKind::Bool(b) => ((if *b { "true" } else { "false" }).into(), P_ATOM),
@@ -805,9 +825,15 @@ fn paren((s, p): (String, u8), need: u8) -> String {
 fn initializer(ty: Type, values: &[f64], lit: &dyn Fn(f64) -> String) -> String {
     let comps = ty.components();
     let items: Vec<String> = match ty {
-        Type::F32 | Type::I32 | Type::Bool | Type::Tile(_) | Type::Tile2(..) | Type::U32 | Type::Struct(_) => {
-            values.iter().map(|x| lit(*x)).collect()
-        }
+        Type::F32
+        | Type::I32
+        | Type::Bool
+        | Type::Tile(_)
+        | Type::Tile2(..)
+        | Type::U32
+        | Type::Struct(_)
+        | Type::Scene(_)
+        | Type::Query(_) => values.iter().map(|x| lit(*x)).collect(),
         Type::Vec(_) | Type::Quat => values
             .chunks(comps)
             .map(|c| format!("{{{{{}}}}}", c.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")))

@@ -16,7 +16,7 @@ pub mod toolchain;
 
 use std::collections::BTreeSet;
 
-pub use emit::{EmitError, TestCase, Translation, float_lit, translate};
+pub use emit::{EmitError, TestCase, Translation, float_lit, out_of_scope, translate};
 pub use helpers::Helper;
 
 /// The shared part of a translation unit: includes and macros, the helpers in `set` (closed under their

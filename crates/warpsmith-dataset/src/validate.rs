@@ -327,19 +327,27 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
                 if kernel.name != r.name {
                     out.push(v(&loc, format!("name {:?}, the regenerated kernel's is {:?}", r.name, kernel.name)));
                 }
+                // a scene kernel has no standalone translation, and says so; every other kernel has one or the
+                // checks say why not
+                let unsupported = [r.checks.standalone_compile, r.checks.standalone_equivalence]
+                    .map(|c| c == CheckStatus::Unsupported);
+                let scenes = kernel.uses_scenes();
+                if unsupported != [scenes; 2] || (scenes && !r.cuda_standalone.is_empty()) {
+                    out.push(v(
+                        &loc,
+                        format!(
+                            "checks.standalone_* are {:?}/{:?} for a kernel {} scene queries (unsupported exactly for those, \
+                             with no cuda_standalone)",
+                            r.checks.standalone_compile.name(),
+                            r.checks.standalone_equivalence.name(),
+                            if scenes { "with" } else { "without" }
+                        ),
+                    ));
+                }
                 if !r.test_inputs.is_empty() {
                     let spec = warpsmith_gen::vectors::launch_spec(&kernel, r.seed);
-                    let inputs: Vec<&crate::Tensor> = spec
-                        .args
-                        .iter()
-                        .filter(|a| {
-                            matches!(
-                                a.role,
-                                warpsmith_gen::vectors::ArgRole::Input | warpsmith_gen::vectors::ArgRole::Value
-                            )
-                        })
-                        .map(|a| &a.tensor)
-                        .collect();
+                    let inputs: Vec<&crate::Tensor> =
+                        spec.args.iter().filter(|a| a.role.is_drawn()).map(|a| &a.tensor).collect();
                     if inputs.len() != r.test_inputs.len() || inputs.iter().zip(&r.test_inputs).any(|(a, b)| *a != b) {
                         out.push(v(&loc, "test_inputs are not the inputs drawn from the record's seed"));
                     }
@@ -352,16 +360,17 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
         }
     }
     let c = &r.checks;
-    use CheckStatus::{Failed, FrontEndPassed, Inexact, NotDifferentiable, Passed, Skipped, Unchecked};
+    use CheckStatus::{Failed, FrontEndPassed, Inexact, NotDifferentiable, Passed, Skipped, Unchecked, Unsupported};
     let ran = &[Passed, Failed, Skipped][..];
+    let standalone = &[Passed, Failed, Skipped, Unsupported][..];
     for (field, value, allowed) in [
         ("forward", c.forward, ran),
         ("gradient", c.gradient, &[Passed, Unchecked, Inexact, NotDifferentiable, Skipped][..]),
         ("ptx", c.ptx, &[Passed, FrontEndPassed, Skipped][..]),
         ("cuda_forward", c.cuda_forward, ran),
         ("cuda_backward", c.cuda_backward, ran),
-        ("standalone_compile", c.standalone_compile, ran),
-        ("standalone_equivalence", c.standalone_equivalence, ran),
+        ("standalone_compile", c.standalone_compile, standalone),
+        ("standalone_equivalence", c.standalone_equivalence, standalone),
     ] {
         if !allowed.contains(&value) {
             let names: Vec<&str> = allowed.iter().map(|s| s.name()).collect();
@@ -405,6 +414,21 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
                 // a @wp.struct by value: its fields' values flattened; how many is the struct's, in `python`
                 if !t.shape.is_empty() || t.values.is_empty() {
                     out.push(v(&loc, format!("{col}.{} is a struct with shape {:?} and no values", t.name, t.shape)));
+                }
+                continue;
+            }
+            if let Some(n) = warpsmith_ast::launch::scene_values(&t.dtype, &t.shape) {
+                if t.values.len() != n {
+                    out.push(v(
+                        &loc,
+                        format!(
+                            "{col}.{} is a {} of shape {:?} with {} values, not {n}",
+                            t.name,
+                            t.dtype,
+                            t.shape,
+                            t.values.len()
+                        ),
+                    ));
                 }
                 continue;
             }
@@ -568,6 +592,48 @@ mod tests {
         assert!(said(&r).contains("test_inputs.cfg is a struct with shape [2]"), "{}", said(&r));
         r.test_inputs = vec![t(vec![], vec![])];
         assert!(said(&r).contains("test_inputs.cfg is a struct"), "{}", said(&r));
+    }
+
+    /// A scene kernel's record: `unsupported` standalone checks and no translation, exactly; a scene tensor with
+    /// the values its layout gives. Each corruption is named.
+    #[test]
+    fn a_scene_kernel_says_unsupported_and_its_scene_tensors_hold_their_layout() {
+        let cfg = warpsmith_gen::Config::default();
+        let kernel = warpsmith_gen::generate(warpsmith_gen::Category::Geometry, 3, &cfg);
+        assert!(kernel.uses_scenes());
+        let (_, mut r) = rec(8, "    a[0] = 1.0\n");
+        r.category = "geometry".into();
+        r.seed = 3;
+        r.name = kernel.name.clone();
+        r.python = warpsmith_ast::python_module(&kernel);
+        r.id = warpsmith_ast::canonical_id(&kernel);
+        let spec = warpsmith_gen::vectors::launch_spec(&kernel, 3);
+        r.test_inputs = spec.inputs();
+        r.launch_dim = spec.launch_dim.iter().map(|&d| d as i32).collect();
+        r.checks.standalone_compile = CheckStatus::Unsupported;
+        r.checks.standalone_equivalence = CheckStatus::Unsupported;
+        r.cuda_standalone.clear();
+        let said =
+            |r: &Record| check_record(r, Some(&cfg)).iter().map(ToString::to_string).collect::<Vec<_>>().join("\n");
+        let good = said(&r);
+        assert!(!good.contains("standalone") && !good.contains("test_inputs"), "{good}");
+        let mut passed = r.clone();
+        passed.checks.standalone_equivalence = CheckStatus::Passed;
+        assert!(said(&passed).contains("checks.standalone_* are \"unsupported\"/\"passed\""), "{}", said(&passed));
+        let mut translated = r.clone();
+        translated.cuda_standalone = "__global__ void k() {}".into();
+        assert!(said(&translated).contains("with no cuda_standalone"), "{}", said(&translated));
+        let mut short = r.clone();
+        let scene =
+            short.test_inputs.iter_mut().find(|t| warpsmith_ast::launch::scene_values(&t.dtype, &t.shape).is_some());
+        let scene = scene.expect("a scene tensor");
+        scene.values.pop();
+        let name = scene.name.clone();
+        assert!(said(&short).contains(&format!("test_inputs.{name} is a ")), "{}", said(&short));
+        // and a kernel without scenes may not say unsupported
+        let (_, mut plain) = rec(9, "    a[0] = 1.0\n");
+        plain.checks.standalone_compile = CheckStatus::Unsupported;
+        assert!(said(&plain).contains("for a kernel without scene queries"), "{}", said(&plain));
     }
 
     #[test]

@@ -47,11 +47,14 @@ pub enum Category {
     /// 3-D launches over `wp.array3d`.
     #[serde(rename = "grid_3d")]
     Grid3d,
+    /// Scene queries through `wp.uint64` handles: closest points, rays and box queries on a `wp.Mesh`,
+    /// neighbour loops over a `wp.HashGrid` or `wp.Bvh`, samples and lookups of a `wp.Volume`.
+    Geometry,
 }
 
 impl Category {
     /// Every category, in their canonical order.
-    pub const ALL: [Category; 17] = [
+    pub const ALL: [Category; 18] = [
         Category::Arithmetic,
         Category::Math,
         Category::Vector,
@@ -69,6 +72,7 @@ impl Category {
         Category::Random,
         Category::Grid2d,
         Category::Grid3d,
+        Category::Geometry,
     ];
 
     /// The snake_case name used in records, flags and files.
@@ -91,6 +95,7 @@ impl Category {
             Category::Random => "random",
             Category::Grid2d => "grid_2d",
             Category::Grid3d => "grid_3d",
+            Category::Geometry => "geometry",
         }
     }
 }

@@ -31,6 +31,7 @@ mod exprs;
 mod finish;
 mod funcs;
 mod geometry;
+mod scene;
 mod stmts;
 mod structs;
 mod tile_solve;
@@ -122,6 +123,8 @@ struct Gen<'a> {
     values: Vec<ArrayParam>,
     outputs: Vec<(VarId, Type)>,
     accs: Vec<Acc>,
+    /// Scene handle parameters (never leaves: only scene queries read them).
+    scenes: Vec<scene::ScenePar>,
     /// The local of `tid` (1-D) or of the first launch index (2-D/3-D).
     tid: usize,
     /// The locals of the launch indices, one per launch dimension (`[tid]` in 1-D).
@@ -214,6 +217,7 @@ impl<'a> Gen<'a> {
             values: Vec::new(),
             outputs: Vec::new(),
             accs: Vec::new(),
+            scenes: Vec::new(),
             tid: 0,
             idx: Vec::new(),
             state: None,
@@ -261,6 +265,8 @@ impl<'a> Gen<'a> {
             Type::Tile(_) | Type::Tile2(..) => VEC_NAMES,
             Type::U32 => &["state", "rng", "seed_state"],
             Type::Struct(_) => &["params", "cfg", "opts", "coeffs_p"],
+            Type::Scene(_) => &["scene", "scene_id"],
+            Type::Query(_) => &["query", "q"],
         }
     }
 
@@ -634,10 +640,17 @@ impl<'a> Gen<'a> {
                 (Expr::construct(ty, vec![p, q]), ip.hull(iq))
             }
             // tiles are built only by `tile_kernel`, never requested as a leaf
-            Type::F32 | Type::I32 | Type::Tile(_) | Type::Tile2(..) | Type::U32 | Type::Struct(_) => {
+            Type::F32
+            | Type::I32
+            | Type::Tile(_)
+            | Type::Tile2(..)
+            | Type::U32
+            | Type::Struct(_)
+            | Type::Scene(_)
+            | Type::Query(_) => {
                 debug_assert!(
-                    !matches!(ty, Type::Tile(_) | Type::U32 | Type::Struct(_)),
-                    "a tile, state or struct leaf"
+                    !matches!(ty, Type::Tile(_) | Type::U32 | Type::Struct(_) | Type::Scene(_) | Type::Query(_)),
+                    "a tile, state, struct, scene or query leaf"
                 );
                 self.lit(ty)
             }
@@ -706,6 +719,9 @@ impl<'a> Gen<'a> {
             let iv = self.input_range(ty);
             let id = self.array_param(ty, ArrayRole::Input, ArrayLen::Launch, iv);
             self.inputs.push(ArrayParam { id, ty, iv, uses: 0 });
+        }
+        if p.scenes > 0 {
+            self.scene_params();
         }
         let n_sc = self.rng.random_range(p.scalars.0..=p.scalars.1);
         for _ in 0..n_sc {
@@ -854,8 +870,13 @@ fn continues(block: &[Stmt]) -> bool {
 /// An expression with no variable, array load or `tid` in it: its value is known before the kernel runs.
 pub(crate) fn is_const(e: &Expr) -> bool {
     match &e.kind {
-        ExprKind::Var(_) | ExprKind::Field(..) | ExprKind::Tid | ExprKind::Load(..) | ExprKind::Len(..) => false,
-        ExprKind::FuncRef(_) => true,
+        ExprKind::Var(_)
+        | ExprKind::Field(..)
+        | ExprKind::Member(..)
+        | ExprKind::Tid
+        | ExprKind::Load(..)
+        | ExprKind::Len(..) => false,
+        ExprKind::FuncRef(_) | ExprKind::Const(_) => true,
         ExprKind::Kw(_, a) => is_const(a),
         ExprKind::Tuple(a) => a.iter().all(is_const),
         ExprKind::Float(_) | ExprKind::Int(_) | ExprKind::Bool(_) => true,

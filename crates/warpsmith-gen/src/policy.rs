@@ -81,6 +81,9 @@ pub enum Required {
     Rotation,
     /// A local holding a weighted stencil of neighbouring elements of one input array.
     Stencil,
+    /// A scene query: a mesh, hash-grid, BVH or volume query and the values read from it
+    /// (`crate::generate`'s scene productions; needs [`Policy::scenes`]).
+    SceneQuery,
 }
 
 /// The generation policy of one category.
@@ -123,6 +126,9 @@ pub struct Policy {
     pub acc_lens: &'static [u32],
     /// A tile kernel (`crate::generate` builds it from tile operations; the weights above do not apply).
     pub tiled: bool,
+    /// Weight of a scene query statement (a mesh, hash-grid, BVH or volume query), beside [`Policy::stmts`];
+    /// nonzero gives the kernel one or two scene handles (`wp.uint64` parameters).
+    pub scenes: u32,
 }
 
 const BASE: Policy = Policy {
@@ -144,6 +150,7 @@ const BASE: Policy = Policy {
     neighbour: 0,
     acc_lens: &[1, 4, 8, 16],
     tiled: false,
+    scenes: 0,
 };
 
 /// The policy of `category`.
@@ -256,6 +263,15 @@ pub fn policy(category: Category) -> Policy {
         Category::Random => Policy {
             local_types: TypeWeights { f32: 6, i32: 1, vec: 3, mat: 0, quat: 0, xform: 0 },
             exprs: ExprWeights { arith: 6, math: 2, vec: 2, mat: 0, rot: 0, select: 1, cast: 1, rand: 5 },
+            ..BASE
+        },
+        Category::Geometry => Policy {
+            local_types: TypeWeights { f32: 4, i32: 1, vec: 4, mat: 0, quat: 0, xform: 0 },
+            array_types: TypeWeights { f32: 3, i32: 0, vec: 5, mat: 0, quat: 0, xform: 0 },
+            stmts: StmtWeights { let_: 8, assign: 2, if_: 2, for_: 1, atomic: 0 },
+            exprs: ExprWeights { arith: 5, math: 2, vec: 5, mat: 0, rot: 0, select: 1, cast: 1, rand: 0 },
+            scenes: 6,
+            required: &[Required::SceneQuery],
             ..BASE
         },
         Category::ScalarParam => Policy {

@@ -71,8 +71,15 @@ pub enum Rule {
     NotGenerated(&'static str),
 }
 
-const GEOMETRY: &str = "needs a wp.Mesh, wp.Bvh or wp.HashGrid built from the record's inputs (not built yet)";
-const VOLUMES: &str = "needs a wp.Volume loaded from a generated dense grid (not built yet)";
+const GROUPS: &str = "group roots need a mesh or BVH built with groups (not drawn yet)";
+const TILED_QUERIES: &str = "the tiled scene queries need a tile kernel with a scene (not written yet)";
+const MESH_STRUCT: &str = "returns the mesh's descriptor or its BVH handle: no production reads them yet";
+const PRIMITIVES: &str = "edge-edge closest points and triangle-triangle tests have no production yet";
+const INDEX_GRIDS: &str = "needs an index volume with a voxel-data array (only dense value volumes are built)";
+const OUT_PARAMS: &str = "writes its gradient into an argument: out-parameters are not modelled by the AST yet";
+const VOLUME_STORES: &str = "writes into the volume: the scene would change between the checks' launches";
+const VOXEL_COUNT: &str =
+    "a constant of the scene (its active voxels), not a value of the kernel's inputs: no production";
 const TEXTURES: &str = "needs a texture object (not built yet)";
 const TILE_NOT_YET: &str = "tile builtin without a production yet";
 const UTILITY_NOT_YET: &str = "debugging, printing, deprecated dense_* solvers, array views and casts: no production (printing would be \
@@ -349,33 +356,23 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TransformSubInplace
         | B::View
         | B::Zeros => Rule::NotGenerated(UTILITY_NOT_YET),
-        B::BvhGetGroupRoot
-        | B::BvhQueryAabb
-        | B::BvhQueryAabbTiled
+        // scene queries (`generate/scene.rs`): the scene built by the worker from `test_inputs`
+        B::BvhQueryAabb
         | B::BvhQueryCapsule
         | B::BvhQueryNext
-        | B::BvhQueryNextTiled
         | B::BvhQueryRay
-        | B::BvhQueryRayTiled
         | B::BvhQuerySphere
-        | B::ClosestPointEdgeEdge
         | B::HashGridPointId
         | B::HashGridQuery
         | B::HashGridQueryNext
-        | B::IntersectTriTri
         | B::MeshEvalFaceNormal
         | B::MeshEvalPosition
         | B::MeshEvalVelocity
-        | B::MeshGet
-        | B::MeshGetBvh
-        | B::MeshGetGroupRoot
         | B::MeshGetIndex
         | B::MeshGetPoint
         | B::MeshGetVelocity
         | B::MeshQueryAabb
         | B::MeshQueryAabbNext
-        | B::MeshQueryAabbNextTiled
-        | B::MeshQueryAabbTiled
         | B::MeshQueryFurthestPointNoSign
         | B::MeshQueryNext
         | B::MeshQueryPoint
@@ -386,7 +383,27 @@ pub fn rule(b: Builtin) -> Rule {
         | B::MeshQueryRay
         | B::MeshQueryRayAnyhit
         | B::MeshQueryRayCountIntersections
-        | B::MeshQuerySphere => Rule::NotGenerated(GEOMETRY),
+        | B::MeshQuerySphere
+        | B::VolumeIndexToWorld
+        | B::VolumeIndexToWorldDir
+        | B::VolumeLookup
+        | B::VolumeLookupF
+        | B::VolumeLookupI
+        | B::VolumeLookupV
+        | B::VolumeSample
+        | B::VolumeSampleF
+        | B::VolumeSampleI
+        | B::VolumeSampleV
+        | B::VolumeWorldToIndex
+        | B::VolumeWorldToIndexDir => Rule::Production,
+        B::BvhGetGroupRoot | B::MeshGetGroupRoot => Rule::NotGenerated(GROUPS),
+        B::BvhQueryAabbTiled
+        | B::BvhQueryNextTiled
+        | B::BvhQueryRayTiled
+        | B::MeshQueryAabbNextTiled
+        | B::MeshQueryAabbTiled => Rule::NotGenerated(TILED_QUERIES),
+        B::MeshGet | B::MeshGetBvh => Rule::NotGenerated(MESH_STRUCT),
+        B::ClosestPointEdgeEdge | B::IntersectTriTri => Rule::NotGenerated(PRIMITIVES),
         B::Curlnoise | B::Noise | B::Pnoise => Rule::NotGenerated(NOISE_NOT_YET),
         B::Eig3 | B::Qr3 | B::Svd2 | B::Svd3 => Rule::NotGenerated(LINALG_NOT_YET),
         B::TextureSample => Rule::NotGenerated(TEXTURES),
@@ -428,28 +445,10 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileView
         | B::Untile => Rule::NotGenerated(TILE_NOT_YET),
         B::TransformSetRotationCopy | B::TransformSetTranslationCopy => Rule::NotGenerated(TRANSFORM_NOT_YET),
-        B::VolumeIndexToWorld
-        | B::VolumeIndexToWorldDir
-        | B::VolumeLookup
-        | B::VolumeLookupF
-        | B::VolumeLookupI
-        | B::VolumeLookupIndex
-        | B::VolumeLookupV
-        | B::VolumeSample
-        | B::VolumeSampleF
-        | B::VolumeSampleGrad
-        | B::VolumeSampleGradF
-        | B::VolumeSampleGradIndex
-        | B::VolumeSampleI
-        | B::VolumeSampleIndex
-        | B::VolumeSampleV
-        | B::VolumeStore
-        | B::VolumeStoreF
-        | B::VolumeStoreI
-        | B::VolumeStoreV
-        | B::VolumeVoxelCount
-        | B::VolumeWorldToIndex
-        | B::VolumeWorldToIndexDir => Rule::NotGenerated(VOLUMES),
+        B::VolumeLookupIndex | B::VolumeSampleIndex | B::VolumeSampleGradIndex => Rule::NotGenerated(INDEX_GRIDS),
+        B::VolumeSampleGrad | B::VolumeSampleGradF => Rule::NotGenerated(OUT_PARAMS),
+        B::VolumeStore | B::VolumeStoreF | B::VolumeStoreI | B::VolumeStoreV => Rule::NotGenerated(VOLUME_STORES),
+        B::VolumeVoxelCount => Rule::NotGenerated(VOXEL_COUNT),
     }
 }
 

@@ -3,7 +3,7 @@
 
 use rand::prelude::*;
 use rand_chacha::ChaCha8Rng;
-use warpsmith_ast::{ArrayLen, ArrayRole, Kernel, ParamKind, Type};
+use warpsmith_ast::{ArrayLen, ArrayRole, Kernel, ParamKind, Scene, Type, Voxel};
 
 pub use warpsmith_ast::launch::{Arg, ArgRole, LaunchSpec, Tensor};
 
@@ -83,6 +83,10 @@ fn fill(kernel: &Kernel, rng: &mut ChaCha8Rng, launch_dim: Vec<u32>) -> LaunchSp
         };
         let count = shape.iter().map(|&n| n as usize).product::<usize>() * comps;
         let shape: Vec<i32> = shape.iter().map(|&n| n as i32).collect();
+        if let Type::Scene(scene) = v.ty {
+            args.push(Arg { role: ArgRole::Scene, tensor: scene_tensor(&v.name, scene, p.range, rng) });
+            continue;
+        }
         if let Type::Struct(i) = v.ty {
             // a @wp.struct by value: its fields' values flattened in declaration order, each in its range
             let mut values = Vec::new();
@@ -111,7 +115,7 @@ fn fill(kernel: &Kernel, rng: &mut ChaCha8Rng, launch_dim: Vec<u32>) -> LaunchSp
                     }
                 })
                 .collect(),
-            ArgRole::Output | ArgRole::Accumulator => Vec::new(),
+            ArgRole::Output | ArgRole::Accumulator | ArgRole::Scene => Vec::new(),
         };
         let tensor = Tensor { name: v.name.clone(), dtype: v.ty.short_name(), shape: shape.clone(), values };
         if matches!(role, ArgRole::Output | ArgRole::Accumulator) && v.ty != Type::I32 {
@@ -121,6 +125,51 @@ fn fill(kernel: &Kernel, rng: &mut ChaCha8Rng, launch_dim: Vec<u32>) -> LaunchSp
         args.push(Arg { role, tensor });
     }
     LaunchSpec { launch_dim, tiled: kernel.is_tiled(), args, grad_outputs }
+}
+
+/// Draws a scene object's contents within `range` (points, velocities, box centres, voxels), laid out as
+/// [`Tensor`] documents: a mesh's faces are three distinct vertices each; a box's half extent is in
+/// `[0.05, 0.5]`; a hash grid's cell size is 0.25, 0.5 or 1 on an 8 x 8 x 8 grid.
+fn scene_tensor(name: &str, scene: Scene, (lo, hi): (f64, f64), rng: &mut ChaCha8Rng) -> Tensor {
+    let draw =
+        |n: usize, rng: &mut ChaCha8Rng| -> Vec<f64> { (0..n).map(|_| f32_round(rng.random_range(lo..=hi))).collect() };
+    let (shape, values) = match scene {
+        Scene::Mesh { points, faces } => {
+            let mut values = draw(usize::from(points) * 3, rng);
+            for _ in 0..faces {
+                let tri = rand::seq::index::sample(rng, usize::from(points), 3);
+                values.extend(tri.iter().map(|i| i as f64));
+            }
+            values.extend(draw(usize::from(points) * 3, rng));
+            (vec![i32::from(points), i32::from(faces)], values)
+        }
+        Scene::HashGrid { points } => {
+            let mut values = draw(usize::from(points) * 3, rng);
+            values.push(*[0.25, 0.5, 1.0].choose(rng).unwrap_or(&0.5));
+            values.extend([8.0, 8.0, 8.0]);
+            (vec![i32::from(points)], values)
+        }
+        Scene::Bvh { boxes } => {
+            let centres = draw(usize::from(boxes) * 3, rng);
+            let half: Vec<f64> = centres.iter().map(|_| rng.random_range(0.05..=0.5)).collect();
+            let lowers = centres.iter().zip(&half).map(|(c, h)| f32_round(c - h));
+            let uppers: Vec<f64> = centres.iter().zip(&half).map(|(c, h)| f32_round(c + h)).collect();
+            (vec![i32::from(boxes)], lowers.chain(uppers).collect())
+        }
+        Scene::Volume { voxel, dims, quarters } => {
+            let cells = dims.iter().map(|&d| usize::from(d)).product::<usize>();
+            let mut values = match voxel {
+                Voxel::F32 => draw(cells, rng),
+                Voxel::Vec3 => draw(cells * 3, rng),
+                Voxel::I32 => {
+                    (0..cells).map(|_| rng.random_range(lo.ceil() as i64..=hi.floor() as i64) as f64).collect()
+                }
+            };
+            values.push(f64::from(quarters) / 4.0);
+            (dims.iter().map(|&d| i32::from(d)).collect(), values)
+        }
+    };
+    Tensor { name: name.to_string(), dtype: scene.dtype().to_string(), shape, values }
 }
 
 #[cfg(test)]
@@ -162,9 +211,47 @@ mod tests {
                                     .all(|v| *v >= p.range.0 && *v <= p.range.1 && (*v as f32) as f64 == *v)
                             );
                         }
+                        ArgRole::Scene => check_scene(&a.tensor, k.vars[p.var].ty, p.range),
                         _ => assert!(a.tensor.values.is_empty()),
                     }
                 }
+            }
+        }
+    }
+
+    /// A scene tensor has [`Tensor`]'s layout for its kind, its contents in the parameter's range, a mesh's
+    /// faces three distinct valid vertices, a box's lower corner below its upper one.
+    fn check_scene(t: &Tensor, ty: Type, (lo, hi): (f64, f64)) {
+        let Type::Scene(scene) = ty else { panic!("a scene argument of type {ty:?}") };
+        assert_eq!(t.dtype, scene.dtype());
+        let inside = |v: &[f64]| v.iter().all(|x| *x >= lo && *x <= hi && (*x as f32) as f64 == *x);
+        match scene {
+            Scene::Mesh { points, faces } => {
+                let (p, f) = (usize::from(points), usize::from(faces));
+                assert_eq!(t.shape, [p as i32, f as i32]);
+                assert_eq!(t.values.len(), 6 * p + 3 * f);
+                assert!(inside(&t.values[..3 * p]) && inside(&t.values[3 * p + 3 * f..]));
+                for tri in t.values[3 * p..3 * p + 3 * f].chunks(3) {
+                    assert!(tri.iter().all(|&i| i >= 0.0 && i < p as f64 && i.fract() == 0.0), "{tri:?}");
+                    assert!(tri[0] != tri[1] && tri[1] != tri[2] && tri[0] != tri[2], "{tri:?}");
+                }
+            }
+            Scene::HashGrid { points } => {
+                let n = usize::from(points);
+                assert_eq!(t.values.len(), 3 * n + 4);
+                assert!(inside(&t.values[..3 * n]) && [0.25, 0.5, 1.0].contains(&t.values[3 * n]));
+            }
+            Scene::Bvh { boxes } => {
+                let n = 3 * usize::from(boxes);
+                assert_eq!(t.values.len(), 2 * n);
+                assert!((0..n).all(|i| t.values[i] < t.values[n + i]));
+            }
+            Scene::Volume { voxel, dims, quarters } => {
+                let cells: usize = dims.iter().map(|&d| usize::from(d)).product();
+                let comps = if voxel == Voxel::Vec3 { 3 } else { 1 };
+                assert_eq!(t.values.len(), cells * comps + 1);
+                assert!(inside(&t.values[..cells * comps]));
+                assert_eq!(t.values[cells * comps], f64::from(quarters) / 4.0);
             }
         }
     }

@@ -55,7 +55,7 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
                 }
             });
         }
-        max_loops = max_loops.max(loops + usize::from(matches!(s, Stmt::For { .. })));
+        max_loops = max_loops.max(loops + usize::from(matches!(s, Stmt::For { .. } | Stmt::While { .. })));
         match s {
             Stmt::Store { index, .. } => {
                 stores += 1;
@@ -434,14 +434,8 @@ fn liveness_finds_parameters_made_dead_in_generated_kernels() {
 fn remove_stores(body: &mut Vec<Stmt>, array: usize) {
     body.retain(|s| !matches!(s, Stmt::Store { array: a, .. } if *a == array));
     for s in body.iter_mut() {
-        match s {
-            Stmt::If { then, elifs, els, .. } => {
-                remove_stores(then, array);
-                elifs.iter_mut().for_each(|(_, b)| remove_stores(b, array));
-                remove_stores(els, array);
-            }
-            Stmt::For { body, .. } => remove_stores(body, array),
-            _ => {}
+        for b in s.blocks_mut() {
+            remove_stores(b, array);
         }
     }
 }
@@ -471,33 +465,11 @@ fn replace_loads(body: &mut [Stmt], array: usize, touched: &mut bool, whole: &mu
         }
     }
     for s in body.iter_mut() {
-        match s {
-            Stmt::Let { value, .. } | Stmt::Assign { value, .. } | Stmt::SetComponent { value, .. } => {
-                expr(value, array, touched, whole)
-            }
-            Stmt::Unpack { value, .. } | Stmt::Call(value) => expr(value, array, touched, whole),
-            Stmt::Store { index, value, .. } => {
-                index.iter_mut().for_each(|i| expr(i, array, touched, whole));
-                expr(value, array, touched, whole);
-            }
-            Stmt::Atomic { index, value, .. } => {
-                expr(index, array, touched, whole);
-                expr(value, array, touched, whole);
-            }
-            Stmt::If { cond, then, elifs, els } => {
-                expr(cond, array, touched, whole);
-                replace_loads(then, array, touched, whole);
-                for (c, b) in elifs.iter_mut() {
-                    expr(c, array, touched, whole);
-                    replace_loads(b, array, touched, whole);
-                }
-                replace_loads(els, array, touched, whole);
-            }
-            Stmt::For { count, body, .. } => {
-                expr(count, array, touched, whole);
-                replace_loads(body, array, touched, whole);
-            }
-            _ => {}
+        for e in s.exprs_mut() {
+            expr(e, array, touched, whole);
+        }
+        for b in s.blocks_mut() {
+            replace_loads(b, array, touched, whole);
         }
     }
 }

@@ -46,11 +46,14 @@ pub enum CheckStatus {
     Inexact,
     /// The kernel has no float input or output to differentiate.
     NotDifferentiable,
+    /// The check cannot apply to this record by design: the kernel is outside the standalone translation's
+    /// scope (scene queries), so there is no `cuda_standalone` to compile or run.
+    Unsupported,
 }
 
 impl CheckStatus {
     /// Every status, in declaration order.
-    pub const ALL: [CheckStatus; 7] = [
+    pub const ALL: [CheckStatus; 8] = [
         CheckStatus::Passed,
         CheckStatus::FrontEndPassed,
         CheckStatus::Failed,
@@ -58,6 +61,7 @@ impl CheckStatus {
         CheckStatus::Unchecked,
         CheckStatus::Inexact,
         CheckStatus::NotDifferentiable,
+        CheckStatus::Unsupported,
     ];
 
     /// The name the dataset stores (`passed`, `front_end_passed`, ...).
@@ -70,6 +74,7 @@ impl CheckStatus {
             CheckStatus::Unchecked => "unchecked",
             CheckStatus::Inexact => "inexact",
             CheckStatus::NotDifferentiable => "not_differentiable",
+            CheckStatus::Unsupported => "unsupported",
         }
     }
 }

@@ -404,11 +404,65 @@ def struct_value(stype, values):
     return inst
 
 
+def scene_parts(t):
+    """The parts of a scene tensor's values that are its data, as (start, count, is_int): a mesh's points and
+    velocities, a hash grid's points, a BVH's lower corners, a volume's voxels (warpsmith_ast::launch::Tensor
+    gives the layout); the rest is structure (a mesh's faces) and parameters (cell and voxel sizes)."""
+    dtype, shape = t["dtype"], t["shape"]
+    if dtype == "mesh":
+        p, f = shape
+        return [(0, 3 * p, False), (3 * p + 3 * f, 3 * p, False)]
+    if dtype == "hash_grid":
+        return [(0, 3 * shape[0], False)]
+    if dtype == "bvh":
+        return [(0, 3 * shape[0], False)]
+    cells = int(np.prod(shape)) * (3 if dtype == "volume_v" else 1)
+    return [(0, cells, dtype == "volume_i")]
+
+
+def build_scene(t, device):
+    """The scene object of a scene tensor (layout in warpsmith_ast::launch::Tensor), on `device`."""
+    dtype, shape, v = t["dtype"], t["shape"], np.array(t["values"], dtype=np.float64)
+    vec3 = lambda x: wp.array(x.reshape(-1, 3).astype(np.float32), dtype=wp.vec3, device=device)
+    if dtype == "mesh":
+        p, f = shape
+        points, faces, vels = v[:3 * p], v[3 * p:3 * p + 3 * f], v[3 * p + 3 * f:]
+        return wp.Mesh(points=vec3(points), indices=wp.array(faces.astype(np.int32), dtype=wp.int32, device=device),
+                       velocities=vec3(vels), support_winding_number=True)
+    if dtype == "hash_grid":
+        n = shape[0]
+        cell, dims = float(v[3 * n]), [int(d) for d in v[3 * n + 1:3 * n + 4]]
+        grid = wp.HashGrid(dims[0], dims[1], dims[2], device=device)
+        grid.build(vec3(v[:3 * n]), cell)
+        return grid
+    if dtype == "bvh":
+        n = 3 * shape[0]
+        lo, hi = v[:n], v[n:2 * n]
+        # a redrawn lower corner (the dead-input check) may pass its upper one: the box is the two corners' hull
+        return wp.Bvh(vec3(np.minimum(lo, hi)), vec3(np.maximum(lo, hi)))
+    cells = int(np.prod(shape))
+    comps = 3 if dtype == "volume_v" else 1
+    grid = v[:cells * comps].reshape(tuple(shape) + ((3,) if comps == 3 else ()))
+    size = float(v[cells * comps])
+    if dtype == "volume_i":
+        return wp.Volume.load_from_numpy(grid.astype(np.int32), min_world=(0.0, 0.0, 0.0), voxel_size=size,
+                                         bg_value=0, device=device)
+    bg = (0.0, 0.0, 0.0) if comps == 3 else 0.0
+    return wp.Volume.load_from_numpy(grid.astype(np.float32), min_world=(0.0, 0.0, 0.0), voxel_size=size,
+                                     bg_value=bg, device=device)
+
+
 def build_args(kernel, spec, overrides=None, requires_grad=False, device="cpu"):
-    """Launch arguments; returns (args, {index: array}) for the arrays a caller reads back."""
+    """Launch arguments; returns (args, {index: array or scene object}) for the arrays a caller reads back (a
+    scene object is kept there so that it outlives the launch)."""
     args, arrays = [], {}
     for i, a in enumerate(spec["args"]):
         t, role = a["tensor"], a["role"]
+        if role == "scene":
+            scene = build_scene(t, device)
+            arrays[i] = scene
+            args.append(scene.id)
+            continue
         if role == "value" and t["dtype"] == "struct":
             args.append(struct_value(kernel.adj.args[i].type, t["values"]))
             continue
@@ -628,7 +682,7 @@ def redraw(values, is_int, rng, attempt):
 
 
 def liveness(kernel, spec, base):
-    """`dead_input` if redrawing some input (an array, a by-value scalar, a struct field) twice leaves every
+    """`dead_input` if redrawing some input (an array, a by-value scalar, a struct field, a scene's data) twice leaves every
     output bitwise unchanged; `dead_output` if some output array changes under no input's redraw (checked when
     every input could be redrawn); else None. A dead input makes a record a poor training pair, and lets an
     evaluation on `test_outputs` be passed by outputs that ignore it."""
@@ -638,27 +692,37 @@ def liveness(kernel, spec, base):
     untestable = False
     for i, a in enumerate(spec["args"]):
         t = a["tensor"]
-        if a["role"] not in ("input", "value"):
+        if a["role"] not in ("input", "value", "scene"):
             continue
-        if t["dtype"] == "struct":
+        if a["role"] == "scene":
+            # one input: its data parts redrawn together (a mesh's velocities are part of the mesh whether the
+            # kernel reads them or not)
+            parts = [tuple(zip(*scene_parts(t)))]
+        elif t["dtype"] == "struct":
             parts, at = [], 0
             for is_int, n in field_sizes(kernel.adj.args[i].type):
                 parts.append((at, n, is_int))
                 at += n
         else:
             parts = [(0, len(t["values"]), t["dtype"] == "int32")]
-        for at, n, is_int in parts:
+        for part in parts:
             changed = False
             tried = False
+            # a part is (start, count, is_int), or for a scene the tuple of its data parts' starts, counts, kinds
+            spans = list(zip(*part)) if isinstance(part[0], tuple) else [part]
             for attempt in range(2):
-                w = redraw(t["values"][at:at + n], is_int, rng, attempt)
-                if w is None:
+                values = list(t["values"])
+                for at, n, is_int in spans:
+                    w = redraw(t["values"][at:at + n], is_int, rng, attempt)
+                    if w is not None:
+                        values[at:at + n] = w
+                        tried = True
+                if values == t["values"]:
                     continue
-                tried = True
                 spec2 = dict(spec)
                 spec2["args"] = list(spec["args"])
                 t2 = dict(t)
-                t2["values"] = t["values"][:at] + w + t["values"][at + n:]
+                t2["values"] = values
                 spec2["args"][i] = {"role": a["role"], "tensor": t2}
                 outs = forward(kernel, spec2)
                 moved = [r for r in results if outs[r].tobytes() != base[r].tobytes()]

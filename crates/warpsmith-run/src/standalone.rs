@@ -74,6 +74,12 @@ pub(crate) fn run(
                 r.cuda_standalone = t.source.clone();
                 translations.push((i, t));
             }
+            Err(warpsmith_cuda::EmitError::OutOfScope(_)) => {
+                // no translation by design: the record says so in both standalone checks
+                r.cuda_standalone.clear();
+                r.checks.standalone_compile = CheckStatus::Unsupported;
+                r.checks.standalone_equivalence = CheckStatus::Unsupported;
+            }
             Err(e) => verdicts[i] = Some((failure(FailureReason::StandaloneEmit, e.to_string()), String::new())),
         }
     }

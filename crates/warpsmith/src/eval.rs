@@ -17,7 +17,7 @@ use warpsmith_dataset::export::{Task, shards};
 use warpsmith_eval::predictions::{Prediction, code_of, normalized, screen};
 use warpsmith_eval::sandbox::{self, Isolation, Limits, Policy};
 use warpsmith_eval::score::{ADJOINT_TOLERANCE, FORWARD_TOLERANCE, Outcome, Values, difference, summarize};
-use warpsmith_gen::vectors::{ArgRole, LaunchSpec, launch_spec, wide_launch_spec};
+use warpsmith_gen::vectors::{LaunchSpec, launch_spec, wide_launch_spec};
 
 /// Flags of `eval`.
 #[derive(clap::Args, Debug)]
@@ -215,7 +215,7 @@ fn specs(
     }
     let mut stored = launch_spec(&kernel, r.seed);
     let mut inputs = r.test_inputs.iter();
-    for arg in stored.args.iter_mut().filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value)) {
+    for arg in stored.args.iter_mut().filter(|a| a.role.is_drawn()) {
         if let Some(t) = inputs.next() {
             arg.tensor = t.clone();
         }
@@ -315,6 +315,16 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
             p.id,
             a.split,
             a.dir.display()
+        );
+    }
+    if let Some(p) = preds.iter().find(|p| records.get(&p.id).is_some_and(|r| a.task.target(r).0.trim().is_empty())) {
+        bail!(
+            "{} line {}: record {} has no {} answer (a scene kernel has no standalone translation: its checks say \
+             unsupported, and `export --to sft` leaves it out of this task)",
+            a.predictions.display(),
+            p.line,
+            p.id,
+            task_name(a.task)
         );
     }
     let python = crate::env::python(a.python.as_deref())?;

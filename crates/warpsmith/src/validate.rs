@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use warpsmith_dataset::validate::{SetChecker, Violation, check_files, check_record, compare_outputs};
 use warpsmith_dataset::{CheckStatus, Record};
-use warpsmith_gen::vectors::{ArgRole, launch_spec};
+use warpsmith_gen::vectors::launch_spec;
 use warpsmith_oracle::{CheckRequest, Job, Outcome, Pool, PoolOptions};
 
 /// Flags of `validate`.
@@ -81,7 +81,7 @@ fn rerun(
             let mut spec = launch_spec(&kernel, r.seed);
             // launch on the stored inputs, not the regenerated ones
             let mut stored = r.test_inputs.iter();
-            for arg in spec.args.iter_mut().filter(|a| matches!(a.role, ArgRole::Input | ArgRole::Value)) {
+            for arg in spec.args.iter_mut().filter(|a| a.role.is_drawn()) {
                 if let Some(t) = stored.next() {
                     arg.tensor = t.clone();
                 }

@@ -11,8 +11,10 @@ impl Emitter<'_> {
                 args.iter().map(|a| a.ty.short_name()).collect::<Vec<_>>().join(", ")
             ))
         };
-        if let Spelling::Unsupported(why) = spelling(name) {
-            return Err(EmitError::Unsupported(format!("wp.{name}: {why}")));
+        match spelling(name) {
+            Spelling::Unsupported(why) => return Err(EmitError::Unsupported(format!("wp.{name}: {why}"))),
+            Spelling::OutOfScope(why) => return Err(EmitError::OutOfScope(why)),
+            Spelling::Call | Spelling::Tile | Spelling::Statement | Spelling::Unpack | Spelling::Syntax => {}
         }
         if name == Builtin::Len {
             // len(a) of an array parameter: its leading dimension

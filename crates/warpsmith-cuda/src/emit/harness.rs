@@ -151,7 +151,14 @@ impl Emitter<'_> {
                             }
                             format!("{{{}}}", parts.join(", "))
                         }
-                        Type::Bool | Type::Quat | Type::Transform | Type::Tile(_) | Type::Tile2(..) | Type::U32 => {
+                        Type::Bool
+                        | Type::Quat
+                        | Type::Transform
+                        | Type::Tile(_)
+                        | Type::Tile2(..)
+                        | Type::U32
+                        | Type::Scene(_)
+                        | Type::Query(_) => {
                             return Err(EmitError::Unsupported(format!("a by-value {} parameter", v.ty.short_name())));
                         }
                     };

@@ -19,9 +19,14 @@ pub enum Spelling {
     /// Reached through syntax the emitter translates itself (operators, array access and stores, atomics,
     /// loops, constructors, component updates), or named as a function value in `wp.tile_map`/`wp.tile_reduce`.
     Syntax,
-    /// No standalone translation: a kernel that calls it gets `unsupported` in `checks.standalone_*`.
+    /// Generated, but outside the standalone translation by design: a kernel that calls it has no
+    /// `cuda_standalone` and says `unsupported` in `checks.standalone_*` (`crate::emit::out_of_scope`).
+    OutOfScope(&'static str),
+    /// Not generated, so no translation (a translation nothing exercises would be untested code).
     Unsupported(&'static str),
 }
+
+const SCENES: &str = "a scene query: Warp's mesh, hash-grid, BVH and volume structures are not rebuilt in C++";
 
 const NOT_GENERATED: &str = "the generator does not write it (see warpsmith_gen::rules), so it has no translation";
 
@@ -253,14 +258,9 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::BitXorInplace
         | B::Breakpoint
         | B::BvhGetGroupRoot
-        | B::BvhQueryAabb
         | B::BvhQueryAabbTiled
-        | B::BvhQueryCapsule
-        | B::BvhQueryNext
         | B::BvhQueryNextTiled
-        | B::BvhQueryRay
         | B::BvhQueryRayTiled
-        | B::BvhQuerySphere
         | B::Cast
         | B::ClosestPointEdgeEdge
         | B::Curlnoise
@@ -275,36 +275,14 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::ExpectEq
         | B::ExpectNear
         | B::ExpectNeq
-        | B::HashGridPointId
-        | B::HashGridQuery
-        | B::HashGridQueryNext
         | B::Index
         | B::Indexref
         | B::IntersectTriTri
-        | B::MeshEvalFaceNormal
-        | B::MeshEvalPosition
-        | B::MeshEvalVelocity
         | B::MeshGet
         | B::MeshGetBvh
         | B::MeshGetGroupRoot
-        | B::MeshGetIndex
-        | B::MeshGetPoint
-        | B::MeshGetVelocity
-        | B::MeshQueryAabb
-        | B::MeshQueryAabbNext
         | B::MeshQueryAabbNextTiled
         | B::MeshQueryAabbTiled
-        | B::MeshQueryFurthestPointNoSign
-        | B::MeshQueryNext
-        | B::MeshQueryPoint
-        | B::MeshQueryPointNoSign
-        | B::MeshQueryPointSignNormal
-        | B::MeshQueryPointSignParity
-        | B::MeshQueryPointSignWindingNumber
-        | B::MeshQueryRay
-        | B::MeshQueryRayAnyhit
-        | B::MeshQueryRayCountIntersections
-        | B::MeshQuerySphere
         | B::Noise
         | B::Pnoise
         | B::Print
@@ -358,28 +336,55 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TransformSubInplace
         | B::Untile
         | B::View
-        | B::VolumeIndexToWorld
-        | B::VolumeIndexToWorldDir
-        | B::VolumeLookup
-        | B::VolumeLookupF
-        | B::VolumeLookupI
         | B::VolumeLookupIndex
-        | B::VolumeLookupV
-        | B::VolumeSample
-        | B::VolumeSampleF
         | B::VolumeSampleGrad
         | B::VolumeSampleGradF
         | B::VolumeSampleGradIndex
-        | B::VolumeSampleI
         | B::VolumeSampleIndex
-        | B::VolumeSampleV
         | B::VolumeStore
         | B::VolumeStoreF
         | B::VolumeStoreI
         | B::VolumeStoreV
         | B::VolumeVoxelCount
-        | B::VolumeWorldToIndex
-        | B::VolumeWorldToIndexDir
         | B::Zeros => Spelling::Unsupported(NOT_GENERATED),
+        B::BvhQueryAabb
+        | B::BvhQueryCapsule
+        | B::BvhQueryNext
+        | B::BvhQueryRay
+        | B::BvhQuerySphere
+        | B::HashGridPointId
+        | B::HashGridQuery
+        | B::HashGridQueryNext
+        | B::MeshEvalFaceNormal
+        | B::MeshEvalPosition
+        | B::MeshEvalVelocity
+        | B::MeshGetIndex
+        | B::MeshGetPoint
+        | B::MeshGetVelocity
+        | B::MeshQueryAabb
+        | B::MeshQueryAabbNext
+        | B::MeshQueryFurthestPointNoSign
+        | B::MeshQueryNext
+        | B::MeshQueryPoint
+        | B::MeshQueryPointNoSign
+        | B::MeshQueryPointSignNormal
+        | B::MeshQueryPointSignParity
+        | B::MeshQueryPointSignWindingNumber
+        | B::MeshQueryRay
+        | B::MeshQueryRayAnyhit
+        | B::MeshQueryRayCountIntersections
+        | B::MeshQuerySphere
+        | B::VolumeIndexToWorld
+        | B::VolumeIndexToWorldDir
+        | B::VolumeLookup
+        | B::VolumeLookupF
+        | B::VolumeLookupI
+        | B::VolumeLookupV
+        | B::VolumeSample
+        | B::VolumeSampleF
+        | B::VolumeSampleI
+        | B::VolumeSampleV
+        | B::VolumeWorldToIndex
+        | B::VolumeWorldToIndexDir => Spelling::OutOfScope(SCENES),
     }
 }

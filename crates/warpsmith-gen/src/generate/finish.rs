@@ -113,18 +113,14 @@ pub(super) fn materialize_literals(block: &mut [Stmt]) {
         matches!(inner.kind, ExprKind::Float(_) | ExprKind::Int(_))
     };
     for s in block {
-        match s {
-            Stmt::Let { value, .. } | Stmt::Assign { value, .. } if literal(value) => {
-                let ty = value.ty;
-                *value = Expr::construct(ty, vec![value.clone()]);
-            }
-            Stmt::If { then, elifs, els, .. } => {
-                materialize_literals(then);
-                elifs.iter_mut().for_each(|(_, b)| materialize_literals(b));
-                materialize_literals(els);
-            }
-            Stmt::For { body, .. } => materialize_literals(body),
-            _ => {}
+        if let Stmt::Let { value, .. } | Stmt::Assign { value, .. } = s
+            && literal(value)
+        {
+            let ty = value.ty;
+            *value = Expr::construct(ty, vec![value.clone()]);
+        }
+        for b in s.blocks_mut() {
+            materialize_literals(b);
         }
     }
 }

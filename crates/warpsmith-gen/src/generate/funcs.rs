@@ -112,6 +112,9 @@ fn is_outlinable(e: &Expr, arrays: &[VarId]) -> bool {
     e.visit(&mut |x| match &x.kind {
         ExprKind::Kw(..) | ExprKind::Tuple(_) | ExprKind::FuncRef(_) | ExprKind::FuncCall(..) => ok = false,
         ExprKind::Var(v) if arrays.contains(v) => ok = false,
+        // scene handles, query members and Warp's named constants stay in the kernel
+        ExprKind::Member(..) | ExprKind::Const(_) => ok = false,
+        ExprKind::Var(_) if matches!(x.ty, Type::Scene(_) | Type::Query(_)) => ok = false,
         _ => {}
     });
     ok && !other_width(e)

@@ -427,8 +427,21 @@ impl Gen<'_> {
     /// A block (branch or loop body): a few statements, then an update of `target` that folds in the
     /// block's unused locals. Locals declared in the block go out of scope at its end.
     pub(super) fn block(&mut self, target: Target, max_stmts: u32, force: Option<Required>) -> Vec<Stmt> {
+        self.block_with(target, max_stmts, force, &mut |_, _| {})
+    }
+
+    /// [`Gen::block`] whose first statements come from `prelude` (in the block's scope: what it declares and
+    /// leaves unused is folded into the update like the block's own locals).
+    pub(super) fn block_with(
+        &mut self,
+        target: Target,
+        max_stmts: u32,
+        force: Option<Required>,
+        prelude: &mut dyn FnMut(&mut Self, &mut Vec<Stmt>),
+    ) -> Vec<Stmt> {
         let mark = self.locals.len();
         let mut out = Vec::new();
+        prelude(self, &mut out);
         let n = self.rng.random_range(0..=max_stmts);
         if let Some(r) = force {
             self.required(r, &mut out);
@@ -606,6 +619,7 @@ impl Gen<'_> {
             (2, if can_nest { w.if_ } else { 0 }),
             (3, if can_nest { w.for_ } else { 0 }),
             (4, if self.accs.is_empty() { 0 } else { w.atomic }),
+            (5, if self.scenes.is_empty() || !can_nest { 0 } else { self.pol.scenes }),
         ]);
         match choice {
             0 if self.pol.exprs.rot > 0 && self.rng.random_bool(0.1) => self.unpack_stmt(out),
@@ -637,6 +651,7 @@ impl Gen<'_> {
             }
             2 => self.if_stmt(out, false),
             3 => self.for_stmt(out, false),
+            5 => self.scene_stmt(out),
             _ => self.atomic_stmt(out),
         }
     }
@@ -749,6 +764,12 @@ impl Gen<'_> {
             Required::MatLocal => {
                 let n = self.rng.random_range(2..=4);
                 self.let_stmt(Type::Mat(n), out);
+            }
+            Required::SceneQuery => {
+                // every scene handle is queried at least once
+                for s in self.scenes.clone() {
+                    self.scene_stmt_on(s, out);
+                }
             }
         }
     }
