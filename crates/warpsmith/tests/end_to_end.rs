@@ -60,6 +60,35 @@ def struct_of(stype, values):
         else:
             setattr(inst, fname, var.type(*[float(next(it)) for _ in range(var.type._length_)]))
     return inst
+
+# a scene object from a scene tensor of `test_inputs`, by the layout warpsmith_ast::launch::Tensor documents
+# (written from that table, not from the worker); None for any other tensor. Keep it alive while launching.
+SCENES = ("mesh", "hash_grid", "bvh", "volume_f", "volume_v", "volume_i")
+def scene_of(t):
+    import numpy as np
+    if t["dtype"] not in SCENES:
+        return None
+    v, shape = np.array(t["values"]), t["shape"]
+    pts = lambda a: wp.array(np.asarray(a, dtype=np.float32).reshape(-1, 3), dtype=wp.vec3, device="cpu")
+    if t["dtype"] == "mesh":
+        p, f = shape
+        idx = wp.array(v[3 * p:3 * p + 3 * f].astype(np.int32), dtype=wp.int32, device="cpu")
+        return wp.Mesh(points=pts(v[:3 * p]), indices=idx, velocities=pts(v[3 * p + 3 * f:]), support_winding_number=True)
+    if t["dtype"] == "hash_grid":
+        n = 3 * shape[0]
+        g = wp.HashGrid(int(v[n + 1]), int(v[n + 2]), int(v[n + 3]), device="cpu")
+        g.build(pts(v[:n]), float(v[n]))
+        return g
+    if t["dtype"] == "bvh":
+        n = 3 * shape[0]
+        return wp.Bvh(pts(np.minimum(v[:n], v[n:])), pts(np.maximum(v[:n], v[n:])))
+    comps = 3 if t["dtype"] == "volume_v" else 1
+    cells = int(np.prod(shape)) * comps
+    grid = v[:cells].reshape(tuple(shape) + ((3,) if comps == 3 else ()))
+    if t["dtype"] == "volume_i":
+        return wp.Volume.load_from_numpy(grid.astype(np.int32), voxel_size=float(v[cells]), bg_value=0, device="cpu")
+    bg = (0.0, 0.0, 0.0) if comps == 3 else 0.0
+    return wp.Volume.load_from_numpy(grid.astype(np.float32), voxel_size=float(v[cells]), bg_value=bg, device="cpu")
 "#;
 
 fn run_python(script: &str, args: &[&str]) -> String {
@@ -129,13 +158,19 @@ print(n)
         if g.gradient.name() == "passed" {
             assert!(g.gradient_informative >= 1 && !r.grad_inputs.is_empty(), "{}", r.id);
         }
+        // a scene kernel has no standalone translation and says so; every other one passed both checks
+        let want = if r.category == "geometry" { "unsupported" } else { "passed" };
         assert_eq!(
             (r.checks.standalone_compile.name(), r.checks.standalone_equivalence.name()),
-            ("passed", "passed"),
+            (want, want),
             "{}",
             r.id
         );
-        assert!(r.cuda_standalone.contains("__global__ void") && !r.cuda_standalone.contains("wp::"), "{}", r.id);
+        if r.category == "geometry" {
+            assert!(r.cuda_standalone.is_empty(), "{}", r.id);
+        } else {
+            assert!(r.cuda_standalone.contains("__global__ void") && !r.cuda_standalone.contains("wp::"), "{}", r.id);
+        }
     }
     let ids: HashSet<&str> = rs.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids.len(), rs.len(), "ids are unique");
@@ -269,6 +304,11 @@ for pos, label in enumerate([a.arg for a in fn.args.args]):
     if t["dtype"] == "struct":
         args.append(struct_of(kernel.adj.args[pos].type, t["values"]))
         continue
+    scene = scene_of(t)
+    if scene is not None:
+        results["__scene_" + label] = scene
+        args.append(scene.id)
+        continue
     if not t["shape"]:
         args.append(int(t["values"][0]) if t["dtype"] == "int32" else float(t["values"][0]))
         continue
@@ -281,20 +321,27 @@ for pos, label in enumerate([a.arg for a in fn.args.args]):
 wp.launch(kernel, dim=n, inputs=args, device="cpu")
 worst = 0.0
 for name, arr in results.items():
+    if name.startswith("__scene_"):
+        continue
     got = arr.numpy().astype(np.float64).ravel()
     want = np.array(outputs[name]["values"])
     assert got.shape == want.shape, (name, got.shape, want.shape)
     assert np.allclose(got, want, rtol=1e-4, atol=1e-5), (name, np.max(np.abs(got - want)))
 print("\nOK", len(results))
 "#;
-    // every 2-D and 3-D launch, then 1-D ones with `@wp.func` helpers or `@wp.struct` parameters (their outputs
-    // come from a batch module where several kernels' helpers and classes meet), then other 1-D ones, up to 12
+    // every 2-D and 3-D launch, then scene kernels, then 1-D ones with `@wp.func` helpers or `@wp.struct`
+    // parameters (their outputs come from a batch module where several kernels' helpers and classes meet), then
+    // other 1-D ones, up to 12
     let mut picked: Vec<&Record> = rs.iter().filter(|r| r.launch_dim.len() > 1).collect();
     assert!(picked.iter().any(|r| r.launch_dim.len() == 2) && picked.iter().any(|r| r.launch_dim.len() == 3));
+    // scene kernels: their meshes, grids, BVHs and volumes rebuilt from test_inputs alone
+    let scene = |r: &&Record| r.category == "geometry";
+    picked.extend(rs.iter().filter(scene));
+    assert!(picked.iter().any(scene), "no geometry record for seed 5");
     let helper = |r: &&Record| r.python.contains("@wp.func") || r.python.contains("@wp.struct");
-    picked.extend(rs.iter().filter(|r| r.launch_dim.len() == 1 && helper(r)));
+    picked.extend(rs.iter().filter(|r| r.launch_dim.len() == 1 && helper(r) && !scene(r)));
     assert!(picked.iter().any(helper), "no record of seed 5 has a @wp.func helper");
-    picked.extend(rs.iter().filter(|r| r.launch_dim.len() == 1 && !helper(r)));
+    picked.extend(rs.iter().filter(|r| r.launch_dim.len() == 1 && !helper(r) && !scene(r)));
     let mut checked = 0;
     for r in picked.iter().take(12) {
         assert_eq!(r.checks.forward.name(), "passed");
@@ -391,7 +438,7 @@ fn bad_flags_and_config_files_exit_2_with_one_clear_line() {
 fn a_records_standalone_cuda_builds_and_passes_on_the_host_by_itself_and_fails_when_an_output_is_edited() {
     let dir = tempfile::tempdir().expect("tempdir");
     generate_at(dir.path(), 12, 5, "run");
-    let rs = records(dir.path());
+    let rs: Vec<Record> = records(dir.path()).into_iter().filter(|r| !r.cuda_standalone.is_empty()).collect();
     for r in rs.iter().take(4) {
         let src = dir.path().join(format!("{}.cu", r.name));
         std::fs::write(&src, &r.cuda_standalone).expect("write .cu");
@@ -663,12 +710,21 @@ def field_spans(stype):
 
 def perturbed(values, is_int, attempt):
     # 0: permute (keeps every value the kernel was drawn for: indices stay in bounds); 1: scale and shift every
-    # value (a permutation-invariant reduction still moves), integers lowered by one above 1; 2: one value alone
+    # value (a permutation-invariant reduction still moves), integers lowered by one above 1; 2: each value
+    # mirrored in the values' range (lo + hi - v: a value near one end moves to the other, crossing thresholds
+    # a small change does not); 3: one value alone
     v = np.array(values, dtype=np.float64)
     if attempt == 0:
         w = rng.permutation(v)
     elif attempt == 1:
         w = np.where(v > 1, v - 1, v) if is_int else v * 1.1 + 0.05
+    elif attempt == 2:
+        w = v.min() + v.max() - v
+    elif attempt >= 4:
+        # 4 and on: fresh values uniform in the values' range (integers: uniform integers); a scene query is
+        # discrete in its data (which points share a cell, which boxes a ray meets), so a few draws may be needed
+        lo, hi = v.min(), v.max()
+        w = rng.integers(int(lo), int(hi) + 1, size=v.size).astype(np.float64) if is_int else rng.uniform(lo, hi, size=v.size)
     else:
         w = v.copy()
         j = int(rng.integers(v.size))
@@ -680,12 +736,17 @@ def perturbed(values, is_int, attempt):
 def run(kernel, fn_args, rec, values):
     inputs = {t["name"]: t for t in rec["test_inputs"]}
     outputs = {t["name"]: t for t in rec["test_outputs"]}
-    args, results = [], {}
+    args, results, keep = [], {}, []
     for pos, label in enumerate(fn_args):
         t = inputs.get(label) or outputs[label]
         vals = values.get(label, t["values"])
         if t["dtype"] == "struct":
             args.append(struct_of(kernel.adj.args[pos].type, vals))
+            continue
+        scene = scene_of(dict(t, values=vals))
+        if scene is not None:
+            keep.append(scene)
+            args.append(scene.id)
             continue
         if not t["shape"]:
             args.append(int(vals[0]) if t["dtype"] == "int32" else float(vals[0]))
@@ -715,16 +776,34 @@ for k, line in enumerate(open(sys.argv[1])):
     for t in rec["test_inputs"]:
         pos = fn_args.index(t["name"])
         parts = [(t["name"], 0, len(t["values"]), t["dtype"] == "int32")]
-        if t["dtype"] == "struct":
+        if t["dtype"] in SCENES:
+            # one input: its points and velocities (a mesh), points (a grid), lower corners (a BVH) or voxels
+            # (a volume), perturbed together; faces, cell and voxel sizes stay
+            shape = t["shape"]
+            p = 3 * shape[0]
+            if t["dtype"] == "mesh":
+                blocks = [(0, p), (p + 3 * shape[1], p)]
+            elif t["dtype"] in ("hash_grid", "bvh"):
+                blocks = [(0, p)]
+            else:
+                blocks = [(0, int(np.prod(shape)) * (3 if t["dtype"] == "volume_v" else 1))]
+            parts = [(t["name"], blocks, None, t["dtype"] == "volume_i")]
+        elif t["dtype"] == "struct":
             parts = [(f"{t['name']}.{f}", at, n, is_int) for f, at, n, is_int in field_spans(kernel.adj.args[pos].type)]
         for label, at, n, is_int in parts:
             alive, tried = False, False
-            for attempt in range(3):
-                w = perturbed(t["values"][at:at + n], is_int, attempt)
-                if w is None:
+            for attempt in range(8):
+                if alive and attempt >= 4:
+                    break  # the extra draws only for an input not yet seen to move anything
+                new = list(t["values"])
+                for b0, bn in (at if n is None else [(at, n)]):
+                    w = perturbed(t["values"][b0:b0 + bn], is_int, attempt)
+                    if w is not None:
+                        new[b0:b0 + bn] = w
+                if new == t["values"]:
                     continue
                 tried = True
-                out = run(kernel, fn_args, rec, {t["name"]: t["values"][:at] + w + t["values"][at + n:]})
+                out = run(kernel, fn_args, rec, {t["name"]: new})
                 changed = {o for o in out if out[o] != base[o]}
                 moved |= changed
                 alive = alive or bool(changed)
