@@ -262,7 +262,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::BvhQueryNextTiled
         | B::BvhQueryRayTiled
         | B::Cast
-        | B::ClosestPointEdgeEdge
         | B::Curlnoise
         | B::DenseChol
         | B::DenseCholBatched
@@ -277,9 +276,7 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::ExpectNeq
         | B::Index
         | B::Indexref
-        | B::IntersectTriTri
         | B::MeshGet
-        | B::MeshGetBvh
         | B::MeshGetGroupRoot
         | B::MeshQueryAabbNextTiled
         | B::MeshQueryAabbTiled
@@ -337,15 +334,12 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::Untile
         | B::View
         | B::VolumeLookupIndex
-        | B::VolumeSampleGrad
-        | B::VolumeSampleGradF
         | B::VolumeSampleGradIndex
         | B::VolumeSampleIndex
         | B::VolumeStore
         | B::VolumeStoreF
         | B::VolumeStoreI
         | B::VolumeStoreV
-        | B::VolumeVoxelCount
         | B::Zeros => Spelling::Unsupported(NOT_GENERATED),
         B::BvhQueryAabb
         | B::BvhQueryCapsule
@@ -385,6 +379,12 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::VolumeSampleI
         | B::VolumeSampleV
         | B::VolumeWorldToIndex
-        | B::VolumeWorldToIndexDir => Spelling::OutOfScope(SCENES),
+        | B::VolumeWorldToIndexDir
+        | B::VolumeSampleGrad
+        | B::VolumeSampleGradF
+        | B::VolumeVoxelCount
+        | B::MeshGetBvh
+        | B::ClosestPointEdgeEdge
+        | B::IntersectTriTri => Spelling::OutOfScope(SCENES),
     }
 }

@@ -109,8 +109,30 @@ impl Gen<'_> {
 
     /// A scene query statement on one of the kernel's scenes.
     pub(super) fn scene_stmt(&mut self, out: &mut Vec<Stmt>) {
-        if let Some(&s) = self.scenes.choose(&mut self.rng) {
+        if self.rng.random_bool(0.12) {
+            self.primitive_stmt(out);
+        } else if let Some(&s) = self.scenes.choose(&mut self.rng) {
             self.scene_stmt_on(s, out);
+        }
+    }
+
+    /// A geometric test of primitives the kernel computes: the closest points of two segments
+    /// (`wp.closest_point_edge_edge`: `(s, t, d)`, `s` and `t` in `[0, 1]`, `d` at most the largest distance between
+    /// endpoints) or a triangle-triangle overlap test (`wp.intersect_tri_tri`: 0 or 1).
+    fn primitive_stmt(&mut self, out: &mut Vec<Stmt>) {
+        let v3 = Type::Vec(3);
+        if self.rng.random_bool(0.5) {
+            let ends: Vec<TExpr> = (0..4).map(|_| self.top_expr(v3, 1)).collect();
+            let m = ends.iter().map(|(_, iv)| iv.mag()).fold(0.0, f64::max);
+            let d = 2.0 * 3f64.sqrt() * m;
+            let mut args: Vec<Expr> = ends.into_iter().map(|(e, _)| e).collect();
+            args.push(Expr::float(1.0e-6));
+            let e = Expr::call(Builtin::ClosestPointEdgeEdge, v3, args);
+            self.let_local(&["st_d", "seg", "closest"], e, Interval::new(0.0, d.max(1.0)), out);
+        } else {
+            let args: Vec<Expr> = (0..6).map(|_| self.top_expr(v3, 1).0).collect();
+            let e = Expr::call(Builtin::IntersectTriTri, Type::I32, args);
+            self.let_local(&["overlap", "hit", "touch"], e, Interval::new(0.0, 1.0), out);
         }
     }
 
@@ -287,20 +309,35 @@ impl Gen<'_> {
         let hi = Expr::binary(BinOp::Add, v3, c.clone(), half);
         let m = Self::handle(s);
         let (query, next, count, pool, qty): (Expr, Builtin, u8, &[&str], Query) = match s.scene {
-            Scene::Mesh { faces, .. } => {
-                let (q, next) = if self.rng.random_bool(0.5) {
-                    (
-                        Expr::call(Builtin::MeshQueryAabb, Type::Query(Query::MeshFaces), vec![m, lo, hi]),
-                        Builtin::MeshQueryAabbNext,
-                    )
-                } else {
-                    (
-                        Expr::call(Builtin::MeshQuerySphere, Type::Query(Query::MeshFaces), vec![m, c, h]),
-                        Builtin::MeshQueryNext,
-                    )
-                };
-                (q, next, faces, &["face", "f", "tri"], Query::MeshFaces)
-            }
+            Scene::Mesh { faces, .. } => match self.rng.random_range(0..3) {
+                0 => (
+                    Expr::call(Builtin::MeshQueryAabb, Type::Query(Query::MeshFaces), vec![m, lo, hi]),
+                    Builtin::MeshQueryAabbNext,
+                    faces,
+                    &["face", "f", "tri"],
+                    Query::MeshFaces,
+                ),
+                1 => (
+                    Expr::call(Builtin::MeshQuerySphere, Type::Query(Query::MeshFaces), vec![m, c, h]),
+                    Builtin::MeshQueryNext,
+                    faces,
+                    &["face", "f", "tri"],
+                    Query::MeshFaces,
+                ),
+                _ => {
+                    // the mesh's own BVH (one box per face): `b = wp.mesh_get_bvh(mesh)`, then a BVH query
+                    let bty = Type::Scene(Scene::Bvh { boxes: faces });
+                    let b = self.new_var(&["mesh_bvh", "tree", "bvh_m"], bty);
+                    out.push(Stmt::Let { var: b, value: Expr::call(Builtin::MeshGetBvh, bty, vec![m]) });
+                    let b = Expr::var(b, bty);
+                    let q = if self.rng.random_bool(0.5) {
+                        Expr::call(Builtin::BvhQueryAabb, Type::Query(Query::Bvh), vec![b, lo, hi])
+                    } else {
+                        Expr::call(Builtin::BvhQuerySphere, Type::Query(Query::Bvh), vec![b, c, h])
+                    };
+                    (q, Builtin::BvhQueryNext, faces, &["face", "f", "tri"], Query::Bvh)
+                }
+            },
             Scene::HashGrid { points } => {
                 let q = Expr::call(Builtin::HashGridQuery, Type::Query(Query::HashGrid), vec![m, c, h]);
                 (q, Builtin::HashGridQueryNext, points, &["j", "nbr", "other"], Query::HashGrid)
@@ -440,7 +477,15 @@ impl Gen<'_> {
         let h = f64::from(quarters) / 4.0;
         let vol = Self::handle(s);
         let contents = s.iv.with_zero();
-        match self.rng.random_range(0..6) {
+        let mut pick = self.rng.random_range(0..6);
+        if pick == 5 && self.rng.random_bool(0.25) {
+            // the active voxels of a dense grid of at most 8^3: one leaf node of 512 voxels; a constant of the
+            // scene's shape, so a read of its data follows (else the volume would be a dead input)
+            let e = Expr::call(Builtin::VolumeVoxelCount, Type::I32, vec![vol.clone()]);
+            self.let_local(&["n_vox", "voxels", "cells"], e, Interval::new(1.0, 4096.0), out);
+            pick = self.rng.random_range(0..5);
+        }
+        match pick {
             0..=2 => {
                 // a sample at an index-space point, often the world-to-index transform of a computed point
                 let (p, ip) = self.top_expr(v3, depth);
@@ -467,6 +512,23 @@ impl Gen<'_> {
                     ty: Type::F32,
                     kind: ExprKind::Kw("dtype", Box::new(Expr { ty: Type::F32, kind: ExprKind::FuncRef(b) })),
                 };
+                let with_grad = voxel == Voxel::F32 && self.rng.random_bool(0.3);
+                if with_grad {
+                    // `g = wp.vec3(0.0)`, then the sample writes the index-space gradient into `g`: each component
+                    // a difference of interpolated voxel values, within the width of the contents' range
+                    let w = contents.hi - contents.lo;
+                    let g = self.declare(&["grad", "g", "dfdx"], v3, Interval::new(-w, w), true);
+                    let gid = self.locals[g].id;
+                    out.push(Stmt::Let { var: gid, value: Expr::construct(v3, vec![Expr::float(0.0)]) });
+                    let e = if generic {
+                        let args = vec![vol, uvw, mode, Expr::var(gid, v3), dtype(Builtin::Float32)];
+                        Expr::call(Builtin::VolumeSampleGrad, Type::F32, args)
+                    } else {
+                        Expr::call(Builtin::VolumeSampleGradF, Type::F32, vec![vol, uvw, mode, Expr::var(gid, v3)])
+                    };
+                    self.let_local(&["val", "phi", "dens"], e, contents, out);
+                    return;
+                }
                 let (e, ty) = match voxel {
                     Voxel::F32 if generic => (
                         Expr::call(Builtin::VolumeSample, Type::F32, vec![vol, uvw, mode, dtype(Builtin::Float32)]),
@@ -513,6 +575,8 @@ impl Gen<'_> {
                     _ => (Builtin::VolumeIndexToWorldDir, ip.scale(h)),
                 };
                 self.let_local(&["xw", "pos_w", "mapped"], Expr::call(name, v3, vec![vol, p]), iv, out);
+                // a transform reads only the voxel size, a parameter of the scene: a read of its data follows
+                self.volume_stmt(s, out);
             }
         }
     }
