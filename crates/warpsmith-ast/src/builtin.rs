@@ -80,7 +80,8 @@ pub enum Gradient {
     /// adjoint of an earlier read of it is evaluated at the updated value (reproducer in FINDINGS.md); `float16`
     /// and `bfloat16` round to a narrower float, a step function whose derivative is zero almost everywhere, while its adjoint
     /// passes the incoming adjoint through (itself rounded to half precision: `adj_float16`,
-    /// `adj_bfloat16` in `warp/native/builtin.h`).
+    /// `adj_bfloat16` in `warp/native/builtin.h`); `tile_astype` to a narrower float is the same rounding,
+    /// element by element (`adj_tile_astype` in `warp/native/tile.h` casts the adjoint back).
     Inexact,
     /// Not differentiable in the registry, but piecewise constant in its float arguments or independent of them
     /// (rounding, sign tests, integer casts and bit operations, indices, random numbers from an integer state,
@@ -382,7 +383,7 @@ builtins! {
     TileArgmax = "tile_argmax", Tile, Zero;
     TileArgmin = "tile_argmin", Tile, Zero;
     TileAssign = "tile_assign", Tile, Exact;
-    TileAstype = "tile_astype", Tile, Exact;
+    TileAstype = "tile_astype", Tile, Inexact;
     TileAtomicAdd = "tile_atomic_add", Tile, Exact;
     TileAtomicAddIndexed = "tile_atomic_add_indexed", Tile, Exact;
     TileAxpy = "tile_axpy", Tile, Exact;

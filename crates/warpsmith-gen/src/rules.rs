@@ -141,6 +141,11 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileLowerSolve
         | B::TileCholeskySolve
         | B::TileCholesky
+        | B::TileAstype
+        | B::TileCholeskyInplace
+        | B::TileCholeskySolveInplace
+        | B::TileLowerSolveInplace
+        | B::TileUpperSolveInplace
         | B::TileDiagAdd
         | B::TileDot
         | B::Argmax
@@ -411,7 +416,6 @@ pub fn rule(b: Builtin) -> Rule {
         B::TextureSample => Rule::NotGenerated(TEXTURES),
         B::Tile
         | B::TileAssign
-        | B::TileAstype
         | B::TileAtomicAddIndexed
         | B::TileBitAndInplace
         | B::TileBitOrInplace
@@ -419,14 +423,11 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileBvhQueryAabb
         | B::TileBvhQueryNext
         | B::TileBvhQueryRay
-        | B::TileCholeskyInplace
-        | B::TileCholeskySolveInplace
         | B::TileEmpty
         | B::TileFft
         | B::TileFromThread
         | B::TileIfft
         | B::TileLoadIndexed
-        | B::TileLowerSolveInplace
         | B::TileMeshQueryAabb
         | B::TileMeshQueryAabbNext
         | B::TileQueryValid
@@ -443,7 +444,6 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileStackPop
         | B::TileStackPush
         | B::TileStoreIndexed
-        | B::TileUpperSolveInplace
         | B::TileView
         | B::Untile => Rule::NotGenerated(TILE_NOT_YET),
         B::TransformSetRotationCopy | B::TransformSetTranslationCopy => Rule::NotGenerated(TRANSFORM_NOT_YET),

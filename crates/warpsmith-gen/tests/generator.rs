@@ -78,7 +78,13 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
                 ExprKind::Call(Builtin::TileStore, _) => stores += 1,
                 ExprKind::Call(Builtin::TileAtomicAdd, _) => atomics += 1,
                 ExprKind::Call(
-                    Builtin::TileAxpy | Builtin::TransformSetTranslation | Builtin::TransformSetRotation,
+                    Builtin::TileAxpy
+                    | Builtin::TransformSetTranslation
+                    | Builtin::TransformSetRotation
+                    | Builtin::TileCholeskyInplace
+                    | Builtin::TileCholeskySolveInplace
+                    | Builtin::TileLowerSolveInplace
+                    | Builtin::TileUpperSolveInplace,
                     _,
                 ) => {}
                 _ => ok = Err("an unexpected call statement".into()),

@@ -200,10 +200,17 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileScanMinInclusive
         | B::TileSum
         | B::TileTranspose
-        | B::TileZeros => Spelling::Tile,
-        B::TileAtomicAdd | B::TileAxpy | B::TileStore | B::TransformSetRotation | B::TransformSetTranslation => {
-            Spelling::Statement
-        }
+        | B::TileZeros
+        | B::TileAstype => Spelling::Tile,
+        B::TileAtomicAdd
+        | B::TileAxpy
+        | B::TileStore
+        | B::TransformSetRotation
+        | B::TransformSetTranslation
+        | B::TileCholeskyInplace
+        | B::TileCholeskySolveInplace
+        | B::TileLowerSolveInplace
+        | B::TileUpperSolveInplace => Spelling::Statement,
         B::QuatToAxisAngle | B::TransformDecompose => Spelling::Unpack,
         B::Add
         | B::SpatialVector
@@ -293,7 +300,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TextureSample
         | B::Tile
         | B::TileAssign
-        | B::TileAstype
         | B::TileAtomicAddIndexed
         | B::TileBitAndInplace
         | B::TileBitOrInplace
@@ -301,14 +307,11 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileBvhQueryAabb
         | B::TileBvhQueryNext
         | B::TileBvhQueryRay
-        | B::TileCholeskyInplace
-        | B::TileCholeskySolveInplace
         | B::TileEmpty
         | B::TileFft
         | B::TileFromThread
         | B::TileIfft
         | B::TileLoadIndexed
-        | B::TileLowerSolveInplace
         | B::TileMeshQueryAabb
         | B::TileMeshQueryAabbNext
         | B::TileQueryValid
@@ -325,7 +328,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileStackPop
         | B::TileStackPush
         | B::TileStoreIndexed
-        | B::TileUpperSolveInplace
         | B::TileView
         | B::TransformAddInplace
         | B::TransformSetRotationCopy

@@ -68,19 +68,7 @@ impl Emitter<'_> {
                     return Err(EmitError::Unsupported("tile_cholesky form".into()));
                 };
                 let a = self.tile_var(a)?;
-                let _ = writeln!(
-                    out,
-                    "{ind}if (lane == 0) {{\n{ind}    for (int ch_j = 0; ch_j < {m}; ++ch_j) {{\n{ind}        \
-                     float ch_s = {a}[ch_j * {m} + ch_j];\n{ind}        \
-                     for (int ch_k = 0; ch_k < ch_j; ++ch_k) ch_s -= {t}[ch_j * {m} + ch_k] * {t}[ch_j * {m} + ch_k];\n{ind}        \
-                     ch_s = sqrtf(ch_s);\n{ind}        const float ch_inv = (float)(1.0 / (double)ch_s);\n{ind}        \
-                     {t}[ch_j * {m} + ch_j] = ch_s;\n{ind}        \
-                     for (int ch_i = ch_j + 1; ch_i < {m}; ++ch_i) {{\n{ind}            \
-                     float ch_si = {a}[ch_i * {m} + ch_j];\n{ind}            \
-                     for (int ch_k = 0; ch_k < ch_j; ++ch_k) ch_si -= {t}[ch_i * {m} + ch_k] * {t}[ch_j * {m} + ch_k];\n{ind}            \
-                     {t}[ch_i * {m} + ch_j] = ch_si * ch_inv;\n{ind}        }}\n{ind}        \
-                     for (int ch_k = ch_j + 1; ch_k < {m}; ++ch_k) {t}[ch_j * {m} + ch_k] = 0.0f;\n{ind}    }}\n{ind}}}"
-                );
+                out.push_str(&cholesky_code(&t, &a, m, ind));
             }
             ExprKind::Call(solve @ (Builtin::TileCholeskySolve | Builtin::TileLowerSolve), args) => {
                 // Warp's substitutions (tile_solve.h, vector right-hand side, by thread 0): forward with L, then (the
@@ -89,24 +77,7 @@ impl Emitter<'_> {
                     return Err(EmitError::Unsupported(format!("{solve} form")));
                 };
                 let (l, y) = (self.tile_var(l)?, self.tile_var(y)?);
-                let _ = writeln!(
-                    out,
-                    "{ind}if (lane == 0) {{\n{ind}    for (int ch_i = 0; ch_i < {n}; ++ch_i) {{\n{ind}        \
-                     float ch_s = {y}[ch_i];\n{ind}        \
-                     for (int ch_j = 0; ch_j < ch_i; ++ch_j) ch_s -= {l}[ch_i * {n} + ch_j] * {t}[ch_j];\n{ind}        \
-                     const float ch_d = {l}[ch_i * {n} + ch_i];\n{ind}        \
-                     {t}[ch_i] = ch_d != 0.0f ? ch_s / ch_d : ch_s;\n{ind}    }}"
-                );
-                if *solve == Builtin::TileCholeskySolve {
-                    let _ = writeln!(
-                        out,
-                        "{ind}    for (int ch_i = {n} - 1; ch_i >= 0; --ch_i) {{\n{ind}        float ch_s = {t}[ch_i];\n{ind}        \
-                         for (int ch_j = ch_i + 1; ch_j < {n}; ++ch_j) ch_s -= {l}[ch_j * {n} + ch_i] * {t}[ch_j];\n{ind}        \
-                         const float ch_d = {l}[ch_i * {n} + ch_i];\n{ind}        \
-                         {t}[ch_i] = ch_d != 0.0f ? ch_s / ch_d : ch_s;\n{ind}    }}"
-                    );
-                }
-                let _ = writeln!(out, "{ind}}}");
+                out.push_str(&substitution_code(&t, &l, &y, n, *solve == Builtin::TileCholeskySolve, ind));
             }
             ExprKind::Call(Builtin::TileUpperSolve, args) => {
                 // Warp's tile_upper_solve (tile_solve.h): a copy of z, then back substitution with L = U^T, so
@@ -115,14 +86,7 @@ impl Emitter<'_> {
                     return Err(EmitError::Unsupported("tile_upper_solve form".into()));
                 };
                 let (u, z) = (self.tile_var(u)?, self.tile_var(z)?);
-                let _ = writeln!(
-                    out,
-                    "{ind}if (lane == 0) {{\n{ind}    for (int ch_i = 0; ch_i < {n}; ++ch_i) {t}[ch_i] = {z}[ch_i];\n{ind}    \
-                     for (int ch_i = {n} - 1; ch_i >= 0; --ch_i) {{\n{ind}        float ch_s = {t}[ch_i];\n{ind}        \
-                     for (int ch_j = ch_i + 1; ch_j < {n}; ++ch_j) ch_s -= {u}[ch_i * {n} + ch_j] * {t}[ch_j];\n{ind}        \
-                     const float ch_d = {u}[ch_i * {n} + ch_i];\n{ind}        \
-                     {t}[ch_i] = ch_d != 0.0f ? ch_s / ch_d : ch_s;\n{ind}    }}\n{ind}}}"
-                );
+                out.push_str(&upper_solve_code(&t, &u, &z, n, ind));
             }
             ExprKind::Call(Builtin::TileTranspose, args) => {
                 let ([x], Type::Tile2(_, cols)) = (args.as_slice(), ty) else {
@@ -307,6 +271,29 @@ impl Emitter<'_> {
                 self.need(Helper::BlockSync);
                 let _ = writeln!(out, "{ind}block_sync();");
             }
+            (Builtin::TileCholeskyInplace, [a]) => {
+                let Type::Tile2(_, m) = a.ty else {
+                    return Err(EmitError::Unsupported("tile_cholesky_inplace of a 1-D tile".into()));
+                };
+                let a = self.tile_var(a)?;
+                out.push_str(&cholesky_code(&a, &a, m, ind));
+                self.need(Helper::BlockSync);
+                let _ = writeln!(out, "{ind}block_sync();");
+            }
+            (solve @ (Builtin::TileCholeskySolveInplace | Builtin::TileLowerSolveInplace), [l, y]) => {
+                let n = y.ty.components();
+                let (l, y) = (self.tile_var(l)?, self.tile_var(y)?);
+                out.push_str(&substitution_code(&y, &l, &y, n, solve == Builtin::TileCholeskySolveInplace, ind));
+                self.need(Helper::BlockSync);
+                let _ = writeln!(out, "{ind}block_sync();");
+            }
+            (Builtin::TileUpperSolveInplace, [u, z]) => {
+                let n = z.ty.components();
+                let (u, z) = (self.tile_var(u)?, self.tile_var(z)?);
+                out.push_str(&upper_solve_code(&z, &u, &z, n, ind));
+                self.need(Helper::BlockSync);
+                let _ = writeln!(out, "{ind}block_sync();");
+            }
             (set @ (Builtin::TransformSetTranslation | Builtin::TransformSetRotation), [t, v]) => {
                 // in place on a local transform
                 let ExprKind::Var(t) = t.kind else {
@@ -416,6 +403,38 @@ impl Emitter<'_> {
                     }
                 }
             }
+            ExprKind::Call(Builtin::TileAstype, args) => {
+                // `tile_astype(tile_astype(a, dtype=narrow), dtype=float32)`: each element rounded to the narrower
+                // float and back (the generator writes only this round trip)
+                let [inner, back] = args.as_slice() else {
+                    return Err(EmitError::Unsupported("tile_astype form".into()));
+                };
+                let dtype = |e: &Expr| match &e.kind {
+                    ExprKind::Kw("dtype", d) => match d.kind {
+                        ExprKind::FuncRef(b) => Some(b),
+                        _ => None,
+                    },
+                    _ => None,
+                };
+                let ExprKind::Call(Builtin::TileAstype, inner_args) = &inner.kind else {
+                    return Err(EmitError::Unsupported("tile_astype that is not a round trip".into()));
+                };
+                let [a, narrow] = inner_args.as_slice() else {
+                    return Err(EmitError::Unsupported("tile_astype form".into()));
+                };
+                let round = match (dtype(narrow), dtype(back)) {
+                    (Some(Builtin::Float16), Some(Builtin::Float32)) => {
+                        self.need(Helper::RoundHalf);
+                        "round_half"
+                    }
+                    (Some(Builtin::Bfloat16), Some(Builtin::Float32)) => {
+                        self.need(Helper::RoundBfloat16);
+                        "round_bfloat16"
+                    }
+                    _ => return Err(EmitError::Unsupported("tile_astype to another type".into())),
+                };
+                (format!("{round}({})", self.tile_elem(a, e)?.0), P_ATOM)
+            }
             ExprKind::Call(Builtin::TileReshape, args) => {
                 // same row-major elements under another shape
                 let Some(src) = args.first() else {
@@ -452,4 +471,67 @@ impl Emitter<'_> {
             _ => Err(EmitError::Unsupported("a tile argument that is not a tile local".into())),
         }
     }
+}
+
+/// Warp's scalar Cholesky (`tile_cholesky.h`, `scalar_cholesky_impl`, lower), as the CPU runs it, of the `m x m`
+/// tile `a` into `t` (which may be `a` itself: `wp.tile_cholesky_inplace`; each step reads only entries of `a` it
+/// has not written yet): column by column, the reciprocal of the pivot in double precision, the upper triangle
+/// zeroed.
+fn cholesky_code(t: &str, a: &str, m: u16, ind: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{ind}if (lane == 0) {{\n{ind}    for (int ch_j = 0; ch_j < {m}; ++ch_j) {{\n{ind}        \
+                     float ch_s = {a}[ch_j * {m} + ch_j];\n{ind}        \
+                     for (int ch_k = 0; ch_k < ch_j; ++ch_k) ch_s -= {t}[ch_j * {m} + ch_k] * {t}[ch_j * {m} + ch_k];\n{ind}        \
+                     ch_s = sqrtf(ch_s);\n{ind}        const float ch_inv = (float)(1.0 / (double)ch_s);\n{ind}        \
+                     {t}[ch_j * {m} + ch_j] = ch_s;\n{ind}        \
+                     for (int ch_i = ch_j + 1; ch_i < {m}; ++ch_i) {{\n{ind}            \
+                     float ch_si = {a}[ch_i * {m} + ch_j];\n{ind}            \
+                     for (int ch_k = 0; ch_k < ch_j; ++ch_k) ch_si -= {t}[ch_i * {m} + ch_k] * {t}[ch_j * {m} + ch_k];\n{ind}            \
+                     {t}[ch_i * {m} + ch_j] = ch_si * ch_inv;\n{ind}        }}\n{ind}        \
+                     for (int ch_k = ch_j + 1; ch_k < {m}; ++ch_k) {t}[ch_j * {m} + ch_k] = 0.0f;\n{ind}    }}\n{ind}}}"
+    );
+    out
+}
+
+/// Warp's substitutions (`tile_solve.h`, vector right-hand side, by thread 0) of `n` unknowns: forward with `l`
+/// from `y` into `t`, then (`cholesky`) backward with `l^T`; a zero pivot leaves the row's value undivided. `t`
+/// may be `y` (the `_inplace` forms: row `i` reads `y[i]` before writing `t[i]`).
+fn substitution_code(t: &str, l: &str, y: &str, n: usize, cholesky: bool, ind: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{ind}if (lane == 0) {{\n{ind}    for (int ch_i = 0; ch_i < {n}; ++ch_i) {{\n{ind}        \
+                     float ch_s = {y}[ch_i];\n{ind}        \
+                     for (int ch_j = 0; ch_j < ch_i; ++ch_j) ch_s -= {l}[ch_i * {n} + ch_j] * {t}[ch_j];\n{ind}        \
+                     const float ch_d = {l}[ch_i * {n} + ch_i];\n{ind}        \
+                     {t}[ch_i] = ch_d != 0.0f ? ch_s / ch_d : ch_s;\n{ind}    }}"
+    );
+    if cholesky {
+        let _ = writeln!(
+            out,
+            "{ind}    for (int ch_i = {n} - 1; ch_i >= 0; --ch_i) {{\n{ind}        float ch_s = {t}[ch_i];\n{ind}        \
+                         for (int ch_j = ch_i + 1; ch_j < {n}; ++ch_j) ch_s -= {l}[ch_j * {n} + ch_i] * {t}[ch_j];\n{ind}        \
+                         const float ch_d = {l}[ch_i * {n} + ch_i];\n{ind}        \
+                         {t}[ch_i] = ch_d != 0.0f ? ch_s / ch_d : ch_s;\n{ind}    }}"
+        );
+    }
+    let _ = writeln!(out, "{ind}}}");
+    out
+}
+
+/// Warp's `tile_upper_solve` (`tile_solve.h`): a copy of `z` into `t` (nothing when `t` is `z`:
+/// `wp.tile_upper_solve_inplace`), then back substitution, row `i` reading `u[i, j]` for `j > i`.
+fn upper_solve_code(t: &str, u: &str, z: &str, n: usize, ind: &str) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{ind}if (lane == 0) {{\n{ind}    for (int ch_i = 0; ch_i < {n}; ++ch_i) {t}[ch_i] = {z}[ch_i];\n{ind}    \
+                     for (int ch_i = {n} - 1; ch_i >= 0; --ch_i) {{\n{ind}        float ch_s = {t}[ch_i];\n{ind}        \
+                     for (int ch_j = ch_i + 1; ch_j < {n}; ++ch_j) ch_s -= {u}[ch_i * {n} + ch_j] * {t}[ch_j];\n{ind}        \
+                     const float ch_d = {u}[ch_i * {n} + ch_i];\n{ind}        \
+                     {t}[ch_i] = ch_d != 0.0f ? ch_s / ch_d : ch_s;\n{ind}    }}\n{ind}}}"
+    );
+    out
 }

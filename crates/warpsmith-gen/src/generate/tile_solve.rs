@@ -103,24 +103,44 @@ impl Gen<'_> {
             ts,
             Expr::call(Builtin::TileDiagAdd, ts, vec![Expr::var(g, ts), Expr::var(d, tv)]),
         );
-        let l = let_tile(
-            self,
-            &mut body,
-            &["L", "chol", "factor"],
-            ts,
-            Expr::call(Builtin::TileCholesky, ts, vec![Expr::var(s, ts)]),
-        );
+        // one kernel in three works in place: `wp.tile_cholesky_inplace(S)` leaves the factor in S, and each solve
+        // overwrites its right-hand side (`wp.tile_*_solve_inplace`)
+        let in_place = self.rng.random_bool(0.35);
+        let call = |name: Builtin, args: Vec<Expr>| Stmt::Call(Expr::call(name, Type::Bool, args));
+        let l = if in_place {
+            body.push(call(Builtin::TileCholeskyInplace, vec![Expr::var(s, ts)]));
+            s
+        } else {
+            let chol = Expr::call(Builtin::TileCholesky, ts, vec![Expr::var(s, ts)]);
+            let_tile(self, &mut body, &["L", "chol", "factor"], ts, chol)
+        };
         let y = let_tile(self, &mut body, &["y", "rhs_t", "r"], tv, load_vec(rhs));
         // the full solve S x = y; or the forward substitution L z = y alone; or both substitutions written out,
         // L z = y then L^T x = z
         let x = match self.rng.random_range(0..20) {
+            0..=10 if in_place => {
+                // y is overwritten by x
+                body.push(call(Builtin::TileCholeskySolveInplace, vec![Expr::var(l, ts), Expr::var(y, tv)]));
+                y
+            }
             0..=10 => {
                 let solve = Expr::call(Builtin::TileCholeskySolve, tv, vec![Expr::var(l, ts), Expr::var(y, tv)]);
                 let_tile(self, &mut body, &["x", "sol"], tv, solve)
             }
+            11..=14 if in_place => {
+                body.push(call(Builtin::TileLowerSolveInplace, vec![Expr::var(l, ts), Expr::var(y, tv)]));
+                y
+            }
             11..=14 => {
                 let solve = Expr::call(Builtin::TileLowerSolve, tv, vec![Expr::var(l, ts), Expr::var(y, tv)]);
                 let_tile(self, &mut body, &["z", "w"], tv, solve)
+            }
+            _ if in_place => {
+                body.push(call(Builtin::TileLowerSolveInplace, vec![Expr::var(l, ts), Expr::var(y, tv)]));
+                let lt = Expr::call(Builtin::TileTranspose, ts, vec![Expr::var(l, ts)]);
+                let u = let_tile(self, &mut body, &["U", "Lt"], ts, lt);
+                body.push(call(Builtin::TileUpperSolveInplace, vec![Expr::var(u, ts), Expr::var(y, tv)]));
+                y
             }
             _ => {
                 let forward = Expr::call(Builtin::TileLowerSolve, tv, vec![Expr::var(l, ts), Expr::var(y, tv)]);

@@ -603,6 +603,23 @@ impl Gen<'_> {
                 };
                 (Expr::call(name, ty, vec![ea]), iv)
             }
+            0 if self.rng.random_bool(0.1) => {
+                // a round trip through a narrower float, element-wise: `wp.tile_astype(wp.tile_astype(a,
+                // dtype=wp.float16), dtype=wp.float32)` (or bfloat16); |x| <= F_BOUND stays below half's largest
+                // finite value, and rounding moves a value by at most 2^-11 (half) or 2^-8 (bfloat16) of itself
+                let (narrow, rel) = if self.rng.random_bool(0.5) {
+                    (Builtin::Float16, 1.0 / 2048.0)
+                } else {
+                    (Builtin::Bfloat16, 1.0 / 256.0)
+                };
+                let dtype = |b: Builtin| Expr {
+                    ty: Type::F32,
+                    kind: ExprKind::Kw("dtype", Box::new(Expr { ty: Type::F32, kind: ExprKind::FuncRef(b) })),
+                };
+                let inner = Expr::call(Builtin::TileAstype, ty, vec![ea, dtype(narrow)]);
+                let iv = Interval::new(ia.lo - ia.lo.abs() * rel, ia.hi + ia.hi.abs() * rel);
+                (Expr::call(Builtin::TileAstype, ty, vec![inner, dtype(Builtin::Float32)]), iv)
+            }
             0 | 1 => {
                 // unary builtin mapped over the tile, when its domain holds
                 let fitting: Vec<usize> = (0..unary_float().len()).filter(|&i| maps_over_tiles(i, ia)).collect();
