@@ -35,9 +35,27 @@ pub enum EmitError {
     OutOfScope(&'static str),
 }
 
-/// Why `kernel` is outside the standalone translation by design ([`EmitError::OutOfScope`]), if it is.
+/// Why `kernel` is outside the standalone translation by design ([`EmitError::OutOfScope`]), if it is: it queries
+/// a scene, or calls a builtin whose spelling is [`spelling::Spelling::OutOfScope`] (in the kernel or a helper).
 pub fn out_of_scope(kernel: &Kernel) -> Option<&'static str> {
-    kernel.uses_scenes().then_some("scene queries (wp.Mesh, wp.HashGrid, wp.Bvh, wp.Volume)")
+    if kernel.uses_scenes() {
+        return Some("scene queries (wp.Mesh, wp.HashGrid, wp.Bvh, wp.Volume)");
+    }
+    let mut why = None;
+    let mut look = |e: &Expr| {
+        e.visit(&mut |x| {
+            if let ExprKind::Call(b, _) = &x.kind
+                && let spelling::Spelling::OutOfScope(w) = spelling::spelling(*b)
+            {
+                why = why.or(Some(w));
+            }
+        })
+    };
+    for def in std::iter::once(kernel).chain(kernel.funcs.iter().map(|f| &f.def)) {
+        warpsmith_ast::visit_stmts(&def.body, &mut |s, _| s.exprs().into_iter().for_each(&mut look));
+    }
+    kernel.funcs.iter().for_each(|f| look(&f.result));
+    why
 }
 
 /// The record's test: Warp's launch and, when the kernel was executed, Warp's CPU results.

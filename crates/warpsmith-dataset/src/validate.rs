@@ -327,20 +327,21 @@ pub fn check_record(r: &Record, config: Option<&warpsmith_gen::Config>) -> Vec<V
                 if kernel.name != r.name {
                     out.push(v(&loc, format!("name {:?}, the regenerated kernel's is {:?}", r.name, kernel.name)));
                 }
-                // a scene kernel has no standalone translation, and says so; every other kernel has one or the
-                // checks say why not
+                // a kernel outside the standalone translation's scope (scene queries, matrix decompositions) has
+                // no translation, and says so; every other kernel has one or the checks say why not
                 let unsupported = [r.checks.standalone_compile, r.checks.standalone_equivalence]
                     .map(|c| c == CheckStatus::Unsupported);
-                let scenes = kernel.uses_scenes();
-                if unsupported != [scenes; 2] || (scenes && !r.cuda_standalone.is_empty()) {
+                let out_of_scope = warpsmith_cuda::out_of_scope(&kernel);
+                let scoped = out_of_scope.is_some();
+                if unsupported != [scoped; 2] || (scoped && !r.cuda_standalone.is_empty()) {
                     out.push(v(
                         &loc,
                         format!(
-                            "checks.standalone_* are {:?}/{:?} for a kernel {} scene queries (unsupported exactly for those, \
-                             with no cuda_standalone)",
+                            "checks.standalone_* are {:?}/{:?} for a kernel {} (unsupported exactly for kernels outside \
+                             the standalone translation's scope, with no cuda_standalone)",
                             r.checks.standalone_compile.name(),
                             r.checks.standalone_equivalence.name(),
-                            if scenes { "with" } else { "without" }
+                            out_of_scope.map_or("within the translation's scope".to_string(), |w| format!("with {w}"))
                         ),
                     ));
                 }
@@ -619,7 +620,11 @@ mod tests {
         assert!(!good.contains("standalone") && !good.contains("test_inputs"), "{good}");
         let mut passed = r.clone();
         passed.checks.standalone_equivalence = CheckStatus::Passed;
-        assert!(said(&passed).contains("checks.standalone_* are \"unsupported\"/\"passed\""), "{}", said(&passed));
+        assert!(
+            said(&passed).contains("checks.standalone_* are \"unsupported\"/\"passed\" for a kernel with scene"),
+            "{}",
+            said(&passed)
+        );
         let mut translated = r.clone();
         translated.cuda_standalone = "__global__ void k() {}".into();
         assert!(said(&translated).contains("with no cuda_standalone"), "{}", said(&translated));
@@ -633,7 +638,7 @@ mod tests {
         // and a kernel without scenes may not say unsupported
         let (_, mut plain) = rec(9, "    a[0] = 1.0\n");
         plain.checks.standalone_compile = CheckStatus::Unsupported;
-        assert!(said(&plain).contains("for a kernel without scene queries"), "{}", said(&plain));
+        assert!(said(&plain).contains("for a kernel within the translation's scope"), "{}", said(&plain));
     }
 
     #[test]

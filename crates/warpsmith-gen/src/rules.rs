@@ -80,7 +80,6 @@ const TEXTURES: &str = "needs a texture object (not built yet)";
 const TILE_NOT_YET: &str = "tile builtin without a production yet";
 const UTILITY_NOT_YET: &str = "debugging, printing, deprecated dense_* solvers, array views and casts: no production (printing would be \
      read by nothing; the rest not written yet)";
-const LINALG_NOT_YET: &str = "matrix decompositions (eig3, qr3, svd2, svd3) have no production yet";
 const NOISE_NOT_YET: &str = "Perlin noise has no production and no standalone translation yet";
 const TRANSFORM_NOT_YET: &str = "unusable in Warp 1.19.0: its return type is declared generic and resolves to a half-precision \
      transform (its docstring says so; measured: `wp.transform_get_translation` of the result is a vec3h)";
@@ -400,6 +399,10 @@ pub fn rule(b: Builtin) -> Rule {
         | B::VolumeWorldToIndexDir
         | B::VolumeSampleGrad
         | B::VolumeSampleGradF
+        | B::Eig3
+        | B::Qr3
+        | B::Svd2
+        | B::Svd3
         | B::VolumeVoxelCount
         | B::MeshGetBvh
         | B::ClosestPointEdgeEdge
@@ -412,7 +415,6 @@ pub fn rule(b: Builtin) -> Rule {
         | B::MeshQueryAabbTiled => Rule::NotGenerated(TILED_QUERIES),
         B::MeshGet => Rule::NotGenerated(MESH_STRUCT),
         B::Curlnoise | B::Noise | B::Pnoise => Rule::NotGenerated(NOISE_NOT_YET),
-        B::Eig3 | B::Qr3 | B::Svd2 | B::Svd3 => Rule::NotGenerated(LINALG_NOT_YET),
         B::TextureSample => Rule::NotGenerated(TEXTURES),
         B::Tile
         | B::TileAssign

@@ -27,6 +27,8 @@ pub enum Spelling {
 }
 
 const SCENES: &str = "a scene query: Warp's mesh, hash-grid, BVH and volume structures are not rebuilt in C++";
+const DECOMPOSITIONS: &str =
+    "a matrix decomposition: Warp's iterative SVD, QR and eigen solvers (warp/native/svd.h) are not ported to C++";
 
 const NOT_GENERATED: &str = "the generator does not write it (see warpsmith_gen::rules), so it has no translation";
 
@@ -277,7 +279,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::DenseSolve
         | B::DenseSolveBatched
         | B::DenseSubs
-        | B::Eig3
         | B::ExpectEq
         | B::ExpectNear
         | B::ExpectNeq
@@ -291,12 +292,9 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::Pnoise
         | B::Print
         | B::Printf
-        | B::Qr3
         | B::Select
         | B::Slice
         | B::Store
-        | B::Svd2
-        | B::Svd3
         | B::TextureSample
         | B::Tile
         | B::TileAssign
@@ -388,5 +386,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::MeshGetBvh
         | B::ClosestPointEdgeEdge
         | B::IntersectTriTri => Spelling::OutOfScope(SCENES),
+        B::Eig3 | B::Qr3 | B::Svd2 | B::Svd3 => Spelling::OutOfScope(DECOMPOSITIONS),
     }
 }

@@ -623,6 +623,7 @@ impl Gen<'_> {
         ]);
         match choice {
             0 if self.pol.exprs.rot > 0 && self.rng.random_bool(0.1) => self.unpack_stmt(out),
+            0 if self.pol.exprs.mat >= 2 && self.rng.random_bool(0.08) => self.decomposition_stmt(out),
             0 | 2 if self.nest == 0 && self.rng.random_bool(0.04) => {
                 // a guard clause: threads that meet the condition leave the kernel early. Half are the
                 // idiomatic bounds check of the launch index against a launch-shaped array (`if tid >=
@@ -685,6 +686,74 @@ impl Gen<'_> {
         let scale = self.declare(&["scale", "extent", "size"], v3, Interval::new(lo, hi), true);
         let vars = vec![self.locals[pos].id, self.locals[rot].id, self.locals[scale].id];
         out.push(Stmt::Unpack { vars, value });
+    }
+
+    /// A matrix decomposition unpacked into its factors: `U, sigma, V = wp.svd3(A)`, `Q, R = wp.qr3(A)`,
+    /// `Q, d = wp.eig3(S)` of a symmetric `S`, or `U, sigma, V = wp.svd2(A)`. The matrix is a computed one plus
+    /// `wp.diag` of literals `k, 2k(, 3k)` with `k` above twice its largest possible norm, so by Weyl's inequality
+    /// its singular values (and `S`'s eigenvalues) lie within that norm of `k`, `2k`, `3k`: distinct and apart,
+    /// where the adjoints (which divide by their differences) are finite. Factors: orthonormal entries in
+    /// `[-1, 1]`; singular values in `[k - r, 3k + r]`, eigenvalues in `[k - r, 3k + r]`, `R`'s entries within the
+    /// columns' norms.
+    pub(super) fn decomposition_stmt(&mut self, out: &mut Vec<Stmt>) {
+        let kind = self.weighted(&[(0u8, 4), (1, 3), (2, 3), (3, 2)]);
+        let n: u8 = if kind == 3 { 2 } else { 3 };
+        let (m, im) = self.top_expr(Type::Mat(n), self.cfg.max_expr_depth.min(2));
+        // spectral norm <= n * max |entry|; the symmetric S = M + M^T doubles it
+        let r = f64::from(n) * im.mag() * if kind == 2 { 2.0 } else { 1.0 };
+        let k = (2.0 * r + 1.0).ceil();
+        let top = f64::from(n) * k + r;
+        if !top.is_finite() || top > F_BOUND / 4.0 {
+            return;
+        }
+        let m = if kind == 2 {
+            Expr::binary(BinOp::Add, Type::Mat(n), m.clone(), Expr::call(Builtin::Transpose, Type::Mat(n), vec![m]))
+        } else {
+            m
+        };
+        let shifts: Vec<Expr> = (1..=n).map(|i| Expr::float(k * f64::from(i))).collect();
+        let d = Expr::call(Builtin::Diag, Type::Mat(n), vec![Expr::construct(Type::Vec(n), shifts)]);
+        let a = Expr::binary(BinOp::Add, Type::Mat(n), m, d);
+        let unit = Interval::new(-1.0, 1.0);
+        let values = Interval::new(k - r, top);
+        type Factor = (&'static [&'static str], Type, Interval);
+        let (name, parts): (Builtin, Vec<Factor>) = match kind {
+            0 => (
+                Builtin::Svd3,
+                vec![
+                    (&["U", "U_s"], Type::Mat(3), unit),
+                    (&["sigma", "sv"], Type::Vec(3), values),
+                    (&["V", "V_s"], Type::Mat(3), unit),
+                ],
+            ),
+            1 => {
+                let col = 3f64.sqrt() * top;
+                (
+                    Builtin::Qr3,
+                    vec![(&["Q", "Q_r"], Type::Mat(3), unit), (&["R", "R_q"], Type::Mat(3), Interval::new(-col, col))],
+                )
+            }
+            2 => (
+                Builtin::Eig3,
+                vec![(&["Q", "E", "evecs"], Type::Mat(3), unit), (&["lam", "evals", "d_e"], Type::Vec(3), values)],
+            ),
+            _ => (
+                Builtin::Svd2,
+                vec![
+                    (&["U", "U_s"], Type::Mat(2), unit),
+                    (&["sigma", "sv"], Type::Vec(2), values),
+                    (&["V", "V_s"], Type::Mat(2), unit),
+                ],
+            ),
+        };
+        let vars = parts
+            .into_iter()
+            .map(|(pool, ty, iv)| {
+                let l = self.declare(pool, ty, iv, true);
+                self.locals[l].id
+            })
+            .collect();
+        out.push(Stmt::Unpack { vars, value: Expr::call(name, Type::Bool, vec![a]) });
     }
 
     pub(super) fn choose_assignable(&mut self) -> Option<Target> {
