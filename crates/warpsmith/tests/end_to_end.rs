@@ -36,6 +36,21 @@ fn generate_with(out: &Path, count: usize, seed: u64, verify: &str, extra: &[&st
     out
 }
 
+/// A `--verify run` dataset of 20 records (seed 5), generated once per run of this test binary and shared by the
+/// tests that only read it (each writes its scratch files in its own directory): under Cargo's scratch
+/// directory for integration tests, replaced on every run.
+fn shared_run_dataset() -> &'static Path {
+    static DS: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DS.get_or_init(|| {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("end_to_end-run-seed5-20");
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).expect("remove the shared dataset of an earlier run");
+        }
+        generate_at(&dir, 20, 5, "run");
+        dir
+    })
+}
+
 fn records(dir: &Path) -> Vec<Record> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("data"))
         .expect("data dir")
@@ -288,8 +303,7 @@ sys.stdout.write("\n" + json.dumps({"cpu": cpu, "cuda": cuda, "ptx": ptx}) + "\n
 #[test]
 fn stored_test_inputs_reproduce_stored_test_outputs_in_a_separate_warp_process() {
     let dir = tempfile::tempdir().expect("tempdir");
-    generate_at(dir.path(), 20, 5, "run");
-    let rs = records(dir.path());
+    let rs = records(shared_run_dataset());
     let script = r#"
 import importlib.util, json, sys
 import numpy as np
@@ -450,8 +464,7 @@ fn bad_flags_and_config_files_exit_2_with_one_clear_line() {
 #[test]
 fn a_records_standalone_cuda_builds_and_passes_on_the_host_by_itself_and_fails_when_an_output_is_edited() {
     let dir = tempfile::tempdir().expect("tempdir");
-    generate_at(dir.path(), 12, 5, "run");
-    let rs: Vec<Record> = records(dir.path()).into_iter().filter(|r| !r.cuda_standalone.is_empty()).collect();
+    let rs: Vec<Record> = records(shared_run_dataset()).into_iter().filter(|r| !r.cuda_standalone.is_empty()).collect();
     for r in rs.iter().take(4) {
         let src = dir.path().join(format!("{}.cu", r.name));
         std::fs::write(&src, &r.cuda_standalone).expect("write .cu");
@@ -677,15 +690,17 @@ fn stats_and_validate_pass_on_a_dataset_and_validate_names_each_corruption() {
 /// perturbed.
 #[test]
 fn no_record_has_a_dead_input_or_an_output_that_ignores_every_input() {
-    let count: usize = std::env::var("WARPSMITH_PERTURB_COUNT").ok().and_then(|c| c.parse().ok()).unwrap_or(24);
+    // the shared dataset, or one of WARPSMITH_PERTURB_COUNT records (seed 21), or an existing one
+    let count: Option<usize> = std::env::var("WARPSMITH_PERTURB_COUNT").ok().and_then(|c| c.parse().ok());
     let dir = tempfile::tempdir().expect("tempdir");
-    let ds = match std::env::var_os("WARPSMITH_PERTURB_DATASET") {
-        Some(existing) => std::path::PathBuf::from(existing),
-        None => {
+    let ds = match (std::env::var_os("WARPSMITH_PERTURB_DATASET"), count) {
+        (Some(existing), _) => std::path::PathBuf::from(existing),
+        (None, Some(count)) => {
             let ds = dir.path().join("ds");
             generate_at(&ds, count, 21, "run");
             ds
         }
+        (None, None) => shared_run_dataset().to_path_buf(),
     };
     let mut rs = records(&ds);
     rs.sort_by(|a, b| a.id.cmp(&b.id));
