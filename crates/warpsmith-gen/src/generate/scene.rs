@@ -371,24 +371,13 @@ impl Gen<'_> {
         let (init, iv) = self.convert((init, iv), ty);
         let acc = self.declare(ACC_NAMES, ty, iv, true);
         out.push(Stmt::Let { var: self.locals[acc].id, value: init });
-        self.locals[acc].frozen = true;
-        self.locals[acc].pending = Interval::point(0.0);
-        let trips = u32::from(count);
-        self.trips.push(trips);
-        self.unrolled.push(1);
-        let mark = self.locals.len();
+        let mark = self.open_loop(acc, u32::from(count), false);
         let index = self.declare(pool, Type::I32, Interval::new(0.0, f64::from(count) - 1.0), false);
         let index_id = self.locals[index].id;
         out.push(Stmt::Let { var: index_id, value: Expr::construct(Type::I32, vec![Expr::int(0)]) });
         let body = self
             .block_with(Target::Acc(acc), 2, None, &mut |g: &mut Self, b: &mut Vec<Stmt>| g.loop_prelude(s, index, b));
-        self.locals.truncate(mark);
-        self.trips.pop();
-        self.unrolled.pop();
-        let a = &mut self.locals[acc];
-        a.iv = a.iv.add(a.pending);
-        a.pending = Interval::point(0.0);
-        a.frozen = false;
+        self.close_loop(acc, mark);
         let cond = Expr::call(next, Type::Bool, vec![Expr::var(qv, Type::Query(qty)), Expr::var(index_id, Type::I32)]);
         out.push(Stmt::While { cond, body });
         self.nest -= 1;

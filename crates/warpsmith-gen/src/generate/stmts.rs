@@ -556,16 +556,33 @@ impl Gen<'_> {
             out.push(Stmt::Let { var: self.locals[l].id, value: init });
             l
         };
-        self.locals[acc].frozen = true;
-        self.locals[acc].pending = Interval::point(0.0);
-        self.trips.push(trip);
-        self.unrolled.push(if literal { trip } else { 1 });
-        let mark = self.locals.len();
+        let mark = self.open_loop(acc, trip, literal);
         let counter = self.declare(COUNTER_NAMES, Type::I32, Interval::new(0.0, f64::from(trip - 1)), false);
         let counter_id = self.locals[counter].id;
         let force = if force_nested { Some(Required::Loop) } else { None };
         let body = self.block(Target::Acc(acc), 3, force);
         // the counter is the first local of the loop's scope; block() truncated past it
+        self.close_loop(acc, mark);
+        let reversed = self.rng.random_bool(0.15);
+        // one loop in six written as a `while` over its counter, when no `continue` would skip the step
+        let as_while = !continues(&body) && self.rng.random_bool(0.17);
+        out.push(Stmt::For { var: counter_id, count, body, reversed, as_while });
+        self.nest -= 1;
+    }
+
+    /// Freezes accumulator `acc` and enters a loop of at most `trip` iterations (`literal`: Warp unrolls it);
+    /// returns the mark of the loop's scope for [`Gen::close_loop`].
+    pub(super) fn open_loop(&mut self, acc: usize, trip: u32, literal: bool) -> usize {
+        self.locals[acc].frozen = true;
+        self.locals[acc].pending = Interval::point(0.0);
+        self.trips.push(trip);
+        self.unrolled.push(if literal { trip } else { 1 });
+        self.locals.len()
+    }
+
+    /// Leaves the loop opened at `mark`: its locals go out of scope, and `acc` takes the range its updates
+    /// accumulated over every iteration.
+    pub(super) fn close_loop(&mut self, acc: usize, mark: usize) {
         self.locals.truncate(mark);
         self.trips.pop();
         self.unrolled.pop();
@@ -573,11 +590,6 @@ impl Gen<'_> {
         a.iv = a.iv.add(a.pending);
         a.pending = Interval::point(0.0);
         a.frozen = false;
-        let reversed = self.rng.random_bool(0.15);
-        // one loop in six written as a `while` over its counter, when no `continue` would skip the step
-        let as_while = !continues(&body) && self.rng.random_bool(0.17);
-        out.push(Stmt::For { var: counter_id, count, body, reversed, as_while });
-        self.nest -= 1;
     }
 
     pub(super) fn atomic_stmt(&mut self, out: &mut Vec<Stmt>) {
