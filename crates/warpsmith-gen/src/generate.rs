@@ -593,8 +593,11 @@ impl<'a> Gen<'a> {
                 // a scaled identity: s * wp.identity(n=N, dtype=wp.float32)
                 let (s, is) = self.leaf(Type::F32);
                 let kw = |name: &'static str, v: Expr| Expr { ty: v.ty, kind: ExprKind::Kw(name, Box::new(v)) };
-                let dtype = Expr { ty: Type::F32, kind: ExprKind::FuncRef(Builtin::Float32) };
-                let id = Expr::call(Builtin::Identity, ty, vec![kw("n", Expr::int(i64::from(n))), kw("dtype", dtype)]);
+                let id = Expr::call(
+                    Builtin::Identity,
+                    ty,
+                    vec![kw("n", Expr::int(i64::from(n))), dtype_kw(Builtin::Float32)],
+                );
                 (Expr::binary(BinOp::Mul, ty, s, id), is.with_zero())
             }
             Type::Mat(n) => {
@@ -865,6 +868,12 @@ fn continues(block: &[Stmt]) -> bool {
         }
         _ => false,
     })
+}
+
+/// The keyword argument `dtype=wp.<b>` (`wp.volume_sample(..., dtype=wp.float32)`, `wp.tile_astype(t,
+/// dtype=wp.float16)`, `wp.identity(n=3, dtype=wp.float32)`).
+pub(crate) fn dtype_kw(b: Builtin) -> Expr {
+    Expr { ty: Type::F32, kind: ExprKind::Kw("dtype", Box::new(Expr { ty: Type::F32, kind: ExprKind::FuncRef(b) })) }
 }
 
 /// An expression with no variable, array load or `tid` in it: its value is known before the kernel runs.

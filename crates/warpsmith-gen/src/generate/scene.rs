@@ -497,10 +497,6 @@ impl Gen<'_> {
                     }),
                 };
                 let generic = self.rng.random_bool(0.3);
-                let dtype = |b: Builtin| Expr {
-                    ty: Type::F32,
-                    kind: ExprKind::Kw("dtype", Box::new(Expr { ty: Type::F32, kind: ExprKind::FuncRef(b) })),
-                };
                 let with_grad = voxel == Voxel::F32 && self.rng.random_bool(0.3);
                 if with_grad {
                     // `g = wp.vec3(0.0)`, then the sample writes the index-space gradient into `g`: each component
@@ -510,7 +506,7 @@ impl Gen<'_> {
                     let gid = self.locals[g].id;
                     out.push(Stmt::Let { var: gid, value: Expr::construct(v3, vec![Expr::float(0.0)]) });
                     let e = if generic {
-                        let args = vec![vol, uvw, mode, Expr::var(gid, v3), dtype(Builtin::Float32)];
+                        let args = vec![vol, uvw, mode, Expr::var(gid, v3), dtype_kw(Builtin::Float32)];
                         Expr::call(Builtin::VolumeSampleGrad, Type::F32, args)
                     } else {
                         Expr::call(Builtin::VolumeSampleGradF, Type::F32, vec![vol, uvw, mode, Expr::var(gid, v3)])
@@ -520,7 +516,7 @@ impl Gen<'_> {
                 }
                 let (e, ty) = match voxel {
                     Voxel::F32 if generic => (
-                        Expr::call(Builtin::VolumeSample, Type::F32, vec![vol, uvw, mode, dtype(Builtin::Float32)]),
+                        Expr::call(Builtin::VolumeSample, Type::F32, vec![vol, uvw, mode, dtype_kw(Builtin::Float32)]),
                         Type::F32,
                     ),
                     Voxel::F32 => (Expr::call(Builtin::VolumeSampleF, Type::F32, vec![vol, uvw, mode]), Type::F32),
@@ -536,17 +532,13 @@ impl Gen<'_> {
                 let mut args = vec![vol];
                 args.extend(ijk);
                 let generic = self.rng.random_bool(0.3);
-                let dtype = |b: Builtin| Expr {
-                    ty: Type::F32,
-                    kind: ExprKind::Kw("dtype", Box::new(Expr { ty: Type::F32, kind: ExprKind::FuncRef(b) })),
-                };
                 let (name, ty) = match voxel {
                     Voxel::F32 if generic => {
-                        args.push(dtype(Builtin::Float32));
+                        args.push(dtype_kw(Builtin::Float32));
                         (Builtin::VolumeLookup, Type::F32)
                     }
                     Voxel::I32 if generic => {
-                        args.push(dtype(Builtin::Int32));
+                        args.push(dtype_kw(Builtin::Int32));
                         (Builtin::VolumeLookup, Type::I32)
                     }
                     Voxel::F32 => (Builtin::VolumeLookupF, Type::F32),

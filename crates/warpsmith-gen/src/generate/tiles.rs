@@ -612,13 +612,9 @@ impl Gen<'_> {
                 } else {
                     (Builtin::Bfloat16, 1.0 / 256.0)
                 };
-                let dtype = |b: Builtin| Expr {
-                    ty: Type::F32,
-                    kind: ExprKind::Kw("dtype", Box::new(Expr { ty: Type::F32, kind: ExprKind::FuncRef(b) })),
-                };
-                let inner = Expr::call(Builtin::TileAstype, ty, vec![ea, dtype(narrow)]);
+                let inner = Expr::call(Builtin::TileAstype, ty, vec![ea, dtype_kw(narrow)]);
                 let iv = Interval::new(ia.lo - ia.lo.abs() * rel, ia.hi + ia.hi.abs() * rel);
-                (Expr::call(Builtin::TileAstype, ty, vec![inner, dtype(Builtin::Float32)]), iv)
+                (Expr::call(Builtin::TileAstype, ty, vec![inner, dtype_kw(Builtin::Float32)]), iv)
             }
             0 | 1 => {
                 // unary builtin mapped over the tile, when its domain holds
