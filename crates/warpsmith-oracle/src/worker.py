@@ -694,22 +694,20 @@ def liveness(kernel, spec, base):
         t = a["tensor"]
         if a["role"] not in ("input", "value", "scene"):
             continue
+        # each part is one input to redraw: its spans (start, count, is_int) redrawn together
         if a["role"] == "scene":
-            # one input: its data parts redrawn together (a mesh's velocities are part of the mesh whether the
-            # kernel reads them or not)
-            parts = [tuple(zip(*scene_parts(t)))]
+            # a scene is one input: a mesh's velocities are part of the mesh whether the kernel reads them or not
+            parts = [scene_parts(t)]
         elif t["dtype"] == "struct":
             parts, at = [], 0
             for is_int, n in field_sizes(kernel.adj.args[i].type):
-                parts.append((at, n, is_int))
+                parts.append([(at, n, is_int)])
                 at += n
         else:
-            parts = [(0, len(t["values"]), t["dtype"] == "int32")]
-        for part in parts:
+            parts = [[(0, len(t["values"]), t["dtype"] == "int32")]]
+        for spans in parts:
             changed = False
             tried = False
-            # a part is (start, count, is_int), or for a scene the tuple of its data parts' starts, counts, kinds
-            spans = list(zip(*part)) if isinstance(part[0], tuple) else [part]
             for attempt in range(2):
                 values = list(t["values"])
                 for at, n, is_int in spans:
