@@ -70,7 +70,8 @@ pub struct LaunchSpec {
     /// The launch shape: `[threads]` for a 1-D kernel, 2 or 3 extents for a 2-D/3-D kernel
     /// ([`Kernel::ndim`](crate::Kernel::ndim)); launch-shaped arrays have this shape.
     pub launch_dim: Vec<u32>,
-    /// A tile kernel ([`Kernel::is_tiled`](crate::Kernel::is_tiled)): each launch index is a block (`wp.launch_tiled` on CUDA).
+    /// Each launch index is a block on CUDA (`wp.launch_tiled`): a tile kernel or a block-cooperative scene query
+    /// ([`Kernel::launches_blocks`](crate::Kernel::launches_blocks)).
     #[serde(default)]
     pub tiled: bool,
     /// Arguments in signature order.

@@ -101,6 +101,14 @@ impl Kernel {
     pub fn is_tiled(&self) -> bool {
         self.vars.iter().any(|v| matches!(v.ty, Type::Tile(_) | Type::Tile2(..)))
     }
+
+    /// True for a kernel whose launch index is a block on CUDA (`wp.launch_tiled`, 256 threads sharing the
+    /// index): a tile kernel, or a thread kernel with a block-cooperative scene query ([`Query::BvhTiled`],
+    /// [`Query::MeshTiled`]), whose arguments must be uniform over the block. On the CPU one thread runs each
+    /// block, so both launches are the same there.
+    pub fn launches_blocks(&self) -> bool {
+        self.is_tiled() || self.vars.iter().any(|v| matches!(v.ty, Type::Query(Query::BvhTiled | Query::MeshTiled)))
+    }
 }
 
 /// A variable's display name and type.

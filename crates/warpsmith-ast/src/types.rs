@@ -111,6 +111,17 @@ pub enum Query {
     HashGrid,
     /// `wp.bvh_query_aabb`, `wp.bvh_query_ray`, `wp.bvh_query_sphere`: iterated by `wp.bvh_query_next`.
     Bvh,
+    /// A block-cooperative BVH query, `wp.tile_bvh_query_aabb` / `wp.tile_bvh_query_ray` (or the
+    /// `wp.bvh_query_*_tiled` aliases): advanced by `wp.tile_bvh_query_next`, guarded by `wp.tile_query_valid`.
+    /// The kernel is launched with `wp.launch_tiled` on CUDA (its query arguments are uniform over a block).
+    BvhTiled,
+    /// A block-cooperative mesh query, `wp.tile_mesh_query_aabb` (or `wp.mesh_query_aabb_tiled`): advanced by
+    /// `wp.tile_mesh_query_aabb_next`, guarded by `wp.tile_query_valid`.
+    MeshTiled,
+    /// The results of one step of a block-cooperative query (`wp.tile_bvh_query_next(q)`): a register tile of
+    /// `block_dim` int32 indices, one a thread (negative where a thread has none). Only as the argument of
+    /// `wp.untile`, which gives each thread its own index.
+    TileResults,
 }
 
 impl Type {

@@ -390,8 +390,19 @@ fn every_builtin_the_generator_writes_has_a_standalone_spelling_and_no_other_doe
         let generated = !matches!(rule(b), Rule::NotGenerated(_));
         let spelled = !matches!(spelling(b), Spelling::Unsupported(_));
         assert_eq!(generated, spelled, "{b}: rule {:?}, spelling {:?}", rule(b), spelling(b));
-        // out of the translation's scope by design: exactly the generated scene queries and matrix decompositions
+        // out of the translation's scope by design: exactly the generated scene queries (the block-cooperative
+        // ones and `untile`, which only reads their results, are in the Tile family) and matrix decompositions
         let scene = matches!(b.family(), Family::Geometry | Family::Volumes)
+            || matches!(
+                b,
+                Builtin::TileBvhQueryAabb
+                    | Builtin::TileBvhQueryRay
+                    | Builtin::TileBvhQueryNext
+                    | Builtin::TileMeshQueryAabb
+                    | Builtin::TileMeshQueryAabbNext
+                    | Builtin::TileQueryValid
+                    | Builtin::Untile
+            )
             || matches!(b, Builtin::Svd3 | Builtin::Svd2 | Builtin::Qr3 | Builtin::Eig3);
         assert_eq!(
             matches!(spelling(b), Spelling::OutOfScope(_)),

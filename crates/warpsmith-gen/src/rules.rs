@@ -72,7 +72,6 @@ pub enum Rule {
 }
 
 const GROUPS: &str = "group roots need a mesh or BVH built with groups (not drawn yet)";
-const TILED_QUERIES: &str = "the tiled scene queries need a tile kernel with a scene (not written yet)";
 const MESH_STRUCT: &str = "returns the mesh's descriptor (a struct of arrays): no production reads it yet";
 const INDEX_GRIDS: &str = "needs an index volume with a voxel-data array (only dense value volumes are built)";
 const VOLUME_STORES: &str = "writes into the volume: threads reading voxels others write would race; no production yet";
@@ -406,13 +405,21 @@ pub fn rule(b: Builtin) -> Rule {
         | B::VolumeVoxelCount
         | B::MeshGetBvh
         | B::ClosestPointEdgeEdge
-        | B::IntersectTriTri => Rule::Production,
-        B::BvhGetGroupRoot | B::MeshGetGroupRoot => Rule::NotGenerated(GROUPS),
-        B::BvhQueryAabbTiled
+        | B::IntersectTriTri
+        // block-cooperative scene queries (`tiled_query` in `generate/scene.rs`)
+        | B::BvhQueryAabbTiled
         | B::BvhQueryNextTiled
         | B::BvhQueryRayTiled
         | B::MeshQueryAabbNextTiled
-        | B::MeshQueryAabbTiled => Rule::NotGenerated(TILED_QUERIES),
+        | B::MeshQueryAabbTiled
+        | B::TileBvhQueryAabb
+        | B::TileBvhQueryNext
+        | B::TileBvhQueryRay
+        | B::TileMeshQueryAabb
+        | B::TileMeshQueryAabbNext
+        | B::TileQueryValid
+        | B::Untile => Rule::Production,
+        B::BvhGetGroupRoot | B::MeshGetGroupRoot => Rule::NotGenerated(GROUPS),
         B::MeshGet => Rule::NotGenerated(MESH_STRUCT),
         B::Curlnoise | B::Noise | B::Pnoise => Rule::NotGenerated(NOISE_NOT_YET),
         B::TextureSample => Rule::NotGenerated(TEXTURES),
@@ -422,17 +429,11 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileBitAndInplace
         | B::TileBitOrInplace
         | B::TileBitXorInplace
-        | B::TileBvhQueryAabb
-        | B::TileBvhQueryNext
-        | B::TileBvhQueryRay
         | B::TileEmpty
         | B::TileFft
         | B::TileFromThread
         | B::TileIfft
         | B::TileLoadIndexed
-        | B::TileMeshQueryAabb
-        | B::TileMeshQueryAabbNext
-        | B::TileQueryValid
         | B::TileRandf
         | B::TileRandi
         | B::TileScatterAdd
@@ -446,8 +447,7 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileStackPop
         | B::TileStackPush
         | B::TileStoreIndexed
-        | B::TileView
-        | B::Untile => Rule::NotGenerated(TILE_NOT_YET),
+        | B::TileView => Rule::NotGenerated(TILE_NOT_YET),
         B::TransformSetRotationCopy | B::TransformSetTranslationCopy => Rule::NotGenerated(TRANSFORM_NOT_YET),
         B::VolumeLookupIndex | B::VolumeSampleIndex | B::VolumeSampleGradIndex => Rule::NotGenerated(INDEX_GRIDS),
         B::VolumeStore | B::VolumeStoreF | B::VolumeStoreI | B::VolumeStoreV => Rule::NotGenerated(VOLUME_STORES),

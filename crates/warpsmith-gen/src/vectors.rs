@@ -124,7 +124,7 @@ fn fill(kernel: &Kernel, rng: &mut ChaCha8Rng, launch_dim: Vec<u32>) -> LaunchSp
         }
         args.push(Arg { role, tensor });
     }
-    LaunchSpec { launch_dim, tiled: kernel.is_tiled(), args, grad_outputs }
+    LaunchSpec { launch_dim, tiled: kernel.launches_blocks(), args, grad_outputs }
 }
 
 /// Draws a scene object's contents within `range` (points, velocities, box centres, voxels), laid out as

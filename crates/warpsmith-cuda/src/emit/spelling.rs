@@ -267,9 +267,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::BitXorInplace
         | B::Breakpoint
         | B::BvhGetGroupRoot
-        | B::BvhQueryAabbTiled
-        | B::BvhQueryNextTiled
-        | B::BvhQueryRayTiled
         | B::Cast
         | B::Curlnoise
         | B::DenseChol
@@ -286,8 +283,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::Indexref
         | B::MeshGet
         | B::MeshGetGroupRoot
-        | B::MeshQueryAabbNextTiled
-        | B::MeshQueryAabbTiled
         | B::Noise
         | B::Pnoise
         | B::Print
@@ -302,17 +297,11 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileBitAndInplace
         | B::TileBitOrInplace
         | B::TileBitXorInplace
-        | B::TileBvhQueryAabb
-        | B::TileBvhQueryNext
-        | B::TileBvhQueryRay
         | B::TileEmpty
         | B::TileFft
         | B::TileFromThread
         | B::TileIfft
         | B::TileLoadIndexed
-        | B::TileMeshQueryAabb
-        | B::TileMeshQueryAabbNext
-        | B::TileQueryValid
         | B::TileRandf
         | B::TileRandi
         | B::TileScatterAdd
@@ -331,7 +320,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TransformSetRotationCopy
         | B::TransformSetTranslationCopy
         | B::TransformSubInplace
-        | B::Untile
         | B::View
         | B::VolumeLookupIndex
         | B::VolumeSampleGradIndex
@@ -385,7 +373,19 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::VolumeVoxelCount
         | B::MeshGetBvh
         | B::ClosestPointEdgeEdge
-        | B::IntersectTriTri => Spelling::OutOfScope(SCENES),
+        | B::IntersectTriTri
+        | B::BvhQueryAabbTiled
+        | B::BvhQueryNextTiled
+        | B::BvhQueryRayTiled
+        | B::MeshQueryAabbNextTiled
+        | B::MeshQueryAabbTiled
+        | B::TileBvhQueryAabb
+        | B::TileBvhQueryNext
+        | B::TileBvhQueryRay
+        | B::TileMeshQueryAabb
+        | B::TileMeshQueryAabbNext
+        | B::TileQueryValid
+        | B::Untile => Spelling::OutOfScope(SCENES),
         B::Eig3 | B::Qr3 | B::Svd2 | B::Svd3 => Spelling::OutOfScope(DECOMPOSITIONS),
     }
 }

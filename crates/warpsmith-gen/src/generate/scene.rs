@@ -139,11 +139,13 @@ impl Gen<'_> {
     /// A scene query statement on scene `s`.
     pub(super) fn scene_stmt_on(&mut self, s: ScenePar, out: &mut Vec<Stmt>) {
         match s.scene {
-            Scene::Mesh { .. } => match self.rng.random_range(0..5) {
+            Scene::Mesh { .. } => match self.rng.random_range(0..6) {
                 0 | 1 => self.mesh_point(s, out),
                 2 | 3 => self.mesh_ray(s, out),
-                _ => self.query_loop(s, out),
+                4 => self.query_loop(s, out),
+                _ => self.tiled_query(s, out),
             },
+            Scene::Bvh { .. } if self.rng.random_bool(0.3) => self.tiled_query(s, out),
             Scene::HashGrid { .. } | Scene::Bvh { .. } => self.query_loop(s, out),
             Scene::Volume { .. } => self.volume_stmt(s, out),
         }
@@ -381,6 +383,98 @@ impl Gen<'_> {
         let cond = Expr::call(next, Type::Bool, vec![Expr::var(qv, Type::Query(qty)), Expr::var(index_id, Type::I32)]);
         out.push(Stmt::While { cond, body });
         self.nest -= 1;
+    }
+
+    /// A block-cooperative query (Warp's tiled BVH and mesh queries) around a point `c` the kernel computes:
+    ///
+    /// ```text
+    /// q = wp.tile_bvh_query_aabb(bvh, c - wp.vec3(h), c + wp.vec3(h))   # or _ray, a mesh, the mesh's BVH
+    /// while wp.tile_query_valid(q):
+    ///     k = wp.untile(wp.tile_bvh_query_next(q))
+    ///     if k >= 0:
+    ///         wp.atomic_add(hits, tid, value(k))
+    /// ```
+    ///
+    /// into a new launch-shaped accumulator `hits`. The kernel is launched in blocks on CUDA
+    /// ([`Kernel::launches_blocks`]): the block's threads share `tid`, so the query's arguments are uniform, each
+    /// thread gets its own results, and the atomic sums every result once, as the CPU's one thread per block does
+    /// (in another order). `value(k)` reads the scene only (`float(k) + 1`, a face normal's component along an
+    /// axis): these queries have no adjoint.
+    fn tiled_query(&mut self, s: ScenePar, out: &mut Vec<Stmt>) {
+        let (faces, bvh_of_mesh) = match s.scene {
+            Scene::Mesh { faces, .. } => (Some(faces), self.rng.random_bool(0.3)),
+            Scene::Bvh { .. } => (None, false),
+            Scene::HashGrid { .. } | Scene::Volume { .. } => return,
+        };
+        let depth = self.cfg.max_expr_depth.min(3);
+        let v3 = Type::Vec(3);
+        let c = self.top_expr(v3, depth);
+        let (c, _) = self.bind(c, out);
+        let h = Expr::float(*[0.25, 0.5, 0.75, 1.0].choose(&mut self.rng).unwrap_or(&0.5));
+        let half = Expr::construct(v3, vec![h]);
+        let lo = Expr::binary(BinOp::Sub, v3, c.clone(), half.clone());
+        let hi = Expr::binary(BinOp::Add, v3, c.clone(), half);
+        let alias = self.rng.random_bool(0.4);
+        let pick = |canonical: Builtin, tiled_alias: Builtin| if alias { tiled_alias } else { canonical };
+        let mut handle = Self::handle(s);
+        let (query, next, qty) = if faces.is_some() && !bvh_of_mesh {
+            let qty = Type::Query(Query::MeshTiled);
+            let q =
+                Expr::call(pick(Builtin::TileMeshQueryAabb, Builtin::MeshQueryAabbTiled), qty, vec![handle, lo, hi]);
+            (q, pick(Builtin::TileMeshQueryAabbNext, Builtin::MeshQueryAabbNextTiled), qty)
+        } else {
+            if let (Some(faces), true) = (faces, bvh_of_mesh) {
+                let bty = Type::Scene(Scene::Bvh { boxes: faces });
+                let b = self.new_var(&["mesh_bvh", "tree", "bvh_m"], bty);
+                out.push(Stmt::Let { var: b, value: Expr::call(Builtin::MeshGetBvh, bty, vec![handle]) });
+                handle = Expr::var(b, bty);
+            }
+            let qty = Type::Query(Query::BvhTiled);
+            let q = if self.rng.random_bool(0.35) {
+                // a coordinate axis, either sign: the tiled ray query needs a nonzero direction
+                let k = self.rng.random_range(0..3);
+                let sign = if self.rng.random_bool(0.5) { 1.0 } else { -1.0 };
+                let dir = Expr::construct(v3, (0..3).map(|i| Expr::float(if i == k { sign } else { 0.0 })).collect());
+                Expr::call(pick(Builtin::TileBvhQueryRay, Builtin::BvhQueryRayTiled), qty, vec![handle, c, dir])
+            } else {
+                Expr::call(pick(Builtin::TileBvhQueryAabb, Builtin::BvhQueryAabbTiled), qty, vec![handle, lo, hi])
+            };
+            (q, pick(Builtin::TileBvhQueryNext, Builtin::BvhQueryNextTiled), qty)
+        };
+        let qv = self.new_var(&["query", "tq", "block_q"], qty);
+        out.push(Stmt::Let { var: qv, value: query });
+        let acc = self.array_param(Type::F32, ArrayRole::Accumulator, ArrayLen::Launch, Interval::point(0.0));
+        let k = self.new_var(if faces.is_some() { &["face", "f", "tri"] } else { &["b", "leaf", "item"] }, Type::I32);
+        let results = Expr::call(next, Type::Query(Query::TileResults), vec![Expr::var(qv, qty)]);
+        let ki = Expr::var(k, Type::I32);
+        let value = match faces {
+            Some(_) if self.rng.random_bool(0.6) => {
+                let axis = Expr::construct(
+                    v3,
+                    (0..3).map(|_| Expr::float(*[-1.0, 0.0, 0.5, 1.0].choose(&mut self.rng).unwrap_or(&1.0))).collect(),
+                );
+                let normal = Expr::call(Builtin::MeshEvalFaceNormal, v3, vec![Self::handle(s), ki.clone()]);
+                Expr::call(Builtin::Dot, Type::F32, vec![normal, axis])
+            }
+            _ => Expr::binary(
+                BinOp::Add,
+                Type::F32,
+                Expr::construct(Type::F32, vec![ki.clone()]),
+                Expr::float(*[1.0, 0.5, 2.0].choose(&mut self.rng).unwrap_or(&1.0)),
+            ),
+        };
+        let (tid, _) = self.tid_expr();
+        let body = vec![
+            Stmt::Let { var: k, value: Expr::call(Builtin::Untile, Type::I32, vec![results]) },
+            Stmt::If {
+                cond: Expr::binary(BinOp::Ge, Type::Bool, ki, Expr::int(0)),
+                then: vec![Stmt::Atomic { op: AtomicOp::Add, array: acc, index: tid, value }],
+                elifs: Vec::new(),
+                els: Vec::new(),
+            },
+        ];
+        let cond = Expr::call(Builtin::TileQueryValid, Type::Bool, vec![Expr::var(qv, qty)]);
+        out.push(Stmt::While { cond, body });
     }
 
     /// The first statement of a query loop's body: a value at the found index (a face's normal, centroid-like
