@@ -143,12 +143,17 @@ fn pass(stmts: &[Stmt], target: VarId, ctrl: &BTreeSet<VarId>, live: &mut BTreeS
 /// The local that a builtin called for its effect updates in place: `y` of `wp.tile_axpy(a, x, y)`, `t` of
 /// `wp.transform_set_translation(t, p)` and `wp.transform_set_rotation(t, q)`, `A` of
 /// `wp.tile_cholesky_inplace(A)`, `y` of `wp.tile_cholesky_solve_inplace(L, y)` and of the in-place
-/// substitutions (Warp's in-place builtins that the generator writes as statements).
+/// substitutions, the stack `s` of `wp.tile_stack_push(s, x, keep)` and `wp.tile_stack_clear(s)` (Warp's in-place
+/// builtins that the generator writes as statements).
 fn updated_local(e: &Expr) -> Option<VarId> {
     let ExprKind::Call(name, args) = &e.kind else { return None };
     let arg = match *name {
         Builtin::TileAxpy => args.get(2),
-        Builtin::TransformSetTranslation | Builtin::TransformSetRotation | Builtin::TileCholeskyInplace => args.first(),
+        Builtin::TransformSetTranslation
+        | Builtin::TransformSetRotation
+        | Builtin::TileCholeskyInplace
+        | Builtin::TileStackPush
+        | Builtin::TileStackClear => args.first(),
         Builtin::TileCholeskySolveInplace | Builtin::TileLowerSolveInplace | Builtin::TileUpperSolveInplace => {
             args.get(1)
         }

@@ -34,6 +34,10 @@ pub enum Type {
     /// kernel parameter. The worker builds the object from the record's `test_inputs` (layout in
     /// [`crate::launch::Tensor`]).
     Scene(Scene),
+    /// A block-cooperative stack of float32 values in shared memory (`wp.tile_stack(capacity=N,
+    /// dtype=wp.float32)`), of capacity `N`: pushed with `wp.tile_stack_push`, popped with `wp.tile_stack_pop`.
+    /// Only for locals of a tile kernel.
+    Stack(u16),
     /// A query object returned by a scene query (`wp.mesh_query_point`, `wp.hash_grid_query`, ...): only as a
     /// local whose members ([`crate::ExprKind::Member`]) or iterator ([`crate::Stmt::While`]) the body reads.
     Query(Query),
@@ -143,6 +147,7 @@ impl Type {
             Type::Struct(i) => format!("Struct{i}"),
             Type::Scene(_) => "wp.uint64".into(),
             Type::Query(q) => format!("{q:?}"),
+            Type::Stack(n) => format!("wp.tile_stack(capacity={n}, dtype=wp.float32)"),
         }
     }
 
@@ -163,6 +168,7 @@ impl Type {
             Type::Struct(_) => "struct".into(),
             Type::Scene(s) => s.dtype().into(),
             Type::Query(_) => "query".into(),
+            Type::Stack(_) => "tile_stack".into(),
         }
     }
 
@@ -181,7 +187,7 @@ impl Type {
             // a struct's fields are counted from its definition
             Type::Struct(_) => 0,
             // a handle or query is never a tensor of its own type
-            Type::Scene(_) | Type::Query(_) => 0,
+            Type::Scene(_) | Type::Query(_) | Type::Stack(_) => 0,
         }
     }
 

@@ -129,7 +129,7 @@ fn c_type(t: Type) -> String {
         // only a parameter's type, which `Emitter::params` spells with the struct's class name
         Type::Struct(i) => format!("Struct{i}"),
         // refused by `translate` before any type is spelled
-        Type::Scene(_) | Type::Query(_) => "uint64_t".into(),
+        Type::Scene(_) | Type::Query(_) | Type::Stack(_) => "uint64_t".into(),
     }
 }
 
@@ -479,7 +479,8 @@ impl<'k> Emitter<'k> {
                     | Type::U32
                     | Type::Struct(_)
                     | Type::Scene(_)
-                    | Type::Query(_) => {
+                    | Type::Query(_)
+                    | Type::Stack(_) => {
                         return Err(EmitError::Unsupported(format!("atomic on a {} array", ty.short_name())));
                     }
                 }
@@ -851,7 +852,8 @@ fn initializer(ty: Type, values: &[f64], lit: &dyn Fn(f64) -> String) -> String 
         | Type::U32
         | Type::Struct(_)
         | Type::Scene(_)
-        | Type::Query(_) => values.iter().map(|x| lit(*x)).collect(),
+        | Type::Query(_)
+        | Type::Stack(_) => values.iter().map(|x| lit(*x)).collect(),
         Type::Vec(_) | Type::Quat => values
             .chunks(comps)
             .map(|c| format!("{{{{{}}}}}", c.iter().map(|x| lit(*x)).collect::<Vec<_>>().join(", ")))

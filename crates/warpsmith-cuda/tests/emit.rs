@@ -403,7 +403,16 @@ fn every_builtin_the_generator_writes_has_a_standalone_spelling_and_no_other_doe
                     | Builtin::TileQueryValid
                     | Builtin::Untile
             )
-            || matches!(b, Builtin::Svd3 | Builtin::Svd2 | Builtin::Qr3 | Builtin::Eig3);
+            || matches!(b, Builtin::Svd3 | Builtin::Svd2 | Builtin::Qr3 | Builtin::Eig3)
+            // and the block-cooperative stacks
+            || matches!(
+                b,
+                Builtin::TileStack
+                    | Builtin::TileStackPush
+                    | Builtin::TileStackPop
+                    | Builtin::TileStackCount
+                    | Builtin::TileStackClear
+            );
         assert_eq!(
             matches!(spelling(b), Spelling::OutOfScope(_)),
             generated && scene,

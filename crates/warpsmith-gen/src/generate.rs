@@ -267,6 +267,7 @@ impl<'a> Gen<'a> {
             Type::Struct(_) => &["params", "cfg", "opts", "coeffs_p"],
             Type::Scene(_) => &["scene", "scene_id"],
             Type::Query(_) => &["query", "q"],
+            Type::Stack(_) => &["stack", "s", "kept"],
         }
     }
 
@@ -650,10 +651,14 @@ impl<'a> Gen<'a> {
             | Type::U32
             | Type::Struct(_)
             | Type::Scene(_)
-            | Type::Query(_) => {
+            | Type::Query(_)
+            | Type::Stack(_) => {
                 debug_assert!(
-                    !matches!(ty, Type::Tile(_) | Type::U32 | Type::Struct(_) | Type::Scene(_) | Type::Query(_)),
-                    "a tile, state, struct, scene or query leaf"
+                    !matches!(
+                        ty,
+                        Type::Tile(_) | Type::U32 | Type::Struct(_) | Type::Scene(_) | Type::Query(_) | Type::Stack(_)
+                    ),
+                    "a tile, state, struct, scene, query or stack leaf"
                 );
                 self.lit(ty)
             }

@@ -418,7 +418,13 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileMeshQueryAabb
         | B::TileMeshQueryAabbNext
         | B::TileQueryValid
-        | B::Untile => Rule::Production,
+        | B::Untile
+        // block-cooperative stacks (`stack_step` in `generate/tiles.rs`)
+        | B::TileStack
+        | B::TileStackClear
+        | B::TileStackCount
+        | B::TileStackPop
+        | B::TileStackPush => Rule::Production,
         B::BvhGetGroupRoot | B::MeshGetGroupRoot => Rule::NotGenerated(GROUPS),
         B::MeshGet => Rule::NotGenerated(MESH_STRUCT),
         B::Curlnoise | B::Noise | B::Pnoise => Rule::NotGenerated(NOISE_NOT_YET),
@@ -441,11 +447,6 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileSliceIndexed
         | B::TileSort
         | B::TileSqueeze
-        | B::TileStack
-        | B::TileStackClear
-        | B::TileStackCount
-        | B::TileStackPop
-        | B::TileStackPush
         | B::TileStoreIndexed
         | B::TileView => Rule::NotGenerated(TILE_NOT_YET),
         B::TransformSetRotationCopy | B::TransformSetTranslationCopy => Rule::NotGenerated(TRANSFORM_NOT_YET),

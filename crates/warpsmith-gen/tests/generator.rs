@@ -28,6 +28,12 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
     let own: Vec<usize> = match k.body.first() {
         Some(Stmt::LaunchIndex { vars }) => vars.clone(),
         Some(Stmt::Let { var, value }) if matches!(value.kind, ExprKind::Tid) => vec![*var],
+        // a tile kernel with a stack: `i, lane = wp.tid()`, the block's index and the thread's lane in it
+        Some(Stmt::Unpack { vars, value })
+            if matches!(value.kind, ExprKind::Tid) && k.is_tiled() && vars.len() == 2 =>
+        {
+            vec![vars[0]]
+        }
         _ => Vec::new(),
     };
     if own.len() != k.ndim() || own.is_empty() {
@@ -84,7 +90,9 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
                     | Builtin::TileCholeskyInplace
                     | Builtin::TileCholeskySolveInplace
                     | Builtin::TileLowerSolveInplace
-                    | Builtin::TileUpperSolveInplace,
+                    | Builtin::TileUpperSolveInplace
+                    | Builtin::TileStackPush
+                    | Builtin::TileStackClear,
                     _,
                 ) => {}
                 _ => ok = Err("an unexpected call statement".into()),

@@ -158,7 +158,8 @@ impl Emitter<'_> {
                         | Type::Tile2(..)
                         | Type::U32
                         | Type::Scene(_)
-                        | Type::Query(_) => {
+                        | Type::Query(_)
+                        | Type::Stack(_) => {
                             return Err(EmitError::Unsupported(format!("a by-value {} parameter", v.ty.short_name())));
                         }
                     };

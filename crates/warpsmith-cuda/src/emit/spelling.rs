@@ -30,6 +30,9 @@ const SCENES: &str = "a scene query: Warp's mesh, hash-grid, BVH and volume stru
 const DECOMPOSITIONS: &str =
     "a matrix decomposition: Warp's iterative SVD, QR and eigen solvers (warp/native/svd.h) are not ported to C++";
 
+const STACKS: &str = "a block-cooperative stack (wp.tile_stack): Warp's shared-memory stack, whose pushes and pops \
+     hand slots to the block's threads in an unspecified order, is not ported to the standalone harness";
+
 const NOT_GENERATED: &str = "the generator does not write it (see warpsmith_gen::rules), so it has no translation";
 
 /// Where builtin `b`'s standalone translation lives.
@@ -309,11 +312,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileSliceIndexed
         | B::TileSort
         | B::TileSqueeze
-        | B::TileStack
-        | B::TileStackClear
-        | B::TileStackCount
-        | B::TileStackPop
-        | B::TileStackPush
         | B::TileStoreIndexed
         | B::TileView
         | B::TransformAddInplace
@@ -387,5 +385,8 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileQueryValid
         | B::Untile => Spelling::OutOfScope(SCENES),
         B::Eig3 | B::Qr3 | B::Svd2 | B::Svd3 => Spelling::OutOfScope(DECOMPOSITIONS),
+        B::TileStack | B::TileStackClear | B::TileStackCount | B::TileStackPop | B::TileStackPush => {
+            Spelling::OutOfScope(STACKS)
+        }
     }
 }

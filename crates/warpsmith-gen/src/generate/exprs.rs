@@ -180,7 +180,13 @@ impl Gen<'_> {
                 }
             }
             Type::Bool => Some(self.cond(depth)),
-            Type::Tile(_) | Type::Tile2(..) | Type::U32 | Type::Struct(_) | Type::Scene(_) | Type::Query(_) => None,
+            Type::Tile(_)
+            | Type::Tile2(..)
+            | Type::U32
+            | Type::Struct(_)
+            | Type::Scene(_)
+            | Type::Query(_)
+            | Type::Stack(_) => None,
         }
     }
 

@@ -90,10 +90,18 @@ impl Gen<'_> {
             id
         });
 
-        // i = wp.tid(); offset = i * N
+        // a block-cooperative stack of the first input's elements (one kernel in four whose block fits a loop)
+        let stack = u32::from(n) <= self.cfg.max_loop_trip && self.rng.random_bool(0.25);
+
+        // i = wp.tid() (with a stack: i, lane = wp.tid()); offset = i * N
         let mut body = Vec::new();
         let block = self.new_var(BLOCK_NAMES, Type::I32);
-        body.push(Stmt::Let { var: block, value: Expr { ty: Type::I32, kind: ExprKind::Tid } });
+        let tid = Expr { ty: Type::I32, kind: ExprKind::Tid };
+        let lane = stack.then(|| self.new_var(&["lane"], Type::I32));
+        match lane {
+            Some(lane) => body.push(Stmt::Unpack { vars: vec![block, lane], value: tid }),
+            None => body.push(Stmt::Let { var: block, value: tid }),
+        }
         let offset = || {
             let o = Expr::binary(BinOp::Mul, Type::I32, Expr::var(block, Type::I32), Expr::int(i64::from(n)));
             Expr { ty: Type::I32, kind: ExprKind::Kw("offset", Box::new(o)) }
@@ -139,6 +147,11 @@ impl Gen<'_> {
                 body.push(Stmt::Let { var: t.id, value: e });
                 tiles.push(t);
             }
+        }
+
+        if let Some(lane) = lane {
+            let (a, iv) = inputs[0];
+            self.stack_step(block, lane, a, iv, n, &mut body);
         }
 
         // consumers: every tile and reduction is read by a store or an atomic
@@ -215,6 +228,104 @@ impl Gen<'_> {
             body.push(Stmt::Store { array: out, index: vec![Expr::var(block, Type::I32)], value });
         }
         self.take_kernel(name, body)
+    }
+
+    /// A block-cooperative stack that keeps the block's elements of input `a` (range `iv`, `n` a block) above a
+    /// threshold, then pops them into a new launch-shaped accumulator and stores their count:
+    ///
+    /// ```text
+    /// s = wp.tile_stack(capacity=N, dtype=wp.float32)
+    /// for j in range(N):
+    ///     x = a[i * N + j]
+    ///     wp.tile_stack_push(s, x, lane == 0 and x > thr)
+    /// kept = wp.tile_stack_count(s)
+    /// while wp.tile_stack_count(s) > 0:
+    ///     v, slot = wp.tile_stack_pop(s)
+    ///     if slot >= 0:
+    ///         wp.atomic_add(sums, i, v * c)
+    /// wp.tile_stack_clear(s)          # half the time: ready for reuse
+    /// counts[i] = kept
+    /// ```
+    ///
+    /// Only lane 0 pushes, so a block of 256 threads on CUDA pushes what the CPU's one thread does; a pop gives
+    /// each element to one thread (`slot >= 0`), so the atomic adds every kept element once (Warp's documented
+    /// stack contract, `tile_stack` in `warp/_src/builtins.py`). The stack has no adjoint.
+    fn stack_step(&mut self, block: VarId, lane: VarId, a: VarId, iv: Interval, n: u16, body: &mut Vec<Stmt>) {
+        let n_i = i64::from(n);
+        let sty = Type::Stack(n);
+        let s = self.new_var(&["stack", "kept_vals", "picked"], sty);
+        let capacity = Expr { ty: Type::I32, kind: ExprKind::Kw("capacity", Box::new(Expr::int(n_i))) };
+        let alloc = Expr::call(Builtin::TileStack, sty, vec![capacity, dtype_kw(Builtin::Float32)]);
+        body.push(Stmt::Let { var: s, value: alloc });
+        let j = self.new_var(&["j", "e", "k"], Type::I32);
+        let x = self.new_var(&["x", "val", "elem"], Type::F32);
+        // a threshold inside the input's range, so some elements are kept and some are not
+        let frac = *[0.25, 0.5, 0.75].choose(&mut self.rng).unwrap_or(&0.5);
+        let thr = ((iv.lo + (iv.hi - iv.lo) * frac) * 100.0).round() / 100.0;
+        let at = Expr::binary(
+            BinOp::Add,
+            Type::I32,
+            Expr::binary(BinOp::Mul, Type::I32, Expr::var(block, Type::I32), Expr::int(n_i)),
+            Expr::var(j, Type::I32),
+        );
+        let keep = Expr::binary(
+            BinOp::And,
+            Type::Bool,
+            Expr::binary(BinOp::Eq, Type::Bool, Expr::var(lane, Type::I32), Expr::int(0)),
+            Expr::binary(BinOp::Gt, Type::Bool, Expr::var(x, Type::F32), Expr::float(thr)),
+        );
+        let push =
+            Expr::call(Builtin::TileStackPush, Type::I32, vec![Expr::var(s, sty), Expr::var(x, Type::F32), keep]);
+        body.push(Stmt::For {
+            var: j,
+            count: Expr::int(n_i),
+            body: vec![
+                Stmt::Let { var: x, value: Expr { ty: Type::F32, kind: ExprKind::Load(a, vec![at]) } },
+                Stmt::Call(push),
+            ],
+            reversed: self.rng.random_bool(0.3),
+            as_while: false,
+        });
+        let count = || Expr::call(Builtin::TileStackCount, Type::I32, vec![Expr::var(s, sty)]);
+        let kept = self.new_var(&["kept", "n_kept", "num"], Type::I32);
+        body.push(Stmt::Let { var: kept, value: count() });
+        let sums = self.array_param(Type::F32, ArrayRole::Accumulator, ArrayLen::Launch, Interval::point(0.0));
+        let (v, slot) = (self.new_var(&["v", "item", "top"], Type::F32), self.new_var(&["slot", "at"], Type::I32));
+        let c = *[1.0, 0.5, 2.0, -1.0].choose(&mut self.rng).unwrap_or(&1.0);
+        let value = if c == 1.0 {
+            Expr::var(v, Type::F32)
+        } else {
+            Expr::binary(BinOp::Mul, Type::F32, Expr::var(v, Type::F32), Expr::float(c))
+        };
+        body.push(Stmt::While {
+            cond: Expr::binary(BinOp::Gt, Type::Bool, count(), Expr::int(0)),
+            body: vec![
+                Stmt::Unpack {
+                    vars: vec![v, slot],
+                    value: Expr::call(Builtin::TileStackPop, Type::F32, vec![Expr::var(s, sty)]),
+                },
+                Stmt::If {
+                    cond: Expr::binary(BinOp::Ge, Type::Bool, Expr::var(slot, Type::I32), Expr::int(0)),
+                    then: vec![Stmt::Atomic {
+                        op: AtomicOp::Add,
+                        array: sums,
+                        index: Expr::var(block, Type::I32),
+                        value,
+                    }],
+                    elifs: Vec::new(),
+                    els: Vec::new(),
+                },
+            ],
+        });
+        if self.rng.random_bool(0.5) {
+            body.push(Stmt::Call(Expr::call(Builtin::TileStackClear, Type::Bool, vec![Expr::var(s, sty)])));
+        }
+        let counts = self.array_param(Type::I32, ArrayRole::Output, ArrayLen::Launch, Interval::point(0.0));
+        body.push(Stmt::Store {
+            array: counts,
+            index: vec![Expr::var(block, Type::I32)],
+            value: Expr::var(kept, Type::I32),
+        });
     }
 
     /// `wp.tile_sum(t)` of tile `k` (or `wp.tile_max` when the sum could leave the bounds).
