@@ -404,7 +404,8 @@ fn every_builtin_the_generator_writes_has_a_standalone_spelling_and_no_other_doe
                     | Builtin::Untile
             )
             || matches!(b, Builtin::Svd3 | Builtin::Svd2 | Builtin::Qr3 | Builtin::Eig3)
-            // and the block-cooperative stacks
+            // Perlin noise, and the block-cooperative stacks
+            || matches!(b, Builtin::Noise | Builtin::Pnoise | Builtin::Curlnoise)
             || matches!(
                 b,
                 Builtin::TileStack
@@ -431,7 +432,7 @@ fn a_builtin_without_a_spelling_is_refused_by_name() {
     use warpsmith_ast::Builtin;
     let mut k = warpsmith_gen::generate(Category::Arithmetic, 1, &Config::default());
     let (launch_dim, inputs) = inputs_of(&k, 1);
-    // replace the first float call with wp.noise(state, x), which the generator never writes
+    // replace the first float call with wp.select(cond, a, b) (deprecated), which the generator never writes
     let mut replaced = false;
     warpsmith_ast::visit_stmts_mut(&mut k.body, &mut |s| {
         for e in s.exprs_mut() {
@@ -440,14 +441,15 @@ fn a_builtin_without_a_spelling_is_refused_by_name() {
                     return None;
                 }
                 replaced = true;
-                Some(Expr::call(Builtin::Noise, Type::F32, vec![Expr::int(7), Expr::float(0.5)]))
+                let cond = Expr { ty: Type::Bool, kind: ExprKind::Bool(true) };
+                Some(Expr::call(Builtin::Select, Type::F32, vec![cond, Expr::float(0.5), Expr::float(1.5)]))
             });
         }
     });
     assert!(replaced, "seed 1 of arithmetic calls a float builtin");
     let err = translate(&k, &TestCase { launch_dim: &launch_dim, inputs: &inputs, expected: None })
-        .expect_err("wp.noise has no translation");
-    assert!(err.to_string().contains("wp.noise"), "{err}");
+        .expect_err("wp.select has no translation");
+    assert!(err.to_string().contains("wp.select"), "{err}");
 }
 
 /// `round_half` (the standalone `wp.float16` cast) rounds as IEEE 754 binary16 does, to nearest with ties to

@@ -79,7 +79,6 @@ const TEXTURES: &str = "needs a texture object (not built yet)";
 const TILE_NOT_YET: &str = "tile builtin without a production yet";
 const UTILITY_NOT_YET: &str = "debugging, printing, deprecated dense_* solvers, array views and casts: no production (printing would be \
      read by nothing; the rest not written yet)";
-const NOISE_NOT_YET: &str = "Perlin noise has no production and no standalone translation yet";
 const TRANSFORM_NOT_YET: &str = "unusable in Warp 1.19.0: its return type is declared generic and resolves to a half-precision \
      transform (its docstring says so; measured: `wp.transform_get_translation` of the result is a vec3h)";
 
@@ -419,6 +418,10 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileMeshQueryAabbNext
         | B::TileQueryValid
         | B::Untile
+        // Perlin noise (`rand_f32`, `rand_vec` in `generate/exprs.rs`)
+        | B::Noise
+        | B::Pnoise
+        | B::Curlnoise
         // block-cooperative stacks (`stack_step` in `generate/tiles.rs`)
         | B::TileStack
         | B::TileStackClear
@@ -427,7 +430,6 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileStackPush => Rule::Production,
         B::BvhGetGroupRoot | B::MeshGetGroupRoot => Rule::NotGenerated(GROUPS),
         B::MeshGet => Rule::NotGenerated(MESH_STRUCT),
-        B::Curlnoise | B::Noise | B::Pnoise => Rule::NotGenerated(NOISE_NOT_YET),
         B::TextureSample => Rule::NotGenerated(TEXTURES),
         B::Tile
         | B::TileAssign

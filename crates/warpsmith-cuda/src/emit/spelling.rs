@@ -33,6 +33,9 @@ const DECOMPOSITIONS: &str =
 const STACKS: &str = "a block-cooperative stack (wp.tile_stack): Warp's shared-memory stack, whose pushes and pops \
      hand slots to the block's threads in an unspecified order, is not ported to the standalone harness";
 
+const NOISE: &str =
+    "Perlin noise: Warp's hashed gradient noise and its curl (warp/native/noise.h) are not ported to C++";
+
 const NOT_GENERATED: &str = "the generator does not write it (see warpsmith_gen::rules), so it has no translation";
 
 /// Where builtin `b`'s standalone translation lives.
@@ -271,7 +274,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::Breakpoint
         | B::BvhGetGroupRoot
         | B::Cast
-        | B::Curlnoise
         | B::DenseChol
         | B::DenseCholBatched
         | B::DenseGemm
@@ -286,8 +288,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::Indexref
         | B::MeshGet
         | B::MeshGetGroupRoot
-        | B::Noise
-        | B::Pnoise
         | B::Print
         | B::Printf
         | B::Select
@@ -385,6 +385,7 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileQueryValid
         | B::Untile => Spelling::OutOfScope(SCENES),
         B::Eig3 | B::Qr3 | B::Svd2 | B::Svd3 => Spelling::OutOfScope(DECOMPOSITIONS),
+        B::Noise | B::Pnoise | B::Curlnoise => Spelling::OutOfScope(NOISE),
         B::TileStack | B::TileStackClear | B::TileStackCount | B::TileStackPop | B::TileStackPush => {
             Spelling::OutOfScope(STACKS)
         }
