@@ -143,7 +143,7 @@ fn pass(stmts: &[Stmt], target: VarId, ctrl: &BTreeSet<VarId>, live: &mut BTreeS
 /// The local that a builtin called for its effect updates in place: `y` of `wp.tile_axpy(a, x, y)`, `t` of
 /// `wp.transform_set_translation(t, p)` and `wp.transform_set_rotation(t, q)`, `A` of
 /// `wp.tile_cholesky_inplace(A)`, `y` of `wp.tile_cholesky_solve_inplace(L, y)` and of the in-place
-/// substitutions, the stack `s` of `wp.tile_stack_push(s, x, keep)` and `wp.tile_stack_clear(s)` (Warp's in-place
+/// substitutions, `dst` of `wp.tile_assign(dst, src, offset=...)`, the stack `s` of `wp.tile_stack_push(s, x, keep)` and `wp.tile_stack_clear(s)` (Warp's in-place
 /// builtins that the generator writes as statements).
 fn updated_local(e: &Expr) -> Option<VarId> {
     let ExprKind::Call(name, args) = &e.kind else { return None };
@@ -153,7 +153,8 @@ fn updated_local(e: &Expr) -> Option<VarId> {
         | Builtin::TransformSetRotation
         | Builtin::TileCholeskyInplace
         | Builtin::TileStackPush
-        | Builtin::TileStackClear => args.first(),
+        | Builtin::TileStackClear
+        | Builtin::TileAssign => args.first(),
         Builtin::TileCholeskySolveInplace | Builtin::TileLowerSolveInplace | Builtin::TileUpperSolveInplace => {
             args.get(1)
         }

@@ -92,7 +92,8 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
                     | Builtin::TileLowerSolveInplace
                     | Builtin::TileUpperSolveInplace
                     | Builtin::TileStackPush
-                    | Builtin::TileStackClear,
+                    | Builtin::TileStackClear
+                    | Builtin::TileAssign,
                     _,
                 ) => {}
                 _ => ok = Err("an unexpected call statement".into()),

@@ -209,7 +209,10 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileSum
         | B::TileTranspose
         | B::TileZeros
-        | B::TileAstype => Spelling::Tile,
+        | B::TileAstype
+        | B::TileView
+        | B::TileSqueeze
+        | B::TileEmpty => Spelling::Tile,
         B::TileAtomicAdd
         | B::TileAxpy
         | B::TileStore
@@ -218,7 +221,8 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileCholeskyInplace
         | B::TileCholeskySolveInplace
         | B::TileLowerSolveInplace
-        | B::TileUpperSolveInplace => Spelling::Statement,
+        | B::TileUpperSolveInplace
+        | B::TileAssign => Spelling::Statement,
         B::QuatToAxisAngle | B::TransformDecompose => Spelling::Unpack,
         B::Add
         | B::SpatialVector
@@ -295,12 +299,10 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::Store
         | B::TextureSample
         | B::Tile
-        | B::TileAssign
         | B::TileAtomicAddIndexed
         | B::TileBitAndInplace
         | B::TileBitOrInplace
         | B::TileBitXorInplace
-        | B::TileEmpty
         | B::TileFft
         | B::TileFromThread
         | B::TileIfft
@@ -311,9 +313,7 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileScatterMasked
         | B::TileSliceIndexed
         | B::TileSort
-        | B::TileSqueeze
         | B::TileStoreIndexed
-        | B::TileView
         | B::TransformAddInplace
         | B::TransformSetRotationCopy
         | B::TransformSetTranslationCopy

@@ -88,6 +88,25 @@ impl Emitter<'_> {
                 let (u, z) = (self.tile_var(u)?, self.tile_var(z)?);
                 out.push_str(&upper_solve_code(&t, &u, &z, n, ind));
             }
+            ExprKind::Call(Builtin::TileView, args) => {
+                // a window of a tile, copied: the generator reduces it at once, before anything writes the source
+                let v = self.view_elem(args, ty, "elem")?;
+                let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {v};");
+            }
+            ExprKind::Call(Builtin::TileSqueeze, args) => {
+                // dropping size-1 axes keeps the row-major order: an element-wise copy (of a window, in place)
+                let [src] = args.as_slice() else {
+                    return Err(EmitError::Unsupported("tile_squeeze form".into()));
+                };
+                let v = match &src.kind {
+                    ExprKind::Call(Builtin::TileView, vargs) => self.view_elem(vargs, src.ty, "elem")?,
+                    _ => self.tile_elem(src, "elem")?.0,
+                };
+                let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {v};");
+            }
+            ExprKind::Call(Builtin::TileEmpty, _) => {
+                // storage only: the generator assigns every element (`wp.tile_assign`) before reading any
+            }
             ExprKind::Call(Builtin::TileTranspose, args) => {
                 let ([x], Type::Tile2(_, cols)) = (args.as_slice(), ty) else {
                     return Err(EmitError::Unsupported("tile_transpose form".into()));
@@ -294,6 +313,21 @@ impl Emitter<'_> {
                 self.need(Helper::BlockSync);
                 let _ = writeln!(out, "{ind}block_sync();");
             }
+            (Builtin::TileAssign, [dst, src, off]) => {
+                // dst[o + elem] = src[elem] for each element of src (Warp's tile_assign into a shared tile)
+                let (Type::Tile(_), Type::Tile(n), ExprKind::Kw("offset", o)) = (dst.ty, src.ty, &off.kind) else {
+                    return Err(EmitError::Unsupported("tile_assign form".into()));
+                };
+                let o = match &o.kind {
+                    ExprKind::Tuple(xs) if xs.len() == 1 => paren(self.expr(&xs[0])?, c_prec(BinOp::Add)),
+                    _ => return Err(EmitError::Unsupported("a tile_assign offset that is not a 1-tuple".into())),
+                };
+                let d = self.tile_var(dst)?;
+                let v = self.tile_elem(src, "elem")?.0;
+                let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {d}[{o} + elem] = {v};");
+                self.need(Helper::BlockSync);
+                let _ = writeln!(out, "{ind}block_sync();");
+            }
             (set @ (Builtin::TransformSetTranslation | Builtin::TransformSetRotation), [t, v]) => {
                 // in place on a local transform
                 let ExprKind::Var(t) = t.kind else {
@@ -461,6 +495,33 @@ impl Emitter<'_> {
             }
             _ => return Err(EmitError::Unsupported(format!("tile expression {:?}", x.kind))),
         })
+    }
+
+    /// Element `e` (C++ text) of `wp.tile_view(src, offset=..., shape=...)` (`args`) of type `ty`: `src[o + e]`
+    /// of a 1-D tile local, `src[(o0 + e / cols) * src_cols + o1 + e % cols]` of a 2-D one.
+    fn view_elem(&mut self, args: &[Expr], ty: Type, e: &str) -> Result<String, EmitError> {
+        let Some(src) = args.first() else {
+            return Err(EmitError::Unsupported("tile_view form".into()));
+        };
+        let s = self.tile_var(src)?;
+        match (src.ty, ty) {
+            (Type::Tile(_), Type::Tile(_)) => {
+                let off = args.iter().find_map(|a| match &a.kind {
+                    ExprKind::Kw("offset", o) => Some(&o.kind),
+                    _ => None,
+                });
+                let o = match off {
+                    Some(ExprKind::Tuple(xs)) if xs.len() == 1 => paren(self.expr(&xs[0])?, c_prec(BinOp::Add)),
+                    _ => return Err(EmitError::Unsupported("a 1-D tile_view offset that is not a 1-tuple".into())),
+                };
+                Ok(format!("{s}[{o} + {e}]"))
+            }
+            (Type::Tile2(_, src_cols), Type::Tile2(_, cols)) => {
+                let (o0, o1) = self.tile_offset(args)?;
+                Ok(format!("{s}[({o0} + {e} / {cols}) * {src_cols} + {o1} + {e} % {cols}]"))
+            }
+            _ => Err(EmitError::Unsupported("tile_view between ranks".into())),
+        }
     }
 
     /// The C++ name of a tile argument that must be a tile local (the generator passes locals, never

@@ -138,6 +138,9 @@ impl Gen<'_> {
                 let id = self.new_var(TILE_NAMES, tile_ty);
                 body.push(Stmt::Let { var: id, value: e });
                 tiles.push(TileLocal { id, n, iv, used: false, int: false });
+            } else if self.rng.random_bool(0.1) {
+                let r = self.tile_window(&mut tiles, &mut body);
+                reds.extend(r);
             } else if self.rng.random_bool(0.12) {
                 self.tile_in_place(&mut tiles, &reds, &mut body);
             } else if self.rng.random_bool(0.3) {
@@ -228,6 +231,57 @@ impl Gen<'_> {
             body.push(Stmt::Store { array: out, index: vec![Expr::var(block, Type::I32)], value });
         }
         self.take_kernel(name, body)
+    }
+
+    /// A part or a concatenation of tiles, reduced at once (into a 1-element tile, as [`Self::reduce_tile`]):
+    /// a window `w = wp.tile_view(t, offset=(o,), shape=(m,))` of `m = N/2` or `N/4` elements, or
+    /// `c = wp.tile_empty(shape=2N, dtype=wp.float32, storage="shared")` filled by
+    /// `wp.tile_assign(c, t, offset=(0,))` and `wp.tile_assign(c, u, offset=(N,))` (every element assigned
+    /// before it is read; Warp's `tile_assign` needs a shared destination).
+    fn tile_window(&mut self, tiles: &mut [TileLocal], body: &mut Vec<Stmt>) -> Option<TileLocal> {
+        let k = self.pick_tile(tiles)?;
+        let t = tiles[k];
+        if t.int {
+            return None;
+        }
+        tiles[k].used = true;
+        let kw = |name: &'static str, v: Expr| Expr { ty: Type::I32, kind: ExprKind::Kw(name, Box::new(v)) };
+        let one = |v: i64| Expr { ty: Type::I32, kind: ExprKind::Tuple(vec![Expr::int(v)]) };
+        let src = Expr::var(t.id, Type::Tile(t.n));
+        let w = if t.n >= 4 && self.rng.random_bool(0.5) {
+            let m = if t.n >= 8 && self.rng.random_bool(0.5) { t.n / 4 } else { t.n / 2 };
+            let o = self.rng.random_range(0..=t.n - m);
+            let ty = Type::Tile(m);
+            let id = self.new_var(&["window", "part", "head", "seg"], ty);
+            let view = Expr::call(
+                Builtin::TileView,
+                ty,
+                vec![src, kw("offset", one(i64::from(o))), kw("shape", one(i64::from(m)))],
+            );
+            body.push(Stmt::Let { var: id, value: view });
+            TileLocal { id, n: m, iv: t.iv, used: false, int: false }
+        } else {
+            let others: Vec<usize> = (0..tiles.len()).filter(|&j| !tiles[j].int && tiles[j].n == t.n).collect();
+            let j = *others.choose(&mut self.rng).unwrap_or(&k);
+            tiles[j].used = true;
+            let u = tiles[j];
+            let ty = Type::Tile(2 * t.n);
+            let id = self.new_var(&["joined", "both", "cat"], ty);
+            let storage = kw("storage", Expr { ty: Type::I32, kind: ExprKind::Const("\"shared\"") });
+            let empty = Expr::call(
+                Builtin::TileEmpty,
+                ty,
+                vec![kw("shape", Expr::int(i64::from(2 * t.n))), dtype_kw(Builtin::Float32), storage],
+            );
+            body.push(Stmt::Let { var: id, value: empty });
+            for (part, at) in [(t, 0), (u, t.n)] {
+                let args =
+                    vec![Expr::var(id, ty), Expr::var(part.id, Type::Tile(part.n)), kw("offset", one(i64::from(at)))];
+                body.push(Stmt::Call(Expr::call(Builtin::TileAssign, Type::Bool, args)));
+            }
+            TileLocal { id, n: 2 * t.n, iv: t.iv.hull(u.iv), used: false, int: false }
+        };
+        Some(self.reduce_tile(&mut [w], 0, body))
     }
 
     /// A block-cooperative stack that keeps the block's elements of input `a` (range `iv`, `n` a block) above a
@@ -512,7 +566,19 @@ impl Gen<'_> {
         )));
         if let Some(sums) = sums {
             let mut src = Expr::var(cur.0, tc);
-            if self.rng.random_bool(0.4) {
+            if m > 1 && self.rng.random_bool(0.25) {
+                // one row of the panel: wp.tile_squeeze(wp.tile_view(C, offset=(r, 0), shape=(1, N))), N elements
+                let r = self.rng.random_range(0..m);
+                let row_ty = Type::Tile2(1, n);
+                let view = Expr::call(
+                    Builtin::TileView,
+                    row_ty,
+                    vec![src, kw("offset", tuple(int(r), int(0))), kw("shape", tuple(int(1), int(n)))],
+                );
+                let v = self.new_var(&["row", "first_row", "r_t"], Type::Tile(n));
+                body.push(Stmt::Let { var: v, value: Expr::call(Builtin::TileSqueeze, Type::Tile(n), vec![view]) });
+                src = Expr::var(v, Type::Tile(n));
+            } else if self.rng.random_bool(0.4) {
                 // flattened first: wp.tile_reshape(C, shape=(M * N,)), row-major
                 let flat = Type::Tile(m * n);
                 let shape = Expr { ty: Type::I32, kind: ExprKind::Tuple(vec![Expr::int(i64::from(m * n))]) };
