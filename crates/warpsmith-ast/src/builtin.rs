@@ -418,7 +418,7 @@ builtins! {
     TileMin = "tile_min", Tile, NoAdjoint;
     TileOnes = "tile_ones", Tile, Zero;
     TileQueryValid = "tile_query_valid", Tile, NoAdjoint;
-    TileRandf = "tile_randf", Tile, NoAdjoint;
+    TileRandf = "tile_randf", Tile, Zero;
     TileRandi = "tile_randi", Tile, NoAdjoint;
     TileReduce = "tile_reduce", Tile, NoAdjoint;
     TileReshape = "tile_reshape", Tile, Exact;

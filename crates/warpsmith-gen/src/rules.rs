@@ -423,6 +423,8 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileSqueeze
         | B::TileEmpty
         | B::TileAssign
+        // a tile of random floats in a tile kernel (`tile_kernel` in `generate/tiles.rs`)
+        | B::TileRandf
         // Perlin noise (`rand_f32`, `rand_vec` in `generate/exprs.rs`)
         | B::Noise
         | B::Pnoise
@@ -445,7 +447,6 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileFromThread
         | B::TileIfft
         | B::TileLoadIndexed
-        | B::TileRandf
         | B::TileRandi
         | B::TileScatterAdd
         | B::TileScatterMasked

@@ -212,7 +212,8 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileAstype
         | B::TileView
         | B::TileSqueeze
-        | B::TileEmpty => Spelling::Tile,
+        | B::TileEmpty
+        | B::TileRandf => Spelling::Tile,
         B::TileAtomicAdd
         | B::TileAxpy
         | B::TileStore
@@ -307,7 +308,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::TileFromThread
         | B::TileIfft
         | B::TileLoadIndexed
-        | B::TileRandf
         | B::TileRandi
         | B::TileScatterAdd
         | B::TileScatterMasked

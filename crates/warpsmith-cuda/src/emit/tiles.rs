@@ -104,6 +104,29 @@ impl Emitter<'_> {
                 };
                 let _ = writeln!(out, "{ind}for (int elem = lane; elem < {n}; elem += lanes) {t}[elem] = {v};");
             }
+            ExprKind::Call(Builtin::TileRandf, args) => {
+                // Warp's tile_randf (tile.h) with one thread a block, as the CPU runs it: the state
+                // rand_pcg(thread index 0 + rng), then one randf draw an element in element order
+                let kw = |name: &str| {
+                    args.iter().find_map(|a| match &a.kind {
+                        ExprKind::Kw(k, v) if *k == name => Some(v.as_ref()),
+                        _ => None,
+                    })
+                };
+                let rng = kw("rng").ok_or_else(|| EmitError::Unsupported("tile_randf without rng".into()))?;
+                let rng = self.expr(rng)?.0;
+                let draw = match (kw("min"), kw("max")) {
+                    (Some(lo), Some(hi)) => format!("randf(tile_state, {}, {})", self.expr(lo)?.0, self.expr(hi)?.0),
+                    (None, None) => "randf(tile_state)".to_string(),
+                    _ => return Err(EmitError::Unsupported("tile_randf with one bound".into())),
+                };
+                self.need(Helper::Rand);
+                let _ = writeln!(
+                    out,
+                    "{ind}if (lane == 0) {{\n{ind}    unsigned int tile_state = rand_pcg({rng});\n{ind}    \
+                     for (int elem = 0; elem < {n}; ++elem) {t}[elem] = {draw};\n{ind}}}"
+                );
+            }
             ExprKind::Call(Builtin::TileEmpty, _) => {
                 // storage only: the generator assigns every element (`wp.tile_assign`) before reading any
             }

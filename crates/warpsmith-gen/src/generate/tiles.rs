@@ -116,6 +116,29 @@ impl Gen<'_> {
             tiles.push(TileLocal { id, n, iv, used: false, int: false });
         }
 
+        // a tile of random floats (one kernel in eight): rng = wp.rand_init(seed, i), a state per block, then
+        // wp.tile_randf(shape=N, rng=rng), in [0, 1) or in literal bounds [lo, hi)
+        if self.rng.random_bool(0.125) {
+            let state = self.new_var(&["rng", "state"], Type::U32);
+            let seed = Expr::int(self.rng.random_range(1..1000i64));
+            let init = Expr::call(Builtin::RandInit, Type::U32, vec![seed, Expr::var(block, Type::I32)]);
+            body.push(Stmt::Let { var: state, value: init });
+            let kw = |name: &'static str, v: Expr| Expr { ty: Type::I32, kind: ExprKind::Kw(name, Box::new(v)) };
+            let mut args = vec![kw("shape", Expr::int(i64::from(n))), kw("rng", Expr::var(state, Type::U32))];
+            let iv = if self.rng.random_bool(0.5) {
+                let lo = f64::from(self.rng.random_range(-4..=2i32)) * 0.5;
+                let hi = lo + f64::from(self.rng.random_range(1..=4u32)) * 0.5;
+                args.push(kw("min", Expr::float(lo)));
+                args.push(kw("max", Expr::float(hi)));
+                Interval::new(lo, hi)
+            } else {
+                Interval::new(0.0, 1.0)
+            };
+            let id = self.new_var(&["noise_t", "jitter", "rand_t"], tile_ty);
+            body.push(Stmt::Let { var: id, value: Expr::call(Builtin::TileRandf, tile_ty, args) });
+            tiles.push(TileLocal { id, n, iv, used: false, int: false });
+        }
+
         // element-wise steps and reductions
         let mut reds: Vec<TileLocal> = Vec::new();
         let steps = self.rng.random_range(2..=6);
@@ -673,6 +696,8 @@ impl Gen<'_> {
             }
             tiles[t].iv = tiles[t].iv.hull(iv);
             tiles[x].used = true;
+            // its new value is read by nothing yet (a read before the update saw the old one)
+            tiles[t].used = false;
             let args = vec![a, Expr::var(tiles[x].id, ty), Expr::var(tiles[t].id, ty)];
             body.push(Stmt::Call(Expr::call(Builtin::TileAxpy, Type::Bool, args)));
             return;
@@ -688,6 +713,7 @@ impl Gen<'_> {
             return;
         }
         tiles[t].iv = tiles[t].iv.hull(moved);
+        tiles[t].used = false;
         let index = self.rng.random_range(0..tiles[t].n.min(255)) as u8;
         let op = Some(if sub { BinOp::Sub } else { BinOp::Add });
         body.push(Stmt::SetComponent { var: tiles[t].id, index, op, value: v });
