@@ -17,6 +17,10 @@ use serde::{Deserialize, Serialize};
 /// | `bvh` | `[N]` | `N` lower corners (xyz), then `N` upper corners (xyz) |
 /// | `volume_f`, `volume_i` | `[X, Y, Z]` | `X Y Z` voxels (x slowest), then the voxel size |
 /// | `volume_v` | `[X, Y, Z]` | `X Y Z` voxels of 3 components (x slowest), then the voxel size |
+///
+/// A mesh is built with `support_winding_number=True`, and every mesh and BVH with groups: face or box `j` is
+/// in group `j % 2` (`groups=` an int32 array; queries given a `wp.mesh_get_group_root` /
+/// `wp.bvh_get_group_root` visit one group, the others all).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Tensor {
     /// The parameter name.

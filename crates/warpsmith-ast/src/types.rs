@@ -47,8 +47,8 @@ pub enum Type {
 /// value analysis relies on them: a face index is below `faces`, a neighbour index below `points`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Scene {
-    /// `wp.Mesh(points, indices, velocities)`: `points` vertices, `faces` triangles, built with
-    /// `support_winding_number=True`.
+    /// `wp.Mesh(points, indices, velocities, groups)`: `points` vertices, `faces` triangles (face `j` in group
+    /// `j % 2`), built with `support_winding_number=True`.
     Mesh {
         /// Vertex count.
         points: u8,
@@ -60,7 +60,7 @@ pub enum Scene {
         /// Point count.
         points: u8,
     },
-    /// `wp.Bvh(lowers, uppers)` over `boxes` boxes.
+    /// `wp.Bvh(lowers, uppers, groups)` over `boxes` boxes (box `j` in group `j % 2`).
     Bvh {
         /// Box count.
         boxes: u8,

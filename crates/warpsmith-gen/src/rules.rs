@@ -71,7 +71,6 @@ pub enum Rule {
     NotGenerated(&'static str),
 }
 
-const GROUPS: &str = "group roots need a mesh or BVH built with groups (not drawn yet)";
 const MESH_STRUCT: &str = "returns the mesh's descriptor (a struct of arrays): no production reads it yet";
 const INDEX_GRIDS: &str = "needs an index volume with a voxel-data array (only dense value volumes are built)";
 const VOLUME_STORES: &str = "writes into the volume: threads reading voxels others write would race; no production yet";
@@ -405,6 +404,9 @@ pub fn rule(b: Builtin) -> Rule {
         | B::MeshGetBvh
         | B::ClosestPointEdgeEdge
         | B::IntersectTriTri
+        // group roots passed to BVH and ray queries (`group_root` in `generate/scene.rs`)
+        | B::BvhGetGroupRoot
+        | B::MeshGetGroupRoot
         // block-cooperative scene queries (`tiled_query` in `generate/scene.rs`)
         | B::BvhQueryAabbTiled
         | B::BvhQueryNextTiled
@@ -435,7 +437,6 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileStackCount
         | B::TileStackPop
         | B::TileStackPush => Rule::Production,
-        B::BvhGetGroupRoot | B::MeshGetGroupRoot => Rule::NotGenerated(GROUPS),
         B::MeshGet => Rule::NotGenerated(MESH_STRUCT),
         B::TextureSample => Rule::NotGenerated(TEXTURES),
         B::Tile

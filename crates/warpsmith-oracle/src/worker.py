@@ -420,6 +420,11 @@ def scene_parts(t):
     return [(0, cells, dtype == "volume_i")]
 
 
+def groups(n, device):
+    """The groups of a mesh's faces or a BVH's boxes: element j in group j % 2 (warpsmith_ast::launch::Tensor)."""
+    return wp.array(np.arange(n, dtype=np.int32) % 2, dtype=wp.int32, device=device)
+
+
 def build_scene(t, device):
     """The scene object of a scene tensor (layout in warpsmith_ast::launch::Tensor), on `device`."""
     dtype, shape, v = t["dtype"], t["shape"], np.array(t["values"], dtype=np.float64)
@@ -428,7 +433,7 @@ def build_scene(t, device):
         p, f = shape
         points, faces, vels = v[:3 * p], v[3 * p:3 * p + 3 * f], v[3 * p + 3 * f:]
         return wp.Mesh(points=vec3(points), indices=wp.array(faces.astype(np.int32), dtype=wp.int32, device=device),
-                       velocities=vec3(vels), support_winding_number=True)
+                       velocities=vec3(vels), support_winding_number=True, groups=groups(f, device))
     if dtype == "hash_grid":
         n = shape[0]
         cell, dims = float(v[3 * n]), [int(d) for d in v[3 * n + 1:3 * n + 4]]
@@ -439,7 +444,7 @@ def build_scene(t, device):
         n = 3 * shape[0]
         lo, hi = v[:n], v[n:2 * n]
         # a redrawn lower corner (the dead-input check) may pass its upper one: the box is the two corners' hull
-        return wp.Bvh(vec3(np.minimum(lo, hi)), vec3(np.maximum(lo, hi)))
+        return wp.Bvh(vec3(np.minimum(lo, hi)), vec3(np.maximum(lo, hi)), groups=groups(shape[0], device))
     cells = int(np.prod(shape))
     comps = 3 if dtype == "volume_v" else 1
     grid = v[:cells * comps].reshape(tuple(shape) + ((3,) if comps == 3 else ()))

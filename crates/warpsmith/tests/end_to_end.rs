@@ -88,7 +88,8 @@ def scene_of(t):
     if t["dtype"] == "mesh":
         p, f = shape
         idx = wp.array(v[3 * p:3 * p + 3 * f].astype(np.int32), dtype=wp.int32, device="cpu")
-        return wp.Mesh(points=pts(v[:3 * p]), indices=idx, velocities=pts(v[3 * p + 3 * f:]), support_winding_number=True)
+        return wp.Mesh(points=pts(v[:3 * p]), indices=idx, velocities=pts(v[3 * p + 3 * f:]), support_winding_number=True,
+                       groups=wp.array(np.arange(f, dtype=np.int32) % 2, dtype=wp.int32, device="cpu"))
     if t["dtype"] == "hash_grid":
         n = 3 * shape[0]
         g = wp.HashGrid(int(v[n + 1]), int(v[n + 2]), int(v[n + 3]), device="cpu")
@@ -96,7 +97,8 @@ def scene_of(t):
         return g
     if t["dtype"] == "bvh":
         n = 3 * shape[0]
-        return wp.Bvh(pts(np.minimum(v[:n], v[n:])), pts(np.maximum(v[:n], v[n:])))
+        return wp.Bvh(pts(np.minimum(v[:n], v[n:])), pts(np.maximum(v[:n], v[n:])),
+                      groups=wp.array(np.arange(shape[0], dtype=np.int32) % 2, dtype=wp.int32, device="cpu"))
     comps = 3 if t["dtype"] == "volume_v" else 1
     cells = int(np.prod(shape)) * comps
     grid = v[:cells].reshape(tuple(shape) + ((3,) if comps == 3 else ()))

@@ -277,7 +277,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::BitOrInplace
         | B::BitXorInplace
         | B::Breakpoint
-        | B::BvhGetGroupRoot
         | B::Cast
         | B::DenseChol
         | B::DenseCholBatched
@@ -292,7 +291,6 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::Index
         | B::Indexref
         | B::MeshGet
-        | B::MeshGetGroupRoot
         | B::Print
         | B::Printf
         | B::Select
@@ -372,6 +370,8 @@ pub fn spelling(b: Builtin) -> Spelling {
         | B::MeshGetBvh
         | B::ClosestPointEdgeEdge
         | B::IntersectTriTri
+        | B::BvhGetGroupRoot
+        | B::MeshGetGroupRoot
         | B::BvhQueryAabbTiled
         | B::BvhQueryNextTiled
         | B::BvhQueryRayTiled

@@ -232,10 +232,12 @@ impl Gen<'_> {
         let (start, _) = self.top_expr(v3, depth);
         let dir = self.unit_axis(depth.min(2));
         let max_t = *[2.0, 4.0, 10.0].choose(&mut self.rng).unwrap_or(&4.0);
+        let root = self.group_root(s, out);
         match self.rng.random_range(0..4) {
             0 | 1 => {
                 let r = self.new_var(&["ray", "rq", "cast"], Type::Query(Query::MeshRay));
-                let args = vec![Self::handle(s), start, dir, Expr::float(max_t)];
+                let mut args = vec![Self::handle(s), start, dir, Expr::float(max_t)];
+                args.extend(root);
                 out.push(Stmt::Let {
                     var: r,
                     value: Expr::call(Builtin::MeshQueryRay, Type::Query(Query::MeshRay), args),
@@ -279,16 +281,15 @@ impl Gen<'_> {
                 }
             }
             2 => {
-                let e =
-                    Expr::call(Builtin::MeshQueryRayCountIntersections, Type::I32, vec![Self::handle(s), start, dir]);
+                let mut args = vec![Self::handle(s), start, dir];
+                args.extend(root);
+                let e = Expr::call(Builtin::MeshQueryRayCountIntersections, Type::I32, args);
                 self.let_local(&["crossings", "n_hits", "cnt"], e, Interval::new(0.0, f64::from(faces)), out);
             }
             _ => {
-                let any = Expr::call(
-                    Builtin::MeshQueryRayAnyhit,
-                    Type::Bool,
-                    vec![Self::handle(s), start, dir, Expr::float(max_t)],
-                );
+                let mut args = vec![Self::handle(s), start, dir, Expr::float(max_t)];
+                args.extend(root);
+                let any = Expr::call(Builtin::MeshQueryRayAnyhit, Type::Bool, args);
                 let (a, ia) = self.top_expr(Type::F32, depth);
                 let (b, ib) = self.lit(Type::F32);
                 let e = Expr::call(Builtin::Where, Type::F32, vec![any, a, b]);
@@ -346,18 +347,21 @@ impl Gen<'_> {
             }
             Scene::Bvh { boxes } => {
                 let ty = Type::Query(Query::Bvh);
-                let q = match self.rng.random_range(0..4) {
-                    0 => Expr::call(Builtin::BvhQueryAabb, ty, vec![m, lo, hi]),
+                let root = self.group_root(s, out);
+                let (name, mut args) = match self.rng.random_range(0..4) {
+                    0 => (Builtin::BvhQueryAabb, vec![m, lo, hi]),
                     1 => {
                         let dir = self.unit_axis(depth.min(2));
-                        Expr::call(Builtin::BvhQueryRay, ty, vec![m, c, dir])
+                        (Builtin::BvhQueryRay, vec![m, c, dir])
                     }
-                    2 => Expr::call(Builtin::BvhQuerySphere, ty, vec![m, c, h]),
+                    2 => (Builtin::BvhQuerySphere, vec![m, c, h]),
                     _ => {
                         let dir = self.unit_axis(depth.min(2));
-                        Expr::call(Builtin::BvhQueryCapsule, ty, vec![m, c, dir, h])
+                        (Builtin::BvhQueryCapsule, vec![m, c, dir, h])
                     }
                 };
+                args.extend(root);
+                let q = Expr::call(name, ty, args);
                 (q, Builtin::BvhQueryNext, boxes, &["b", "leaf", "item"], Query::Bvh)
             }
             Scene::Volume { .. } => {
@@ -475,6 +479,32 @@ impl Gen<'_> {
         ];
         let cond = Expr::call(Builtin::TileQueryValid, Type::Bool, vec![Expr::var(qv, qty)]);
         out.push(Stmt::While { cond, body });
+    }
+
+    /// Three times in ten, the root of one group of a BVH or mesh scene (`root = wp.bvh_get_group_root(bvh, g)`,
+    /// `wp.mesh_get_group_root(mesh, g)`, `g` 0, 1 or `tid % 2`), pushed to `out`, as the `root` argument of the
+    /// query that follows, which then visits that group's boxes or faces only. The worker builds every BVH and
+    /// mesh with groups (box or face `j` in group `j % 2`, `warpsmith_ast::launch::Tensor`).
+    fn group_root(&mut self, s: ScenePar, out: &mut Vec<Stmt>) -> Option<Expr> {
+        let name = match s.scene {
+            Scene::Bvh { .. } => Builtin::BvhGetGroupRoot,
+            Scene::Mesh { .. } => Builtin::MeshGetGroupRoot,
+            Scene::HashGrid { .. } | Scene::Volume { .. } => return None,
+        };
+        if !self.rng.random_bool(0.3) {
+            return None;
+        }
+        let g = match self.rng.random_range(0..3) {
+            0 => Expr::int(0),
+            1 => Expr::int(1),
+            _ => {
+                let (t, _) = self.tid_expr();
+                Expr::binary(BinOp::Mod, Type::I32, t, Expr::int(2))
+            }
+        };
+        let root = self.new_var(&["root", "group_root", "sub_root"], Type::I32);
+        out.push(Stmt::Let { var: root, value: Expr::call(name, Type::I32, vec![Self::handle(s), g]) });
+        Some(Expr::var(root, Type::I32))
     }
 
     /// The first statement of a query loop's body: a value at the found index (a face's normal, centroid-like
