@@ -50,11 +50,17 @@ pub enum Category {
     /// Scene queries through `wp.uint64` handles: closest points, rays and box queries on a `wp.Mesh`,
     /// neighbour loops over a `wp.HashGrid` or `wp.Bvh`, samples and lookups of a `wp.Volume`.
     Geometry,
+    /// Indirect reads through an `int32` index array: `a[idx[tid]]` (a gather, as connectivity and permutation
+    /// arrays are read in simulation code).
+    Gather,
+    /// Indirect atomic accumulation through an `int32` index array: `wp.atomic_add(acc, idx[tid], v)` (a
+    /// scatter-add, as particle-to-cell and element-to-node assembly write).
+    Scatter,
 }
 
 impl Category {
     /// Every category, in their canonical order.
-    pub const ALL: [Category; 18] = [
+    pub const ALL: [Category; 20] = [
         Category::Arithmetic,
         Category::Math,
         Category::Vector,
@@ -73,6 +79,8 @@ impl Category {
         Category::Grid2d,
         Category::Grid3d,
         Category::Geometry,
+        Category::Gather,
+        Category::Scatter,
     ];
 
     /// The snake_case name used in records, flags and files.
@@ -96,6 +104,8 @@ impl Category {
             Category::Grid2d => "grid_2d",
             Category::Grid3d => "grid_3d",
             Category::Geometry => "geometry",
+            Category::Gather => "gather",
+            Category::Scatter => "scatter",
         }
     }
 }

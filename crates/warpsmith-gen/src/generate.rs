@@ -125,6 +125,9 @@ struct Gen<'a> {
     accs: Vec<Acc>,
     /// Scene handle parameters (never leaves: only scene queries read them).
     scenes: Vec<scene::ScenePar>,
+    /// The `int32` index arrays (positions in `inputs`) of a policy with [`Policy::indirect`]: values in
+    /// `[0, MIN_LAUNCH_DIM - 1]`, read at the thread's own element to index other arrays.
+    index_arrays: Vec<usize>,
     /// The local of `tid` (1-D) or of the first launch index (2-D/3-D).
     tid: usize,
     /// The locals of the launch indices, one per launch dimension (`[tid]` in 1-D).
@@ -157,6 +160,7 @@ const IN_NAMES: &[&str] = &["a", "b", "src", "values", "data", "weights", "input
 const IN_VEC_NAMES: &[&str] = &["positions", "velocities", "normals", "points", "forces", "dirs"];
 const IN_MAT_NAMES: &[&str] = &["transforms", "rotations", "frames", "jacobians", "mats"];
 const OUT_NAMES: &[&str] = &["out", "result", "dst", "output", "res"];
+const INDEX_ARRAY_NAMES: &[&str] = &["indices", "idx", "neighbors", "perm", "cell_ids", "src_index", "owner"];
 const ACC_ARRAY_NAMES: &[&str] = &["totals", "counts", "hist", "sums", "bins"];
 const F32_PARAM_NAMES: &[&str] = &["scale", "alpha", "beta", "gain", "dt", "bias", "offset", "weight", "k"];
 const I32_PARAM_NAMES: &[&str] = &["n", "steps", "iters", "count", "shift", "level"];
@@ -218,6 +222,7 @@ impl<'a> Gen<'a> {
             outputs: Vec::new(),
             accs: Vec::new(),
             scenes: Vec::new(),
+            index_arrays: Vec::new(),
             tid: 0,
             idx: Vec::new(),
             state: None,
@@ -469,6 +474,7 @@ impl<'a> Gen<'a> {
             Load(usize),
             Neighbour(usize, usize),
             Offset(usize),
+            Gather(usize, usize),
             Lit,
         }
         let mut c: Vec<(L, u32)> = Vec::new();
@@ -493,6 +499,9 @@ impl<'a> Gen<'a> {
                 }
                 if self.pol.neighbour > 0 {
                     c.push((L::Offset(i), self.pol.neighbour));
+                }
+                for &j in &self.index_arrays {
+                    c.push((L::Gather(i, j), self.pol.indirect));
                 }
             }
         }
@@ -530,8 +539,25 @@ impl<'a> Gen<'a> {
                 let index = self.neighbour_index(a.id, counter);
                 (Expr { ty, kind: ExprKind::Load(a.id, index) }, a.iv)
             }
+            L::Gather(i, j) => self.gather(i, j),
             L::Lit => self.lit(ty),
         }
+    }
+
+    /// `a[idx[tid]]`: input `i` read at the index that index array `j` holds at the thread's own element.
+    fn gather(&mut self, i: usize, j: usize) -> TExpr {
+        self.inputs[i].uses += 1;
+        let at = self.indirect_index(j);
+        let a = self.inputs[i];
+        (Expr { ty: a.ty, kind: ExprKind::Load(a.id, vec![at]) }, a.iv)
+    }
+
+    /// `idx[tid]`: index array `j` (a position in `inputs`) at the thread's own element, in
+    /// `[0, MIN_LAUNCH_DIM - 1]`.
+    fn indirect_index(&mut self, j: usize) -> Expr {
+        self.inputs[j].uses += 1;
+        let own = self.own_index();
+        Expr { ty: Type::I32, kind: ExprKind::Load(self.inputs[j].id, own) }
     }
 
     fn uses(&self) -> Vec<u32> {
@@ -730,6 +756,23 @@ impl<'a> Gen<'a> {
         }
         if p.scenes > 0 {
             self.scene_params();
+        }
+        if p.indirect > 0 && p.ndim == 1 {
+            // one or two index arrays (connectivity, permutations, cell ids) whose values index any
+            // launch-shaped array
+            let hi = f64::from(crate::vectors::MIN_LAUNCH_DIM - 1);
+            for _ in 0..self.rng.random_range(1..=2) {
+                let id = self.new_var(INDEX_ARRAY_NAMES, Type::I32);
+                let iv = Interval::new(0.0, hi);
+                let len = ArrayLen::Launch;
+                self.params.push(Param {
+                    var: id,
+                    kind: ParamKind::Array { role: ArrayRole::Input, len },
+                    range: (0.0, hi),
+                });
+                self.index_arrays.push(self.inputs.len());
+                self.inputs.push(ArrayParam { id, ty: Type::I32, iv, uses: 0 });
+            }
         }
         let n_sc = self.rng.random_range(p.scalars.0..=p.scalars.1);
         for _ in 0..n_sc {

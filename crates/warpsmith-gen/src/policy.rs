@@ -84,6 +84,11 @@ pub enum Required {
     /// A scene query: a mesh, hash-grid, BVH or volume query and the values read from it
     /// (`crate::generate`'s scene productions; needs [`Policy::scenes`]).
     SceneQuery,
+    /// A local read through an index array, `x = a[idx[tid]]` (needs [`Policy::indirect`]).
+    Gather,
+    /// An atomic update at an index read from an index array, `wp.atomic_add(acc, idx[tid], v)` (needs
+    /// [`Policy::indirect`] and an accumulator).
+    Scatter,
 }
 
 /// The generation policy of one category.
@@ -129,6 +134,11 @@ pub struct Policy {
     /// Weight of a scene query statement (a mesh, hash-grid, BVH or volume query), beside [`Policy::stmts`];
     /// nonzero gives the kernel one or two scene handles (`wp.uint64` parameters).
     pub scenes: u32,
+    /// Weight of an indirect access through an `int32` index array among an array's leaves (`a[idx[tid]]`) and
+    /// among an accumulator's indices (`idx[tid]`); nonzero gives a 1-D kernel one or two index arrays whose
+    /// values lie in `[0, MIN_LAUNCH_DIM - 1]` (`crate::vectors::MIN_LAUNCH_DIM`), so that they index any
+    /// launch-shaped array and, reduced modulo its length, any accumulator.
+    pub indirect: u32,
 }
 
 const BASE: Policy = Policy {
@@ -151,6 +161,7 @@ const BASE: Policy = Policy {
     acc_lens: &[1, 4, 8, 16],
     tiled: false,
     scenes: 0,
+    indirect: 0,
 };
 
 /// The policy of `category`.
@@ -272,6 +283,26 @@ pub fn policy(category: Category) -> Policy {
             exprs: ExprWeights { arith: 5, math: 2, vec: 5, mat: 0, rot: 0, select: 1, cast: 1, rand: 0 },
             scenes: 6,
             required: &[Required::SceneQuery],
+            ..BASE
+        },
+        Category::Gather => Policy {
+            local_types: TypeWeights { f32: 5, i32: 1, vec: 2, mat: 0, quat: 0, xform: 0 },
+            array_types: TypeWeights { f32: 5, i32: 0, vec: 3, mat: 0, quat: 0, xform: 0 },
+            stmts: StmtWeights { let_: 8, assign: 2, if_: 2, for_: 1, atomic: 0 },
+            inputs: (1, 3),
+            indirect: 2,
+            required: &[Required::Gather],
+            ..BASE
+        },
+        Category::Scatter => Policy {
+            local_types: TypeWeights { f32: 5, i32: 1, vec: 2, mat: 0, quat: 0, xform: 0 },
+            array_types: TypeWeights { f32: 5, i32: 0, vec: 2, mat: 0, quat: 0, xform: 0 },
+            stmts: StmtWeights { let_: 6, assign: 1, if_: 2, for_: 1, atomic: 5 },
+            accumulators: (1, 2),
+            outputs: (0, 1),
+            acc_lens: &[4, 8, 16],
+            indirect: 1,
+            required: &[Required::Scatter],
             ..BASE
         },
         Category::ScalarParam => Policy {

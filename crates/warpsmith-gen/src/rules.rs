@@ -75,9 +75,21 @@ const MESH_STRUCT: &str = "returns the mesh's descriptor (a struct of arrays): n
 const INDEX_GRIDS: &str = "needs an index volume with a voxel-data array (only dense value volumes are built)";
 const VOLUME_STORES: &str = "writes into the volume: threads reading voxels others write would race; no production yet";
 const TEXTURES: &str = "needs a texture object (not built yet)";
-const TILE_NOT_YET: &str = "tile builtin without a production yet";
-const UTILITY_NOT_YET: &str = "debugging, printing, deprecated dense_* solvers, array views and casts: no production (printing would be \
-     read by nothing; the rest not written yet)";
+const INT_TILES: &str = "needs an integer tile (indices for the indexed loads, stores and scatters; bits for the in-place \
+     bit operations; `tile_randi` returns one): the tile programs' tiles are float32 (not written yet)";
+const THREAD_TILES: &str = "builds a tile of one value per thread of the block, whose shape is `block_dim` (1 on the CPU, 256 on \
+     CUDA): the same launch gives other values on the two devices";
+const FFT_TILES: &str = "needs a complex tile (`vec2f` elements, an FFT over the last axis in place): the tile programs' tiles \
+     are float32 (not written yet)";
+const SORT_TILES: &str = "the sort is not stable and Warp says the order of equal keys differs between CPU and GPU, so the \
+     payload tile of equal keys is unspecified (not written yet: keys must be distinct by construction)";
+const DEBUGGING: &str = "printing and debugging: nothing would read what it prints or checks";
+const DEPRECATED: &str = "deprecated in Warp 1.19.0";
+const CODEGEN_INTERNAL: &str = "used by Warp's code generation for Python syntax (array views, casts, indexing, stores); no \
+     production writes the array views and casts by name yet";
+const ARRAY_IN_PLACE: &str = "an in-place update of an array element: Warp's code generation lowers `a[i] &= x` (and the \
+     transform forms) to a load, the operation and a store (measured: no call of it in the C++); no production writes it \
+     by name";
 const TRANSFORM_NOT_YET: &str = "unusable in Warp 1.19.0: its return type is declared generic and resolves to a half-precision \
      transform (its docstring says so; measured: `wp.transform_get_translation` of the result is a vec3h)";
 
@@ -326,34 +338,31 @@ pub fn rule(b: Builtin) -> Rule {
         | B::Tuple
         | B::Unot
         | B::Vector => Rule::Syntax,
-        B::Array
-        | B::AssignCopy
-        | B::BitAndInplace
-        | B::BitOrInplace
-        | B::BitXorInplace
-        | B::Breakpoint
-        | B::Cast
-        | B::DenseChol
+        B::Breakpoint | B::ExpectEq | B::ExpectNear | B::ExpectNeq | B::Print | B::Printf => {
+            Rule::NotGenerated(DEBUGGING)
+        }
+        B::DenseChol
         | B::DenseCholBatched
         | B::DenseGemm
         | B::DenseGemmBatched
         | B::DenseSolve
         | B::DenseSolveBatched
         | B::DenseSubs
-        | B::ExpectEq
-        | B::ExpectNear
-        | B::ExpectNeq
+        | B::Select => Rule::NotGenerated(DEPRECATED),
+        B::Array
+        | B::AssignCopy
+        | B::Cast
         | B::Index
         | B::Indexref
-        | B::Print
-        | B::Printf
-        | B::Select
         | B::Slice
         | B::Store
-        | B::TransformAddInplace
-        | B::TransformSubInplace
         | B::View
-        | B::Zeros => Rule::NotGenerated(UTILITY_NOT_YET),
+        | B::Zeros => Rule::NotGenerated(CODEGEN_INTERNAL),
+        B::BitAndInplace
+        | B::BitOrInplace
+        | B::BitXorInplace
+        | B::TransformAddInplace
+        | B::TransformSubInplace => Rule::NotGenerated(ARRAY_IN_PLACE),
         // scene queries (`generate/scene.rs`): the scene built by the worker from `test_inputs`
         B::BvhQueryAabb
         | B::BvhQueryCapsule
@@ -439,22 +448,19 @@ pub fn rule(b: Builtin) -> Rule {
         | B::TileStackPush => Rule::Production,
         B::MeshGet => Rule::NotGenerated(MESH_STRUCT),
         B::TextureSample => Rule::NotGenerated(TEXTURES),
-        B::Tile
-        | B::TileAtomicAddIndexed
+        B::TileAtomicAddIndexed
         | B::TileBitAndInplace
         | B::TileBitOrInplace
         | B::TileBitXorInplace
-        | B::TileFft
-        | B::TileFromThread
-        | B::TileIfft
         | B::TileLoadIndexed
         | B::TileRandi
         | B::TileScatterAdd
         | B::TileScatterMasked
         | B::TileSliceIndexed
-        | B::TileSort
-        | B::TileStoreIndexed
- => Rule::NotGenerated(TILE_NOT_YET),
+        | B::TileStoreIndexed => Rule::NotGenerated(INT_TILES),
+        B::Tile | B::TileFromThread => Rule::NotGenerated(THREAD_TILES),
+        B::TileFft | B::TileIfft => Rule::NotGenerated(FFT_TILES),
+        B::TileSort => Rule::NotGenerated(SORT_TILES),
         B::TransformSetRotationCopy | B::TransformSetTranslationCopy => Rule::NotGenerated(TRANSFORM_NOT_YET),
         B::VolumeLookupIndex | B::VolumeSampleIndex | B::VolumeSampleGradIndex => Rule::NotGenerated(INDEX_GRIDS),
         B::VolumeStore | B::VolumeStoreF | B::VolumeStoreI | B::VolumeStoreV => Rule::NotGenerated(VOLUME_STORES),

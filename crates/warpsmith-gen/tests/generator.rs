@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use warpsmith_ast::{
-    ArrayRole, AtomicOp, Builtin, ExprKind, Kernel, ParamKind, Stmt, canonical_id, features, python_module, visit_stmts,
+    ArrayRole, AtomicOp, Builtin, Expr, ExprKind, Kernel, ParamKind, Stmt, canonical_id, features, python_module,
+    visit_stmts,
 };
 use warpsmith_gen::rules::{Rule, rule};
 use warpsmith_gen::{Category, Config, generate};
@@ -40,7 +41,18 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
         return Err("the kernel does not start with its launch index".into());
     }
     let mut neighbour_reads = 0;
+    // reads and atomics at an index read from an array (`a[idx[tid]]`, `wp.atomic_add(acc, idx[tid] % n, v)`)
+    let mut indirect_reads = 0;
+    let mut indirect_atomics = 0;
+    let has_load = |e: &Expr| {
+        let mut found = false;
+        e.visit(&mut |x| found |= matches!(x.kind, ExprKind::Load(..)));
+        found
+    };
     visit_stmts(&k.body, &mut |s, loops| {
+        if let Stmt::Atomic { index, .. } = s {
+            indirect_atomics += usize::from(has_load(index));
+        }
         // a random draw advances the generator: C++ would order two draws in one statement arbitrarily
         let mut draws = 0;
         for e in s.exprs() {
@@ -55,6 +67,7 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
                     let at_own = idx.len() == own.len()
                         && idx.iter().zip(&own).all(|(x, v)| matches!(x.kind, ExprKind::Var(w) if w == *v));
                     neighbour_reads += usize::from(!at_own);
+                    indirect_reads += usize::from(idx.iter().any(has_load));
                     if idx.len() != own.len() {
                         ok = Err(format!("a load with {} indices in a {}-D kernel", idx.len(), own.len()));
                     }
@@ -173,6 +186,8 @@ fn check(k: &Kernel, cat: Category) -> Result<(), String> {
             Err("tile kernel without tile loads".into())
         }
         Category::Random if !features(k).contains("rand_init") => Err("random kernel without a generator".into()),
+        Category::Gather if indirect_reads == 0 => Err("gather kernel without an indirect read".into()),
+        Category::Scatter if indirect_atomics == 0 => Err("scatter kernel without an indirect atomic".into()),
         Category::Grid2d if k.ndim() != 2 => Err("grid_2d kernel not 2-D".into()),
         Category::Grid3d if k.ndim() != 3 => Err("grid_3d kernel not 3-D".into()),
         Category::ControlFlow

@@ -601,7 +601,21 @@ impl Gen<'_> {
     }
 
     pub(super) fn atomic_on(&mut self, a: Acc, out: &mut Vec<Stmt>) {
-        let index = if a.len == 1 {
+        let scatter = a.len > 1 && !self.index_arrays.is_empty() && self.rng.random_bool(0.6);
+        self.atomic_at(a, scatter, out);
+    }
+
+    /// An atomic update of accumulator `a`; with `scatter`, at an index read from an index array
+    /// (`idx[tid]`, or `idx[tid] % len` for an accumulator shorter than the index range).
+    pub(super) fn atomic_at(&mut self, a: Acc, scatter: bool, out: &mut Vec<Stmt>) {
+        let index = if let (true, Some(&j)) = (scatter, self.index_arrays.choose(&mut self.rng)) {
+            let at = self.indirect_index(j);
+            if a.len >= crate::vectors::MIN_LAUNCH_DIM {
+                at
+            } else {
+                Expr::binary(BinOp::Mod, Type::I32, at, Expr::int(i64::from(a.len)))
+            }
+        } else if a.len == 1 {
             Expr::int(0)
         } else if self.rng.random_bool(0.7) {
             let (t, _) = self.tid_expr();
@@ -850,6 +864,22 @@ impl Gen<'_> {
                 // every scene handle is queried at least once
                 for s in self.scenes.clone() {
                     self.scene_stmt_on(s, out);
+                }
+            }
+            Required::Gather => {
+                // a gather of an input other than the index arrays when there is one
+                let Some(&j) = self.index_arrays.choose(&mut self.rng) else { return };
+                let data: Vec<usize> = (0..self.inputs.len()).filter(|i| !self.index_arrays.contains(i)).collect();
+                let i = data.choose(&mut self.rng).copied().unwrap_or(j);
+                let (e, iv) = self.gather(i, j);
+                let ty = e.ty;
+                let l = self.declare(Self::local_pool(ty), ty, iv, true);
+                out.push(Stmt::Let { var: self.locals[l].id, value: e });
+            }
+            Required::Scatter => {
+                let scattered: Vec<Acc> = self.accs.iter().copied().filter(|a| a.len > 1).collect();
+                if let Some(&a) = scattered.choose(&mut self.rng) {
+                    self.atomic_at(a, true, out);
                 }
             }
         }
