@@ -216,7 +216,9 @@ impl Gen<'_> {
             let r = Expr::call(Builtin::SampleCdf, Type::I32, vec![s, Expr::var(self.inputs[i].id, Type::F32)]);
             return Some((Expr::construct(t, vec![r]), Interval::new(0.0, f64::from(self.cfg.max_launch_dim - 1))));
         }
-        Some(match self.rng.random_range(0..7) {
+        // Perlin noise one draw in sixteen: a kernel with it has no standalone translation
+        let pick = if self.rng.random_bool(1.0 / 16.0) { 6 } else { self.rng.random_range(0..6) };
+        Some(match pick {
             6 => {
                 // Perlin noise of a value the kernel has, seeded by the state (not advanced): `wp.noise(state,
                 // x)` of a float or vector, or the periodic `wp.pnoise(state, x, px)`. N-D gradient noise with
@@ -285,7 +287,7 @@ impl Gen<'_> {
             ],
             _ => return None,
         };
-        if self.rng.random_bool(0.15) {
+        if self.rng.random_bool(0.06) {
             // the curl of a Perlin noise field at a point the kernel has (`wp.curlnoise(state, p)`, one octave):
             // measured within +-2.0 (2-D) and +-3.7 (3-D, two octaves) over 200,000 points; bounded with a 2x margin
             let (p, _) = self.leaf(Type::Vec(n));

@@ -649,7 +649,7 @@ impl Gen<'_> {
         ]);
         match choice {
             0 if self.pol.exprs.rot > 0 && self.rng.random_bool(0.1) => self.unpack_stmt(out),
-            0 if self.pol.exprs.mat >= 2 && self.rng.random_bool(0.08) => self.decomposition_stmt(out),
+            0 if self.pol.exprs.mat >= 2 && self.rng.random_bool(0.03) => self.decomposition_stmt(out),
             0 | 2 if self.nest == 0 && self.rng.random_bool(0.04) => {
                 // a guard clause: threads that meet the condition leave the kernel early. Half are the
                 // idiomatic bounds check of the launch index against a launch-shaped array (`if tid >=
