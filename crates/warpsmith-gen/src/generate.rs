@@ -920,6 +920,11 @@ fn continues(block: &[Stmt]) -> bool {
 
 /// The keyword argument `dtype=wp.<b>` (`wp.volume_sample(..., dtype=wp.float32)`, `wp.tile_astype(t,
 /// dtype=wp.float16)`, `wp.identity(n=3, dtype=wp.float32)`).
+/// A keyword argument `name=v` of a tile or scene builtin (`shape=`, `offset=`, `rng=`, `capacity=`, ...).
+pub(crate) fn kw(name: &'static str, v: Expr) -> Expr {
+    Expr { ty: Type::I32, kind: ExprKind::Kw(name, Box::new(v)) }
+}
+
 pub(crate) fn dtype_kw(b: Builtin) -> Expr {
     Expr { ty: Type::F32, kind: ExprKind::Kw("dtype", Box::new(Expr { ty: Type::F32, kind: ExprKind::FuncRef(b) })) }
 }

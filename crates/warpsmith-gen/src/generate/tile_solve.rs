@@ -57,7 +57,6 @@ impl Gen<'_> {
         let block = self.new_var(&["i", "b", "block"], Type::I32);
         body.push(Stmt::Let { var: block, value: Expr { ty: Type::I32, kind: ExprKind::Tid } });
         let int = |v: u16| Expr::int(i64::from(v));
-        let kw = |name: &'static str, v: Expr| Expr { ty: Type::I32, kind: ExprKind::Kw(name, Box::new(v)) };
         let tuple = |xs: Vec<Expr>| Expr { ty: Type::I32, kind: ExprKind::Tuple(xs) };
         let row = || Expr::binary(BinOp::Mul, Type::I32, Expr::var(block, Type::I32), Expr::int(i64::from(n)));
         let let_tile = |g: &mut Self, body: &mut Vec<Stmt>, names: &[&str], ty: Type, value: Expr| {

@@ -123,7 +123,6 @@ impl Gen<'_> {
             let seed = Expr::int(self.rng.random_range(1..1000i64));
             let init = Expr::call(Builtin::RandInit, Type::U32, vec![seed, Expr::var(block, Type::I32)]);
             body.push(Stmt::Let { var: state, value: init });
-            let kw = |name: &'static str, v: Expr| Expr { ty: Type::I32, kind: ExprKind::Kw(name, Box::new(v)) };
             let mut args = vec![kw("shape", Expr::int(i64::from(n))), kw("rng", Expr::var(state, Type::U32))];
             let iv = if self.rng.random_bool(0.5) {
                 let lo = f64::from(self.rng.random_range(-4..=2i32)) * 0.5;
@@ -268,7 +267,6 @@ impl Gen<'_> {
             return None;
         }
         tiles[k].used = true;
-        let kw = |name: &'static str, v: Expr| Expr { ty: Type::I32, kind: ExprKind::Kw(name, Box::new(v)) };
         let one = |v: i64| Expr { ty: Type::I32, kind: ExprKind::Tuple(vec![Expr::int(v)]) };
         let src = Expr::var(t.id, Type::Tile(t.n));
         let w = if t.n >= 4 && self.rng.random_bool(0.5) {
@@ -331,7 +329,7 @@ impl Gen<'_> {
         let n_i = i64::from(n);
         let sty = Type::Stack(n);
         let s = self.new_var(&["stack", "kept_vals", "picked"], sty);
-        let capacity = Expr { ty: Type::I32, kind: ExprKind::Kw("capacity", Box::new(Expr::int(n_i))) };
+        let capacity = kw("capacity", Expr::int(n_i));
         let alloc = Expr::call(Builtin::TileStack, sty, vec![capacity, dtype_kw(Builtin::Float32)]);
         body.push(Stmt::Let { var: s, value: alloc });
         let j = self.new_var(&["j", "e", "k"], Type::I32);
@@ -472,7 +470,6 @@ impl Gen<'_> {
         body.push(Stmt::Let { var: block, value: Expr { ty: Type::I32, kind: ExprKind::Tid } });
         let int = |v: u16| Expr::int(i64::from(v));
         let tuple = |a: Expr, b: Expr| Expr { ty: Type::I32, kind: ExprKind::Tuple(vec![a, b]) };
-        let kw = |name: &'static str, v: Expr| Expr { ty: Type::I32, kind: ExprKind::Kw(name, Box::new(v)) };
         let panel_offset = || {
             let row = Expr::binary(BinOp::Mul, Type::I32, Expr::var(block, Type::I32), Expr::int(i64::from(m)));
             Expr {
