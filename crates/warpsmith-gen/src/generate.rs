@@ -12,7 +12,12 @@
 //! - no dead code: every parameter and every local is in the backward slice of some output write
 //!   ([`warpsmith_ast::liveness::live_vars`]), not merely read: what a block or the body leaves outside every
 //!   slice is folded into the block's update or the final stores (a vector through all of its components half
-//!   the time, `wp.length`).
+//!   the time, `wp.length`);
+//! - no constant that the typical values leave without effect where a choice can avoid it ([`crate::sample`]):
+//!   a comparison's threshold lies between sample quantiles, a clamp changes some samples and keeps others, a
+//!   domain guard's bound is one that some sample reaches, each `wp.min`/`wp.max` operand wins on some sample,
+//!   a `wp.copysign` sign takes both signs, no production computes one value on every sample, and a local is
+//!   never overwritten by a bare literal (`x = x + c` instead).
 
 use rand::prelude::*;
 use rand::seq::IndexedRandom;
@@ -36,6 +41,7 @@ mod stmts;
 mod structs;
 mod tile_solve;
 mod tiles;
+mod typical;
 pub use tiles::TILE_SIZES;
 
 /// Largest magnitude of any float intermediate. Far below float32's range, so sums and products of a few
@@ -145,6 +151,13 @@ struct Gen<'a> {
     /// Leaves left for the expression being built (keeps lines readable).
     budget: i32,
     names: std::collections::HashSet<String>,
+    /// Typical values ([`crate::sample`]) of the locals and by-value parameters known so far; a reassigned
+    /// local loses its entry.
+    samples: std::collections::HashMap<VarId, Vec<f64>>,
+    /// Samples of each array load drawn so far, by the load's text: the same element reads the same values.
+    load_samples: std::collections::HashMap<String, Vec<f64>>,
+    /// The stream the samples are drawn from, apart from `rng`.
+    srng: ChaCha8Rng,
 }
 
 const F32_NAMES: &[&str] = &["x", "y", "z", "t", "u", "w", "s", "val", "tmp", "r", "d", "e", "f", "g", "h", "q"];
@@ -233,6 +246,9 @@ impl<'a> Gen<'a> {
             fuel: cfg.max_statements,
             budget: 0,
             names: ["wp", "range", "float", "int", "len", "min", "max", "abs"].iter().map(|s| s.to_string()).collect(),
+            samples: std::collections::HashMap::new(),
+            load_samples: std::collections::HashMap::new(),
+            srng: ChaCha8Rng::seed_from_u64(seed ^ 0x5A3D_1E5A_3D1E_5A3D),
         }
     }
 
@@ -445,7 +461,8 @@ impl<'a> Gen<'a> {
     }
 
     /// An expression of type `ty` (not `Bool`) of depth at most `depth`. Productions that are constant
-    /// (no variable, load or `tid` below them) or redundant ([`redundant`]) are refused.
+    /// (no variable, load or `tid` below them), redundant ([`redundant`]) or constant on every typical value
+    /// (`wp.step(wp.step(k))` of a named constant `k`) are refused.
     fn expr(&mut self, ty: Type, depth: u32) -> TExpr {
         if depth > 0 && self.budget > 1 && self.rng.random_bool(0.7) {
             for _ in 0..6 {
@@ -454,6 +471,7 @@ impl<'a> Gen<'a> {
                 if let Some(t) = Self::ok(ty, t)
                     && !is_const(&t.0)
                     && !redundant(&t.0)
+                    && !self.constant_in_practice(&t.0)
                 {
                     return t;
                 }
@@ -864,10 +882,9 @@ impl<'a> Gen<'a> {
                 self.inputs[i].uses += 1;
                 let index = self.own_index();
                 let l = self.declare(Self::local_pool(a.ty), a.ty, a.iv, true);
-                body.push(Stmt::Let {
-                    var: self.locals[l].id,
-                    value: Expr { ty: a.ty, kind: ExprKind::Load(a.id, index) },
-                });
+                let value = Expr { ty: a.ty, kind: ExprKind::Load(a.id, index) };
+                self.set_typical(l, &value);
+                body.push(Stmt::Let { var: self.locals[l].id, value });
             }
         }
 

@@ -8,6 +8,7 @@ pub mod generate;
 pub mod interval;
 pub mod policy;
 pub mod rules;
+pub mod sample;
 pub mod vectors;
 
 pub use config::{Category, CategoryWeights, Config, ConfigError};

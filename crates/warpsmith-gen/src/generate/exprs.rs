@@ -418,6 +418,8 @@ impl Gen<'_> {
             }
             Dom::Mag(m) | Dom::Max(m) => {
                 let lim = if m >= 1.0 { m.floor() } else { 0.9 };
+                // tighter where no typical value reaches the domain's limit (the guard is then active somewhere)
+                let lim = self.guard_bound(&e, lim);
                 let lo = Expr::unary(UnOp::Neg, Expr::float(lim));
                 let clamped = Interval::new(iv.lo.max(-lim), iv.hi.min(lim));
                 Some((Expr::call(Builtin::Clamp, Type::F32, vec![e, lo, Expr::float(lim)]), clamped))
@@ -451,8 +453,9 @@ impl Gen<'_> {
                 Some((Expr::call(Builtin::Erfcinv, t, vec![x]), Interval::new(-1.39, 1.39)))
             }
             6 => {
+                // operands that each win on some sample: else the loser is a constant no input exercises
                 let (a, ia) = self.expr(t, d);
-                let (b, ib) = self.expr(t, d);
+                let (b, ib) = self.operand_for(&a, t, d, |g, a, b| g.one_winner(a, b))?;
                 if self.rng.random_bool(0.5) {
                     Some((Expr::call(Builtin::Min, t, vec![a, b]), ia.min(ib)))
                 } else {
@@ -477,16 +480,21 @@ impl Gen<'_> {
             }
             8 => {
                 let (x, ix) = self.expr(t, d);
+                let xs = self.typical(&x);
                 let lo = f64::from(self.rng.random_range(1..12u32)) * 0.25;
                 let hi = lo + f64::from(self.rng.random_range(1..12u32)) * 0.25;
-                let (elo, ilo) = if self.rng.random_bool(0.5) {
-                    (Expr::unary(UnOp::Neg, Expr::float(lo)), -lo)
-                } else {
-                    (Expr::float(lo), lo)
+                let (ilo, ihi) = if self.rng.random_bool(0.5) { (-lo, hi - 2.0 * lo) } else { (lo, hi) };
+                let clamp = self.rng.random_bool(0.6);
+                // bounds the typical values cross: a clamp that changes some samples and keeps others, a
+                // smoothstep ramp that holds some (else its bounds are constants no input exercises)
+                let (ilo, ihi) = match xs.as_deref() {
+                    Some(v) if clamp && !Self::clamp_splits(Some(v), ilo, ihi) => self.clamp_bounds(v)?,
+                    Some(v) if !clamp && !v.iter().any(|&s| s > ilo && s < ihi) => self.clamp_bounds(v)?,
+                    _ => (ilo, ihi),
                 };
-                let ihi = if ilo < 0.0 { hi - 2.0 * lo } else { hi };
-                let ehi = if ihi >= 0.0 { Expr::float(ihi) } else { Expr::unary(UnOp::Neg, Expr::float(-ihi)) };
-                if self.rng.random_bool(0.6) {
+                let signed = |v: f64| if v >= 0.0 { Expr::float(v) } else { Expr::unary(UnOp::Neg, Expr::float(-v)) };
+                let (elo, ehi) = (signed(ilo), signed(ihi));
+                if clamp {
                     Some((
                         Expr::call(Builtin::Clamp, t, vec![x, elo, ehi]),
                         Interval::new(ix.lo.clamp(ilo, ihi), ix.hi.clamp(ilo, ihi)),
@@ -504,7 +512,7 @@ impl Gen<'_> {
             10 => {
                 // the magnitude of one value with the sign of another
                 let (a, ia) = self.expr(t, d);
-                let (b, _) = self.expr(t, d);
+                let (b, _) = self.operand_for(&a, t, d, |g, _, b| g.one_sign(b))?;
                 Some((Expr::call(Builtin::Copysign, t, vec![a, b]), Interval::new(-ia.mag(), ia.mag())))
             }
             _ => {
@@ -546,17 +554,21 @@ impl Gen<'_> {
         }
         match k {
             0 => {
-                let (b, ib) = self.expr(t, d);
+                let (b, ib) = self.operand_for(&a, t, d, |g, a, b| g.one_winner(a, b))?;
                 Some((Expr::call(Builtin::Min, t, vec![a, b]), ia.min(ib)))
             }
             1 => {
-                let (b, ib) = self.expr(t, d);
+                let (b, ib) = self.operand_for(&a, t, d, |g, a, b| g.one_winner(a, b))?;
                 Some((Expr::call(Builtin::Max, t, vec![a, b]), ia.max(ib)))
             }
             2 => Some((Expr::call(Builtin::Abs, t, vec![a]), ia.abs())),
             _ => {
                 let lo = -self.rng.random_range(0..5i64);
                 let hi = self.rng.random_range(1..20i64);
+                let xs = self.typical(&a);
+                if !Self::clamp_splits(xs.as_deref(), lo as f64, hi as f64) {
+                    return None;
+                }
                 let elo = if lo < 0 { Expr::unary(UnOp::Neg, Expr::int(-lo)) } else { Expr::int(0) };
                 let iv = Interval::new(ia.lo.clamp(lo as f64, hi as f64), ia.hi.clamp(lo as f64, hi as f64));
                 Some((Expr::call(Builtin::Clamp, t, vec![a, elo, Expr::int(hi)]), iv))

@@ -77,16 +77,26 @@ impl Gen<'_> {
             &[BinOp::Lt, BinOp::Le, BinOp::Gt, BinOp::Ge]
         };
         // a comparison whose outcome the ranges already decide is a dead branch: retry a few times
+        // and so is one that the typical values decide: a threshold no sample crosses is a constant no test
+        // input exercises
+        let lsamp = if liv.is_some() { self.typical(&lhs) } else { None };
         let mut cmp = None;
         let mut decided = true;
         for _ in 0..6 {
             let (rhs, riv) = match liv {
-                Some(l) if self.rng.random_bool(0.6) => self.split_point(l, lty),
+                Some(l) if self.rng.random_bool(0.6) => {
+                    match lsamp.as_deref().and_then(|s| self.split_samples(s, l, lty)) {
+                        Some(t) => t,
+                        None => self.split_point(l, lty),
+                    }
+                }
                 None if self.rng.random_bool(0.6) => self.signed_lit(lty),
                 _ => self.expr(lty, depth.saturating_sub(1)),
             };
             let op = *ops.choose(&mut self.rng).unwrap_or(&BinOp::Lt);
-            decided = rhs == lhs || liv.is_some_and(|l| decides(op, l, riv));
+            decided = rhs == lhs
+                || liv.is_some_and(|l| decides(op, l, riv))
+                || lsamp.as_deref().is_some_and(|l| self.decided_on_samples(op, l, &rhs));
             cmp = Some(Expr::binary(op, Type::Bool, lhs.clone(), rhs));
             if !decided {
                 break;
@@ -228,6 +238,7 @@ impl Gen<'_> {
         let depth = self.cfg.max_expr_depth;
         let (e, iv) = self.top_expr(ty, depth);
         let l = self.declare(Self::local_pool(ty), ty, iv, true);
+        self.set_typical(l, &e);
         out.push(Stmt::Let { var: self.locals[l].id, value: e });
         l
     }
@@ -280,7 +291,15 @@ impl Gen<'_> {
                     return;
                 }
                 let mut base = self.top_expr(ty, depth);
-                if matches!(base.0.kind, ExprKind::Var(v) if v == id) {
+                let itself = matches!(base.0.kind, ExprKind::Var(v) if v == id);
+                let literal = extra.is_empty() && matches!(base.0.kind, ExprKind::Float(_) | ExprKind::Int(_));
+                if (itself || literal) && ty.is_scalar() {
+                    // `x = x + c` for `x = x` or `x = c`: a literal overwriting the local would leave its earlier
+                    // value dead from here on and make it a constant (whose literal no input exercises)
+                    let (c, ic) = self.lit(ty);
+                    self.locals[l].uses += 1;
+                    base = (Expr::binary(BinOp::Add, ty, Expr::var(id, ty), c), self.locals[l].iv.add(ic));
+                } else if itself {
                     base = self.lit(if ty == Type::I32 { ty } else { Type::F32 });
                     base = self.convert(base, ty);
                 }
@@ -289,6 +308,7 @@ impl Gen<'_> {
                     return;
                 }
                 self.locals[l].iv = self.locals[l].iv.hull(iv);
+                self.reassigned(self.locals[l].id, &e);
                 out.push(Stmt::Assign { var: self.locals[l].id, value: e });
             }
             Target::Acc(l) => {
@@ -338,13 +358,14 @@ impl Gen<'_> {
                     return;
                 }
                 self.locals[l].pending = pending;
+                self.reassigned(id, &value);
                 out.push(Stmt::Assign { var: id, value });
             }
         }
     }
 
     /// An update that stays in range whatever the operands: `acc = wp.max(acc, e)` for an accumulator
-    /// (or `acc = acc + c` for a small literal `c`), `x = e` for a plain local.
+    /// (or `acc = acc + c` for a small literal `c`), `x = e` for a plain local (`x = x + c` for a literal `c`).
     pub(super) fn fallback_update(&mut self, target: Target, mut extra: Vec<TExpr>, out: &mut Vec<Stmt>) {
         let (l, is_acc) = match target {
             Target::Plain(l) => (l, false),
@@ -377,9 +398,22 @@ impl Gen<'_> {
                 "fallback plain {}",
                 self.vars[id].name
             );
-            self.locals[l].iv = self.locals[l].iv.hull(iv);
-            e
+            let shifted = self.locals[l].iv.add(iv);
+            if extra.is_empty()
+                && ty.is_scalar()
+                && matches!(e.kind, ExprKind::Float(_) | ExprKind::Int(_))
+                && shifted.within(bound(ty) / 4.0)
+            {
+                // `x = x + c`, not `x = c`: a literal overwriting the local would leave its earlier value dead
+                // from here on and make the local a constant (whose literal no input exercises)
+                self.locals[l].iv = self.locals[l].iv.hull(shifted);
+                Expr::binary(BinOp::Add, ty, Expr::var(id, ty), e)
+            } else {
+                self.locals[l].iv = self.locals[l].iv.hull(iv);
+                e
+            }
         };
+        self.reassigned(id, &value);
         out.push(Stmt::Assign { var: id, value });
     }
 
@@ -553,6 +587,7 @@ impl Gen<'_> {
             };
             let (init, iv) = self.convert((init, iv), ty);
             let l = self.declare(ACC_NAMES, ty, iv, true);
+            self.set_typical(l, &init);
             out.push(Stmt::Let { var: self.locals[l].id, value: init });
             l
         };
@@ -821,6 +856,7 @@ impl Gen<'_> {
                     (Expr::call(Builtin::Sin, Type::F32, vec![x]), ix.hull(Interval::new(-1.0, 1.0)))
                 });
                 let l = self.declare(F32_NAMES, Type::F32, iv, true);
+                self.set_typical(l, &e);
                 out.push(Stmt::Let { var: self.locals[l].id, value: e });
             }
             Required::VecLocal => {
@@ -840,6 +876,7 @@ impl Gen<'_> {
                 };
                 let ty = e.ty;
                 let l = self.declare(Self::local_pool(ty), ty, iv, true);
+                self.set_typical(l, &e);
                 out.push(Stmt::Let { var: self.locals[l].id, value: e });
             }
             Required::Rotation => {
@@ -853,6 +890,7 @@ impl Gen<'_> {
                 }
                 if let Some((e, iv)) = t {
                     let l = self.declare(VEC_NAMES, Type::Vec(3), iv, true);
+                    self.set_typical(l, &e);
                     out.push(Stmt::Let { var: self.locals[l].id, value: e });
                 }
             }
@@ -874,6 +912,7 @@ impl Gen<'_> {
                 let (e, iv) = self.gather(i, j);
                 let ty = e.ty;
                 let l = self.declare(Self::local_pool(ty), ty, iv, true);
+                self.set_typical(l, &e);
                 out.push(Stmt::Let { var: self.locals[l].id, value: e });
             }
             Required::Scatter => {
