@@ -55,6 +55,30 @@ pub fn wide_launch_spec(kernel: &Kernel, seed: u64, axis: usize, extent: u32) ->
     fill(kernel, &mut rng, launch_dim)
 }
 
+/// [`launch_spec`]'s launch with each float and integer input element at an end of its parameter's range
+/// (the lower or the upper bound, drawn with equal odds; scene contents as [`launch_spec`] draws them). The
+/// generator's validity holds for every value in the declared ranges, so these are valid inputs; they reach the
+/// thresholds, clamp bounds and `wp.min`/`wp.max` switches near the ends of the ranges, which uniform draws
+/// rarely do. `eval` draws some of its fresh inputs this way.
+pub fn extreme_launch_spec(kernel: &Kernel, seed: u64) -> LaunchSpec {
+    let mut spec = launch_spec(kernel, seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6578_7472_656d_6573); // "extremes"
+    let ranges: Vec<(f64, f64)> = kernel.params.iter().map(|p| p.range).collect();
+    for (arg, &(lo, hi)) in spec.args.iter_mut().zip(&ranges) {
+        if !matches!(arg.role, ArgRole::Input | ArgRole::Value)
+            || !(matches!(arg.tensor.dtype.as_str(), "float32" | "int32") || arg.tensor.dtype.starts_with("vec"))
+        {
+            continue;
+        }
+        let int = arg.tensor.dtype == "int32";
+        for v in &mut arg.tensor.values {
+            let end = if rng.random_bool(0.5) { lo } else { hi };
+            *v = if int { if end == lo { lo.ceil() } else { hi.floor() } } else { f32_round(end) };
+        }
+    }
+    spec
+}
+
 /// The arguments of a launch of shape `launch_dim`: inputs drawn from `rng` within each parameter's range,
 /// outputs empty, output adjoint seeds in `[-1, 1]`.
 fn fill(kernel: &Kernel, rng: &mut ChaCha8Rng, launch_dim: Vec<u32>) -> LaunchSpec {
@@ -254,6 +278,45 @@ mod tests {
                 assert_eq!(t.values[cells * comps], f64::from(quarters) / 4.0);
             }
         }
+    }
+
+    #[test]
+    fn extreme_launches_put_every_scalar_and_vector_input_at_an_end_of_its_range() {
+        let cfg = Config::default();
+        let mut at_lo = 0;
+        let mut at_hi = 0;
+        for cat in Category::ALL {
+            for seed in 0..20 {
+                let k = generate(cat, seed, &cfg);
+                let plain = launch_spec(&k, seed);
+                let spec = extreme_launch_spec(&k, seed);
+                assert_eq!(spec.launch_dim, plain.launch_dim);
+                for ((a, b), p) in spec.args.iter().zip(&plain.args).zip(&k.params) {
+                    assert_eq!(
+                        (a.role, &a.tensor.shape, a.tensor.values.len()),
+                        (b.role, &b.tensor.shape, b.tensor.values.len())
+                    );
+                    let (lo, hi) = p.range;
+                    let drawn = matches!(a.role, ArgRole::Input | ArgRole::Value);
+                    if !drawn
+                        || !(a.tensor.dtype == "float32"
+                            || a.tensor.dtype == "int32"
+                            || a.tensor.dtype.starts_with("vec"))
+                    {
+                        assert_eq!(a, b, "{}: left as launch_spec draws it", a.tensor.name);
+                        continue;
+                    }
+                    let int = a.tensor.dtype == "int32";
+                    for &v in &a.tensor.values {
+                        let (l, h) = if int { (lo.ceil(), hi.floor()) } else { (f32_round(lo), f32_round(hi)) };
+                        assert!(v == l || v == h, "{} = {v} in [{lo}, {hi}]", a.tensor.name);
+                        at_lo += usize::from(v == l);
+                        at_hi += usize::from(v == h);
+                    }
+                }
+            }
+        }
+        assert!(at_lo > 100 && at_hi > 100, "both ends drawn: {at_lo} low, {at_hi} high");
     }
 
     #[test]

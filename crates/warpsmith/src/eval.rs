@@ -17,7 +17,7 @@ use warpsmith_dataset::export::{Task, shards};
 use warpsmith_eval::predictions::{Prediction, code_of, normalized, screen};
 use warpsmith_eval::sandbox::{self, Isolation, Limits, Policy};
 use warpsmith_eval::score::{ADJOINT_TOLERANCE, FORWARD_TOLERANCE, Outcome, Values, difference, summarize};
-use warpsmith_gen::vectors::{LaunchSpec, launch_spec, wide_launch_spec};
+use warpsmith_gen::vectors::{LaunchSpec, extreme_launch_spec, launch_spec, wide_launch_spec};
 
 /// Flags of `eval`.
 #[derive(clap::Args, Debug)]
@@ -194,7 +194,8 @@ fn eval_once(ctx: &Ctx, req: &serde_json::Value, pch_writable: bool) -> anyhow::
 }
 
 /// The launches of a record: its stored inputs, then `fresh` sets of fresh ones drawn with the evaluation salt
-/// (`EVAL_SALT + k`), every other one a wide launch ([`wide_launch_spec`]), the kernel regenerated from the
+/// (`EVAL_SALT + k`), every other one a wide launch ([`wide_launch_spec`]) and one in four at the ends of the
+/// input ranges ([`extreme_launch_spec`]), the kernel regenerated from the
 /// record's category and seed.
 fn specs(
     r: &Record,
@@ -228,6 +229,9 @@ fn specs(
             // every other set a wide launch along the next axis: the generator promises valid kernels up to
             // `max_launch_dim` threads an axis, and branches on the launch index open only there
             wide_launch_spec(&kernel, seed, (k / 2) as usize, config.max_launch_dim)
+        } else if k % 4 == 2 {
+            // and one in four at the ends of the input ranges, where thresholds and clamp bounds switch
+            extreme_launch_spec(&kernel, seed)
         } else {
             launch_spec(&kernel, seed)
         }
@@ -463,7 +467,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
     }
     outcomes.sort_by_key(|o| o.line);
     let note = format!(
-        "{} Input sets: the stored one and {} fresh (every other one a wide launch, {} threads along one axis).",
+        "{} Input sets: the stored one and {} fresh (every other one a wide launch, {} threads along one axis; one in four at the ends of the input ranges).",
         task_note(a.task),
         a.fresh_sets,
         config.max_launch_dim
