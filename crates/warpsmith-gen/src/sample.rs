@@ -15,8 +15,9 @@
 //! Warp's outputs) and covers the scalar productions whose value is a plain function of scalar operands: literals,
 //! `+ - * /` on floats, `+ - *` on integers, negation, the unary math builtins with a Rust counterpart (and
 //! `step`, `sign` as Warp's docs define them), `min`,
-//! `max`, `clamp`, `lerp`, `smoothstep`, `copysign`, `atan2`, `pow` and the float/int casts. Anything else
-//! (vectors, components, helper calls, scene queries, integer division) has no samples ([`None`]).
+//! `max`, `clamp`, `lerp`, `smoothstep`, `copysign`, `atan2`, `pow`, the float/int casts, integer `/`, `%` and
+//! `//`, comparisons, `and`/`or`/`not` and `wp.where` (booleans as 1 and 0). Anything else (vectors,
+//! components, helper calls, scene queries, bit operations) has no samples ([`None`]).
 
 use warpsmith_ast::{BinOp, Builtin, Expr, ExprKind, Type, UnOp, VarId};
 
@@ -42,17 +43,37 @@ fn zip(a: Vec<f64>, b: Vec<f64>, f: impl Fn(f64, f64) -> f64) -> Vec<f64> {
 /// `e`'s value on each sample thread, or `None` when `e` is not a scalar the evaluator covers. Non-finite
 /// results are kept (a caller treats them as unknown through [`known`]).
 pub fn eval(e: &Expr, env: &mut impl Env) -> Option<Vec<f64>> {
-    if !matches!(e.ty, Type::F32 | Type::I32) {
+    if !matches!(e.ty, Type::F32 | Type::I32 | Type::Bool) {
         return None;
     }
     let int = e.ty == Type::I32;
+    let truth = |b: bool| if b { 1.0 } else { 0.0 };
     match &e.kind {
         ExprKind::Float(v) => Some(vec![*v; SAMPLES]),
         ExprKind::Int(v) => Some(vec![*v as f64; SAMPLES]),
+        ExprKind::Bool(b) => Some(vec![truth(*b); SAMPLES]),
         ExprKind::Var(id) => env.var(*id, e.ty),
         ExprKind::Load(..) => env.load(e),
         ExprKind::Unary(UnOp::Neg, a) => Some(map(eval(a, env)?, |x| -x)),
         ExprKind::Unary(UnOp::Pos, a) => eval(a, env),
+        ExprKind::Unary(UnOp::Not, a) => Some(map(eval(a, env)?, |x| truth(x == 0.0))),
+        ExprKind::Binary(op, a, b) if op.is_comparison() => {
+            let (x, y) = (eval(a, env)?, eval(b, env)?);
+            let f: fn(f64, f64) -> bool = match op {
+                BinOp::Lt => |p, q| p < q,
+                BinOp::Le => |p, q| p <= q,
+                BinOp::Gt => |p, q| p > q,
+                BinOp::Ge => |p, q| p >= q,
+                BinOp::Eq => |p, q| p == q,
+                _ => |p, q| p != q,
+            };
+            Some(zip(x, y, |p, q| truth(f(p, q))))
+        }
+        ExprKind::Binary(op @ (BinOp::And | BinOp::Or), a, b) => {
+            let (x, y) = (eval(a, env)?, eval(b, env)?);
+            let and = *op == BinOp::And;
+            Some(zip(x, y, |p, q| truth(if and { p != 0.0 && q != 0.0 } else { p != 0.0 || q != 0.0 })))
+        }
         ExprKind::Binary(op, a, b) => {
             if a.ty != e.ty || b.ty != e.ty {
                 return None;
@@ -63,6 +84,11 @@ pub fn eval(e: &Expr, env: &mut impl Env) -> Option<Vec<f64>> {
                 BinOp::Sub => Some(zip(x, y, |p, q| p - q)),
                 BinOp::Mul => Some(zip(x, y, |p, q| p * q)),
                 BinOp::Div if !int => Some(zip(x, y, |p, q| p / q)),
+                // int32 `/` and `%` in Warp's builtin.h are C's: truncation toward zero, the remainder with the
+                // dividend's sign; `//` floors
+                BinOp::Div if y.iter().all(|&q| q != 0.0) => Some(zip(x, y, |p, q| (p / q).trunc())),
+                BinOp::Mod if int && y.iter().all(|&q| q != 0.0) => Some(zip(x, y, |p, q| p % q)),
+                BinOp::FloorDiv if int && y.iter().all(|&q| q != 0.0) => Some(zip(x, y, |p, q| (p / q).floor())),
                 _ => None,
             }
         }
@@ -89,6 +115,14 @@ fn call(name: Builtin, args: &[Expr], int: bool, env: &mut impl Env) -> Option<V
     let mut next = || it.next();
     let unary = |f: fn(f64) -> f64, v: Option<Vec<f64>>| v.map(|v| map(v, f));
     match (name, args.len()) {
+        (B::Where, 3) => {
+            let (c, a, b) = (next()?, next()?, next()?);
+            Some(c.iter().zip(a.iter().zip(&b)).map(|(&c, (&a, &b))| if c != 0.0 { a } else { b }).collect())
+        }
+        // the samples are finite (see `known`): no NaN, no infinity
+        (B::Isnan | B::Isinf, 1) => next().map(|v| map(v, |_| 0.0)),
+        (B::Isfinite, 1) => next().map(|v| map(v, |_| 1.0)),
+        (B::Bool, 1) => next().map(|v| map(v, |x| if x != 0.0 { 1.0 } else { 0.0 })),
         (B::Float32 | B::Float64 | B::Float, 1) => next(),
         (B::Int | B::Int32, 1) => cast(next()?, true),
         (B::Abs, 1) => unary(f64::abs, next()),
@@ -145,7 +179,7 @@ fn call(name: Builtin, args: &[Expr], int: bool, env: &mut impl Env) -> Option<V
         }
         _ => None,
     }
-    .filter(|_| !int || matches!(name, B::Int | B::Int32 | B::Abs | B::Min | B::Max | B::Clamp))
+    .filter(|_| !int || matches!(name, B::Int | B::Int32 | B::Abs | B::Min | B::Max | B::Clamp | B::Where))
 }
 
 /// `v` when every sample is finite (a sample outside a function's domain, which the intervals allow and the
@@ -211,11 +245,35 @@ mod tests {
     }
 
     #[test]
+    fn booleans_selects_and_integer_division_follow_warps_definitions() {
+        let k = || Expr::var(0, Type::I32); // 0, 1, 2, ...
+        let shifted = Expr::binary(BinOp::Sub, Type::I32, k(), Expr::int(5)); // -5, -4, ...
+        let div = Expr::binary(BinOp::Div, Type::I32, shifted.clone(), Expr::int(2));
+        assert_eq!(&eval(&div, &mut Ramp).expect("int /")[..3], &[-2.0, -2.0, -1.0], "C truncates toward zero");
+        let rem = Expr::binary(BinOp::Mod, Type::I32, shifted.clone(), Expr::int(3));
+        assert_eq!(&eval(&rem, &mut Ramp).expect("int %")[..3], &[-2.0, -1.0, 0.0], "the dividend's sign");
+        let fdiv = Expr::binary(BinOp::FloorDiv, Type::I32, shifted, Expr::int(2));
+        assert_eq!(&eval(&fdiv, &mut Ramp).expect("int //")[..3], &[-3.0, -2.0, -2.0]);
+        let lt = Expr::binary(BinOp::Lt, Type::Bool, x(), Expr::float(2.0));
+        let both = Expr::binary(
+            BinOp::And,
+            Type::Bool,
+            lt.clone(),
+            Expr::unary(UnOp::Not, Expr::binary(BinOp::Eq, Type::Bool, x(), Expr::float(0.0))),
+        );
+        assert_eq!(&eval(&both, &mut Ramp).expect("and/not")[..4], &[0.0, 1.0, 0.0, 0.0]);
+        let w = Expr::call(Builtin::Where, Type::F32, vec![lt, Expr::float(7.0), x()]);
+        assert_eq!(&eval(&w, &mut Ramp).expect("where")[..4], &[7.0, 7.0, 2.0, 3.0]);
+        let by_zero = Expr::binary(BinOp::Div, Type::I32, Expr::int(1), k());
+        assert_eq!(eval(&by_zero, &mut Ramp), None, "a division by a zero sample is not evaluated");
+    }
+
+    #[test]
     fn what_the_evaluator_does_not_cover_has_no_samples() {
         let load = Expr { ty: Type::F32, kind: ExprKind::Load(1, vec![Expr::int(0)]) };
         assert_eq!(eval(&load, &mut Ramp), None);
-        let div = Expr::binary(BinOp::Div, Type::I32, Expr::var(0, Type::I32), Expr::int(2));
-        assert_eq!(eval(&div, &mut Ramp), None, "integer division is not evaluated");
+        let bits = Expr::binary(BinOp::BitAnd, Type::I32, Expr::var(0, Type::I32), Expr::int(2));
+        assert_eq!(eval(&bits, &mut Ramp), None, "bit operations are not evaluated");
         let v = Expr::construct(Type::Vec(3), vec![x()]);
         assert_eq!(eval(&v, &mut Ramp), None);
         let comp = Expr { ty: Type::F32, kind: ExprKind::Component(Box::new(v), 0, None) };

@@ -296,10 +296,11 @@ fn every_construct_added_for_breadth_is_generated() {
     let mut called: HashSet<Builtin> = HashSet::new();
     for cat in Category::ALL {
         // tile kernels have more productions than the others, a matrix decomposition is one statement in
-        // thirty of a matrix kernel, and a spatial twist or wrench one spatial-vector production in eight of
-        // a transform kernel; 150 seeds leave the rarest to chance
+        // thirty of a matrix kernel, a spatial twist or wrench one spatial-vector production in eight of a
+        // transform kernel, and a mesh's index one face read in four of a geometry kernel with a mesh; 150
+        // seeds leave the rarest to chance
         let seeds = match cat {
-            Category::Tile | Category::Matrix | Category::Transform => 600u64,
+            Category::Tile | Category::Matrix | Category::Transform | Category::Geometry => 600u64,
             _ => 150,
         };
         for seed in 0..seeds {

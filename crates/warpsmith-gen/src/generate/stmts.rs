@@ -7,6 +7,11 @@ use warpsmith_ast::liveness::live_vars;
 
 use super::*;
 
+/// Half-width of the window of magnitudes a threshold is drawn from when its operand has no typical values
+/// ([`Gen::split_point`]): most generated values are a few units in size (float inputs are drawn in ranges of
+/// magnitude 10 or less, `input_range`).
+const TYPICAL_WINDOW: f64 = 8.0;
+
 impl Gen<'_> {
     /// A `bool` condition without random draws (C's `&&`, `||` and `?:` would skip a draw that Warp runs).
     pub(super) fn cond(&mut self, depth: u32) -> TExpr {
@@ -115,8 +120,13 @@ impl Gen<'_> {
     }
 
     /// A literal strictly inside `iv` when there is room (a threshold that splits the range), on the
-    /// quarter grid for floats so that it prints exactly.
+    /// quarter grid for floats so that it prints exactly. For a value without typical values
+    /// ([`Gen::split_samples`] is preferred), four times in five inside `[-TYPICAL_WINDOW, TYPICAL_WINDOW]`
+    /// when `iv` overlaps it: a conservative range is often far wider than the values a launch produces, and a
+    /// threshold in its middle (`if x > 838.5`) is then never crossed.
     pub(super) fn split_point(&mut self, iv: Interval, ty: Type) -> TExpr {
+        let (lo, hi) = (iv.lo.max(-TYPICAL_WINDOW), iv.hi.min(TYPICAL_WINDOW));
+        let iv = if hi - lo >= 1.0 && self.rng.random_bool(0.8) { Interval::new(lo, hi) } else { iv };
         let t = iv.lo + (iv.hi - iv.lo) * self.rng.random_range(0.15..0.85);
         let v = if ty == Type::I32 { t.round() } else { (t * 4.0).round() / 4.0 };
         let lit = if ty == Type::I32 { Expr::int(v.abs() as i64) } else { Expr::float(v.abs()) };
