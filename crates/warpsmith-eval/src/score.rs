@@ -155,6 +155,10 @@ fn rates<'a>(outcomes: impl Iterator<Item = &'a Outcome>) -> Rates {
 pub struct Summary {
     /// The task.
     pub task: String,
+    /// Completions left out of the rates because their record cannot be scored on this machine (reason
+    /// starting with [`NOT_SCORED`]).
+    #[serde(default)]
+    pub not_scored: usize,
     /// The split evaluated.
     pub split: String,
     /// Over every completion.
@@ -167,16 +171,29 @@ pub struct Summary {
     pub note: String,
 }
 
-/// Summarises `outcomes`.
+/// How the reason of a completion starts when its record cannot be scored on this machine: a CUDA kernel function
+/// that calls device-only code (MathDx's Cholesky and triangular solves, for example) builds neither for the host
+/// shim nor anywhere without a GPU. Such completions are counted apart ([`Summary::not_scored`]) and left out of
+/// every rate; they are not evaluator errors.
+pub const NOT_SCORED: &str = "not scored here:";
+
+/// True when `o` was not scored ([`NOT_SCORED`]).
+pub fn not_scored(o: &Outcome) -> bool {
+    o.reason.as_deref().is_some_and(|r| r.starts_with(NOT_SCORED))
+}
+
+/// Summarises `outcomes`; the ones [`not_scored`] are counted, not rated.
 pub fn summarize(task: &str, split: &str, outcomes: &[Outcome], network_isolation: &str, note: &str) -> Summary {
+    let scored: Vec<&Outcome> = outcomes.iter().filter(|o| !not_scored(o)).collect();
     let mut cats: BTreeMap<&str, Vec<&Outcome>> = BTreeMap::new();
-    for o in outcomes {
+    for o in &scored {
         cats.entry(&o.category).or_default().push(o);
     }
     Summary {
         task: task.into(),
+        not_scored: outcomes.len() - scored.len(),
         split: split.into(),
-        all: rates(outcomes.iter()),
+        all: rates(scored.into_iter()),
         by_category: cats.into_iter().map(|(c, v)| (c.to_string(), rates(v.into_iter()))).collect(),
         network_isolation: network_isolation.into(),
         note: note.into(),
@@ -213,6 +230,13 @@ impl Summary {
         row("**all**", &self.all);
         for (c, r) in &self.by_category {
             row(c, r);
+        }
+        if self.not_scored > 0 {
+            s.push_str(&format!(
+                "\n{} completions not scored (their records' functions do not run on this machine; \"{NOT_SCORED} ...\" \
+                 in results.jsonl), left out of the rates.\n",
+                self.not_scored
+            ));
         }
         s.push_str(&format!("\nNetwork isolation: {}.\n", self.network_isolation));
         s
@@ -301,5 +325,22 @@ mod tests {
         assert!((s.by_category["scalar"].pass_at[&1] - 0.5).abs() < 1e-12);
         let md = s.markdown();
         assert!(md.contains("| scalar | 1 | 2 |") && md.contains("| tiles | 1 | 2 |") && md.contains("pass@2"));
+        assert_eq!(s.not_scored, 0);
+        assert!(!md.contains("not scored"));
+
+        // a record that cannot be scored here is counted apart and rated nowhere
+        let mut unscored = o("c", "tile", false);
+        unscored.reason = Some(format!("{NOT_SCORED} the record's own CUDA function does not build for the host"));
+        let s = summarize(
+            "python-to-adjoint",
+            "test",
+            &[o("a", "scalar", true), o("a", "scalar", false), unscored.clone(), unscored],
+            "namespace",
+            "",
+        );
+        assert_eq!((s.not_scored, s.all.records, s.all.completions), (2, 1, 2));
+        assert!((s.all.correct - 0.5).abs() < 1e-12);
+        assert!(!s.by_category.contains_key("tile"), "a category of unscored records only has no row");
+        assert!(s.markdown().contains("2 completions not scored"));
     }
 }

@@ -16,7 +16,7 @@ use warpsmith_dataset::Record;
 use warpsmith_dataset::export::{Task, shards};
 use warpsmith_eval::predictions::{Prediction, code_of, normalized, screen};
 use warpsmith_eval::sandbox::{self, Isolation, Limits, Policy};
-use warpsmith_eval::score::{ADJOINT_TOLERANCE, FORWARD_TOLERANCE, Outcome, Values, difference, summarize};
+use warpsmith_eval::score::{ADJOINT_TOLERANCE, FORWARD_TOLERANCE, NOT_SCORED, Outcome, Values, difference, summarize};
 use warpsmith_gen::vectors::{LaunchSpec, extreme_launch_spec, launch_spec, wide_launch_spec};
 
 /// Flags of `eval`.
@@ -113,7 +113,8 @@ struct Reply {
 
 /// Sets of fresh inputs per record by default (`--fresh-sets`), besides the stored ones: a changed threshold or
 /// constant that the stored inputs happen not to expose gets more chances (each set is another launch, not
-/// another compile). Sets 1 and 3 are wide launches along the first and second axis.
+/// another compile). Sets 1 and 3 are wide launches along the first and second axis, set 2 is at the ends of
+/// the input ranges.
 pub const FRESH_SETS: u64 = 4;
 
 /// A record's reference: its two launches and Warp's results on them, or why there is none.
@@ -396,7 +397,7 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
             _ => None,
         };
         let (reply, _) = eval_once(&ctx, &request(r, a.task, &specs, None), first)?;
-        let checked = reply.and_then(|rep| {
+        let warp = reply.and_then(|rep| {
             if let Some(stage) = rep.stage {
                 return Err(format!("Warp's own module failed at {stage}: {}", rep.error.unwrap_or_default()));
             }
@@ -411,6 +412,15 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
                 None => Ok(RefData { specs, runs: rep.runs, harness }),
             }
         });
+        // a CUDA function runs on the host through the shim: the record's own answer must build and agree there,
+        // or the record cannot be scored on this machine
+        let checked = match warp {
+            Ok(data) if matches!(a.task, Task::PythonToCuda | Task::PythonToAdjoint) => {
+                let (reply, _) = eval_once(&ctx, &request(r, a.task, &data.specs, Some(a.task.target(r).0)), false)?;
+                host_check(reply, data)
+            }
+            other => other,
+        };
         Ok((id, checked))
     };
     // the first references one at a time until one has compiled (and so written the header cache), then the rest
@@ -497,6 +507,41 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The reference of a record whose own CUDA function went through the host shim (`reply`): `data` when it
+/// built and agreed with Warp on every input set; a [`NOT_SCORED`] reason when it did not build for the host (a
+/// function that calls device-only code, such as MathDx's solvers); an evaluator error otherwise.
+fn host_check(reply: Result<Reply, String>, data: RefData) -> Reference {
+    let rep = reply.map_err(|e| format!("the record's own answer through the host shim: {e}"))?;
+    match rep.stage.as_deref() {
+        Some("cpu_compile") => {
+            let error = rep.error.unwrap_or_default();
+            return Err(format!(
+                "{NOT_SCORED} the record's own CUDA function does not build for the host (it calls device-only \
+                 code), and no GPU runs it here: {}",
+                error.lines().next().unwrap_or_default()
+            ));
+        }
+        Some(stage) => {
+            return Err(format!(
+                "the record's own answer failed at {stage} through the host shim: {}",
+                rep.error.unwrap_or_default()
+            ));
+        }
+        None => {}
+    }
+    if rep.runs.len() != data.runs.len() {
+        return Err("the record's own answer through the host shim did not run on every input set".into());
+    }
+    for (got, want) in rep.runs.iter().zip(&data.runs) {
+        if let Some(d) = difference(&got.outputs, &want.outputs, FORWARD_TOLERANCE)
+            .or_else(|| difference(&got.adjoints, &want.adjoints, ADJOINT_TOLERANCE))
+        {
+            return Err(format!("the record's own answer through the host shim disagrees with Warp: {d}"));
+        }
+    }
+    Ok(data)
+}
+
 /// Scores one completion against its record's reference.
 fn score_one(ctx: &Ctx, task: Task, r: &Record, reference: &Reference, p: &Prediction) -> anyhow::Result<Outcome> {
     let code = code_of(&p.completion);
@@ -518,6 +563,10 @@ fn score_one(ctx: &Ctx, task: Task, r: &Record, reference: &Reference, p: &Predi
     };
     let RefData { specs, runs: want, harness } = match reference {
         Ok(x) => x,
+        Err(e) if e.starts_with(NOT_SCORED) => {
+            o.reason = Some(e.clone());
+            return Ok(o);
+        }
         Err(e) => {
             o.reason = Some(format!("evaluator: {e}"));
             return Ok(o);
