@@ -419,7 +419,8 @@ impl Gen<'_> {
             Dom::Mag(m) | Dom::Max(m) => {
                 let lim = if m >= 1.0 { m.floor() } else { 0.9 };
                 // tighter where no typical value reaches the domain's limit (the guard is then active somewhere)
-                let lim = self.guard_bound(&e, lim);
+                let b = self.guard_bound(&e, lim);
+                let lim = if iv.lo <= b && iv.hi >= -b { b } else { lim };
                 let lo = Expr::unary(UnOp::Neg, Expr::float(lim));
                 let clamped = Interval::new(iv.lo.max(-lim), iv.hi.min(lim));
                 Some((Expr::call(Builtin::Clamp, Type::F32, vec![e, lo, Expr::float(lim)]), clamped))
