@@ -99,10 +99,11 @@ impl Gen<'_> {
                 _ => self.expr(lty, depth.saturating_sub(1)),
             };
             let op = *ops.choose(&mut self.rng).unwrap_or(&BinOp::Lt);
+            let c = Expr::binary(op, Type::Bool, lhs.clone(), rhs.clone());
             decided = rhs == lhs
                 || liv.is_some_and(|l| decides(op, l, riv))
-                || lsamp.as_deref().is_some_and(|l| self.decided_on_samples(op, l, &rhs));
-            cmp = Some(Expr::binary(op, Type::Bool, lhs.clone(), rhs));
+                || (lsamp.is_some() && self.constant_in_practice(&c));
+            cmp = Some(c);
             if !decided {
                 break;
             }

@@ -61,8 +61,12 @@ impl Gen<'_> {
 
     /// Records the typical values of local `l` after `x = e` (forgets them when `e` has none).
     pub(super) fn set_typical(&mut self, l: usize, e: &Expr) {
-        let id = self.locals[l].id;
-        match self.typical(e) {
+        let v = self.typical(e);
+        self.remember(self.locals[l].id, v);
+    }
+
+    fn remember(&mut self, id: VarId, v: Option<Vec<f64>>) {
+        match v {
             Some(v) => self.samples.insert(id, v),
             None => self.samples.remove(&id),
         };
@@ -73,10 +77,7 @@ impl Gen<'_> {
     /// branch, none (the values after the block depend on the iterations and branches taken).
     pub(super) fn reassigned(&mut self, id: VarId, value: &Expr) {
         let v = if self.nest == 0 { self.typical(value) } else { None };
-        match v {
-            Some(v) => self.samples.insert(id, v),
-            None => self.samples.remove(&id),
-        };
+        self.remember(id, v);
     }
 
     /// A threshold between the 25th and 75th percentiles of `samples`, on the quarter grid for floats (so it
@@ -133,21 +134,6 @@ impl Gen<'_> {
             }
             None => lim,
         }
-    }
-
-    /// True when `lhs op rhs` has one outcome on every sample (`lhs` given by its samples; `rhs` unknown: false).
-    pub(super) fn decided_on_samples(&mut self, op: BinOp, lhs: &[f64], rhs: &Expr) -> bool {
-        let Some(r) = self.typical(rhs) else { return false };
-        let outcome = |a: f64, b: f64| match op {
-            BinOp::Lt => a < b,
-            BinOp::Le => a <= b,
-            BinOp::Gt => a > b,
-            BinOp::Ge => a >= b,
-            BinOp::Eq => a == b,
-            _ => a != b,
-        };
-        let first = outcome(lhs[0], r[0]);
-        lhs.iter().zip(&r).all(|(&a, &b)| outcome(a, b) == first)
     }
 
     /// A second operand of type `ty` for an operation on `a`, drawn up to four times until `bad(self, a, b)` is
