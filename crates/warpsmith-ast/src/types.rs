@@ -77,6 +77,9 @@ pub enum Scene {
 }
 
 impl Scene {
+    /// Every scene `dtype` ([`Scene::dtype`]).
+    pub const DTYPES: [&'static str; 6] = ["mesh", "hash_grid", "bvh", "volume_f", "volume_v", "volume_i"];
+
     /// The scene's `dtype` in `test_inputs`: `mesh`, `hash_grid`, `bvh`, `volume_f`, `volume_v`, `volume_i`.
     pub fn dtype(self) -> &'static str {
         match self {
@@ -194,5 +197,24 @@ impl Type {
     /// True for `float32` and `int32`.
     pub fn is_scalar(self) -> bool {
         matches!(self, Type::F32 | Type::I32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scene_dtypes_list_every_scene_once() {
+        let scenes = [
+            Scene::Mesh { points: 4, faces: 2 },
+            Scene::HashGrid { points: 4 },
+            Scene::Bvh { boxes: 2 },
+            Scene::Volume { voxel: Voxel::F32, dims: [2, 2, 2], quarters: 1 },
+            Scene::Volume { voxel: Voxel::Vec3, dims: [2, 2, 2], quarters: 1 },
+            Scene::Volume { voxel: Voxel::I32, dims: [2, 2, 2], quarters: 1 },
+        ];
+        let dtypes: Vec<&str> = scenes.iter().map(|s| s.dtype()).collect();
+        assert_eq!(dtypes, Scene::DTYPES);
     }
 }

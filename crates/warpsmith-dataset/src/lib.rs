@@ -271,6 +271,10 @@ pub struct RunIdentity {
     pub ptx: bool,
     /// The near-duplicate rule.
     pub near_dup: NearDupInfo,
+    /// Kernels with a float literal that moves no output were rejected (`generate --reject-dead-constants`;
+    /// absent in manifests written before it existed: false).
+    #[serde(default)]
+    pub reject_dead_constants: bool,
     /// warpsmith's version.
     pub warpsmith_version: String,
     /// Warp's version.

@@ -20,6 +20,25 @@ pub struct CheckRequest {
     /// When the pool checks CUDA modules ([`crate::PoolOptions::ptx`]): a full NVRTC compile to PTX of this
     /// kernel's `cuda_module` instead of its front end alone (`-fdevice-syntax-only`).
     pub full_ptx: bool,
+    /// Run the constant-sensitivity check: every float literal of the kernel's body must move some output
+    /// beyond the evaluation's forward tolerance when changed either way (`v ± (0.5 + |v|/2)`), else the
+    /// problem is `dead_constant` (`worker_constants.py`).
+    pub constants: bool,
+}
+
+/// The constant-sensitivity check of one kernel (asked for by [`CheckRequest::constants`]).
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct ConstantsRun {
+    /// Float literals in the kernel's body (its @wp.func helpers and `wp.static` arguments excluded).
+    #[serde(default)]
+    pub literals: usize,
+    /// The literals (by order of appearance in the source, from 0) whose change left every output within the
+    /// tolerance.
+    #[serde(default)]
+    pub dead: Vec<usize>,
+    /// Why the check could not run (the kernel is then rejected as `dead_constant`: not vouched for).
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// The outcome of one check of a record: the values of a dataset's `checks.*` columns, serialized as the
@@ -169,7 +188,8 @@ pub struct RunResult {
     #[serde(default)]
     pub deterministic: Option<bool>,
     /// `all_zero`, `constant` or `non_finite` if the outputs are degenerate; `dead_input` if redrawing some input
-    /// changes no output, `dead_output` if some output array changes under no input's redraw.
+    /// changes no output, `dead_output` if some output array changes under no input's redraw; `dead_constant`
+    /// if the constant-sensitivity check ([`CheckRequest::constants`]) found a float literal that moves no output.
     #[serde(default)]
     pub problem: Option<String>,
     /// Outputs and accumulators after one launch.
@@ -191,6 +211,9 @@ pub struct RunResult {
     /// With `--device cuda`: the CUDA input adjoints matched the CPU's (`passed`/`failed`).
     #[serde(default)]
     pub cuda_backward: Option<String>,
+    /// The constant-sensitivity check, when asked for and the other forward checks passed.
+    #[serde(default)]
+    pub constants: Option<ConstantsRun>,
 }
 
 /// Why a gradient check failed.

@@ -13,17 +13,22 @@ mod pool;
 mod worker;
 
 pub use check::{
-    CheckRequest, CheckStatus, FdSample, FindingClass, GradientRun, GradientVerdict, PtxStatus, RunResult,
-    assess_gradient,
+    CheckRequest, CheckStatus, ConstantsRun, FdSample, FindingClass, GradientRun, GradientVerdict, PtxStatus,
+    RunResult, assess_gradient,
 };
 pub use extract::{ExtractError, KernelFunctions, cut_functions};
 pub use pool::{Pool, PoolCounters, PoolOptions};
 pub use worker::{StageSeconds, WorkerCommand};
 
-/// The worker script, shipped inside the binary: `worker.py` (checks), `worker_eval.py` (the `eval` op of
-/// `warpsmith eval`) and `worker_main.py` (the protocol loop), joined in that order.
-pub const WORKER_PY: &str =
-    concat!(include_str!("worker.py"), include_str!("worker_eval.py"), include_str!("worker_main.py"));
+/// The worker script, shipped inside the binary: `worker.py` (checks), `worker_constants.py` (the
+/// constant-sensitivity check), `worker_eval.py` (the `eval` op of `warpsmith eval`) and `worker_main.py` (the
+/// protocol loop), joined in that order.
+pub const WORKER_PY: &str = concat!(
+    include_str!("worker.py"),
+    include_str!("worker_constants.py"),
+    include_str!("worker_eval.py"),
+    include_str!("worker_main.py")
+);
 /// `PYTHONHASHSEED` of every Warp worker. Warp's code generation iterates over sets of names in places (the
 /// variables a loop carries), so without a fixed seed the text of a module, and so a record's `cpu_module` and
 /// `cuda_module`, depends on the process that emitted it (found by `warpsmith eval` on a `nested_loop` record

@@ -818,14 +818,17 @@ def compare_cuda(kernel, full, spec, cpu_outs, run):
         run["cuda_backward"] = "passed" if ok else "failed"
 
 
-def batch_module(checked, forward_only):
-    """Imports the kernels of `checked` ([(k, item)]) as one module and compiles it for the CPU: {k: kernel} and
-    {k: gradient twin or None}. `forward_only` builds it with `enable_backward` off (no twins): about a third of
-    the compile, for the launches that need no adjoint. Raises what Warp raises."""
+def batch_module(checked, forward_only, lift=False):
+    """Imports the kernels of `checked` ([(k, item)]) as one module and compiles it for the CPU: {k: kernel},
+    {k: gradient twin or None} and {k: (lifted twin, literal values) or None}. `forward_only` builds it with
+    `enable_backward` off (no gradient twins): about a third of the compile, for the launches that need no
+    adjoint. `lift` adds the lifted twins of the kernels whose check asks for `constants`. Raises what Warp
+    raises."""
     global batch_counter
     batch_counter += 1
     mod_name = f"warpsmith_b{os.getpid()}_{batch_counter}"
     parts = ["import warp as wp\n"]
+    literals = {}
     if forward_only:
         parts.append('wp.set_module_options({"enable_backward": False})\n')
     for k, it in checked:
@@ -840,6 +843,14 @@ def batch_module(checked, forward_only):
             body = re.sub(r"(?<![\w.])" + re.escape(cls) + r"(?!\w)", f"wsk{k}_{cls}", body)
         body = re.sub(r"^def " + re.escape(it["name"]) + r"\(", f"def wsk{k}_{it['name']}(", body, count=1, flags=re.M)
         parts.append(body)
+        if lift and it["check"].get("constants"):
+            try:
+                got = lifted_source(body, f"wsk{k}_{it['name']}")
+            except SyntaxError:
+                got = None  # the module's own import reports it
+            if got:
+                parts.append("\n\n" + got[0] + "\n")
+                literals[k] = got[1]
         if not forward_only:
             try:
                 twin = twin_source(body, f"wsk{k}_{it['name']}", it["check"])
@@ -857,9 +868,10 @@ def batch_module(checked, forward_only):
         spec_.loader.exec_module(module)
         kernels = {k: getattr(module, f"wsk{k}_{it['name']}") for k, it in checked}
         twins = {k: getattr(module, f"wsk{k}_{it['name']}__twin", None) for k, it in checked}
+        lifted = {k: (getattr(module, f"wsk{k}_{it['name']}__lifted"), literals[k]) for k, it in checked if k in literals}
     with timed("cpu_compile_forward" if forward_only else "cpu_compile"):
         kernels[checked[0][0]].module.load(wp.get_device("cpu"), block_dim=1)
-    return kernels, twins
+    return kernels, twins, lifted
 
 
 def fail_all(checked, what, e):
@@ -902,8 +914,17 @@ def run_batch(items, want_ptx):
     checked = [(k, it) for k, it in enumerate(items) if it.get("check") and it["result"].get("ok")]
     if not checked:
         return
+    lifted, lift_error = {}, None
     try:
-        kernels, _ = batch_module(checked, forward_only=True)
+        if any(it["check"].get("constants") for _, it in checked):
+            try:
+                kernels, _, lifted = batch_module(checked, forward_only=True, lift=True)
+            except Exception as e:
+                # the lifted twins are the check's own construction: their failure must not fail the kernels
+                lift_error = f"{type(e).__name__}: {e}"
+                kernels, _, _ = batch_module(checked, forward_only=True)
+        else:
+            kernels, _, _ = batch_module(checked, forward_only=True)
     except Exception as e:
         fail_all(checked, "CPU compile", e)
         return
@@ -921,6 +942,9 @@ def run_batch(items, want_ptx):
                 problem = problem or liveness(kernel, spec, first)
             it["result"]["run"] = {"ok": True, "deterministic": deterministic, "problem": problem,
                                    "outputs": [] if problem == "non_finite" else tensor_list(spec, first)}
+            if problem is None and spec.get("constants"):
+                with timed("constants"):
+                    problem = constant_problem(it["result"]["run"], lifted.get(k), spec, first, lift_error)
             firsts[k] = first
         except Exception as e:
             it["result"]["run"] = {"ok": False, "error": f"{type(e).__name__}: {e}", "traceback": traceback.format_exc()}
@@ -929,7 +953,7 @@ def run_batch(items, want_ptx):
     full, twins = {}, {}
     if graded:
         try:
-            full, twins = batch_module(graded, forward_only=False)
+            full, twins, _ = batch_module(graded, forward_only=False)
         except Exception as e:
             fail_all(graded, "CPU compile with adjoints", e)
     for k, it in passing:

@@ -25,6 +25,10 @@ use crate::{Reporter, RunError, Settings, Stage, Verify, fault};
 
 /// Rounds of regeneration for slots whose kernel failed, was rejected or became a finding.
 const MAX_ROUNDS: u64 = 16;
+/// The same under `--reject-dead-constants`, where a slot's candidate passes with a probability of a few
+/// percent in some categories (16 rounds left `nested_loop`, `combined` and `geometry` at 6-7 of 14 records in
+/// docs/measurements.md, 2026-11-30): 4x as many rounds.
+const MAX_ROUNDS_DEAD_CONSTANTS: u64 = 64;
 /// Regenerations of one slot when its candidates keep colliding with earlier kernels.
 const MAX_DUPLICATE_ATTEMPTS: u64 = 1000;
 /// Blocks computed at once: while one is in its standalone stage, the next keeps the Warp workers busy.
@@ -155,7 +159,8 @@ fn fill(ctx: &Ctx, dir: &Path, slots: Vec<u64>, work: &mut Work, dedup: &mut dyn
     std::thread::scope(|scope| {
         let mut standalone: Option<std::thread::ScopedJoinHandle<'_, StandaloneRound>> = None;
         let mut pending = slots;
-        for round in 0..MAX_ROUNDS {
+        let rounds = if ctx.s.reject_dead_constants { MAX_ROUNDS_DEAD_CONSTANTS } else { MAX_ROUNDS };
+        for round in 0..rounds {
             if pending.is_empty() && standalone.is_none() {
                 break;
             }
@@ -262,6 +267,7 @@ fn oracle_round(
             // right, a failure labels it `inexact` (verdict.rs)
             gradient: s.verify == Verify::Full,
             full_ptx: s.pool.store_ptx || warpsmith_dataset::full_ptx_sampled(cand.seed),
+            constants: s.reject_dead_constants,
         });
         let job = Job { name: cand.kernel.name.clone(), source: cand.python.clone(), check };
         ctx.pool.submit_to(slot as usize, job, &tx);

@@ -93,6 +93,9 @@ pub struct Settings {
     pub ptx: bool,
     /// The near-duplicate rule.
     pub near_dup: NearDupInfo,
+    /// Reject kernels with a float literal that moves no output (the worker's constant-sensitivity check,
+    /// `dead_constant`), with `verify` `run` or `full`.
+    pub reject_dead_constants: bool,
     /// Replace a directory that is not a warpsmith dataset, or an unfinished run of another identity.
     pub force: bool,
     /// The Warp worker to start (its `scratch_root` is set by the run, under `DIR/.warpsmith/tmp`).
@@ -119,6 +122,7 @@ impl Settings {
             device: self.device.clone(),
             ptx: self.ptx,
             near_dup: self.near_dup.clone(),
+            reject_dead_constants: self.reject_dead_constants,
             warpsmith_version: env!("CARGO_PKG_VERSION").into(),
             warp_version: WARP_VERSION.into(),
         }

@@ -369,6 +369,7 @@ mod tests {
             }),
             cuda_forward: None,
             cuda_backward: None,
+            constants: None,
         }
     }
 

@@ -161,6 +161,7 @@ fn run_level(a: &BenchArgs, level: VerifyArg, dir: &Path) -> anyhow::Result<(Lev
             ngram: warpsmith_dataset::near_dup::DEFAULT_NGRAM,
             keep: false,
         },
+        reject_dead_constants: false,
         force: false,
     };
     let s = settings(spec, &a.runtime)?;

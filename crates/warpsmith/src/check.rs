@@ -38,6 +38,10 @@ pub struct CheckArgs {
     /// Longest wait for one kernel, in seconds.
     #[arg(long, default_value_t = 120)]
     timeout: u64,
+    /// Reject a kernel with a float literal that moves no output when changed either way (`dead_constant`),
+    /// as `generate --reject-dead-constants` does.
+    #[arg(long)]
+    reject_dead_constants: bool,
 }
 
 /// One kernel to check, in the dataset's column names.
@@ -97,7 +101,15 @@ fn launch_of(k: &KernelJson) -> anyhow::Result<LaunchSpec> {
     let mut args = Vec::new();
     for p in kernel_params(&k.python, &k.name)? {
         let arg = if let Some(t) = inputs.get(&p) {
-            Arg { role: if t.shape.is_empty() { ArgRole::Value } else { ArgRole::Input }, tensor: t.clone() }
+            // a scene's handle is stored as the scene itself (the worker builds it from the tensor)
+            let role = if warpsmith_ast::Scene::DTYPES.contains(&t.dtype.as_str()) {
+                ArgRole::Scene
+            } else if t.shape.is_empty() {
+                ArgRole::Value
+            } else {
+                ArgRole::Input
+            };
+            Arg { role, tensor: t.clone() }
         } else if let Some(t) = seeds.get(&p).or_else(|| outputs.get(&p)) {
             Arg { role: ArgRole::Output, tensor: Tensor { values: Vec::new(), ..t.clone() } }
         } else {
@@ -165,10 +177,13 @@ pub fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
             fd_samples: a.fd_samples,
             gradient: true,
             full_ptx: !a.front_end_only,
+            constants: a.reject_dead_constants,
         };
         pool.submit(slot, Job { name: k.name.clone(), source: k.python.clone(), check: Some(check) });
     }
     let mut lines = BTreeMap::new();
+    // per slot: the constant-sensitivity check's result, when it ran
+    let mut constants = BTreeMap::new();
     for _ in 0..kernels.len() {
         let (slot, outcome) = pool.results().recv().context("the oracle pool stopped unexpectedly")?;
         let (verdict, gradient) = match outcome {
@@ -176,7 +191,10 @@ pub fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
                 (RunVerdict::Failed { reason: f.reason.name().to_string(), message: f.message }, None)
             }
             Outcome::Ok(mods) => match mods.run {
-                Some(run) => judge_run(&specs[slot], run, Verify::Full, !a.no_ptx),
+                Some(run) => {
+                    constants.insert(slot, run.constants.clone());
+                    judge_run(&specs[slot], run, Verify::Full, !a.no_ptx)
+                }
                 None => (RunVerdict::Failed { reason: "internal".into(), message: "no run returned".into() }, None),
             },
         };
@@ -197,6 +215,9 @@ pub fn run(a: &CheckArgs) -> anyhow::Result<ExitCode> {
                 .filter_map(|(arg, n)| Some((specs[slot].args.get(*arg)?.tensor.name.clone(), (*n).into())))
                 .collect();
             line["gradient"]["informative_by_arg"] = serde_json::Value::Object(by_name);
+        }
+        if let Some(Some(c)) = constants.get(&slot) {
+            line["constants"] = serde_json::to_value(c).context("encoding a constants check")?;
         }
         println!("{line}");
     }
@@ -231,6 +252,11 @@ mod tests {
         let spec = launch_of(&k).expect("spec");
         let roles: Vec<ArgRole> = spec.args.iter().map(|a| a.role).collect();
         assert_eq!(roles, [ArgRole::Input, ArgRole::Value, ArgRole::Output]);
+        // a scene handle (`wp.uint64`) is stored as its scene: a `mesh` tensor is a scene, not an input array
+        k.python = k.python.replace("s: float", "s: wp.uint64");
+        k.test_inputs[1] = Tensor { dtype: "mesh".into(), ..t("s", vec![10, 16]) };
+        let roles: Vec<ArgRole> = launch_of(&k).expect("spec").args.iter().map(|a| a.role).collect();
+        assert_eq!(roles, [ArgRole::Input, ArgRole::Scene, ArgRole::Output]);
         k.grad_outputs.clear();
         assert!(launch_of(&k).is_err(), "an output named nowhere has no shape");
     }

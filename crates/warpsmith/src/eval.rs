@@ -476,8 +476,15 @@ pub fn run(a: &EvalArgs) -> anyhow::Result<ExitCode> {
         return Err(e);
     }
     outcomes.sort_by_key(|o| o.line);
+    let constants = if manifest.run.identity.as_ref().is_some_and(|i| i.reject_dead_constants) {
+        "The dataset was generated with --reject-dead-constants: every float literal of each kernel's body moves \
+         some output when changed (the adjoints may still not depend on an additive constant)."
+    } else {
+        "The dataset was generated without --reject-dead-constants: a kernel may hold constants no output \
+         depends on, and a completion that changes one is the same function and scores as correct."
+    };
     let note = format!(
-        "{} Input sets: the stored one and {} fresh (every other one a wide launch, {} threads along one axis; one in four at the ends of the input ranges).",
+        "{} Input sets: the stored one and {} fresh (every other one a wide launch, {} threads along one axis; one in four at the ends of the input ranges). {constants}",
         task_note(a.task),
         a.fresh_sets,
         config.max_launch_dim

@@ -130,6 +130,11 @@ pub struct GenerateArgs {
     /// them so that each cluster has one record.
     #[arg(long)]
     keep_near_duplicates: bool,
+    /// Regenerate every kernel with a float literal that moves no output when changed either way (rejection
+    /// reason `dead_constant`): an evaluation split where a completion with one wrong constant fails. Costs
+    /// one more forward build and two launches per literal, and rejects many kernels (docs/measurements.md).
+    #[arg(long)]
+    reject_dead_constants: bool,
     /// Compute only part K of N of the run's blocks (those with block % N == K, K from 0) into `--out`, a
     /// directory of its own, for `warpsmith merge` to commit; the same blocks a one-machine run computes.
     #[arg(long, value_name = "K/N", value_parser = Part::parse)]
@@ -327,6 +332,7 @@ pub(crate) struct RunSpec {
     pub device: String,
     pub ptx: bool,
     pub near_dup: NearDupInfo,
+    pub reject_dead_constants: bool,
     pub force: bool,
 }
 
@@ -352,6 +358,7 @@ pub(crate) fn settings(spec: RunSpec, r: &RuntimeArgs) -> anyhow::Result<Setting
         device: spec.device,
         ptx: spec.ptx,
         near_dup: spec.near_dup,
+        reject_dead_constants: spec.reject_dead_constants,
         force: spec.force,
         worker,
         pool: PoolOptions {
@@ -376,6 +383,10 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
+    if a.reject_dead_constants && a.verify == VerifyArg::Codegen {
+        eprintln!("error: --reject-dead-constants needs kernels that run: --verify run or full");
+        return Ok(ExitCode::from(2));
+    }
     let spec = RunSpec {
         out: a.out.clone(),
         count: a.count,
@@ -392,6 +403,7 @@ pub fn run(a: GenerateArgs, m: &ArgMatches) -> anyhow::Result<ExitCode> {
             ngram: warpsmith_dataset::near_dup::DEFAULT_NGRAM,
             keep: a.keep_near_duplicates,
         },
+        reject_dead_constants: a.reject_dead_constants,
         force: a.force,
     };
     let settings = settings(spec, &a.runtime)?;
@@ -551,6 +563,24 @@ fn print_summary(s: &Settings, summary: &warpsmith_run::Summary) -> ExitCode {
     }
     if (manifest.records as u64) < s.count {
         eprintln!("error: only {} of {} records could be produced", manifest.records, s.count);
+        // each slot is regenerated a bounded number of rounds: name the categories whose kernels kept failing
+        let short: Vec<String> = s
+            .config
+            .quotas(usize::try_from(s.count).unwrap_or(usize::MAX))
+            .iter()
+            .filter_map(|(c, quota)| {
+                let got = manifest.categories.get(c.name()).copied().unwrap_or(0);
+                (got < *quota).then(|| format!("{c} {got}/{quota}"))
+            })
+            .collect();
+        eprintln!("  short: {}", short.join(", "));
+        if s.reject_dead_constants {
+            eprintln!(
+                "  --reject-dead-constants rejects most kernels of some categories (control_flow and \
+                 multi_conditional almost all; docs/measurements.md): the records made are written; weights 0 for \
+                 the short categories (`--categories`) keep a run from asking for them"
+            );
+        }
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS

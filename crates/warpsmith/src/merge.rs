@@ -57,6 +57,7 @@ pub fn run(a: MergeArgs) -> anyhow::Result<ExitCode> {
         device: id.device.clone(),
         ptx: id.ptx,
         near_dup: id.near_dup.clone(),
+        reject_dead_constants: id.reject_dead_constants,
         force: a.force,
     };
     let settings = settings(spec, &a.runtime)?;

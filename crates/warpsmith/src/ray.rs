@@ -56,6 +56,9 @@ fn task_args(settings: &Settings, config: &Path, r: &RuntimeArgs, workers: u64) 
     if settings.near_dup.keep {
         args.push("--keep-near-duplicates".into());
     }
+    if settings.reject_dead_constants {
+        args.push("--reject-dead-constants".into());
+    }
     if settings.ptx {
         args.push("--ptx".into());
     }

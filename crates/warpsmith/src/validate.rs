@@ -61,6 +61,7 @@ fn rerun(
     records: &[Record],
     config: &warpsmith_gen::Config,
     fd_samples: u32,
+    constants: bool,
 ) -> anyhow::Result<Vec<Violation>> {
     let python = crate::env::python(a.python.as_deref())?;
     let workers = a.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
@@ -90,7 +91,8 @@ fn rerun(
             let gradient =
                 matches!(r.checks.gradient, CheckStatus::Passed | CheckStatus::Unchecked | CheckStatus::Inexact);
             // NVRTC is not run again here (the pool's `ptx` is off); `check_record` holds `checks.ptx` to the rule
-            CheckRequest { spec, fd_seed: r.seed, fd_samples, gradient, full_ptx: false }
+            // and the constant-sensitivity check where the run rejected dead constants
+            CheckRequest { spec, fd_seed: r.seed, fd_samples, gradient, full_ptx: false, constants }
         });
         if check.is_none() && r.checks.forward == CheckStatus::Passed {
             out.push(Violation { location: loc, problem: "no launch could be built".into() });
@@ -118,8 +120,17 @@ fn rerun(
                 if let Some(run) = mods.run {
                     if run.ok {
                         problems.extend(compare_outputs(&r.test_outputs, &run.outputs));
-                        if let Some(p) = &run.problem {
-                            problems.push(format!("the re-run finds the outputs {p}"));
+                        match (&run.problem, &run.constants) {
+                            (Some(p), Some(c)) if p == "dead_constant" => problems.push(format!(
+                                "the re-run finds float literals no output depends on ({p}: {} of {} by order \
+                                 in the kernel's body: {:?}{})",
+                                c.dead.len(),
+                                c.literals,
+                                c.dead,
+                                c.error.as_deref().map(|e| format!("; {e}")).unwrap_or_default()
+                            )),
+                            (Some(p), _) => problems.push(format!("the re-run finds the outputs {p}")),
+                            (None, _) => {}
                         }
                         let exact = inexact.get(&slot).copied().unwrap_or(true);
                         problems.extend(gradient_problems(r, run.gradient.as_ref(), exact));
@@ -230,7 +241,8 @@ pub fn run(a: &ValidateArgs) -> anyhow::Result<ExitCode> {
         eprintln!("re-running {} records through Warp", chosen.len());
         // a manifest from before the identity was recorded: the default of `generate`
         let fd_samples = manifest.run.identity.as_ref().map_or(512, |i| i.fd_samples);
-        violations.extend(rerun(a, &chosen, cfg, fd_samples)?);
+        let constants = manifest.run.identity.as_ref().is_some_and(|i| i.reject_dead_constants);
+        violations.extend(rerun(a, &chosen, cfg, fd_samples, constants)?);
         rerun_count = chosen.len();
     }
     for v in &violations {
