@@ -122,3 +122,13 @@ fn a_run_that_rejects_dead_constants_says_so_and_validate_holds_its_records_to_i
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("dead_constant"), "{out}");
 }
+
+/// The worker's check and `eval` must call the same outputs "the same answer": the Python constants of
+/// `worker_constants.py` are `warpsmith_eval`'s forward tolerance (two languages, one value; this holds them
+/// together).
+#[test]
+fn the_constant_check_uses_evals_forward_tolerance() {
+    let (rtol, atol) = warpsmith_eval::score::FORWARD_TOLERANCE;
+    let line = format!("CONSTANT_RTOL, CONSTANT_ATOL = {rtol:e}, {atol:e}\n");
+    assert!(warpsmith_oracle::WORKER_PY.contains(&line), "worker_constants.py lacks {line:?}");
+}
