@@ -500,8 +500,11 @@ def launch(kernel, spec, args, device):
         wp.launch(kernel, dim=spec["launch_dim"], inputs=args, device=device)
 
 
-def forward(kernel, spec, overrides=None, device="cpu"):
+def forward(kernel, spec, overrides=None, device="cpu", extra=()):
+    """One launch on the spec's arguments (inputs in `overrides` replaced), then `extra` appended (a lifted twin's
+    constants); the result arrays by argument index."""
     args, arrays = build_args(kernel, spec, overrides, device=device)
+    args.extend(extra)
     launch(kernel, spec, args, device)
     return {i: arrays[i].numpy().copy() for i in result_indices(spec)}
 

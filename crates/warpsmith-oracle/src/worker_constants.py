@@ -48,10 +48,7 @@ def perturbations(v):
 
 
 def lifted_forward(lifted, spec, values):
-    args, arrays = build_args(lifted, spec)
-    args.append(wp.array(np.array(values, dtype=np.float32), dtype=wp.float32, device="cpu"))
-    launch(lifted, spec, args, "cpu")
-    return {i: arrays[i].numpy().copy() for i in result_indices(spec)}
+    return forward(lifted, spec, extra=[wp.array(np.array(values, dtype=np.float32), dtype=wp.float32, device="cpu")])
 
 
 # issue 19's evaluation tolerance (warpsmith-eval `FORWARD_TOLERANCE`): outputs within it are the same answer
